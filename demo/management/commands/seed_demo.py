@@ -1,0 +1,41 @@
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from demo import seed
+
+
+class Command(BaseCommand):
+    help = (
+        "Fill the database with a believable demo company: teams and their people. "
+        "Safe to run again: it finds what an earlier run made."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--seed", type=int, default=2026, help="Random seed; the same seed makes the same data."
+        )
+        parser.add_argument(
+            "--password",
+            default="icpsite-demo",
+            help="Password given to every demo user (default: icpsite-demo).",
+        )
+        parser.add_argument(
+            "--reset", action="store_true", help="Delete the demo data first, then seed it anew."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        password: str = options["password"]
+        if len(password) < 8:
+            raise CommandError("--password: use at least 8 characters.")
+        if options["reset"]:
+            seed.reset()
+            self.stdout.write("Removed the earlier demo data.")
+        users = seed.seed_people(password=password)
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo company ready: {len(users)} people in 5 teams.")
+        )
+        self.stdout.write("Sign in with any of these (password for all: " + password + "):")
+        for person in seed.PEOPLE:
+            self.stdout.write(f"  {person.username:<8} {person.title}")

@@ -1,0 +1,158 @@
+"""Fixtures shared by the whole suite.
+
+The fixed cast: `sales` and `marketing` teams; `rep` is a sales member,
+`manager` manages sales, `marketer` is a marketing member, and `outsider`
+belongs to no team.
+"""
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from django.db import connection
+
+from icpsite.celery import app as celery_app
+from profiles.models import Membership, Team, User
+from tests.factories import MembershipFactory, TeamFactory, UserFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings: object) -> None:
+    """Serve static files without the production manifest, which needs collectstatic."""
+    settings.STORAGES = {  # type: ignore[attr-defined]
+        **settings.STORAGES,  # type: ignore[attr-defined]
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def sales(db: None) -> Team:
+    return TeamFactory(name="Sales", slug="sales", function=Team.Function.SALES)
+
+
+@pytest.fixture
+def marketing(db: None) -> Team:
+    return TeamFactory(name="Marketing", slug="marketing", function=Team.Function.MARKETING)
+
+
+@pytest.fixture
+def rep(sales: Team) -> User:
+    return MembershipFactory(user__username="rep", team=sales).user
+
+
+@pytest.fixture
+def manager(sales: Team) -> User:
+    return MembershipFactory(
+        user__username="manager", team=sales, role=Membership.Role.MANAGER
+    ).user
+
+
+@pytest.fixture
+def marketer(marketing: Team) -> User:
+    return MembershipFactory(user__username="marketer", team=marketing).user
+
+
+@pytest.fixture
+def outsider(db: None) -> User:
+    return UserFactory(username="outsider")
+
+
+def _redis_answers(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def _point_celery_at(broker: str, backend: str, *, eager: bool) -> None:
+    """Reconfigure the process's Celery app and drop its cached connections,
+    so the next task is sent through the new broker."""
+    celery_app.conf.update(broker_url=broker, result_backend=backend, task_always_eager=eager)
+    celery_app._pool = None
+    celery_app._backend_cache = None
+    celery_app._local = threading.local()
+    celery_app.__dict__.pop("amqp", None)
+
+
+def _database_url() -> str:
+    s = connection.settings_dict
+    if connection.vendor != "postgresql":
+        pytest.skip("a worker process needs a database it can share: run on PostgreSQL")
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
+    return f"postgres://{auth}@{s['HOST'] or 'localhost'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(
+    django_db_setup: None, django_db_blocker: object, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A real `celery worker` process on Redis and the test database.
+
+    Tests that use it must also use `transactional_db`, so that what they
+    write is committed and visible to the worker.
+    """
+    if not _redis_answers(TEST_REDIS_URL):
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis does not answer at {TEST_REDIS_URL}")
+        pytest.skip(f"Redis does not answer at {TEST_REDIS_URL}")
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        database_url = _database_url()
+    redis.Redis.from_url(TEST_REDIS_URL).flushdb()
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": TEST_REDIS_URL}
+    log_path = tmp_path_factory.mktemp("celery") / "worker.log"
+    log = log_path.open("wb")
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "icpsite",
+            "worker",
+            "--loglevel=INFO",
+            "--concurrency=2",
+            "--without-gossip",
+            "--without-mingle",
+            "-Q",
+            "default",
+            "--hostname",
+            f"test-{os.getpid()}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    _point_celery_at(TEST_REDIS_URL, TEST_REDIS_URL, eager=False)
+    try:
+        _wait_for_worker(worker, log_path)
+        yield worker
+    finally:
+        _point_celery_at("memory://", "cache+memory://", eager=True)
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+        log.close()
+
+
+def _wait_for_worker(worker: subprocess.Popen[bytes], log_path: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            break
+        if celery_app.control.ping(timeout=1.0):
+            return
+    tail = log_path.read_text(errors="replace")[-3000:]
+    pytest.fail(f"no Celery worker answered within {timeout} s; its log ends:\n{tail}")

@@ -1,0 +1,114 @@
+"""Settings come from environment variables alone."""
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+SETTINGS_FILE = Path(__file__).resolve().parents[2] / "icpsite" / "settings.py"
+VARIABLES = [
+    "DATABASE_URL",
+    "REDIS_URL",
+    "DEBUG",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "HTTPS",
+    "EMAIL_HOST",
+]
+
+
+def load_settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> ModuleType:
+    """Execute settings.py afresh, as its own module, under the given environment."""
+    for name in VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    spec = importlib.util.spec_from_file_location("settings_under_test", SETTINGS_FILE)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "settings_under_test", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_it_defaults_to_a_sqlite_file_in_the_project(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = load_settings(monkeypatch)
+    db = s.DATABASES["default"]
+    assert db["ENGINE"] == "django.db.backends.sqlite3"
+    assert Path(db["NAME"]) == SETTINGS_FILE.parent.parent / "db.sqlite3"
+
+
+def test_it_reads_postgresql_from_database_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = load_settings(monkeypatch, DATABASE_URL="postgres://icp:s3cret@db.internal:6543/icpsite")
+    db = s.DATABASES["default"]
+    assert db["ENGINE"] == "django.db.backends.postgresql"
+    assert (db["HOST"], db["PORT"], db["NAME"], db["USER"], db["PASSWORD"]) == (
+        "db.internal",
+        6543,
+        "icpsite",
+        "icp",
+        "s3cret",
+    )
+    assert db["CONN_HEALTH_CHECKS"] is True
+
+
+def test_it_runs_celery_eagerly_without_redis_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = load_settings(monkeypatch)
+    assert s.CELERY_TASK_ALWAYS_EAGER is True
+    assert s.CELERY_BROKER_URL == "memory://"
+    assert s.CACHES["default"]["BACKEND"].endswith("LocMemCache")
+
+
+def test_it_uses_redis_as_broker_backend_and_cache_with_redis_url(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    s = load_settings(monkeypatch, REDIS_URL="redis://cache.internal:6379/2")
+    assert s.CELERY_TASK_ALWAYS_EAGER is False
+    assert s.CELERY_BROKER_URL == "redis://cache.internal:6379/2"
+    assert s.CELERY_RESULT_BACKEND == "redis://cache.internal:6379/2"
+    assert s.CACHES["default"]["LOCATION"] == "redis://cache.internal:6379/2"
+
+
+def test_celery_is_configured_for_safe_redelivery(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = load_settings(monkeypatch)
+    assert s.CELERY_TASK_SERIALIZER == "json"
+    assert s.CELERY_ACCEPT_CONTENT == ["json"]
+    assert s.CELERY_TASK_ACKS_LATE is True
+    assert s.CELERY_TASK_REJECT_ON_WORKER_LOST is True
+    assert s.CELERY_TASK_SOFT_TIME_LIMIT < s.CELERY_TASK_TIME_LIMIT
+    assert s.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] > s.CELERY_TASK_TIME_LIMIT
+
+
+def test_debug_is_off_unless_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings(monkeypatch).DEBUG is False
+    assert load_settings(monkeypatch, DEBUG="true").DEBUG is True
+
+
+def test_it_rejects_a_boolean_it_cannot_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ImproperlyConfigured, match="DEBUG must be true or false, not 'maybe'"):
+        load_settings(monkeypatch, DEBUG="maybe")
+
+
+def test_it_splits_allowed_hosts_on_commas(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = load_settings(monkeypatch, ALLOWED_HOSTS=" icp.example.com, www.icp.example.com ,")
+    assert s.ALLOWED_HOSTS == ["icp.example.com", "www.icp.example.com"]
+
+
+def test_https_turns_on_secure_cookies_and_hsts(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = load_settings(monkeypatch, HTTPS="true")
+    assert s.SESSION_COOKIE_SECURE
+    assert s.CSRF_COOKIE_SECURE
+    assert s.SECURE_SSL_REDIRECT
+    assert s.SECURE_HSTS_SECONDS == 31_536_000
+    assert s.SECURE_PROXY_SSL_HEADER == ("HTTP_X_FORWARDED_PROTO", "https")
+
+
+def test_email_goes_to_smtp_only_when_a_host_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings(monkeypatch).EMAIL_BACKEND.endswith("console.EmailBackend")
+    s = load_settings(monkeypatch, EMAIL_HOST="smtp.example.com")
+    assert s.EMAIL_BACKEND.endswith("smtp.EmailBackend")
+    assert s.EMAIL_HOST == "smtp.example.com"
