@@ -44,7 +44,7 @@ class Team(models.Model):
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=100, unique=True)
     function = models.CharField(max_length=32, choices=TeamFunction.choices)
-    members: models.ManyToManyField["User", "Membership"] = models.ManyToManyField(
+    members: models.ManyToManyField[User, Membership] = models.ManyToManyField(
         User, through="Membership", related_name="teams"
     )
     created_at = models.DateTimeField(auto_now_add=True)
