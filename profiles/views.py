@@ -15,6 +15,8 @@ class AuthenticatedRequest(HttpRequest):
 @login_required
 def dashboard(request: AuthenticatedRequest) -> HttpResponse:
     teams = list(team_list(viewer=request.user))
+    for team in teams:
+        team.managers = [m.user for m in team.memberships.all() if m.can_manage]  # type: ignore[attr-defined]
     my_team_ids = {m.team_id for m in request.user.memberships.all()}
     context = {
         "teams": teams,

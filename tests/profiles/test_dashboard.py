@@ -57,3 +57,14 @@ def test_its_query_count_does_not_grow_with_teams_or_people(client: Client, rep:
         MembershipFactory.create_batch(4, team=team)
         MembershipFactory(team=team, role=Membership.Role.MANAGER)
     assert queries() == before
+
+
+def test_it_names_each_teams_managers_admins_first(
+    client: Client, rep: User, manager: User, sales: Team
+) -> None:
+    MembershipFactory(
+        team=sales, user__first_name="Zoe", user__last_name="Ng", role=Membership.Role.ADMIN
+    )
+    client.force_login(rep)
+    html = client.get(reverse("dashboard")).content.decode()
+    assert f"<td>Zoe Ng, {manager.get_full_name()}</td>" in html
