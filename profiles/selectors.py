@@ -1,6 +1,31 @@
+from dataclasses import dataclass
+
 from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When
 
-from profiles.models import Membership, Team, User
+from profiles.attributes import (
+    BUILTIN_ATTRIBUTES,
+    MAX_CRITERIA,
+    OPERATOR_LABELS,
+    OPERATORS_BY_TYPE,
+    Attribute,
+    Operator,
+    describe,
+    validate_value,
+)
+from profiles.models import (
+    OPEN_STATUSES,
+    Criterion,
+    CriterionKind,
+    Membership,
+    Profile,
+    ProfileVersion,
+    SignOff,
+    SignOffDecision,
+    Team,
+    Trait,
+    User,
+    VersionStatus,
+)
 
 
 def membership_list(*, user: User) -> QuerySet[Membership]:
@@ -34,3 +59,144 @@ def team_list(*, viewer: User) -> QuerySet[Team]:
         .prefetch_related(Prefetch("memberships", queryset=members))
         .order_by("name")
     )
+
+
+# --- Attributes, profiles and versions -------------------------------------
+
+
+def attribute_registry() -> dict[str, Attribute]:
+    """Built-in account attributes, then the company's declared traits."""
+    registry = dict(BUILTIN_ATTRIBUTES)
+    for trait in Trait.objects.all():
+        registry[trait.key] = trait.as_attribute()
+    return registry
+
+
+def criterion_text(criterion: Criterion, registry: dict[str, Attribute] | None = None) -> str:
+    """A criterion in words, e.g. "Employees is between 200 and 2,000"."""
+    registry = registry if registry is not None else attribute_registry()
+    attribute = registry.get(criterion.attribute)
+    if attribute is None:
+        return f"{criterion.attribute} (unknown attribute) {criterion.operator} {criterion.value}"
+    try:
+        return describe(attribute, Operator(criterion.operator), criterion.value)
+    except ValueError:
+        return f"{attribute.label} {criterion.operator} {criterion.value}"
+
+
+def profile_list(*, viewer: User) -> QuerySet[Profile]:
+    """Every profile with its live and open versions; everyone signed in reads them."""
+    live = ProfileVersion.objects.filter(status=VersionStatus.APPROVED)
+    open_versions = ProfileVersion.objects.filter(status__in=OPEN_STATUSES)
+    return Profile.objects.prefetch_related(
+        "required_teams",
+        Prefetch("versions", queryset=live, to_attr="live_versions"),
+        Prefetch("versions", queryset=open_versions, to_attr="open_versions"),
+    ).annotate(version_count=Count("versions"))
+
+
+def profile_get(*, viewer: User, slug: str) -> Profile:
+    return Profile.objects.prefetch_related("required_teams", "approving_teams", "admins").get(
+        slug=slug
+    )
+
+
+def version_list(*, profile: Profile) -> QuerySet[ProfileVersion]:
+    return (
+        profile.versions.select_related("created_by", "approved_by", "submitted_by", "withdrawn_by")
+        .annotate(criteria_count=Count("criteria"))
+        .order_by("-number")
+    )
+
+
+def version_get(*, profile: Profile, number: int) -> ProfileVersion:
+    return (
+        ProfileVersion.objects.select_related(
+            "profile", "parent", "created_by", "approved_by", "submitted_by", "withdrawn_by"
+        )
+        .prefetch_related("profile__required_teams", "profile__approving_teams")
+        .get(profile=profile, number=number)
+    )
+
+
+@dataclass(frozen=True)
+class TeamSignOffState:
+    team: Team
+    signoff: SignOff | None
+    state: str  # missing | approved | changes_requested | stale
+
+    @property
+    def label(self) -> str:
+        return {
+            "missing": "Waiting for sign-off",
+            "approved": "Approved",
+            "changes_requested": "Changes requested",
+            "stale": "Stale: signed an earlier revision",
+        }[self.state]
+
+
+def signoff_states(*, version: ProfileVersion) -> list[TeamSignOffState]:
+    """Each required team's sign-off state on the version's current revision."""
+    by_team = {s.team_id: s for s in version.signoffs.select_related("user", "team")}
+    states = []
+    for team in version.profile.required_teams.all():
+        signoff = by_team.get(team.pk)
+        if signoff is None:
+            state = "missing"
+        elif signoff.revision != version.revision:
+            state = "stale"
+        elif signoff.decision == SignOffDecision.APPROVE:
+            state = "approved"
+        else:
+            state = "changes_requested"
+        states.append(TeamSignOffState(team=team, signoff=signoff, state=state))
+    return states
+
+
+def version_approval_problems(*, version: ProfileVersion) -> list[str]:
+    """Everything that stands between this version and approval, in words.
+
+    Empty means it may be approved (by someone allowed to). Each problem
+    names the criterion or team it is about.
+    """
+    registry = attribute_registry()
+    problems: list[str] = []
+    criteria = list(version.criteria.all())
+    fit = [c for c in criteria if c.kind == CriterionKind.FIT]
+    if not fit:
+        problems.append("Add at least one fit criterion.")
+    total = sum(c.points for c in fit)
+    if total != 100:
+        problems.append(f"Fit points add up to {total}; they must add up to exactly 100.")
+    if len(criteria) > MAX_CRITERIA:
+        problems.append(f"A version holds at most {MAX_CRITERIA} criteria; it has {len(criteria)}.")
+    if not 0 <= version.threshold_b < version.threshold_a <= 100:
+        problems.append("Tier thresholds must satisfy 0 <= B < A <= 100.")
+    for index, criterion in enumerate(criteria, start=1):
+        attribute = registry.get(criterion.attribute)
+        if attribute is None:
+            problems.append(
+                f"Criterion {index} uses the attribute {criterion.attribute!r}, "
+                "which no longer exists; remove or change it."
+            )
+            continue
+        try:
+            operator = Operator(criterion.operator)
+            if operator not in OPERATORS_BY_TYPE[attribute.type]:
+                raise ValueError(f"{attribute.label} cannot use {OPERATOR_LABELS[operator]!r}.")
+            validate_value(attribute, operator, criterion.value)
+        except ValueError as exc:
+            problems.append(f"Criterion {index} ({criterion_text(criterion, registry)}): {exc}")
+    for team_state in signoff_states(version=version):
+        name = team_state.team.name
+        if team_state.state == "missing":
+            problems.append(f"{name} has not signed off.")
+        elif team_state.state == "stale":
+            assert team_state.signoff is not None
+            problems.append(
+                f"{name} signed off on revision {team_state.signoff.revision}; the version "
+                f"has changed since (now revision {version.revision}). {name} must sign again."
+            )
+        elif team_state.state == "changes_requested":
+            problems.append(f"{name} requested changes.")
+    return problems

@@ -1,15 +1,78 @@
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""Pages for teams, profiles and versions.
 
-from profiles.models import User
-from profiles.selectors import team_list
+Writes go through profiles.services; a refused write (PermissionDenied,
+ValidationError) is shown to the person on the page they came from, and
+nothing they typed is lost. Criteria and comments are edited in place with
+HTMX: the same views answer a full page or the fragment HTMX asked for.
+"""
+
+from typing import Any, cast
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+from django_htmx.middleware import HtmxDetails
+
+from profiles import policies, services
+from profiles.diff import version_diff
+from profiles.forms import (
+    CommentForm,
+    CriterionForm,
+    ProfileForm,
+    SignOffForm,
+    VersionSettingsForm,
+    value_text,
+)
+from profiles.models import Comment, Criterion, Profile, ProfileVersion, Team, User
+from profiles.selectors import (
+    attribute_registry,
+    criterion_text,
+    profile_get,
+    profile_list,
+    signoff_states,
+    team_list,
+    version_approval_problems,
+    version_get,
+    version_list,
+)
 
 
 class AuthenticatedRequest(HttpRequest):
     """A request behind login_required: its user is a real User."""
 
     user: User
+    htmx: HtmxDetails
+
+
+def keep_typed_input(form: forms.Form, stale: services.StaleRevisionError) -> None:
+    """Show a stale form back as typed, with the conflict explained, set to
+    save against the current revision once the person has looked."""
+    form.add_error(None, stale.messages[0])
+    data = cast(QueryDict, form.data).copy()
+    data["revision"] = str(stale.current_revision)
+    form.data = data
+
+
+def error_text(exc: ValidationError | PermissionDenied) -> str:
+    if isinstance(exc, ValidationError):
+        if hasattr(exc, "error_dict"):
+            return " ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+        return " ".join(exc.messages)
+    return str(exc) or "You are not allowed to do that."
+
+
+def form_errors_from(form: Any, exc: ValidationError) -> None:
+    """Attach a service's ValidationError to the form's fields (or the form)."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
 
 
 @login_required
@@ -22,5 +85,469 @@ def dashboard(request: AuthenticatedRequest) -> HttpResponse:
         "teams": teams,
         "my_teams": [t for t in teams if t.pk in my_team_ids],
         "people_count": len({m.user_id for t in teams for m in t.memberships.all()}),
+        "profiles": list(profile_list(viewer=request.user)),
     }
     return render(request, "profiles/dashboard.html", context)
+
+
+# --- Profiles ---------------------------------------------------------------
+
+
+@login_required
+def profile_index(request: AuthenticatedRequest) -> HttpResponse:
+    form = ProfileForm(request.POST or None)
+    can_create = policies.can_create_profile(request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            profile = services.profile_create(
+                actor=request.user,
+                name=form.cleaned_data["name"],
+                description=form.cleaned_data["description"],
+                required_teams=form.cleaned_data["required_teams"],
+                approving_teams=form.cleaned_data["approving_teams"] or None,
+                admins=[request.user],
+                checkin_cadence=form.cleaned_data["checkin_cadence"],
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            form.add_error(None, error_text(exc))
+        else:
+            messages.success(request, f"{profile.name} created. Start its first draft.")
+            return redirect("profile-detail", slug=profile.slug)
+    return render(
+        request,
+        "profiles/profile_list.html",
+        {"profiles": profile_list(viewer=request.user), "form": form, "can_create": can_create},
+    )
+
+
+@login_required
+def profile_detail(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    profile = _profile_or_404(request, slug)
+    versions = list(version_list(profile=profile))
+    open_version = next((v for v in versions if v.is_open), None)
+    return render(
+        request,
+        "profiles/profile_detail.html",
+        {
+            "profile": profile,
+            "versions": versions,
+            "live": next((v for v in versions if v.status == "approved"), None),
+            "open_version": open_version,
+            "can_start": policies.can_start_draft(request.user, profile, open_version),
+        },
+    )
+
+
+@login_required
+@require_POST
+def draft_start(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    profile = _profile_or_404(request, slug)
+    source = None
+    if number := request.POST.get("source"):
+        source = get_object_or_404(ProfileVersion, profile=profile, number=number)
+    try:
+        draft = services.version_start_draft(actor=request.user, profile=profile, source=source)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, error_text(exc))
+        return redirect("profile-detail", slug=slug)
+    return redirect(_version_url(draft))
+
+
+@login_required
+def version_compare(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    profile = _profile_or_404(request, slug)
+    versions = list(version_list(profile=profile))
+    by_number = {v.number: v for v in versions}
+    try:
+        new = by_number[int(request.GET.get("to") or versions[0].number)]
+        default_old = new.parent.number if new.parent else new.number
+        old = by_number[int(request.GET.get("from") or default_old)]
+    except (KeyError, ValueError, IndexError):
+        messages.error(request, "Choose two versions of this profile to compare.")
+        return redirect("profile-detail", slug=slug)
+    return render(
+        request,
+        "profiles/version_compare.html",
+        {
+            "profile": profile,
+            "versions": versions,
+            "diff": version_diff(old=old, new=new),
+            "registry": attribute_registry(),
+        },
+    )
+
+
+# --- The version page -------------------------------------------------------
+
+
+@login_required
+def version_detail(request: AuthenticatedRequest, slug: str, number: int) -> HttpResponse:
+    version = _version_or_404(request, slug, number)
+    return render(request, "profiles/version_detail.html", version_context(request, version))
+
+
+def version_context(
+    request: AuthenticatedRequest, version: ProfileVersion, **extra: Any
+) -> dict[str, Any]:
+    """Everything the version page shows, in a fixed number of queries."""
+    user = request.user
+    registry = attribute_registry()
+    criteria = list(version.criteria.all())
+    for criterion in criteria:
+        criterion.text = criterion_text(criterion, registry)  # type: ignore[attr-defined]
+        criterion.value_text = value_text(criterion.value)  # type: ignore[attr-defined]
+        criterion.attribute_label = (  # type: ignore[attr-defined]
+            registry[criterion.attribute].label
+            if criterion.attribute in registry
+            else criterion.attribute
+        )
+    groups: dict[str, list[Criterion]] = {}
+    for criterion in criteria:
+        groups.setdefault(criterion.category, []).append(criterion)
+    threads = _threads(version, criteria)
+    my_team_ids = set(policies.roles_of(user)) if user.is_authenticated else set()
+    required = list(version.profile.required_teams.all())
+    my_teams = list(Team.objects.filter(pk__in=my_team_ids))
+    live = (
+        ProfileVersion.objects.filter(profile=version.profile, status="approved")
+        .exclude(pk=version.pk)
+        .first()
+    )
+    edit = policies.can_edit(user, version)
+    context = {
+        "profile": version.profile,
+        "version": version,
+        "criteria_groups": sorted(groups.items()),
+        "criteria_count": len(criteria),
+        "fit_total": sum(c.points for c in criteria if c.kind == "fit"),
+        "criterion_form": CriterionForm(registry=registry, initial={"revision": version.revision}),
+        "settings_form": VersionSettingsForm(
+            initial={
+                "revision": version.revision,
+                "rationale": version.rationale,
+                "threshold_a": version.threshold_a,
+                "threshold_b": version.threshold_b,
+            }
+        ),
+        "comment_form": CommentForm(teams=Team.objects.filter(pk__in=my_team_ids)),
+        "signoff_form": SignOffForm(
+            teams=Team.objects.filter(pk__in=my_team_ids & {t.pk for t in required}),
+            initial={"revision": version.revision},
+        ),
+        "threads": threads,
+        "general_threads": [t for t in threads if t.criterion_id is None],
+        "unresolved_count": sum(1 for t in threads if not t.resolved),
+        "signoff_states": signoff_states(version=version),
+        "problems": version_approval_problems(version=version) if version.is_open else [],
+        "events": version.events.select_related("actor", "team")[:100],
+        "my_teams": my_teams,
+        "can_edit": edit,
+        "can_submit": policies.can_submit(user, version),
+        "can_approve": policies.can_approve(user, version),
+        "can_withdraw": policies.can_withdraw(user, version),
+        "can_comment": bool(my_team_ids),
+        "sign_teams": [t for t in required if t.pk in my_team_ids],
+        "live": live,
+        "live_diff": version_diff(old=live, new=version) if live and version.is_open else None,
+        "registry": registry,
+    }
+    context.update(extra)
+    return context
+
+
+def _threads(version: ProfileVersion, criteria: list[Criterion]) -> list[Comment]:
+    comments = list(version.comments.select_related("author", "team", "resolved_by"))
+    roots = [c for c in comments if c.parent_id is None]
+    for root in roots:
+        replies = [c for c in comments if c.parent_id == root.pk]
+        root.entries = [root, *replies]  # type: ignore[attr-defined]
+    by_criterion: dict[int, list[Comment]] = {}
+    for root in roots:
+        if root.criterion_id:
+            by_criterion.setdefault(root.criterion_id, []).append(root)
+    for criterion in criteria:
+        criterion.threads = by_criterion.get(criterion.pk, [])  # type: ignore[attr-defined]
+    return roots
+
+
+def _render_version(
+    request: AuthenticatedRequest,
+    version: ProfileVersion,
+    partial: str,
+    status: int = 200,
+    **extra: Any,
+) -> HttpResponse:
+    """The whole page, or just `partial` for an HTMX request."""
+    version.refresh_from_db()
+    context = version_context(request, version, **extra)
+    template = (
+        f"profiles/partials/_{partial}.html" if request.htmx else "profiles/version_detail.html"
+    )
+    return render(request, template, context, status=status)
+
+
+@login_required
+@require_POST
+def criterion_save(
+    request: AuthenticatedRequest, slug: str, number: int, pk: int | None = None
+) -> HttpResponse:
+    """Add a criterion, or change one. A stale revision shows the person's
+    input again beside the current state, with who changed what."""
+    version = _version_or_404(request, slug, number)
+    criterion = get_object_or_404(Criterion, pk=pk, version=version) if pk else None
+    registry = attribute_registry()
+    form = CriterionForm(request.POST, registry=registry)
+    if form.is_valid():
+        data = form.cleaned_data
+        fields = {
+            "revision": data["revision"],
+            "attribute": data["attribute"],
+            "operator": data["operator"],
+            "value": data["parsed_value"],
+            "points": data["points"],
+            "kind": data["kind"],
+            "category": data["category"] or None,
+            "rationale": data["rationale"],
+        }
+        try:
+            if criterion is None:
+                services.criterion_add(actor=request.user, version=version, **fields)
+            else:
+                services.criterion_update(actor=request.user, criterion=criterion, **fields)
+        except services.StaleRevisionError as exc:
+            return _criterion_form_again(request, version, criterion, form, exc)
+        except ValidationError as exc:
+            form_errors_from(form, exc)
+        except PermissionDenied as exc:
+            form.add_error(None, error_text(exc))
+        else:
+            if not request.htmx:
+                return HttpResponseRedirect(_version_url(version) + "#criteria")
+            return _render_version(request, version, "criteria")
+    return _criterion_form_again(request, version, criterion, form, None)
+
+
+def _criterion_form_again(
+    request: AuthenticatedRequest,
+    version: ProfileVersion,
+    criterion: Criterion | None,
+    form: CriterionForm,
+    stale: services.StaleRevisionError | None,
+) -> HttpResponse:
+    if stale is not None:
+        keep_typed_input(form, stale)
+        if criterion is not None:
+            criterion = Criterion.objects.filter(pk=criterion.pk).first()
+            if criterion is not None:
+                criterion.text = criterion_text(criterion)  # type: ignore[attr-defined]
+    return _render_version(
+        request,
+        version,
+        "criterion_form",
+        status=409 if stale else 422,
+        form=form,
+        editing=criterion,
+        current_criterion=criterion if stale else None,
+        stale=stale,
+    )
+
+
+@login_required
+def criterion_edit(request: AuthenticatedRequest, slug: str, number: int, pk: int) -> HttpResponse:
+    """The inline edit form for one criterion (HTMX), or the page with it open."""
+    version = _version_or_404(request, slug, number)
+    criterion = get_object_or_404(Criterion, pk=pk, version=version)
+    form = CriterionForm(
+        registry=attribute_registry(),
+        initial={
+            "revision": version.revision,
+            "attribute": criterion.attribute,
+            "operator": criterion.operator,
+            "value": value_text(criterion.value),
+            "points": criterion.points,
+            "kind": criterion.kind,
+            "category": criterion.category,
+            "rationale": criterion.rationale,
+        },
+    )
+    return _render_version(request, version, "criterion_form", form=form, editing=criterion)
+
+
+@login_required
+@require_POST
+def criterion_delete(
+    request: AuthenticatedRequest, slug: str, number: int, pk: int
+) -> HttpResponse:
+    version = _version_or_404(request, slug, number)
+    criterion = get_object_or_404(Criterion, pk=pk, version=version)
+    try:
+        services.criterion_remove(
+            actor=request.user, criterion=criterion, revision=_int(request.POST.get("revision"))
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        return _render_version(
+            request, version, "criteria", status=409, criteria_error=error_text(exc)
+        )
+    if not request.htmx:
+        return HttpResponseRedirect(_version_url(version) + "#criteria")
+    return _render_version(request, version, "criteria")
+
+
+@login_required
+@require_POST
+def version_settings(request: AuthenticatedRequest, slug: str, number: int) -> HttpResponse:
+    version = _version_or_404(request, slug, number)
+    form = VersionSettingsForm(request.POST)
+    if form.is_valid():
+        try:
+            services.version_update(actor=request.user, version=version, **form.cleaned_data)
+        except services.StaleRevisionError as exc:
+            keep_typed_input(form, exc)
+        except ValidationError as exc:
+            form_errors_from(form, exc)
+        except PermissionDenied as exc:
+            form.add_error(None, error_text(exc))
+        else:
+            messages.success(request, "Thresholds and rationale saved.")
+            return redirect(_version_url(version))
+    return _render_version(request, version, "settings", status=422, settings_form=form)
+
+
+@login_required
+@require_POST
+def comment_post(request: AuthenticatedRequest, slug: str, number: int) -> HttpResponse:
+    version = _version_or_404(request, slug, number)
+    form = CommentForm(
+        request.POST, teams=Team.objects.filter(pk__in=policies.roles_of(request.user))
+    )
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.comment_create(
+                actor=request.user,
+                version=version,
+                team=data["team"],
+                body=data["body"],
+                criterion=Criterion.objects.filter(pk=data["criterion"], version=version).first()
+                if data["criterion"]
+                else None,
+                parent=Comment.objects.filter(pk=data["parent"], version=version).first()
+                if data["parent"]
+                else None,
+            )
+        except ValidationError as exc:
+            form_errors_from(form, exc)
+        except PermissionDenied as exc:
+            form.add_error(None, error_text(exc))
+        else:
+            if not request.htmx:
+                return HttpResponseRedirect(_version_url(version) + "#comments")
+            return _render_version(request, version, "discussion")
+    elif not request.POST.get("team"):
+        form.errors.pop("team", None)
+        form.add_error(
+            None,
+            "You are in no team, so you cannot comment."
+            if not policies.roles_of(request.user)
+            else "Choose the team you speak for.",
+        )
+    return _render_version(request, version, "discussion", status=422, comment_form=form)
+
+
+@login_required
+@require_POST
+def comment_resolve(request: AuthenticatedRequest, slug: str, number: int, pk: int) -> HttpResponse:
+    version = _version_or_404(request, slug, number)
+    comment = get_object_or_404(Comment, pk=pk, version=version)
+    try:
+        services.comment_resolve(
+            actor=request.user, comment=comment, resolved=request.POST.get("resolved") != "false"
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, error_text(exc))
+    if not request.htmx:
+        return HttpResponseRedirect(_version_url(version) + "#comments")
+    return _render_version(request, version, "discussion")
+
+
+@login_required
+@require_POST
+def signoff_post(request: AuthenticatedRequest, slug: str, number: int) -> HttpResponse:
+    version = _version_or_404(request, slug, number)
+    form = SignOffForm(
+        request.POST,
+        teams=version.profile.required_teams.filter(pk__in=policies.roles_of(request.user)),
+    )
+    if form.is_valid():
+        try:
+            services.signoff_give(actor=request.user, version=version, **form.cleaned_data)
+        except ValidationError as exc:
+            form_errors_from(form, exc)
+        except PermissionDenied as exc:
+            form.add_error(None, error_text(exc))
+        else:
+            team = form.cleaned_data["team"]
+            messages.success(
+                request, f"Recorded {team.name}'s decision on revision {version.revision}."
+            )
+            return redirect(_version_url(version))
+    return _render_version(request, version, "signoffs", status=422, signoff_form=form)
+
+
+@login_required
+@require_POST
+def version_transition(
+    request: AuthenticatedRequest, slug: str, number: int, action: str
+) -> HttpResponse:
+    """Submit, withdraw or approve: each is one service call and a message."""
+    version = _version_or_404(request, slug, number)
+    try:
+        if action == "submit":
+            services.version_submit(actor=request.user, version=version)
+            messages.success(
+                request, f"v{version.number} is in review: required teams may sign off."
+            )
+        elif action == "withdraw":
+            services.version_withdraw(
+                actor=request.user, version=version, reason=request.POST.get("reason", "")
+            )
+            messages.success(request, f"v{version.number} was withdrawn.")
+        elif action == "approve":
+            services.version_approve(actor=request.user, version=version)
+            messages.success(request, f"v{version.number} is approved and live.")
+        else:
+            raise PermissionDenied(f"Unknown action {action!r}.")
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, error_text(exc))
+    return redirect(_version_url(version))
+
+
+# --- Helpers ----------------------------------------------------------------
+
+
+def _int(raw: Any) -> int:
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return -1
+
+
+def _profile_or_404(request: AuthenticatedRequest, slug: str) -> Profile:
+    try:
+        return profile_get(viewer=request.user, slug=slug)
+    except Profile.DoesNotExist:
+        raise Http404(f"No profile {slug!r}.") from None
+
+
+def _version_or_404(request: AuthenticatedRequest, slug: str, number: int) -> ProfileVersion:
+    profile = _profile_or_404(request, slug)
+    try:
+        return version_get(profile=profile, number=number)
+    except ProfileVersion.DoesNotExist:
+        raise Http404(f"{profile.name} has no version {number}.") from None
+
+
+def _version_url(version: ProfileVersion) -> str:
+    return reverse(
+        "version-detail", kwargs={"slug": version.profile.slug, "number": version.number}
+    )

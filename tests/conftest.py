@@ -1,8 +1,10 @@
 """Fixtures shared by the whole suite.
 
-The fixed cast: `sales` and `marketing` teams; `rep` is a sales member,
-`manager` manages sales, `marketer` is a marketing member, and `outsider`
-belongs to no team.
+The fixed cast: `sales`, `marketing` and `revops` teams; `rep` is a sales
+member, `manager` manages sales, `marketer` is a marketing member,
+`ops_manager` manages RevOps (and so approves profiles), and `outsider`
+belongs to no team. `icp` is a profile that needs sign-off from sales,
+marketing and RevOps.
 """
 
 import os
@@ -18,8 +20,8 @@ import redis
 from django.db import connection
 
 from icpsite.celery import app as celery_app
-from profiles.models import Membership, Team, User
-from tests.factories import MembershipFactory, TeamFactory, UserFactory
+from profiles.models import Membership, Profile, Team, User
+from tests.factories import MembershipFactory, ProfileFactory, TeamFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -64,6 +66,26 @@ def marketer(marketing: Team) -> User:
 @pytest.fixture
 def outsider(db: None) -> User:
     return UserFactory(username="outsider")
+
+
+@pytest.fixture
+def revops(db: None) -> Team:
+    return TeamFactory(name="RevOps", slug="revops", function=Team.Function.REVOPS)
+
+
+@pytest.fixture
+def ops_manager(revops: Team) -> User:
+    return MembershipFactory(user__username="ops", team=revops, role=Membership.Role.MANAGER).user
+
+
+@pytest.fixture
+def icp(sales: Team, marketing: Team, revops: Team, ops_manager: User) -> Profile:
+    return ProfileFactory(
+        name="Mid-market SaaS",
+        created_by=ops_manager,
+        required_teams=[sales, marketing, revops],
+        approving_teams=[revops],
+    )
 
 
 def _redis_answers(url: str) -> bool:

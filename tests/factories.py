@@ -1,7 +1,7 @@
 import factory
 from django.utils.text import slugify
 
-from profiles.models import Membership, Team, User
+from profiles.models import Criterion, Membership, Profile, ProfileVersion, Team, User
 
 PASSWORD = "correct-horse-battery"
 
@@ -41,3 +41,50 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     team = factory.SubFactory(TeamFactory)
     role = Membership.Role.MEMBER
+
+
+class ProfileFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Profile
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Profile {n}")
+    slug = factory.LazyAttribute(lambda p: slugify(p.name))
+    created_by = factory.SubFactory(UserFactory)
+
+    @factory.post_generation
+    def required_teams(
+        obj: Profile, create: bool, extracted: list[Team] | None, **kw: object
+    ) -> None:
+        if create and extracted:
+            obj.required_teams.set(extracted)
+
+    @factory.post_generation
+    def approving_teams(
+        obj: Profile, create: bool, extracted: list[Team] | None, **kw: object
+    ) -> None:
+        if create and extracted:
+            obj.approving_teams.set(extracted)
+
+
+class VersionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProfileVersion
+
+    profile = factory.SubFactory(ProfileFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    created_by = factory.SubFactory(UserFactory)
+
+
+class CriterionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Criterion
+
+    version = factory.SubFactory(VersionFactory)
+    attribute = "employees"
+    operator = "between"
+    value = factory.LazyFunction(lambda: [200, 2000])
+    points = 30
+    kind = "fit"
+    category = "firmographic"
+    position = factory.Sequence(lambda n: n)

@@ -1,0 +1,223 @@
+"""The registry of account attributes a criterion can test, and the rules for
+criterion values.
+
+Pure Python on purpose: the scoring engine, the forms, the services and the
+API all read the same definitions, and the engine must not import Django.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+
+class AttrType(StrEnum):
+    NUMBER = "number"
+    CATEGORY = "category"
+    LIST = "list"
+    BOOLEAN = "boolean"
+
+
+class Operator(StrEnum):
+    BETWEEN = "between"
+    GTE = "gte"
+    LTE = "lte"
+    EQ = "eq"
+    IN = "in"
+    NOT_IN = "not_in"
+    CONTAINS_ANY = "contains_any"
+    CONTAINS_ALL = "contains_all"
+    IS_TRUE = "is_true"
+    IS_FALSE = "is_false"
+
+
+OPERATOR_LABELS: dict[Operator, str] = {
+    Operator.BETWEEN: "is between",
+    Operator.GTE: "is at least",
+    Operator.LTE: "is at most",
+    Operator.EQ: "is",
+    Operator.IN: "is one of",
+    Operator.NOT_IN: "is not one of",
+    Operator.CONTAINS_ANY: "includes any of",
+    Operator.CONTAINS_ALL: "includes all of",
+    Operator.IS_TRUE: "is true",
+    Operator.IS_FALSE: "is false",
+}
+
+OPERATORS_BY_TYPE: dict[AttrType, tuple[Operator, ...]] = {
+    AttrType.NUMBER: (Operator.BETWEEN, Operator.GTE, Operator.LTE, Operator.EQ),
+    AttrType.CATEGORY: (Operator.EQ, Operator.IN, Operator.NOT_IN),
+    AttrType.LIST: (Operator.CONTAINS_ANY, Operator.CONTAINS_ALL),
+    AttrType.BOOLEAN: (Operator.IS_TRUE, Operator.IS_FALSE),
+}
+
+CATEGORIES: tuple[str, ...] = ("firmographic", "technographic", "behavioral", "environmental")
+
+# A score row records which criteria matched as a bit mask in a signed 64-bit
+# integer, one bit per criterion; two bits are kept clear of the sign.
+MAX_CRITERIA = 62
+
+# Longest text accepted in one categorical or list value.
+MAX_VALUE_LENGTH = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Attribute:
+    key: str
+    label: str
+    type: AttrType
+    category: str
+    help: str = ""
+    is_trait: bool = False
+
+    @property
+    def operators(self) -> tuple[Operator, ...]:
+        return OPERATORS_BY_TYPE[self.type]
+
+
+def _builtin(
+    key: str, label: str, type_: AttrType, category: str, help_: str
+) -> tuple[str, Attribute]:
+    return key, Attribute(key, label, type_, category, help_)
+
+
+BUILTIN_ATTRIBUTES: dict[str, Attribute] = dict(
+    [
+        _builtin("employees", "Employees", AttrType.NUMBER, "firmographic", "Headcount."),
+        _builtin(
+            "annual_revenue",
+            "Annual revenue",
+            AttrType.NUMBER,
+            "firmographic",
+            "Yearly revenue in the company's reporting currency.",
+        ),
+        _builtin("industry", "Industry", AttrType.CATEGORY, "firmographic", "e.g. SaaS, Fintech."),
+        _builtin(
+            "country", "Country", AttrType.CATEGORY, "firmographic", "ISO 3166 code, e.g. US, DE."
+        ),
+        _builtin(
+            "funding_stage",
+            "Funding stage",
+            AttrType.CATEGORY,
+            "firmographic",
+            "e.g. Seed, Series A, Series B, Public.",
+        ),
+        _builtin("crm", "CRM", AttrType.CATEGORY, "technographic", "The CRM the account runs."),
+        _builtin(
+            "tech_stack",
+            "Tech stack",
+            AttrType.LIST,
+            "technographic",
+            "Tools the account uses; compared without regard to case.",
+        ),
+        _builtin(
+            "has_revops", "Has RevOps", AttrType.BOOLEAN, "behavioral", "A RevOps function exists."
+        ),
+    ]
+)
+
+
+def trait_attribute(
+    key: str, label: str, type_: AttrType, category: str, help_: str = ""
+) -> Attribute:
+    """A company-declared attribute, read from the account's traits."""
+    return Attribute(key, label, type_, category, help_, is_trait=True)
+
+
+# --- Values -------------------------------------------------------------------
+
+
+def _number(value: Any) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise TypeError
+    if isinstance(value, Decimal):
+        value = float(value) if value != value.to_integral_value() else int(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise TypeError
+        if value.is_integer() and abs(value) < 2**53:
+            return int(value)
+    return value
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise TypeError
+    text = value.strip()
+    if len(text) > MAX_VALUE_LENGTH or "\x00" in text:
+        raise TypeError
+    return text
+
+
+def normalise_list(values: Any) -> list[str]:
+    """A list attribute's items as they are compared: trimmed, lower case,
+    without duplicates, in first-seen order."""
+    seen: dict[str, None] = {}
+    for item in values:
+        seen.setdefault(_text(item).lower(), None)
+    return list(seen)
+
+
+def validate_value(attribute: Attribute, operator: Operator, value: Any) -> Any:
+    """The criterion value in its stored form, or ValueError saying what is wrong."""
+    where = f"{attribute.label} {OPERATOR_LABELS[operator]!r}"
+    if operator not in OPERATORS_BY_TYPE[attribute.type]:
+        allowed = ", ".join(OPERATOR_LABELS[o] for o in OPERATORS_BY_TYPE[attribute.type])
+        raise ValueError(f"{attribute.label} takes one of: {allowed}.")
+    try:
+        if operator == Operator.BETWEEN:
+            if not isinstance(value, list | tuple) or len(value) != 2:
+                raise TypeError
+            low, high = _number(value[0]), _number(value[1])
+            if low > high:
+                raise TypeError
+            return [low, high]
+        if attribute.type == AttrType.NUMBER:
+            return _number(value)
+        if operator == Operator.EQ:
+            return _text(value)
+        if attribute.type in (AttrType.CATEGORY, AttrType.LIST):
+            if isinstance(value, str) or not isinstance(value, list | tuple) or not value:
+                raise TypeError
+            if attribute.type == AttrType.LIST:
+                return normalise_list(value)
+            return list(dict.fromkeys(_text(item) for item in value))
+        if value not in (None, "", [], True):
+            raise TypeError
+        return None
+    except TypeError:
+        raise ValueError(f"{where} needs {_expected(attribute, operator)}.") from None
+
+
+def _expected(attribute: Attribute, operator: Operator) -> str:
+    if operator == Operator.BETWEEN:
+        return "two numbers [low, high] with low <= high"
+    if attribute.type == AttrType.NUMBER:
+        return "one number"
+    if operator == Operator.EQ:
+        return f"one text value of at most {MAX_VALUE_LENGTH} characters"
+    if attribute.type in (AttrType.CATEGORY, AttrType.LIST):
+        return f"a non-empty list of text values of at most {MAX_VALUE_LENGTH} characters each"
+    return "no value"
+
+
+def _number_words(value: int | float) -> str:
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def describe(attribute: Attribute, operator: Operator, value: Any) -> str:
+    """The criterion in words, e.g. "Employees is between 200 and 2,000"."""
+    clean = validate_value(attribute, operator, value)
+    label = OPERATOR_LABELS[operator]
+    if operator == Operator.BETWEEN:
+        return f"{attribute.label} {label} {_number_words(clean[0])} and {_number_words(clean[1])}"
+    if attribute.type == AttrType.NUMBER:
+        return f"{attribute.label} {label} {_number_words(clean)}"
+    if attribute.type == AttrType.BOOLEAN:
+        return f"{attribute.label} {label}"
+    if isinstance(clean, list):
+        return f"{attribute.label} {label} {', '.join(clean)}"
+    return f"{attribute.label} {label} {clean}"

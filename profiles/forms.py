@@ -1,0 +1,123 @@
+"""Forms for the drafting pages. They turn typed text into service arguments;
+the services do the validating that matters."""
+
+from typing import Any, cast
+
+from django import forms
+
+from profiles.attributes import CATEGORIES, OPERATOR_LABELS, Attribute, AttrType, Operator
+from profiles.models import CriterionKind, Profile, SignOffDecision, Team
+
+
+def split_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def parse_value(attribute: Attribute, operator: Operator, text: str) -> Any:
+    """Read the value box: "200, 2000" for between, "SaaS, Software" for lists,
+    one number or word otherwise, nothing for is true / is false."""
+    text = (text or "").strip()
+    if operator in (Operator.IS_TRUE, Operator.IS_FALSE):
+        return None
+    if attribute.type == AttrType.NUMBER:
+        numbers = []
+        for part in split_list(text.replace(" - ", ",").replace(" to ", ",")):
+            cleaned = part.replace("_", "").replace(" ", "")
+            try:
+                number = float(cleaned)
+            except ValueError:
+                raise forms.ValidationError(f"{part!r} is not a number.") from None
+            numbers.append(int(number) if number.is_integer() else number)
+        if operator == Operator.BETWEEN:
+            return numbers
+        if len(numbers) != 1:
+            raise forms.ValidationError(
+                f"{attribute.label} {OPERATOR_LABELS[operator]} takes one number."
+            )
+        return numbers[0]
+    if operator == Operator.EQ:
+        return text
+    return split_list(text)
+
+
+def value_text(value: Any) -> str:
+    """The value as the value box shows it."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+class CriterionForm(forms.Form):
+    revision = forms.IntegerField(widget=forms.HiddenInput)
+    attribute = forms.ChoiceField()
+    operator = forms.ChoiceField(choices=[(o.value, OPERATOR_LABELS[o]) for o in Operator])
+    value = forms.CharField(required=False, max_length=2000)
+    points = forms.IntegerField(min_value=0, max_value=100, initial=0)
+    kind = forms.ChoiceField(choices=CriterionKind.choices, initial=CriterionKind.FIT)
+    category = forms.ChoiceField(
+        choices=[("", "Attribute's default")] + [(c, c.title()) for c in CATEGORIES],
+        required=False,
+    )
+    rationale = forms.CharField(required=False, max_length=300)
+
+    def __init__(self, *args: Any, registry: dict[str, Attribute], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.registry = registry
+        cast(forms.ChoiceField, self.fields["attribute"]).choices = [
+            (a.key, a.label) for a in registry.values()
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        attribute = self.registry.get(data.get("attribute", ""))
+        operator = data.get("operator")
+        if attribute is not None and operator:
+            try:
+                data["parsed_value"] = parse_value(
+                    attribute, Operator(operator), data.get("value", "")
+                )
+            except forms.ValidationError as exc:
+                self.add_error("value", exc)
+        return data
+
+
+class VersionSettingsForm(forms.Form):
+    revision = forms.IntegerField(widget=forms.HiddenInput)
+    rationale = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    threshold_a = forms.IntegerField(label="Tier A from", min_value=1, max_value=100)
+    threshold_b = forms.IntegerField(label="Tier B from", min_value=0, max_value=100)
+
+
+class CommentForm(forms.Form):
+    team = forms.ModelChoiceField(queryset=Team.objects.none())
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
+    criterion = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    parent = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, teams: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ModelChoiceField, self.fields["team"]).queryset = teams
+
+
+class SignOffForm(forms.Form):
+    revision = forms.IntegerField(widget=forms.HiddenInput)
+    team = forms.ModelChoiceField(queryset=Team.objects.none())
+    decision = forms.ChoiceField(choices=SignOffDecision.choices)
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, teams: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ModelChoiceField, self.fields["team"]).queryset = teams
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = Profile
+        fields = ["name", "description", "required_teams", "approving_teams", "checkin_cadence"]
+        widgets = {
+            "required_teams": forms.CheckboxSelectMultiple,
+            "approving_teams": forms.CheckboxSelectMultiple,
+            "description": forms.Textarea(attrs={"rows": 3}),
+        }
