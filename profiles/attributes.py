@@ -63,6 +63,9 @@ MAX_CRITERIA = 62
 # Longest text accepted in one categorical or list value.
 MAX_VALUE_LENGTH = 200
 
+# List items are indexed for the database as "|key:item|"; an item cannot hold it.
+LIST_SEPARATOR = "|"
+
 
 @dataclass(frozen=True, slots=True)
 class Attribute:
@@ -157,7 +160,10 @@ def normalise_list(values: Any) -> list[str]:
     without duplicates, in first-seen order."""
     seen: dict[str, None] = {}
     for item in values:
-        seen.setdefault(_text(item).lower(), None)
+        text = _text(item).lower()
+        if LIST_SEPARATOR in text:
+            raise TypeError
+        seen.setdefault(text, None)
     return list(seen)
 
 
@@ -199,7 +205,12 @@ def _expected(attribute: Attribute, operator: Operator) -> str:
         return "one number"
     if operator == Operator.EQ:
         return f"one text value of at most {MAX_VALUE_LENGTH} characters"
-    if attribute.type in (AttrType.CATEGORY, AttrType.LIST):
+    if attribute.type == AttrType.LIST:
+        return (
+            f"a non-empty list of text values of at most {MAX_VALUE_LENGTH} characters each, "
+            f"without {LIST_SEPARATOR!r}"
+        )
+    if attribute.type == AttrType.CATEGORY:
         return f"a non-empty list of text values of at most {MAX_VALUE_LENGTH} characters each"
     return "no value"
 

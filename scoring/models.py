@@ -1,0 +1,206 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from profiles.attributes import BUILTIN_ATTRIBUTES, LIST_SEPARATOR
+from profiles.models import Profile, ProfileVersion, User
+
+
+class DealStatus(models.TextChoices):
+    NONE = "", "No deal"
+    OPEN = "open", "Open"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+
+
+class Account(models.Model):
+    """A company in the CRM's account base, with the attributes criteria test
+    and the outcomes that later tell whether the profile was right.
+
+    Missing data is stored as NULL (numbers, booleans, categories) or an empty
+    list, never as a guess. `list_index` mirrors every list attribute as
+    "|key:item|" text so a run can test list membership with a portable LIKE;
+    scoring.services keeps it in step with tech_stack and traits.
+    """
+
+    external_id = models.CharField(max_length=64, unique=True, help_text="The CRM's id.")
+    name = models.CharField(max_length=200)
+    domain = models.CharField(max_length=200, blank=True, db_index=True)
+    employees = models.PositiveIntegerField(null=True, blank=True)
+    annual_revenue = models.BigIntegerField(
+        null=True, blank=True, help_text="Whole units of the reporting currency."
+    )
+    industry = models.CharField(max_length=200, null=True, blank=True)
+    country = models.CharField(max_length=200, null=True, blank=True)
+    funding_stage = models.CharField(max_length=200, null=True, blank=True)
+    crm = models.CharField(max_length=200, null=True, blank=True)
+    tech_stack = models.JSONField(default=list, blank=True)
+    has_revops = models.BooleanField(null=True, blank=True)
+    traits = models.JSONField(default=dict, blank=True)
+    list_index = models.TextField(default="", blank=True, editable=False)
+
+    lifecycle_stage = models.CharField(max_length=60, blank=True)
+    opportunity_opened_at = models.DateTimeField(null=True, blank=True)
+    deal_status = models.CharField(
+        max_length=8, choices=DealStatus.choices, default=DealStatus.NONE, blank=True
+    )
+    deal_closed_at = models.DateTimeField(null=True, blank=True)
+    deal_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    churned_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(deal_status__in=DealStatus.values),
+                name="account_deal_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(deal_amount__gte=0) | models.Q(deal_amount__isnull=True),
+                name="account_deal_amount_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def facts(self) -> dict[str, Any]:
+        """The account as the scoring engine reads it."""
+        facts: dict[str, Any] = {key: getattr(self, key) for key in BUILTIN_ATTRIBUTES}
+        facts["traits"] = self.traits or {}
+        return facts
+
+
+def list_index_for(tech_stack: list[str], traits: dict[str, Any]) -> str:
+    """The "|key:item|" text for every list attribute; items are already normalised."""
+    parts = [f"tech_stack:{item}" for item in tech_stack]
+    for key, value in sorted(traits.items()):
+        if isinstance(value, list):
+            parts.extend(f"{key}:{item}" for item in value)
+    if not parts:
+        return ""
+    return LIST_SEPARATOR + LIST_SEPARATOR.join(parts) + LIST_SEPARATOR
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    SUPERSEDED = "superseded", "Superseded"
+
+
+class ScoringRun(models.Model):
+    """One rescoring of the whole account base against one approved version.
+
+    Exactly one run per profile is current; readers only ever see the scores
+    of the current run, so a half-written run is never visible.
+    """
+
+    Status = RunStatus
+
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="scoring_runs")
+    version = models.ForeignKey(
+        ProfileVersion, on_delete=models.CASCADE, related_name="scoring_runs"
+    )
+    status = models.CharField(max_length=12, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    is_current = models.BooleanField(default=False)
+    requested_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    split_max_id = models.BigIntegerField(
+        null=True, blank=True, help_text="Highest account id when the run was split into chunks."
+    )
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    accounts_scored = models.PositiveIntegerField(default=0)
+    tier_counts = models.JSONField(default=dict, blank=True)
+    tier_movement = models.JSONField(
+        default=dict, blank=True, help_text='Counts against the previous run, e.g. {"A->B": 12}.'
+    )
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        get_latest_by = "created_at"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["profile"],
+                condition=models.Q(is_current=True),
+                name="run_one_current_per_profile",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=RunStatus.values), name="run_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(is_current=False) | models.Q(status="succeeded"),
+                name="run_current_has_succeeded",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.profile} run {self.pk} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (RunStatus.QUEUED, RunStatus.RUNNING)
+
+    @property
+    def progress(self) -> int:
+        """Percent of chunks done."""
+        if self.status == RunStatus.SUCCEEDED:
+            return 100
+        if not self.chunks_total:
+            return 0
+        return min(99, self.chunks_done * 100 // self.chunks_total)
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+class AccountScore(models.Model):
+    """An account's score in one run.
+
+    The primary key is (run, account) and neither column carries a foreign
+    key constraint or an index of its own: a run inserts hundreds of thousands
+    of rows at once, and a per-row constraint check and second index made
+    that insert about three times slower. Runs and accounts are deleted by
+    services that delete their scores too.
+
+    `matched` is a bit mask over the version's criteria in rule order (bit i
+    set when criterion i matched), enough to show the math later.
+    """
+
+    pk = models.CompositePrimaryKey("run", "account")
+    run = models.ForeignKey(
+        ScoringRun,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    account = models.ForeignKey(
+        Account, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    score = models.PositiveSmallIntegerField()
+    tier = models.CharField(max_length=2)
+    matched = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(score__lte=100), name="score_at_most_100"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.score} ({self.tier})"
