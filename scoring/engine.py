@@ -180,24 +180,24 @@ def match(rule: Rule, account: Mapping[str, Any]) -> Outcome:
     value = account_value(rule, account)
     try:
         matched = _MATCHERS[rule.type](rule, value)
-    except _Unknown:
+    except _UnknownValueError:
         return Outcome.UNKNOWN
     return Outcome.MATCHED if matched else Outcome.NOT_MATCHED
 
 
-class _Unknown(Exception):
+class _UnknownValueError(Exception):
     """The account's value is missing or unusable for this rule."""
 
 
 def _decimal(value: Any) -> Decimal:
     if value is None or isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        raise _Unknown
+        raise _UnknownValueError
     try:
         number = Decimal(str(value))
     except InvalidOperation:
-        raise _Unknown from None
+        raise _UnknownValueError from None
     if not number.is_finite():
-        raise _Unknown
+        raise _UnknownValueError
     return number
 
 
@@ -216,7 +216,7 @@ def _match_number(rule: Rule, value: Any) -> bool:
 
 def _match_category(rule: Rule, value: Any) -> bool:
     if not isinstance(value, str) or value == "":
-        raise _Unknown
+        raise _UnknownValueError
     if rule.operator == Operator.EQ:
         return bool(value == rule.value)
     if rule.operator == Operator.IN:
@@ -226,11 +226,11 @@ def _match_category(rule: Rule, value: Any) -> bool:
 
 def _match_list(rule: Rule, value: Any) -> bool:
     if not isinstance(value, list | tuple) or not value:
-        raise _Unknown
+        raise _UnknownValueError
     try:
         items = set(normalise_list(value))
     except (TypeError, ValueError):
-        raise _Unknown from None
+        raise _UnknownValueError from None
     wanted = set(rule.value)
     if rule.operator == Operator.CONTAINS_ANY:
         return bool(items & wanted)
@@ -239,7 +239,7 @@ def _match_list(rule: Rule, value: Any) -> bool:
 
 def _match_boolean(rule: Rule, value: Any) -> bool:
     if not isinstance(value, bool):
-        raise _Unknown
+        raise _UnknownValueError
     return value is (rule.operator == Operator.IS_TRUE)
 
 

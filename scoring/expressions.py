@@ -188,8 +188,9 @@ def scores_select(queryset: QuerySet[Any], ruleset: Ruleset) -> tuple[str, tuple
     in the database; the caller wraps it (INSERT ... SELECT, aggregates)."""
     inner = scored(queryset, ruleset).order_by().values("id", "raw", "matched")
     sql, params = inner.query.sql_with_params()
+    # Only generated SQL and integer thresholds are formatted in; values stay parameters.
     statement = (
-        f"SELECT s.id AS account_id, {score_sql('s.raw')} AS score, "
+        f"SELECT s.id AS account_id, {score_sql('s.raw')} AS score, "  # noqa: S608
         f"{tier_sql('s.raw', ruleset)} AS tier, s.matched AS matched "
         f"FROM ({fenced(sql)}) s"
     )

@@ -19,8 +19,8 @@ class Account(models.Model):
     """A company in the CRM's account base, with the attributes criteria test
     and the outcomes that later tell whether the profile was right.
 
-    Missing data is stored as NULL (numbers, booleans, categories) or an empty
-    list, never as a guess. `list_index` mirrors every list attribute as
+    Missing data is stored as NULL (numbers, booleans), an empty string
+    (categories) or an empty list, never as a guess. `list_index` mirrors every list attribute as
     "|key:item|" text so a run can test list membership with a portable LIKE;
     scoring.services keeps it in step with tech_stack and traits.
     """
@@ -32,10 +32,10 @@ class Account(models.Model):
     annual_revenue = models.BigIntegerField(
         null=True, blank=True, help_text="Whole units of the reporting currency."
     )
-    industry = models.CharField(max_length=200, null=True, blank=True)
-    country = models.CharField(max_length=200, null=True, blank=True)
-    funding_stage = models.CharField(max_length=200, null=True, blank=True)
-    crm = models.CharField(max_length=200, null=True, blank=True)
+    industry = models.CharField(max_length=200, blank=True)
+    country = models.CharField(max_length=200, blank=True)
+    funding_stage = models.CharField(max_length=200, blank=True)
+    crm = models.CharField(max_length=200, blank=True)
     tech_stack = models.JSONField(default=list, blank=True)
     has_revops = models.BooleanField(null=True, blank=True)
     traits = models.JSONField(default=dict, blank=True)

@@ -23,6 +23,8 @@ def store(facts: dict[str, Any], n: int) -> Account:
     }
     tech_stack = normalise_list(facts["tech_stack"])
     fields = {k: v for k, v in facts.items() if k not in ("traits", "tech_stack")}
+    for key in ("industry", "country", "funding_stage", "crm"):
+        fields[key] = fields[key] or ""  # a missing category is stored as ""
     return Account.objects.create(
         external_id=f"acc-{n}",
         name=f"Account {n}",
