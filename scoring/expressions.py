@@ -66,6 +66,13 @@ def _list_item(rule: Rule, item: str) -> Q:
     return Q(list_index__contains=needle)
 
 
+def _trait_present(rule: Rule) -> Q:
+    """The trait key exists and is not JSON null (SQLite's ->> turns a JSON
+    null into the text 'null', which must not pass for a value)."""
+    trait = f"traits__{rule.attribute}"
+    return Q(**{f"{trait}__isnull": False}) & ~Q(**{trait: None})
+
+
 def known(rule: Rule) -> Q:
     """The account has a usable value for the rule's attribute."""
     if rule.type == AttrType.LIST:
@@ -73,10 +80,11 @@ def known(rule: Rule) -> Q:
     if rule.type == AttrType.BOOLEAN and rule.is_trait:
         trait = f"traits__{rule.attribute}"
         return Q(**{trait: True}) | Q(**{trait: False})
+    present = _trait_present(rule) if rule.is_trait else Q()
     operand = _operand(rule)
     if rule.type == AttrType.CATEGORY:
-        return Q(GreaterThan(operand, ""))
-    return Q(IsNull(operand, False))
+        return present & Q(GreaterThan(operand, ""))
+    return present & Q(IsNull(operand, False))
 
 
 def matched(rule: Rule) -> Q:
@@ -94,23 +102,26 @@ def matched(rule: Rule) -> Q:
             return Q(**{f"traits__{rule.attribute}": target})
         return Q(Exact(F(rule.attribute), Value(target, output_field=BooleanField())))
     operand = _operand(rule)
+    condition: Q
     if rule.type == AttrType.NUMBER:
         if op == Operator.BETWEEN:
-            return Q(GreaterThanOrEqual(operand, _decimal(value[0]))) & Q(
+            condition = Q(GreaterThanOrEqual(operand, _decimal(value[0]))) & Q(
                 LessThanOrEqual(operand, _decimal(value[1]))
             )
-        lookup = {
-            Operator.GTE: GreaterThanOrEqual,
-            Operator.LTE: LessThanOrEqual,
-            Operator.EQ: Exact,
-        }[op]
-        return Q(lookup(operand, _decimal(value)))
-    if op == Operator.EQ:
-        return Q(Exact(operand, value))
-    members = Q(In(operand, list(value)))
-    if op == Operator.IN:
-        return members
-    return known(rule) & ~members
+        else:
+            lookup = {
+                Operator.GTE: GreaterThanOrEqual,
+                Operator.LTE: LessThanOrEqual,
+                Operator.EQ: Exact,
+            }
+            condition = Q(lookup[op](operand, _decimal(value)))
+    elif op == Operator.EQ:
+        condition = Q(Exact(operand, value))
+    elif op == Operator.IN:
+        condition = Q(In(operand, list(value)))
+    else:
+        return known(rule) & ~Q(In(operand, list(value)))
+    return _trait_present(rule) & condition if rule.is_trait else condition
 
 
 def _sum(terms: list[Expression]) -> Expression:
