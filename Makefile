@@ -52,7 +52,7 @@ web: $(VENV)/.installed
 	$(BIN)/gunicorn icpsite.wsgi --bind 127.0.0.1:8000 --workers 3
 
 worker: $(VENV)/.installed
-	$(BIN)/celery -A icpsite worker --loglevel=INFO
+	$(BIN)/celery -A icpsite worker --loglevel=INFO -Q default,scoring
 
 beat: $(VENV)/.installed
 	$(BIN)/celery -A icpsite beat --loglevel=INFO

@@ -218,6 +218,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 2 * 3600),
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Rescoring runs on a queue of its own so a long run never delays emails or
+# webhooks; start workers with `-Q default,scoring` or one per queue.
+CELERY_TASK_ROUTES = {"scoring.*": {"queue": "scoring"}}
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}

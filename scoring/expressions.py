@@ -45,7 +45,7 @@ from django.db.models.lookups import (
 from profiles.attributes import LIST_SEPARATOR, AttrType, Operator
 from scoring.engine import Rule, Ruleset, Tier
 
-_DECIMAL = DecimalField(max_digits=38, decimal_places=10)
+_DECIMAL: DecimalField[Decimal, Decimal] = DecimalField(max_digits=38, decimal_places=10)
 
 
 def _decimal(value: Any) -> Value:
@@ -127,7 +127,7 @@ def matched(rule: Rule) -> Q:
 def _sum(terms: list[Expression]) -> Expression:
     total: Expression = Value(0, output_field=BigIntegerField())
     for term in terms:
-        total = total + term  # type: ignore[assignment]
+        total = total + term
     return total
 
 

@@ -145,7 +145,7 @@ def celery_worker_process(
             "--without-gossip",
             "--without-mingle",
             "-Q",
-            "default",
+            "default,scoring",
             "--hostname",
             f"test-{os.getpid()}@%h",
         ],

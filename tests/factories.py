@@ -2,6 +2,7 @@ import factory
 from django.utils.text import slugify
 
 from profiles.models import Criterion, Membership, Profile, ProfileVersion, Team, User
+from scoring.models import Account
 
 PASSWORD = "correct-horse-battery"
 
@@ -88,3 +89,20 @@ class CriterionFactory(factory.django.DjangoModelFactory):
     kind = "fit"
     category = "firmographic"
     position = factory.Sequence(lambda n: n)
+
+
+class AccountFactory(factory.django.DjangoModelFactory):
+    """A mid-market SaaS account that fits the usual test profile."""
+
+    class Meta:
+        model = Account
+
+    external_id = factory.Sequence(lambda n: f"crm-{n:06d}")
+    name = factory.Sequence(lambda n: f"Company {n}")
+    domain = factory.LazyAttribute(lambda a: f"{a.external_id}.example")
+    employees = 450
+    industry = "SaaS"
+    country = "DE"
+    funding_stage = "Series B"
+    crm = "HubSpot"
+    has_revops = True

@@ -1,0 +1,51 @@
+"""Celery tasks for scoring: ids in, one service call each.
+
+All of them run on the "scoring" queue (see CELERY_TASK_ROUTES), so a long
+rescoring never delays emails or webhooks on the default queue.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import chord, group, shared_task
+from django.db import OperationalError
+
+from scoring import services
+
+# Retry only on errors a retry can cure: a dropped connection, a lock timeout.
+TRANSIENT = (OperationalError,)
+
+
+@shared_task(name="scoring.rescore", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5)
+def rescore_task(run_id: int) -> int:
+    """Split the run into chunks and fan them out; the chord's callback finishes it."""
+    chunks = services.run_plan(run_id)
+    if not chunks:
+        finish_run_task.delay([], run_id)
+        return 0
+    callback = finish_run_task.s(run_id).on_error(fail_run_task.s(run_id))
+    chord(group(score_chunk_task.s(run_id, low, high) for low, high in chunks))(callback)
+    return len(chunks)
+
+
+@shared_task(name="scoring.score_chunk", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5)
+def score_chunk_task(run_id: int, low: int, high: int) -> int:
+    return services.run_score_chunk(run_id, low, high)
+
+
+@shared_task(name="scoring.finish_run", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5)
+def finish_run_task(chunk_counts: list[int], run_id: int) -> int | None:
+    run = services.run_finish(run_id)
+    return run.accounts_scored if run else None
+
+
+@shared_task(name="scoring.prune_runs", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3)
+def prune_runs_task(profile_id: int) -> int:
+    return services.runs_prune(profile_id=profile_id)
+
+
+@shared_task(name="scoring.fail_run")
+def fail_run_task(request: Any, exc: BaseException, traceback: Any, run_id: int) -> None:
+    """Errback of the chord: a chunk gave up after its retries."""
+    services.run_fail(run_id, f"{type(exc).__name__}: {exc}")

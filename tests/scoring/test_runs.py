@@ -1,0 +1,196 @@
+"""Rescoring runs: set-based, idempotent per chunk, never a mix of versions."""
+
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from profiles import services as profile_services
+from profiles.models import Profile, ProfileVersion, User
+from scoring import services
+from scoring.engine import evaluate
+from scoring.models import Account, AccountScore, RunStatus, ScoringRun
+from scoring.rulesets import ruleset_for
+from tests.factories import AccountFactory, CriterionFactory, VersionFactory
+from tests.profiles.test_versions import fill, sign_all
+
+pytestmark = pytest.mark.django_db
+
+
+def approved_version(profile: Profile, number: int, employees: list[int]) -> ProfileVersion:
+    version = VersionFactory(
+        profile=profile, number=number, status="approved", approved_at=timezone.now()
+    )
+    CriterionFactory(
+        version=version, attribute="employees", operator="between", value=employees, points=60
+    )
+    CriterionFactory(
+        version=version, attribute="has_revops", operator="is_true", value=None, points=40
+    )
+    CriterionFactory(
+        version=version,
+        attribute="country",
+        operator="in",
+        value=["KP"],
+        points=0,
+        kind="disqualifier",
+    )
+    return version
+
+
+@pytest.fixture
+def v1(icp: Profile) -> ProfileVersion:
+    return approved_version(icp, 1, [200, 2000])
+
+
+@pytest.fixture
+def base() -> list[Account]:
+    return [
+        AccountFactory(employees=450, has_revops=True),  # 100, A
+        AccountFactory(employees=450, has_revops=None),  # 60, B
+        AccountFactory(employees=None, has_revops=False),  # 0, C
+        AccountFactory(employees=450, has_revops=True, country="KP"),  # DQ
+        AccountFactory(employees=5000, has_revops=True),  # 40, B
+    ]
+
+
+def run_all(run: ScoringRun, chunk_size: int = 2) -> ScoringRun | None:
+    """Drive a run the way the tasks do, with small chunks."""
+    services.CHUNK_SIZE = chunk_size
+    for low, high in services.run_plan(run.pk):
+        services.run_score_chunk(run.pk, low, high)
+    return services.run_finish(run.pk)
+
+
+@pytest.fixture(autouse=True)
+def _restore_chunk_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(services, "CHUNK_SIZE", services.CHUNK_SIZE)
+
+
+def scores(run: ScoringRun) -> dict[int, tuple[int, str]]:
+    return {s.account_id: (s.score, s.tier) for s in AccountScore.objects.filter(run=run)}
+
+
+def test_a_run_scores_every_account_once_as_the_engine_does(
+    icp: Profile, v1: ProfileVersion, base: list[Account], ops_manager: User
+) -> None:
+    run = services.run_create(profile=icp, version=v1, actor=ops_manager)
+    finished = run_all(run)
+    assert finished is not None
+    assert finished.status == RunStatus.SUCCEEDED
+    assert finished.is_current
+    ruleset = ruleset_for(v1)
+    expected = {}
+    for account in base:
+        result = evaluate(ruleset, account.facts())
+        expected[account.pk] = (result.score, str(result.tier))
+    assert scores(run) == expected
+    assert [score for score, _ in expected.values()] == [100, 60, 0, 0, 40]
+    assert finished.tier_counts == {"A": 1, "B": 2, "C": 1, "DQ": 1}
+    assert finished.accounts_scored == 5
+    assert (finished.chunks_total, finished.chunks_done) == (3, 3)
+
+
+def test_a_repeated_chunk_rewrites_the_same_rows(
+    icp: Profile, v1: ProfileVersion, base: list[Account], ops_manager: User
+) -> None:
+    run = services.run_create(profile=icp, version=v1, actor=ops_manager)
+    services.CHUNK_SIZE = 10
+    [(low, high)] = services.run_plan(run.pk)
+    services.run_score_chunk(run.pk, low, high)
+    first = scores(run)
+    services.run_score_chunk(run.pk, low, high)
+    assert scores(run) == first
+    assert AccountScore.objects.filter(run=run).count() == len(base)
+
+
+def test_accounts_created_after_the_split_are_scored_in_the_run(
+    icp: Profile, v1: ProfileVersion, base: list[Account], ops_manager: User
+) -> None:
+    run = services.run_create(profile=icp, version=v1, actor=ops_manager)
+    chunks = services.run_plan(run.pk)
+    late = AccountFactory(employees=300, has_revops=True)
+    for low, high in chunks:
+        services.run_score_chunk(run.pk, low, high)
+    services.run_finish(run.pk)
+    assert scores(run)[late.pk] == (100, "A")
+    assert len(scores(run)) == len(base) + 1
+
+
+def test_a_newer_approval_supersedes_a_run_in_progress(
+    icp: Profile, v1: ProfileVersion, base: list[Account], ops_manager: User
+) -> None:
+    older = services.run_create(profile=icp, version=v1, actor=ops_manager)
+    chunks = services.run_plan(older.pk)
+    services.run_score_chunk(older.pk, *chunks[0])
+    v1.status = "superseded"
+    v1.save()
+    v2 = approved_version(icp, 2, [100, 400])
+    newer = services.run_create(profile=icp, version=v2, actor=ops_manager)
+    older.refresh_from_db()
+    assert older.status == RunStatus.SUPERSEDED
+    assert services.run_score_chunk(older.pk, *chunks[0]) == 0
+    assert services.run_finish(older.pk) is None
+    run_all(newer)
+    older.refresh_from_db()
+    newer.refresh_from_db()
+    assert (older.is_current, newer.is_current) == (False, True)
+    assert ScoringRun.objects.filter(profile=icp, is_current=True).get() == newer
+
+
+def test_the_flip_records_tier_movement_against_the_previous_run(
+    icp: Profile, v1: ProfileVersion, base: list[Account], ops_manager: User
+) -> None:
+    first = run_all(services.run_create(profile=icp, version=v1, actor=ops_manager))
+    v1.status = "superseded"
+    v1.save()
+    v2 = approved_version(icp, 2, [100, 400])
+    second = run_all(services.run_create(profile=icp, version=v2, actor=ops_manager))
+    assert first is not None
+    assert second is not None
+    # 450 employees now falls outside 100-400: A -> B (40), B -> C (0); 5000 stays B (40).
+    assert second.tier_movement == {"A->B": 1, "B->C": 1}
+    first.refresh_from_db()
+    assert not first.is_current
+
+
+def test_pruning_keeps_the_current_and_the_previous_run(
+    icp: Profile, v1: ProfileVersion, base: list[Account], ops_manager: User
+) -> None:
+    runs = [
+        run_all(services.run_create(profile=icp, version=v1, actor=ops_manager)) for _ in range(4)
+    ]
+    assert services.runs_prune(profile_id=icp.pk) == 2
+    kept = set(ScoringRun.objects.filter(profile=icp).values_list("pk", flat=True))
+    assert kept == {runs[2].pk, runs[3].pk}  # type: ignore[union-attr]
+    assert set(AccountScore.objects.values_list("run_id", flat=True).distinct()) == kept
+
+
+def test_changed_accounts_are_rescored_at_once_against_the_current_run(
+    icp: Profile, v1: ProfileVersion, base: list[Account], ops_manager: User
+) -> None:
+    run = run_all(services.run_create(profile=icp, version=v1, actor=ops_manager))
+    assert run is not None
+    account = base[2]
+    Account.objects.filter(pk=account.pk).update(employees=800, has_revops=True)
+    services.accounts_score([account.pk])
+    assert scores(run)[account.pk] == (100, "A")
+
+
+def test_approval_queues_a_run_that_rescores_on_commit(
+    icp: Profile,
+    base: list[Account],
+    rep: User,
+    marketer: User,
+    ops_manager: User,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    draft = fill(profile_services.version_start_draft(actor=ops_manager, profile=icp), ops_manager)
+    profile_services.version_submit(actor=ops_manager, version=draft)
+    sign_all(draft, rep, marketer, ops_manager)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        profile_services.version_approve(actor=ops_manager, version=draft)
+    assert len(callbacks) >= 1
+    run = ScoringRun.objects.get(profile=icp)
+    assert (run.status, run.is_current, run.version_id) == (RunStatus.SUCCEEDED, True, draft.pk)
+    assert run.accounts_scored == len(base)
