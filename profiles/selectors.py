@@ -14,6 +14,7 @@ from profiles.attributes import (
 )
 from profiles.models import (
     OPEN_STATUSES,
+    Comment,
     Criterion,
     CriterionKind,
     Membership,
@@ -24,6 +25,7 @@ from profiles.models import (
     Team,
     Trait,
     User,
+    VersionEvent,
     VersionStatus,
 )
 
@@ -200,3 +202,28 @@ def version_approval_problems(*, version: ProfileVersion) -> list[str]:
         elif team_state.state == "changes_requested":
             problems.append(f"{name} requested changes.")
     return problems
+
+
+# --- What a version holds, and its history ---------------------------------
+
+
+def criterion_list(*, version: ProfileVersion) -> QuerySet[Criterion]:
+    """A version's criteria in their display order."""
+    return version.criteria.order_by("position", "id")
+
+
+def comment_list(*, version: ProfileVersion) -> QuerySet[Comment]:
+    """Every comment and reply on a version, oldest first."""
+    return version.comments.select_related("author", "team", "resolved_by").order_by(
+        "created_at", "id"
+    )
+
+
+def signoff_list(*, version: ProfileVersion) -> QuerySet[SignOff]:
+    """Each team's latest decision on a version."""
+    return version.signoffs.select_related("team", "user").order_by("team__name")
+
+
+def version_event_list(*, version: ProfileVersion) -> QuerySet[VersionEvent]:
+    """A version's activity log, newest first."""
+    return version.events.select_related("actor", "team").order_by("-created_at", "-id")

@@ -144,18 +144,26 @@ def _criterion_snapshot(criterion: Criterion) -> dict[str, Any]:
 
 @transaction.atomic
 def version_start_draft(
-    *, actor: User, profile: Profile, source: ProfileVersion | None = None, rationale: str = ""
+    *,
+    actor: User,
+    profile: Profile,
+    source: ProfileVersion | None = None,
+    rationale: str = "",
+    empty: bool = False,
 ) -> ProfileVersion:
-    """Open a new draft, copied from `source` (default: the approved version) or empty.
+    """Open a new draft, copied from `source` (default: the approved version),
+    or empty when `empty` is set or nothing is approved yet.
 
     A profile has at most one open version; copied criteria keep their lineage.
     """
     Profile.objects.select_for_update().get(pk=profile.pk)
     open_version = profile.versions.filter(status__in=OPEN_STATUSES).first()
     _require(policies.can_start_draft(actor, profile, open_version))
-    if source is None:
+    if empty and source is not None:
+        raise ValidationError({"source": "Copy a version or start empty, not both."})
+    if source is None and not empty:
         source = profile.versions.filter(status=VersionStatus.APPROVED).first()
-    elif source.profile_id != profile.pk:
+    elif source is not None and source.profile_id != profile.pk:
         raise ValidationError({"source": "The source version belongs to another profile."})
     number = (profile.versions.aggregate(n=Max("number"))["n"] or 0) + 1
     draft = ProfileVersion.objects.create(
