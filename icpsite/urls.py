@@ -7,6 +7,7 @@ from icpsite.health import health
 urlpatterns = [
     path("", include("profiles.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/", include("scoring.urls")),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
     path("api/v1/", include("icpsite.api_urls")),

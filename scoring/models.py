@@ -191,7 +191,11 @@ class AccountScore(models.Model):
         related_name="+",
     )
     account = models.ForeignKey(
-        Account, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+        Account,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="scores",
     )
     score = models.PositiveSmallIntegerField()
     tier = models.CharField(max_length=2)

@@ -1,0 +1,82 @@
+"""Reads in scoring: the account base with each account's current score."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import CharField, F, FilteredRelation, IntegerField, Q, QuerySet, Value
+
+from profiles.models import Profile, User
+from scoring.engine import Result, evaluate
+from scoring.models import Account, AccountScore, ScoringRun
+from scoring.rulesets import ruleset_for
+
+
+def current_run(*, profile: Profile) -> ScoringRun | None:
+    return (
+        ScoringRun.objects.filter(profile=profile, is_current=True)
+        .select_related("version")
+        .first()
+    )
+
+
+def latest_run(*, profile: Profile) -> ScoringRun | None:
+    return ScoringRun.objects.filter(profile=profile).select_related("version").first()
+
+
+def scored_profiles() -> QuerySet[Profile]:
+    """Profiles that have a current run, for choosing whose scores to show."""
+    return Profile.objects.filter(scoring_runs__is_current=True).order_by("name")
+
+
+def account_list(*, viewer: User, run: ScoringRun | None) -> QuerySet[Account]:
+    """Every account with `score` and `tier` from `run` (None when unscored).
+
+    One LEFT JOIN on the run's score rows: filtering and sorting by score or
+    tier stay in the database and the query count does not grow with the page.
+    """
+    accounts = Account.objects.all()
+    if run is None:
+        return accounts.annotate(
+            score=Value(None, output_field=IntegerField()),
+            tier=Value(None, output_field=CharField()),
+        )
+    return accounts.annotate(
+        current=FilteredRelation("scores", condition=Q(scores__run_id=run.pk)),
+        score=F("current__score"),
+        tier=F("current__tier"),
+    )
+
+
+def account_get(*, viewer: User, pk: int) -> Account:
+    return Account.objects.get(pk=pk)
+
+
+@dataclass(frozen=True)
+class ProfileScore:
+    """An account's standing under one profile: the stored score of the
+    current run and the engine's explanation of it."""
+
+    profile: Profile
+    run: ScoringRun
+    stored: AccountScore | None
+    result: Result
+
+
+def account_explanations(*, account: Account) -> list[ProfileScore]:
+    explanations = []
+    runs = ScoringRun.objects.filter(is_current=True).select_related("profile", "version")
+    for run in runs:
+        stored = AccountScore.objects.filter(run=run, account=account).first()
+        result = evaluate(ruleset_for(run.version), account.facts())
+        explanations.append(ProfileScore(run.profile, run, stored, result))
+    return explanations
+
+
+def account_history(*, account: Account) -> QuerySet[AccountScore]:
+    """The account's scores in every retained run, newest first."""
+    return (
+        AccountScore.objects.filter(account=account)
+        .select_related("run__version", "run__profile")
+        .order_by("-run__created_at")
+    )

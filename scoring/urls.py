@@ -1,0 +1,8 @@
+from django.urls import path
+
+from scoring import views
+
+urlpatterns = [
+    path("", views.account_index, name="account-list"),
+    path("<int:pk>/", views.account_detail, name="account-detail"),
+]

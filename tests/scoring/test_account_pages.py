@@ -1,0 +1,96 @@
+"""The accounts list and an account's page with its math."""
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from profiles.models import Profile, User
+from scoring import services
+from scoring.models import Account, ScoringRun
+from tests.factories import AccountFactory
+from tests.scoring.test_runs import approved_version, run_all
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def scored(icp: Profile, ops_manager: User) -> ScoringRun:
+    AccountFactory(name="Acme Fit", employees=450, has_revops=True)
+    AccountFactory(name="Beta Half", employees=450, has_revops=None)
+    AccountFactory(name="Gamma Banned", country="KP", domain="gamma.example")
+    version = approved_version(icp, 1, [200, 2000])
+    run = run_all(services.run_create(profile=icp, version=version, actor=ops_manager))
+    assert run is not None
+    return run
+
+
+def names(client: Client, **params: str) -> list[str]:
+    response = client.get(reverse("account-list"), params)
+    assert response.status_code == 200
+    return [a.name for a in response.context["page"]]
+
+
+def test_the_list_shows_accounts_best_first_with_their_tiers(
+    client: Client, rep: User, scored: ScoringRun
+) -> None:
+    client.force_login(rep)
+    response = client.get(reverse("account-list"))
+    assert [(a.name, a.score, a.tier) for a in response.context["page"]] == [
+        ("Acme Fit", 100, "A"),
+        ("Beta Half", 60, "B"),
+        ("Gamma Banned", 0, "DQ"),
+    ]
+    assert b"Mid-market SaaS" in response.content
+
+
+def test_the_list_filters_by_tier_score_and_search(
+    client: Client, rep: User, scored: ScoringRun
+) -> None:
+    client.force_login(rep)
+    assert names(client, tier="DQ") == ["Gamma Banned"]
+    assert names(client, score_min="50", score_max="70") == ["Beta Half"]
+    assert names(client, q="gamma.example") == ["Gamma Banned"]
+    assert names(client, sort="name") == ["Acme Fit", "Beta Half", "Gamma Banned"]
+
+
+def test_a_bad_filter_value_is_named_and_shows_no_error_page(
+    client: Client, rep: User, scored: ScoringRun
+) -> None:
+    client.force_login(rep)
+    response = client.get(reverse("account-list"), {"score_min": "lots"})
+    assert response.status_code == 200
+    assert b"Score from: Enter a number." in response.content
+
+
+def test_the_list_runs_the_same_queries_whatever_the_page_holds(
+    client: Client, rep: User, scored: ScoringRun
+) -> None:
+    client.force_login(rep)
+    client.get(reverse("account-list"))
+    with CaptureQueriesContext(connection) as few:
+        client.get(reverse("account-list"))
+    AccountFactory.create_batch(40)
+    with CaptureQueriesContext(connection) as many:
+        client.get(reverse("account-list"))
+    assert len(many) == len(few)
+
+
+def test_the_account_page_shows_the_math(client: Client, rep: User, scored: ScoringRun) -> None:
+    client.force_login(rep)
+    account = Account.objects.get(name="Beta Half")
+    response = client.get(reverse("account-detail", args=[account.pk]))
+    assert response.status_code == 200
+    [explained] = response.context["explanations"]
+    assert (explained.result.score, explained.result.tier) == (60, "B")
+    outcomes = [(c.outcome.value, c.points) for c in explained.result.contributions]
+    assert outcomes == [("matched", 60), ("unknown", 0), ("not_matched", 0)]
+    assert b"unknown (no data)" in response.content
+    assert [s.score for s in response.context["history"]] == [60]
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client: Client) -> None:
+    response = client.get(reverse("account-list"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
