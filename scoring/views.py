@@ -27,10 +27,6 @@ def account_index(request: HttpRequest) -> HttpResponse:
     profile = next((p for p in profiles if p.slug == chosen), profiles[0] if profiles else None)
     run = current_run(profile=profile) if profile else None
     accounts = account_list(viewer=request.user, run=run)  # type: ignore[arg-type]
-    if "sort" not in request.GET:
-        accounts = (
-            accounts.order_by("-score", "name", "id") if run else accounts.order_by("name", "id")
-        )
     filters = AccountFilter(request.GET, queryset=accounts)
     page = Paginator(filters.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
