@@ -60,7 +60,7 @@ class CriterionForm(forms.Form):
         choices=[("", "Attribute's default")] + [(c, c.title()) for c in CATEGORIES],
         required=False,
     )
-    rationale = forms.CharField(required=False, max_length=300)
+    rationale = forms.CharField(label="Why", required=False, max_length=300)
 
     def __init__(self, *args: Any, registry: dict[str, Attribute], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

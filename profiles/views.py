@@ -14,11 +14,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
 from profiles import policies, services
+from profiles.attributes import CATEGORIES
 from profiles.diff import version_diff
 from profiles.forms import (
     CommentForm,
@@ -179,6 +181,15 @@ def version_compare(request: AuthenticatedRequest, slug: str) -> HttpResponse:
 
 # --- The version page -------------------------------------------------------
 
+# After an HTMX write, the fragment it targets is swapped in, and these other
+# parts of the page are refreshed out of band: an edit takes a new revision,
+# which changes sign-off states, the problems list, the diff and the revision
+# every other form on the page must name.
+REFRESHED_AFTER = {
+    "criteria": ("head", "actions", "settings", "live_diff", "signoffs", "timeline", "about"),
+    "discussion": ("signoffs", "timeline"),
+}
+
 
 @login_required
 def version_detail(request: AuthenticatedRequest, slug: str, number: int) -> HttpResponse:
@@ -204,8 +215,10 @@ def version_context(
     groups: dict[str, list[Criterion]] = {}
     for criterion in criteria:
         groups.setdefault(criterion.category, []).append(criterion)
-    threads = _threads(version, criteria)
+    order = {category: index for index, category in enumerate(CATEGORIES)}
     my_team_ids = set(policies.roles_of(user)) if user.is_authenticated else set()
+    approver = policies.is_approver(user, version.profile)
+    threads = _threads(version, criteria, my_team_ids=my_team_ids, approver=approver)
     required = list(version.profile.required_teams.all())
     my_teams = list(Team.objects.filter(pk__in=my_team_ids))
     live = (
@@ -214,10 +227,11 @@ def version_context(
         .first()
     )
     edit = policies.can_edit(user, version)
+    withdraw = policies.can_withdraw(user, version)
     context = {
         "profile": version.profile,
         "version": version,
-        "criteria_groups": sorted(groups.items()),
+        "criteria_groups": sorted(groups.items(), key=lambda item: order.get(item[0], len(order))),
         "criteria_count": len(criteria),
         "fit_total": sum(c.points for c in criteria if c.kind == "fit"),
         "criterion_form": CriterionForm(registry=registry, initial={"revision": version.revision}),
@@ -235,7 +249,6 @@ def version_context(
             initial={"revision": version.revision},
         ),
         "threads": threads,
-        "general_threads": [t for t in threads if t.criterion_id is None],
         "unresolved_count": sum(1 for t in threads if not t.resolved),
         "signoff_states": signoff_states(version=version),
         "problems": version_approval_problems(version=version) if version.is_open else [],
@@ -244,7 +257,12 @@ def version_context(
         "can_edit": edit,
         "can_submit": policies.can_submit(user, version),
         "can_approve": policies.can_approve(user, version),
-        "can_withdraw": policies.can_withdraw(user, version),
+        "can_withdraw": withdraw,
+        # Buttons are shown to the people the rule is for; to them, a button
+        # that is not yet usable is disabled and says why.
+        "show_submit": version.status == "draft" and bool(edit),
+        "show_approve": version.is_open and approver,
+        "show_withdraw": bool(withdraw),
         "can_comment": bool(my_team_ids),
         "sign_teams": [t for t in required if t.pk in my_team_ids],
         "live": live,
@@ -255,12 +273,17 @@ def version_context(
     return context
 
 
-def _threads(version: ProfileVersion, criteria: list[Criterion]) -> list[Comment]:
+def _threads(
+    version: ProfileVersion, criteria: list[Criterion], *, my_team_ids: set[int], approver: bool
+) -> list[Comment]:
+    """Root comments with their replies, each marked with whether the viewer may
+    resolve it (members of the thread's team and the profile's approvers)."""
     comments = list(version.comments.select_related("author", "team", "resolved_by"))
     roots = [c for c in comments if c.parent_id is None]
     for root in roots:
         replies = [c for c in comments if c.parent_id == root.pk]
         root.entries = [root, *replies]  # type: ignore[attr-defined]
+        root.can_resolve = approver or root.team_id in my_team_ids  # type: ignore[attr-defined]
     by_criterion: dict[int, list[Comment]] = {}
     for root in roots:
         if root.criterion_id:
@@ -275,15 +298,34 @@ def _render_version(
     version: ProfileVersion,
     partial: str,
     status: int = 200,
+    refresh: bool = True,
     **extra: Any,
 ) -> HttpResponse:
-    """The whole page, or just `partial` for an HTMX request."""
+    """The whole page, or for an HTMX request `partial` plus the parts of the
+    page that an edit changes, swapped out of band."""
     version.refresh_from_db()
     context = version_context(request, version, **extra)
-    template = (
-        f"profiles/partials/_{partial}.html" if request.htmx else "profiles/version_detail.html"
-    )
-    return render(request, template, context, status=status)
+    if not request.htmx:
+        return render(request, "profiles/version_detail.html", context, status=status)
+    html = render_to_string(f"profiles/partials/_{partial}.html", context, request=request)
+    if refresh:
+        oob = {**context, "oob": True}
+        for name in REFRESHED_AFTER.get(partial, ()):
+            html += render_to_string(f"profiles/partials/_{name}.html", oob, request=request)
+    return HttpResponse(html, status=status)
+
+
+def _criterion_fields(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "revision": data["revision"],
+        "attribute": data["attribute"],
+        "operator": data["operator"],
+        "value": data["parsed_value"],
+        "points": data["points"],
+        "kind": data["kind"],
+        "category": data["category"] or None,
+        "rationale": data["rationale"],
+    }
 
 
 @login_required
@@ -294,21 +336,13 @@ def criterion_save(
     """Add a criterion, or change one. A stale revision shows the person's
     input again beside the current state, with who changed what."""
     version = _version_or_404(request, slug, number)
-    criterion = get_object_or_404(Criterion, pk=pk, version=version) if pk else None
+    criterion = Criterion.objects.filter(pk=pk, version=version).first() if pk else None
     registry = attribute_registry()
     form = CriterionForm(request.POST, registry=registry)
+    if pk and criterion is None:
+        return _criterion_removed_meanwhile(request, version, form)
     if form.is_valid():
-        data = form.cleaned_data
-        fields = {
-            "revision": data["revision"],
-            "attribute": data["attribute"],
-            "operator": data["operator"],
-            "value": data["parsed_value"],
-            "points": data["points"],
-            "kind": data["kind"],
-            "category": data["category"] or None,
-            "rationale": data["rationale"],
-        }
+        fields = _criterion_fields(form.cleaned_data)
         try:
             if criterion is None:
                 services.criterion_add(actor=request.user, version=version, **fields)
@@ -327,6 +361,32 @@ def criterion_save(
     return _criterion_form_again(request, version, criterion, form, None)
 
 
+def _criterion_removed_meanwhile(
+    request: AuthenticatedRequest, version: ProfileVersion, form: CriterionForm
+) -> HttpResponse:
+    """Someone removed the criterion being edited: offer the typed input as a new one."""
+    stale = services.StaleRevisionError(version, _int(request.POST.get("revision")))
+    removal = next(
+        (e for e in reversed(stale.events) if e.verb == "criterion_removed"),
+        None,
+    )
+    who = (
+        (removal.actor.get_full_name() or removal.actor.username)
+        if removal and removal.actor
+        else ""
+    )
+    form.is_valid()
+    form.add_error(
+        None,
+        (f"{who} removed this criterion" if who else "This criterion was removed")
+        + " after you opened it. Your input is kept below: add it again if it still matters.",
+    )
+    data = cast(QueryDict, form.data).copy()
+    data["revision"] = str(stale.current_revision)
+    form.data = data
+    return _render_version(request, version, "criteria", status=409, form=form, stale=stale)
+
+
 def _criterion_form_again(
     request: AuthenticatedRequest,
     version: ProfileVersion,
@@ -343,7 +403,7 @@ def _criterion_form_again(
     return _render_version(
         request,
         version,
-        "criterion_form",
+        "criteria",
         status=409 if stale else 422,
         form=form,
         editing=criterion,
@@ -354,7 +414,7 @@ def _criterion_form_again(
 
 @login_required
 def criterion_edit(request: AuthenticatedRequest, slug: str, number: int, pk: int) -> HttpResponse:
-    """The inline edit form for one criterion (HTMX), or the page with it open."""
+    """The criteria with one opened for editing in place (HTMX), or the page with it open."""
     version = _version_or_404(request, slug, number)
     criterion = get_object_or_404(Criterion, pk=pk, version=version)
     form = CriterionForm(
@@ -370,7 +430,9 @@ def criterion_edit(request: AuthenticatedRequest, slug: str, number: int, pk: in
             "rationale": criterion.rationale,
         },
     )
-    return _render_version(request, version, "criterion_form", form=form, editing=criterion)
+    return _render_version(
+        request, version, "criteria", refresh=False, form=form, editing=criterion
+    )
 
 
 @login_required
@@ -379,7 +441,15 @@ def criterion_delete(
     request: AuthenticatedRequest, slug: str, number: int, pk: int
 ) -> HttpResponse:
     version = _version_or_404(request, slug, number)
-    criterion = get_object_or_404(Criterion, pk=pk, version=version)
+    criterion = Criterion.objects.filter(pk=pk, version=version).first()
+    if criterion is None:
+        return _render_version(
+            request,
+            version,
+            "criteria",
+            status=409,
+            criteria_error="That criterion was already removed; the list below is current.",
+        )
     try:
         services.criterion_remove(
             actor=request.user, criterion=criterion, revision=_int(request.POST.get("revision"))
@@ -398,11 +468,13 @@ def criterion_delete(
 def version_settings(request: AuthenticatedRequest, slug: str, number: int) -> HttpResponse:
     version = _version_or_404(request, slug, number)
     form = VersionSettingsForm(request.POST)
+    status = 422
     if form.is_valid():
         try:
             services.version_update(actor=request.user, version=version, **form.cleaned_data)
         except services.StaleRevisionError as exc:
             keep_typed_input(form, exc)
+            status = 409
         except ValidationError as exc:
             form_errors_from(form, exc)
         except PermissionDenied as exc:
@@ -410,16 +482,16 @@ def version_settings(request: AuthenticatedRequest, slug: str, number: int) -> H
         else:
             messages.success(request, "Thresholds and rationale saved.")
             return redirect(_version_url(version))
-    return _render_version(request, version, "settings", status=422, settings_form=form)
+    return _render_version(request, version, "settings", status=status, settings_form=form)
 
 
 @login_required
 @require_POST
 def comment_post(request: AuthenticatedRequest, slug: str, number: int) -> HttpResponse:
     version = _version_or_404(request, slug, number)
-    form = CommentForm(
-        request.POST, teams=Team.objects.filter(pk__in=policies.roles_of(request.user))
-    )
+    # Any team may be named; the service refuses, with the reason, a team the
+    # person does not belong to.
+    form = CommentForm(request.POST, teams=Team.objects.all())
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -451,7 +523,15 @@ def comment_post(request: AuthenticatedRequest, slug: str, number: int) -> HttpR
             if not policies.roles_of(request.user)
             else "Choose the team you speak for.",
         )
-    return _render_version(request, version, "discussion", status=422, comment_form=form)
+    return _render_version(
+        request,
+        version,
+        "discussion",
+        status=422,
+        refresh=False,
+        comment_form=form,
+        reply_to=_int(request.POST.get("parent")),
+    )
 
 
 @login_required
@@ -464,7 +544,17 @@ def comment_resolve(request: AuthenticatedRequest, slug: str, number: int, pk: i
             actor=request.user, comment=comment, resolved=request.POST.get("resolved") != "false"
         )
     except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, error_text(exc))
+        if not request.htmx:
+            messages.error(request, error_text(exc))
+            return HttpResponseRedirect(_version_url(version) + "#comments")
+        return _render_version(
+            request,
+            version,
+            "discussion",
+            status=422,
+            refresh=False,
+            discussion_error=error_text(exc),
+        )
     if not request.htmx:
         return HttpResponseRedirect(_version_url(version) + "#comments")
     return _render_version(request, version, "discussion")
@@ -474,13 +564,22 @@ def comment_resolve(request: AuthenticatedRequest, slug: str, number: int, pk: i
 @require_POST
 def signoff_post(request: AuthenticatedRequest, slug: str, number: int) -> HttpResponse:
     version = _version_or_404(request, slug, number)
-    form = SignOffForm(
-        request.POST,
-        teams=version.profile.required_teams.filter(pk__in=policies.roles_of(request.user)),
-    )
+    # Any team may be named; the service refuses, with the reason, a team the
+    # person does not belong to or the profile does not ask.
+    form = SignOffForm(request.POST, teams=Team.objects.all())
+    status = 422
     if form.is_valid():
         try:
             services.signoff_give(actor=request.user, version=version, **form.cleaned_data)
+        except services.StaleRevisionError as exc:
+            form.add_error(
+                None,
+                exc.messages[0].replace(
+                    "Your input is kept below; check the current state and save again.",
+                    "Read the changes, then record your decision on the current revision.",
+                ),
+            )
+            status = 409
         except ValidationError as exc:
             form_errors_from(form, exc)
         except PermissionDenied as exc:
@@ -491,7 +590,7 @@ def signoff_post(request: AuthenticatedRequest, slug: str, number: int) -> HttpR
                 request, f"Recorded {team.name}'s decision on revision {version.revision}."
             )
             return redirect(_version_url(version))
-    return _render_version(request, version, "signoffs", status=422, signoff_form=form)
+    return _render_version(request, version, "signoffs", status=status, signoff_form=form)
 
 
 @login_required
@@ -501,6 +600,8 @@ def version_transition(
 ) -> HttpResponse:
     """Submit, withdraw or approve: each is one service call and a message."""
     version = _version_or_404(request, slug, number)
+    if action not in ("submit", "withdraw", "approve"):
+        raise Http404(f"There is no {action!r} action on a version.")
     try:
         if action == "submit":
             services.version_submit(actor=request.user, version=version)
@@ -512,12 +613,13 @@ def version_transition(
                 actor=request.user, version=version, reason=request.POST.get("reason", "")
             )
             messages.success(request, f"v{version.number} was withdrawn.")
-        elif action == "approve":
+        else:
             services.version_approve(actor=request.user, version=version)
             messages.success(request, f"v{version.number} is approved and live.")
-        else:
-            raise PermissionDenied(f"Unknown action {action!r}.")
-    except (ValidationError, PermissionDenied) as exc:
+    except ValidationError as exc:
+        what = {"submit": "submitted", "withdraw": "withdrawn", "approve": "approved"}[action]
+        messages.error(request, f"v{version.number} cannot be {what} yet: {error_text(exc)}")
+    except PermissionDenied as exc:
         messages.error(request, error_text(exc))
     return redirect(_version_url(version))
 

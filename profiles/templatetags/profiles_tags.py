@@ -1,4 +1,8 @@
+from datetime import datetime, timedelta
+
 from django import template
+from django.utils import timezone
+from django.utils.timesince import timesince
 
 from profiles.attributes import Attribute
 from profiles.models import Criterion
@@ -11,3 +15,13 @@ register = template.Library()
 def criterion_words(criterion: Criterion, registry: dict[str, Attribute]) -> str:
     """A criterion in words, using the registry the view already loaded."""
     return criterion_text(criterion, registry)
+
+
+@register.filter
+def ago(moment: datetime | None) -> str:
+    """"just now" within the minute, else "5 minutes ago": a page never says "0 minutes ago"."""
+    if moment is None:
+        return ""
+    if timezone.now() - moment < timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(moment, depth=1)} ago"

@@ -1,22 +1,29 @@
-// Shows, while a criterion's points are typed, what the version's fit total would become.
+// While a criterion's points or kind are typed, shows what the version's fit
+// total would become once the criterion is saved.
 (function () {
   function projected(form) {
     var criteria = document.querySelector("[data-saved-total]");
     var out = form.querySelector("[data-testid=projected-total]");
     if (!criteria || !out) return;
     var saved = parseInt(criteria.getAttribute("data-saved-total"), 10) || 0;
-    var points = parseInt((form.querySelector("[name=points]") || {}).value, 10) || 0;
+    var pointsInput = form.querySelector("[name=points]");
     var kind = (form.querySelector("[name=kind]") || {}).value;
-    var before = parseInt(form.getAttribute("data-original-points") || "0", 10);
+    var points = parseInt(pointsInput ? pointsInput.value : "", 10);
+    if (isNaN(points) || points < 0) points = 0;
+    var before = parseInt(form.getAttribute("data-original-points") || "0", 10) || 0;
     var total = saved - before + (kind === "fit" ? points : 0);
-    out.textContent = "Fit total after saving: " + total + " / 100";
+    var text = "Fit total after saving: " + total + " / 100";
+    if (kind !== "fit") text += " (a disqualifier carries no points)";
+    else if (total > 100) text += " (" + (total - 100) + " over)";
+    else if (total < 100) text += " (" + (100 - total) + " to go)";
+    out.textContent = text;
+    out.classList.toggle("ok", total === 100);
+    out.classList.toggle("off", total !== 100);
   }
-  document.addEventListener("input", function (event) {
+  function track(event) {
     var form = event.target.closest && event.target.closest("form.criterion-form");
     if (form) projected(form);
-  });
-  document.addEventListener("change", function (event) {
-    var form = event.target.closest && event.target.closest("form.criterion-form");
-    if (form) projected(form);
-  });
+  }
+  document.addEventListener("input", track);
+  document.addEventListener("change", track);
 })();

@@ -2,10 +2,18 @@
 
 import os
 import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.test import Client
+from playwright.sync_api import Browser, BrowserContext, Page
+from pytest_django.live_server_helper import LiveServer
+
+from profiles import services
+from profiles.models import Profile, ProfileVersion, Team, User
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -34,3 +42,118 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+# --- The cast on a live server ------------------------------------------------
+#
+# Browser tests reuse the fixed cast of tests/conftest.py (rep and manager in
+# Sales, marketer in Marketing, ops_manager managing RevOps, outsider in no
+# team) and give each person a real name, so pages can be read as people see
+# them.
+
+NAMES = {
+    "rep": ("Riya", "Shah"),
+    "manager": ("Sam", "Okafor"),
+    "marketer": ("Mia", "Lund"),
+    "ops": ("Omar", "Haddad"),
+    "outsider": ("Otto", "Berg"),
+}
+
+FIT_100 = [
+    ("employees", "between", [200, 2000], 30),
+    ("industry", "in", ["SaaS", "Software"], 20),
+    ("crm", "in", ["Salesforce", "HubSpot"], 25),
+    ("funding_stage", "in", ["Series B", "Series C", "Series D"], 15),
+    ("has_revops", "is_true", None, 10),
+]
+
+
+def _name(user: User) -> User:
+    first, last = NAMES.get(user.username, (user.first_name, user.last_name))
+    user.first_name, user.last_name = first, last
+    user.save(update_fields=["first_name", "last_name"])
+    return user
+
+
+def fill(version: ProfileVersion, actor: User, rows: list[Any] | None = None) -> ProfileVersion:
+    for attribute, operator, value, points in rows if rows is not None else FIT_100:
+        version.refresh_from_db()
+        services.criterion_add(
+            actor=actor,
+            version=version,
+            revision=version.revision,
+            attribute=attribute,
+            operator=operator,
+            value=value,
+            points=points,
+        )
+    version.refresh_from_db()
+    return version
+
+
+def sign_all(version: ProfileVersion, people: dict[str, User]) -> None:
+    for team_slug, user in people.items():
+        services.signoff_give(
+            actor=user, version=version, team=Team.objects.get(slug=team_slug), decision="approve"
+        )
+
+
+@pytest.fixture
+def cast(
+    rep: User, manager: User, marketer: User, ops_manager: User, outsider: User
+) -> dict[str, User]:
+    return {
+        "rep": _name(rep),
+        "manager": _name(manager),
+        "marketer": _name(marketer),
+        "ops": _name(ops_manager),
+        "outsider": _name(outsider),
+    }
+
+
+@pytest.fixture
+def v1(icp: Profile, cast: dict[str, User]) -> ProfileVersion:
+    """The live first version of the profile, signed by every required team."""
+    draft = fill(
+        services.version_start_draft(actor=cast["marketer"], profile=icp), cast["marketer"]
+    )
+    services.version_submit(actor=cast["marketer"], version=draft)
+    sign_all(draft, {"sales": cast["rep"], "marketing": cast["marketer"], "revops": cast["ops"]})
+    return services.version_approve(actor=cast["ops"], version=draft)
+
+
+@pytest.fixture
+def v2(v1: ProfileVersion, cast: dict[str, User]) -> ProfileVersion:
+    """An open draft copied from the live v1."""
+    return services.version_start_draft(actor=cast["marketer"], profile=v1.profile)
+
+
+@pytest.fixture
+def sign_in(live_server: LiveServer, browser: Browser) -> Iterator[Callable[[User], Page]]:
+    """Open a browser context already signed in as a user (one context per person)."""
+    contexts: list[BrowserContext] = []
+
+    def open_as(user: User) -> Page:
+        client = Client()
+        client.force_login(user)
+        context = browser.new_context(
+            base_url=live_server.url, viewport={"width": 1400, "height": 900}
+        )
+        context.add_cookies(
+            [
+                {
+                    "name": settings.SESSION_COOKIE_NAME,
+                    "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                    "url": live_server.url,
+                }
+            ]
+        )
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("dialog", lambda dialog: dialog.accept())
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()
