@@ -1,0 +1,56 @@
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from profiles.models import User
+from scoring.models import Account
+from tests.factories import AccountFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client_(client: Client) -> Client:
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    return client
+
+
+def form_data(account: Account, **changes: str) -> dict[str, str]:
+    data = {
+        "external_id": account.external_id,
+        "name": account.name,
+        "domain": account.domain,
+        "employees": "450",
+        "industry": "SaaS",
+        "tech_stack": '["Salesforce", "Slack"]',
+        "traits": "{}",
+        "deal_status": "",
+        "has_revops": "true",
+    }
+    data.update(changes)
+    return data
+
+
+def test_an_admin_edit_normalises_the_tech_stack_and_indexes_it(admin_client_: Client) -> None:
+    account = AccountFactory()
+    url = reverse("admin:scoring_account_change", args=[account.pk])
+    response = admin_client_.post(url, form_data(account))
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert account.tech_stack == ["salesforce", "slack"]
+    assert account.list_index == "|tech_stack:salesforce|tech_stack:slack|"
+
+
+def test_a_bad_tech_stack_is_named_and_nothing_is_stored(admin_client_: Client) -> None:
+    account = AccountFactory(tech_stack=["hubspot"])
+    url = reverse("admin:scoring_account_change", args=[account.pk])
+    response = admin_client_.post(url, form_data(account, tech_stack='["a|b"]', name="Renamed"))
+    assert response.status_code == 200
+    assert "Each tool must be text" in str(response.context["adminform"].form.errors["tech_stack"])
+    account.refresh_from_db()
+    assert (account.name, account.tech_stack) == (account.name, ["hubspot"])
+    assert account.name != "Renamed"
+
+
+def test_runs_cannot_be_added_or_changed_in_the_admin(admin_client_: Client, rep: User) -> None:
+    assert admin_client_.get(reverse("admin:scoring_scoringrun_add")).status_code == 403
