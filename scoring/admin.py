@@ -12,7 +12,26 @@ from scoring.services import accounts_score
 class AccountAdminForm(forms.ModelForm):
     class Meta:
         model = Account
-        exclude = ["list_index"]
+        fields = [
+            "external_id",
+            "name",
+            "domain",
+            "employees",
+            "annual_revenue",
+            "industry",
+            "country",
+            "funding_stage",
+            "crm",
+            "tech_stack",
+            "has_revops",
+            "traits",
+            "lifecycle_stage",
+            "opportunity_opened_at",
+            "deal_status",
+            "deal_closed_at",
+            "deal_amount",
+            "churned_at",
+        ]
 
     def clean_tech_stack(self) -> list[str]:
         value = self.cleaned_data.get("tech_stack") or []
