@@ -36,10 +36,12 @@ _SCORES = AccountScore._meta.db_table
 # --- Starting and stopping runs ------------------------------------------------
 
 
-def run_create(*, profile: Profile, version: ProfileVersion, actor: User | None) -> ScoringRun:
+def run_create(
+    *, profile: Profile, version: ProfileVersion, actor: User | None, enqueue: bool = True
+) -> ScoringRun:
     """Queue a run for a newly approved version; any run still in progress for
     the profile is superseded. Enqueues the rescoring once the caller's
-    transaction commits."""
+    transaction commits (unless the caller drives the run itself)."""
     from scoring.tasks import rescore_task
 
     now = timezone.now()
@@ -47,7 +49,8 @@ def run_create(*, profile: Profile, version: ProfileVersion, actor: User | None)
         profile=profile, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]
     ).update(status=RunStatus.SUPERSEDED, finished_at=now)
     run = ScoringRun.objects.create(profile=profile, version=version, requested_by=actor)
-    transaction.on_commit(lambda: rescore_task.delay(run.pk))
+    if enqueue:
+        transaction.on_commit(lambda: rescore_task.delay(run.pk))
     return run
 
 
