@@ -53,7 +53,11 @@ class CriterionForm(forms.Form):
     revision = forms.IntegerField(widget=forms.HiddenInput)
     attribute = forms.ChoiceField()
     operator = forms.ChoiceField(choices=[(o.value, OPERATOR_LABELS[o]) for o in Operator])
-    value = forms.CharField(required=False, max_length=2000)
+    value = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.TextInput(attrs={"aria-describedby": "value-hint"}),
+    )
     points = forms.IntegerField(min_value=0, max_value=100, initial=0)
     kind = forms.ChoiceField(choices=CriterionKind.choices, initial=CriterionKind.FIT)
     category = forms.ChoiceField(
@@ -63,6 +67,7 @@ class CriterionForm(forms.Form):
     rationale = forms.CharField(label="Why", required=False, max_length=300)
 
     def __init__(self, *args: Any, registry: dict[str, Attribute], **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "criterion_%s")
         super().__init__(*args, **kwargs)
         self.registry = registry
         cast(forms.ChoiceField, self.fields["attribute"]).choices = [
@@ -88,6 +93,10 @@ class VersionSettingsForm(forms.Form):
     rationale = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
     threshold_a = forms.IntegerField(label="Tier A from", min_value=1, max_value=100)
     threshold_b = forms.IntegerField(label="Tier B from", min_value=0, max_value=100)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "settings_%s")
+        super().__init__(*args, **kwargs)
 
 
 class CommentForm(forms.Form):
@@ -120,4 +129,9 @@ class ProfileForm(forms.ModelForm):
             "required_teams": forms.CheckboxSelectMultiple,
             "approving_teams": forms.CheckboxSelectMultiple,
             "description": forms.Textarea(attrs={"rows": 3}),
+        }
+        labels = {"checkin_cadence": "Check-in cadence"}
+        help_texts = {
+            "approving_teams": "Managers and admins of these teams approve versions. "
+            "Leave empty for the RevOps teams.",
         }

@@ -187,7 +187,7 @@ def version_compare(request: AuthenticatedRequest, slug: str) -> HttpResponse:
 # every other form on the page must name.
 REFRESHED_AFTER = {
     "criteria": ("head", "actions", "settings", "live_diff", "signoffs", "timeline", "about"),
-    "discussion": ("signoffs", "timeline"),
+    "discussion": ("signoffs", "timeline", "talk"),
 }
 
 

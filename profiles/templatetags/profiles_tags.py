@@ -19,7 +19,7 @@ def criterion_words(criterion: Criterion, registry: dict[str, Attribute]) -> str
 
 @register.filter
 def ago(moment: datetime | None) -> str:
-    """"just now" within the minute, else "5 minutes ago": a page never says "0 minutes ago"."""
+    """ "just now" within the minute, else "5 minutes ago": a page never says "0 minutes ago"."""
     if moment is None:
         return ""
     if timezone.now() - moment < timedelta(minutes=1):
