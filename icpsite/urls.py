@@ -5,6 +5,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from icpsite.health import health
 
 urlpatterns = [
+    # Before profiles.urls, whose "v<n>/<action>/" would otherwise take these.
+    path("profiles/<slug:slug>/", include("scoring.profile_urls")),
     path("", include("profiles.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("accounts/", include("scoring.urls")),

@@ -67,7 +67,7 @@ def _wanted(run_id: int) -> ScoringRun | None:
     return run
 
 
-def run_plan(run_id: int) -> list[tuple[int, int]]:
+def run_plan(run_id: int, chunk_size: int | None = None) -> list[tuple[int, int]]:
     """Mark the run running and split the current id space into chunks.
 
     Accounts created after this point have higher ids and are scored by
@@ -80,11 +80,12 @@ def run_plan(run_id: int) -> list[tuple[int, int]]:
             return []
         bounds = Account.objects.aggregate(low=Min("id"), high=Max("id"))
         low, high = bounds["low"], bounds["high"]
+        size = chunk_size or CHUNK_SIZE
         chunks = []
         if low is not None and high is not None:
             chunks = [
-                (start, min(start + CHUNK_SIZE - 1, high))
-                for start in range(low, high + 1, CHUNK_SIZE)
+                (start, min(start + size - 1, high))
+                for start in range(low, high + 1, size)
             ]
         run.status = RunStatus.RUNNING
         run.started_at = run.started_at or timezone.now()

@@ -17,10 +17,11 @@ from tests.profiles.test_versions import fill, sign_all
 pytestmark = pytest.mark.django_db
 
 
-def approved_version(profile: Profile, number: int, employees: list[int]) -> ProfileVersion:
-    version = VersionFactory(
-        profile=profile, number=number, status="approved", approved_at=timezone.now()
-    )
+def approved_version(
+    profile: Profile, number: int, employees: list[int], status: str = "approved"
+) -> ProfileVersion:
+    approved_at = timezone.now() if status == "approved" else None
+    version = VersionFactory(profile=profile, number=number, status=status, approved_at=approved_at)
     CriterionFactory(
         version=version, attribute="employees", operator="between", value=employees, points=60
     )
@@ -56,15 +57,9 @@ def base() -> list[Account]:
 
 def run_all(run: ScoringRun, chunk_size: int = 2) -> ScoringRun | None:
     """Drive a run the way the tasks do, with small chunks."""
-    services.CHUNK_SIZE = chunk_size
-    for low, high in services.run_plan(run.pk):
+    for low, high in services.run_plan(run.pk, chunk_size):
         services.run_score_chunk(run.pk, low, high)
     return services.run_finish(run.pk)
-
-
-@pytest.fixture(autouse=True)
-def _restore_chunk_size(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(services, "CHUNK_SIZE", services.CHUNK_SIZE)
 
 
 def scores(run: ScoringRun) -> dict[int, tuple[int, str]]:
@@ -95,8 +90,7 @@ def test_a_repeated_chunk_rewrites_the_same_rows(
     icp: Profile, v1: ProfileVersion, base: list[Account], ops_manager: User
 ) -> None:
     run = services.run_create(profile=icp, version=v1, actor=ops_manager)
-    services.CHUNK_SIZE = 10
-    [(low, high)] = services.run_plan(run.pk)
+    [(low, high)] = services.run_plan(run.pk, chunk_size=10)
     services.run_score_chunk(run.pk, low, high)
     first = scores(run)
     services.run_score_chunk(run.pk, low, high)
