@@ -386,7 +386,11 @@ def version_update(
     version.threshold_a, version.threshold_b = a, b
     version.save(update_fields=["rationale", "threshold_a", "threshold_b", "updated_at"])
     after = {"rationale": version.rationale, "threshold_a": a, "threshold_b": b}
-    changed = [k for k in after if before[k] != after[k]]
+    changed = [
+        f"tier {k[-1].upper()} from {before[k]} to {after[k]}" if k != "rationale" else "rationale"
+        for k in after
+        if before[k] != after[k]
+    ]
     _log(
         version,
         actor,

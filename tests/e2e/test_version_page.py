@@ -80,6 +80,7 @@ def test_a_member_adds_edits_and_removes_criteria_in_place_with_a_live_total(
     _no_reload(page)
 
     page.get_by_role("button", name="Edit Employees is between 200 and 2,000").click()
+    expect(page.get_by_role("button", name="Save criterion")).to_be_visible()
     editing = page.get_by_test_id("criterion-form")
     expect(editing.get_by_label("Value")).to_have_value("200, 2000")
     expect(page.get_by_role("heading", name="Add a criterion")).to_have_count(0)
