@@ -221,6 +221,9 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # Rescoring runs on a queue of its own so a long run never delays emails or
 # webhooks; start workers with `-Q default,scoring` or one per queue.
 CELERY_TASK_ROUTES = {"scoring.*": {"queue": "scoring"}}
+
+# Account ids per rescoring chunk task.
+SCORING_CHUNK_SIZE = env_int("SCORING_CHUNK_SIZE", 50_000)
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}

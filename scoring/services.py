@@ -14,8 +14,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q
 from django.utils import timezone
 
 from profiles.models import Profile, ProfileVersion, User
@@ -26,8 +27,9 @@ from scoring.rulesets import ruleset_for
 
 logger = logging.getLogger(__name__)
 
-# Accounts per chunk task: large enough that per-task overhead is noise, small
-# enough that a redelivered chunk redoes little and progress moves visibly.
+# Account ids per chunk task (settings.SCORING_CHUNK_SIZE, by default
+# CHUNK_SIZE): large enough that per-task overhead is noise, small enough that
+# a redelivered chunk redoes little and progress moves visibly.
 CHUNK_SIZE = 50_000
 
 _SCORES = AccountScore._meta.db_table
@@ -59,9 +61,15 @@ def run_on_approval(*, version: ProfileVersion, actor: User, **_: Any) -> None:
     run_create(profile=version.profile, version=version, actor=actor)
 
 
-def _wanted(run_id: int) -> ScoringRun | None:
-    """The run, locked, if it should go on; None once superseded or finished."""
-    run = ScoringRun.objects.select_for_update().filter(pk=run_id).first()
+def _wanted(run_id: int, *, lock: bool = True) -> ScoringRun | None:
+    """The run if it should go on; None once superseded or finished.
+
+    Planning and finishing lock the run row. Chunks only read it, so that
+    they can run side by side; a chunk that races a supersession writes rows
+    into a run that never becomes current and is pruned.
+    """
+    runs = ScoringRun.objects.select_related("version")
+    run = (runs.select_for_update(of=("self",)) if lock else runs).filter(pk=run_id).first()
     if run is None or run.status not in (RunStatus.QUEUED, RunStatus.RUNNING):
         return None
     return run
@@ -80,13 +88,10 @@ def run_plan(run_id: int, chunk_size: int | None = None) -> list[tuple[int, int]
             return []
         bounds = Account.objects.aggregate(low=Min("id"), high=Max("id"))
         low, high = bounds["low"], bounds["high"]
-        size = chunk_size or CHUNK_SIZE
+        size = chunk_size or settings.SCORING_CHUNK_SIZE
         chunks = []
         if low is not None and high is not None:
-            chunks = [
-                (start, min(start + size - 1, high))
-                for start in range(low, high + 1, size)
-            ]
+            chunks = [(start, min(start + size - 1, high)) for start in range(low, high + 1, size)]
         run.status = RunStatus.RUNNING
         run.started_at = run.started_at or timezone.now()
         run.split_max_id = high or 0
@@ -113,7 +118,7 @@ def _insert_scores(run_id: int, ruleset: Ruleset, accounts: Q) -> int:
 def run_score_chunk(run_id: int, low: int, high: int) -> int:
     """Score accounts low..high for the run; repeating it rewrites the same rows."""
     with transaction.atomic():
-        run = _wanted(run_id)
+        run = _wanted(run_id, lock=False)
         if run is None:
             return 0
         ruleset = ruleset_for(run.version)
@@ -121,14 +126,15 @@ def run_score_chunk(run_id: int, low: int, high: int) -> int:
             run_id=run_id, account_id__gte=low, account_id__lte=high
         ).delete()
         written = _insert_scores(run_id, ruleset, Q(id__gte=low, id__lte=high))
-        ScoringRun.objects.filter(pk=run_id).update(
-            chunks_done=min(run.chunks_done + 1, run.chunks_total)
+        ScoringRun.objects.filter(pk=run_id, chunks_done__lt=F("chunks_total")).update(
+            chunks_done=F("chunks_done") + 1
         )
     return written
 
 
 def run_finish(run_id: int) -> ScoringRun | None:
-    """Score accounts created since the split, then make the run current,
+    """Score every account the run has not scored yet (those created since
+    the split, and any a lost chunk left behind), then make the run current,
     recording tier counts and movement against the previous current run."""
     with transaction.atomic():
         Profile.objects.select_for_update().filter(scoring_runs__pk=run_id).first()
@@ -136,9 +142,8 @@ def run_finish(run_id: int) -> ScoringRun | None:
         if run is None:
             return None
         ruleset = ruleset_for(run.version)
-        split = run.split_max_id or 0
-        AccountScore.objects.filter(run_id=run_id, account_id__gt=split).delete()
-        _insert_scores(run_id, ruleset, Q(id__gt=split))
+        scored = AccountScore.objects.filter(run_id=run_id, account_id=OuterRef("pk"))
+        _insert_scores(run_id, ruleset, ~Q(Exists(scored)))
         previous = ScoringRun.objects.filter(profile_id=run.profile_id, is_current=True).first()
         if previous is not None:
             previous.is_current = False

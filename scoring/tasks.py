@@ -9,12 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from celery import chord, group, shared_task
-from django.db import OperationalError
+from django.db import IntegrityError, OperationalError
 
 from scoring import services
 
-# Retry only on errors a retry can cure: a dropped connection, a lock timeout.
-TRANSIENT = (OperationalError,)
+# Retry only on errors a retry can cure: a dropped connection or a lock
+# timeout, and the key conflict of two writers scoring the same account for
+# the same run at once (the retry finds the rows written or the run finished).
+TRANSIENT = (OperationalError, IntegrityError)
 
 
 @shared_task(name="scoring.rescore", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5)
