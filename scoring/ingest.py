@@ -551,10 +551,9 @@ def csv_rows(data: bytes) -> list[dict[str, str]]:
     known columns, and the same number of cells in every record. The
     delimiter is a comma, or a semicolon when the header holds no comma."""
     if len(data) > MAX_FILE_BYTES:
-        size = len(data) / 1024 / 1024
         limit = MAX_FILE_BYTES // 1024 // 1024
         raise ImportFileError(
-            [f"The file is {size:.1f} MB; the limit is {limit} MB. Split it into smaller files."]
+            [f"The file is larger than {limit} MB. Split it into smaller files and import each."]
         )
     if not data.strip():
         raise ImportFileError(["The file is empty. Upload a CSV file with a header row."])

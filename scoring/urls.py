@@ -5,4 +5,6 @@ from scoring import views
 urlpatterns = [
     path("", views.account_index, name="account-list"),
     path("<int:pk>/", views.account_detail, name="account-detail"),
+    path("import/", views.account_import, name="account-import"),
+    path("export.csv", views.account_export, name="account-export"),
 ]
