@@ -79,7 +79,7 @@ COLUMNS = (
 # Written on update; external_id is the key and never changes.
 UPDATE_FIELDS = [*(c for c in COLUMNS if c != "external_id"), "traits", "list_index", "updated_at"]
 
-_WHOLE = re.compile(r"\+?[0-9]+")
+_WHOLE = re.compile(r"[+-]?[0-9]+")
 _DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
 _TRUE = {"true", "yes", "1"}
 _FALSE = {"false", "no", "0"}
@@ -215,10 +215,10 @@ def _list(value: Any) -> list[str]:
             raise _BadValueError(f"item {_shown(item)} is not text")
         text = item.strip().lower()
         if LIST_SEPARATOR in text:
-            raise _BadValueError(f"item {_shown(item)} may not contain {LIST_SEPARATOR!r}")
+            raise _BadValueError(f"item {_shown(item.strip())} may not contain {LIST_SEPARATOR!r}")
         if "\x00" in text or len(text) > MAX_VALUE_LENGTH:
             raise _BadValueError(
-                f"item {_shown(item)} is over {MAX_VALUE_LENGTH} characters or holds NUL"
+                f"item {_shown(item.strip())} is over {MAX_VALUE_LENGTH} characters or holds NUL"
             )
         seen.setdefault(text, None)
     return list(seen)
@@ -567,10 +567,11 @@ def csv_rows(data: bytes) -> list[dict[str, str]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
         raise ImportFileError(
             [
-                f"The file is not UTF-8 text (byte 0x{data[exc.start]:02x} at position "
-                f"{exc.start}). Save it as 'CSV UTF-8' and upload it again."
+                f"The file is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}). "
+                "Save it as 'CSV UTF-8' and upload it again."
             ]
         ) from None
     first_line = text.split("\n", 1)[0]
