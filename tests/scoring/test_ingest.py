@@ -454,12 +454,12 @@ def test_an_unreadable_file_is_refused_with_a_clear_message(data: bytes, problem
     assert " ".join(caught.value.problems) == problem
 
 
-def test_a_file_over_the_size_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ingest, "MAX_FILE_BYTES", 40)
+def test_a_file_over_20_mb_is_refused_before_it_is_read() -> None:
+    data = csv_bytes("external_id,name") + b"x" * (20 * 1024 * 1024)
     with pytest.raises(ImportFileError) as caught:
-        csv_rows(csv_bytes("external_id,name", *(f"crm-{n},Company {n}" for n in range(5))))
+        csv_rows(data)
     assert caught.value.problems == [
-        "The file is larger than 0 MB. Split it into smaller files and import each."
+        "The file is larger than 20 MB. Split it into smaller files and import each."
     ]
 
 
@@ -566,6 +566,11 @@ def test_the_page_refuses_an_unreadable_file_with_a_message(client: Client, mana
     empty = upload(client, b"")
     assert empty.status_code == 400
     assert empty.context["form"].errors["file"] == ["The submitted file is empty."]
+    huge = upload(client, GOOD_FILE + b"x" * (20 * 1024 * 1024))
+    assert huge.status_code == 400
+    assert huge.context["form"].errors["file"] == [
+        "The file is larger than 20 MB. Split it into smaller files and import each."
+    ]
     assert not Account.objects.exists()
 
 
