@@ -150,7 +150,7 @@ def test_a_trait_is_added_and_its_key_is_fixed_afterwards(admin: User, client: C
         },
     )
     trait.refresh_from_db()
-    assert (trait.key, trait.label) == ("seats", "Licensed seats")
+    assert (trait.key, trait.label, trait.category) == ("seats", "Licensed seats", "behavioral")
 
 
 def test_a_profile_is_created_with_its_teams_admins_and_cadence(
@@ -314,7 +314,8 @@ def test_a_criterion_edited_in_the_admin_takes_the_next_revision_and_is_logged(
         revision + 1,
     )
     assert event.summary == "Employees is between 150 and 2,000 (value)"
-    assert event.before is not None and event.before["value"] == [200, 2000]
+    assert event.before is not None
+    assert event.before["value"] == [200, 2000]
 
 
 def test_adding_changing_and_removing_in_one_save_take_a_revision_each(
