@@ -95,7 +95,7 @@ def _redis_answers(url: str) -> bool:
         return False
 
 
-def _point_celery_at(broker: str, backend: str, *, eager: bool) -> None:
+def point_celery_at(broker: str, backend: str, *, eager: bool) -> None:
     """Reconfigure the process's Celery app and drop its cached connections,
     so the next task is sent through the new broker."""
     celery_app.conf.update(broker_url=broker, result_backend=backend, task_always_eager=eager)
@@ -113,25 +113,12 @@ def _database_url() -> str:
     return f"postgres://{auth}@{s['HOST'] or 'localhost'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
-@pytest.fixture(scope="session")
-def celery_worker_process(
-    django_db_setup: None, django_db_blocker: object, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[subprocess.Popen[bytes]]:
-    """A real `celery worker` process on Redis and the test database.
-
-    Tests that use it must also use `transactional_db`, so that what they
-    write is committed and visible to the worker.
-    """
-    if not _redis_answers(TEST_REDIS_URL):
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis does not answer at {TEST_REDIS_URL}")
-        pytest.skip(f"Redis does not answer at {TEST_REDIS_URL}")
-    with django_db_blocker.unblock():  # type: ignore[attr-defined]
-        database_url = _database_url()
-    redis.Redis.from_url(TEST_REDIS_URL).flushdb()
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": TEST_REDIS_URL}
-    log_path = tmp_path_factory.mktemp("celery") / "worker.log"
-    log = log_path.open("wb")
+def start_worker(
+    *, redis_url: str, database_url: str, log_path: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start `celery worker` on both queues in a process group of its own
+    (so a test can kill it with its pool children) and wait until it answers."""
+    log = log_path.open("ab")
     worker = subprocess.Popen(
         [
             sys.executable,
@@ -147,26 +134,64 @@ def celery_worker_process(
             "-Q",
             "default,scoring",
             "--hostname",
-            f"test-{os.getpid()}@%h",
+            f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
         ],
         cwd=ROOT,
-        env=env,
+        env={**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, **(env or {})},
         stdout=log,
         stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
-    _point_celery_at(TEST_REDIS_URL, TEST_REDIS_URL, eager=False)
+    log.close()
+    _wait_for_worker(worker, log_path)
+    return worker
+
+
+def stop_worker(worker: subprocess.Popen[bytes]) -> None:
+    worker.terminate()
     try:
-        _wait_for_worker(worker, log_path)
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+
+
+def worker_database_url(django_db_blocker: object) -> str:
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        return _database_url()
+
+
+def require_redis(url: str) -> None:
+    if not _redis_answers(url):
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis does not answer at {url}")
+        pytest.skip(f"Redis does not answer at {url}")
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(
+    django_db_setup: None, django_db_blocker: object, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A real `celery worker` process on Redis and the test database.
+
+    Tests that use it must also use `transactional_db`, so that what they
+    write is committed and visible to the worker.
+    """
+    require_redis(TEST_REDIS_URL)
+    database_url = worker_database_url(django_db_blocker)
+    redis.Redis.from_url(TEST_REDIS_URL).flushdb()
+    log_path = tmp_path_factory.mktemp("celery") / "worker.log"
+    point_celery_at(TEST_REDIS_URL, TEST_REDIS_URL, eager=False)
+    worker = None
+    try:
+        worker = start_worker(
+            redis_url=TEST_REDIS_URL, database_url=database_url, log_path=log_path
+        )
         yield worker
     finally:
-        _point_celery_at("memory://", "cache+memory://", eager=True)
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
-        log.close()
+        point_celery_at("memory://", "cache+memory://", eager=True)
+        if worker is not None:
+            stop_worker(worker)
 
 
 def _wait_for_worker(worker: subprocess.Popen[bytes], log_path: Path, timeout: float = 60) -> None:
