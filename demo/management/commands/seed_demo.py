@@ -8,8 +8,9 @@ from demo import seed
 
 class Command(BaseCommand):
     help = (
-        "Fill the database with a believable demo company: teams and their people. "
-        "Safe to run again: it finds what an earlier run made."
+        "Fill the database with a believable demo company: teams and their people, and "
+        "their ICP with an approved v1 and a v2 in review. "
+        "Safe to run again: it finds what an earlier run made and leaves it as it is."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -33,9 +34,12 @@ class Command(BaseCommand):
             seed.reset()
             self.stdout.write("Removed the earlier demo data.")
         users = seed.seed_people(password=password)
+        seeded = seed.seed_profile(users=users)
         self.stdout.write(
             self.style.SUCCESS(f"Demo company ready: {len(users)} people in 5 teams.")
         )
+        for line in seeded.lines():
+            self.stdout.write(line)
         self.stdout.write("Sign in with any of these (password for all: " + password + "):")
         for person in seed.PEOPLE:
             self.stdout.write(f"  {person.username:<8} {person.title}")
