@@ -18,7 +18,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet, construct_instance
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils.html import format_html_join
 
 from profiles import services
@@ -45,8 +45,8 @@ from profiles.selectors import (
 CRITERION_FIELDS = ("attribute", "operator", "value", "points", "kind", "category", "rationale")
 VERSION_FIELDS = ("rationale", "threshold_a", "threshold_b")
 
-# Errors the services raised for a save, kept on the request so that the
-# change form can be shown again with them: {form prefix or "": {field or None: messages}}.
+# What the services refused in a save, kept on the request so that the change
+# form can be shown again with the errors on the fields they name.
 _REFUSAL_ATTR = "_profiles_admin_refusal"
 
 
@@ -158,11 +158,24 @@ class ProfileAdmin(admin.ModelAdmin):
 
 class _RefusedError(Exception):
     """The services refused part of an admin save; everything is rolled back
-    and the form is shown again with these errors."""
+    and the form is shown again with these errors.
 
-    def __init__(self, errors: dict[str, dict[str | None, list[str]]]) -> None:
+    `errors` is {form prefix ("" for the version form): {field or None: messages}}.
+    After a stale revision, `current_revision` lets the form be saved again
+    once the admin has looked at what changed.
+    """
+
+    def __init__(
+        self, errors: dict[str, dict[str | None, list[str]]], current_revision: int | None
+    ) -> None:
         super().__init__("The services refused the change.")
         self.errors = errors
+        self.current_revision = current_revision
+
+
+def _refusal_of(request: HttpRequest) -> _RefusedError | None:
+    refusal = getattr(request, _REFUSAL_ATTR, None)
+    return refusal if isinstance(refusal, _RefusedError) else None
 
 
 def _actor(request: HttpRequest) -> User:
@@ -199,6 +212,7 @@ class _DraftEdit:
     revision: int
     errors: dict[str, dict[str | None, list[str]]] = field(default_factory=dict)
     halted: bool = False
+    current_revision: int | None = None
 
     def refuse(
         self, prefix: str, exc: ValidationError | PermissionDenied, fields: tuple[str, ...]
@@ -208,6 +222,8 @@ class _DraftEdit:
             bucket.setdefault(name, []).extend(messages_)
         if isinstance(exc, PermissionDenied | services.StaleRevisionError):
             self.halted = True
+        if isinstance(exc, services.StaleRevisionError):
+            self.current_revision = exc.current_revision
 
     def wrote(self) -> None:
         self.revision = self.version.revision
@@ -219,6 +235,7 @@ class ProfileVersionAdminForm(forms.ModelForm):
         help_text="The revision this form was loaded at; a save based on an older one is refused.",
     )
     refused: dict[str | None, list[str]] = {}
+    rebase_to: int | None = None
     edit: _DraftEdit | None = None
 
     class Meta:
@@ -229,6 +246,10 @@ class ProfileVersionAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk is not None:
             self.fields["loaded_revision"].initial = self.instance.revision
+        if self.rebase_to is not None and isinstance(self.data, QueryDict):
+            data = self.data.copy()
+            data[self.add_prefix("loaded_revision")] = str(self.rebase_to)
+            self.data = data
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -320,7 +341,8 @@ class CriterionInline(_FrozenAwareInline):
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         formset = super().get_formset(request, obj, **kwargs)
         registry = attribute_registry()
-        refused: dict[str, dict[str | None, list[str]]] = getattr(request, _REFUSAL_ATTR, {})
+        refusal = _refusal_of(request)
+        refused = refusal.errors if refusal is not None else {}
         formset.form = type(
             "CriterionAdminForm",
             (formset.form,),
@@ -475,8 +497,14 @@ class ProfileVersionAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kw: Any
     ) -> Any:
         form = super().get_form(request, obj, change, **kw)
-        refused = getattr(request, _REFUSAL_ATTR, {})
-        return type(form.__name__, (form,), {"refused": refused.get("", {})})
+        refusal = _refusal_of(request)
+        if refusal is None:
+            return form
+        return type(
+            form.__name__,
+            (form,),
+            {"refused": refusal.errors.get("", {}), "rebase_to": refusal.current_revision},
+        )
 
     def changeform_view(
         self,
@@ -490,7 +518,7 @@ class ProfileVersionAdmin(admin.ModelAdmin):
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except _RefusedError as refusal:
-            setattr(request, _REFUSAL_ATTR, refusal.errors)
+            setattr(request, _REFUSAL_ATTR, refusal)
             return super().changeform_view(request, object_id, form_url, extra_context)
 
     def save_model(
@@ -567,7 +595,7 @@ class ProfileVersionAdmin(admin.ModelAdmin):
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
         if form.edit.errors:
-            raise _RefusedError(form.edit.errors)
+            raise _RefusedError(form.edit.errors, form.edit.current_revision)
 
     # -- Actions ---------------------------------------------------------------
 

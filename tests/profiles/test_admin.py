@@ -146,7 +146,7 @@ def test_a_trait_is_added_and_its_key_is_fixed_afterwards(admin: User, client: C
             "key": "licences",
             "label": "Licensed seats",
             "type": "number",
-            "category": "firmographic",
+            "category": "behavioral",
         },
     )
     trait.refresh_from_db()
@@ -197,6 +197,18 @@ def test_a_profile_needs_a_team_whose_sign_off_counts(admin: User, client: Clien
         "This field is required."
     ]
     assert not Profile.objects.exists()
+
+
+def test_a_profile_with_versions_is_not_deleted_with_them(
+    admin: User, client: Client, approved: ProfileVersion
+) -> None:
+    client.force_login(admin)
+    profile = approved.profile
+    response = client.post(
+        reverse("admin:profiles_profile_delete", args=[profile.pk]), {"post": "yes"}
+    )
+    assert response.status_code == 403
+    assert ProfileVersion.objects.filter(profile=profile).count() == 1
 
 
 # --- Versions: no raw add, frozen ones read-only ----------------------------------
@@ -478,6 +490,39 @@ def test_a_save_based_on_a_stale_revision_says_who_changed_what_and_stores_nothi
     assert snapshot(draft) == before
     crm.refresh_from_db()
     assert (crm.value, crm.points) == (["Salesforce"], 25)
+
+
+def test_after_a_stale_refusal_the_kept_input_saves_on_the_current_revision(
+    admin: User, client: Client, draft: ProfileVersion, rep: User
+) -> None:
+    client.force_login(admin)
+    url = change_url(draft)
+    data = form_data(client, url)
+    industry = draft.criteria.get(attribute="industry")
+    services.version_update(
+        actor=rep,
+        version=draft,
+        revision=draft.revision,
+        rationale="Sharper segment",
+        threshold_a=70,
+        threshold_b=40,
+    )
+    data[f"{row_of(data, industry)}-value"] = '["SaaS", "Software", "Fintech"]'
+    data["rationale"] = "Sharper segment"
+    refused = client.post(url, data)
+    assert refused.status_code == 200
+    kept = refused.context["adminform"].form
+    assert kept["loaded_revision"].value() == str(draft.revision)
+    assert kept["rationale"].value() == "Sharper segment"
+    data["loaded_revision"] = kept["loaded_revision"].value()
+    assert client.post(url, data).status_code == 302
+    industry.refresh_from_db()
+    draft.refresh_from_db()
+    assert industry.value == ["SaaS", "Software", "Fintech"]
+    assert (draft.rationale, draft.revision) == (
+        "Sharper segment",
+        int(data["loaded_revision"]) + 1,
+    )
 
 
 def test_an_administrator_in_no_team_is_refused_by_the_same_rules(
