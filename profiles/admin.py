@@ -277,7 +277,7 @@ class CriterionAdminForm(forms.ModelForm):
         fields = list(CRITERION_FIELDS)
         widgets = {"value": forms.TextInput(attrs={"size": 30})}
         help_texts = {
-            "value": 'JSON, e.g. [200, 2000] or ["SaaS", "Software"]; empty for true/false.'
+            "value": 'JSON, e.g. [200, 2000] or ["SaaS", "Software"]; null or empty for true/false.'
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
