@@ -16,6 +16,11 @@ class AccountFilter(django_filters.FilterSet):
     tier = django_filters.MultipleChoiceFilter(
         field_name="tier", choices=[(t.value, t.value) for t in Tier], label="Tier"
     )
+    effective_tier = django_filters.MultipleChoiceFilter(
+        field_name="effective_tier",
+        choices=[(t.value, t.value) for t in Tier],
+        label="Effective tier",
+    )
     score_min = django_filters.NumberFilter(
         field_name="score", lookup_expr="gte", label="Score from"
     )

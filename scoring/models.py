@@ -208,3 +208,37 @@ class AccountScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id}: {self.score} ({self.tier})"
+
+
+class TierOverride(models.Model):
+    """A tier people set for an account against the machine's score, under
+    one profile version (an accepted rep override, for instance).
+
+    It is the account's effective tier while `version` is the version that
+    scored the profile's current run; once a newer version goes live it no
+    longer applies and the account is tiered by its score again. `source`
+    says where it came from, e.g. "override:42".
+    """
+
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="tier_overrides")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="tier_overrides")
+    version = models.ForeignKey(ProfileVersion, on_delete=models.CASCADE, related_name="+")
+    tier = models.CharField(max_length=2)
+    source = models.CharField(max_length=60, blank=True)
+    set_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    set_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["profile", "account"], name="tier_override_one_per_account"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(tier__in=["A", "B", "C", "DQ"]), name="tier_override_tier_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} -> {self.tier} ({self.profile})"

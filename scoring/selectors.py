@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import CharField, F, FilteredRelation, IntegerField, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 
 from profiles.models import Profile, User
 from scoring.engine import Result, evaluate
@@ -30,22 +31,34 @@ def scored_profiles() -> QuerySet[Profile]:
 
 
 def account_list(*, viewer: User, run: ScoringRun | None) -> QuerySet[Account]:
-    """Every account with `score` and `tier` from `run` (None when unscored).
+    """Every account with `score` and `tier` from `run` (None when unscored),
+    `override_tier` when people set one under the run's version, and
+    `effective_tier`, the override or else the scored tier. Best first.
 
-    One LEFT JOIN on the run's score rows: filtering and sorting by score or
-    tier stay in the database and the query count does not grow with the page.
+    One LEFT JOIN on the run's score rows and one on live overrides:
+    filtering and sorting stay in the database and the query count does
+    not grow with the page.
     """
     accounts = Account.objects.all()
     if run is None:
+        none = Value(None, output_field=CharField())
         return accounts.annotate(
             score=Value(None, output_field=IntegerField()),
-            tier=Value(None, output_field=CharField()),
-        )
+            tier=none,
+            override_tier=none,
+            effective_tier=none,
+        ).order_by("name", "id")
+    live_override = Q(
+        tier_overrides__profile_id=run.profile_id, tier_overrides__version_id=run.version_id
+    )
     return accounts.annotate(
         current=FilteredRelation("scores", condition=Q(scores__run_id=run.pk)),
+        override=FilteredRelation("tier_overrides", condition=live_override),
         score=F("current__score"),
         tier=F("current__tier"),
-    )
+        override_tier=F("override__tier"),
+        effective_tier=Coalesce(F("override__tier"), F("current__tier")),
+    ).order_by(F("score").desc(nulls_last=True), "name", "id")
 
 
 def account_get(*, viewer: User, pk: int) -> Account:

@@ -15,14 +15,15 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q
 from django.utils import timezone
 
 from profiles.models import Profile, ProfileVersion, User
-from scoring.engine import Ruleset
+from scoring.engine import Ruleset, Tier
 from scoring.expressions import scores_select
-from scoring.models import Account, AccountScore, RunStatus, ScoringRun
+from scoring.models import Account, AccountScore, RunStatus, ScoringRun, TierOverride
 from scoring.rulesets import ruleset_for
 
 logger = logging.getLogger(__name__)
@@ -229,3 +230,28 @@ def accounts_score(account_ids: list[int]) -> int:
             AccountScore.objects.filter(run_id=run.pk, account_id__in=account_ids).delete()
             written += _insert_scores(run.pk, ruleset, Q(id__in=account_ids))
     return written
+
+
+# --- Effective tiers ----------------------------------------------------------
+
+
+def tier_override_set(
+    *, profile: Profile, account: Account, tier: str, actor: User | None, source: str = ""
+) -> TierOverride:
+    """Make `tier` the account's effective tier under the profile's live
+    version, until a newer version goes live."""
+    if tier not in {t.value for t in Tier}:
+        raise ValidationError({"tier": f"Choose one of {', '.join(t.value for t in Tier)}."})
+    live = ProfileVersion.objects.filter(profile=profile, status="approved").first()
+    if live is None:
+        raise ValidationError(f"{profile.name} has no live version to override.")
+    override, _ = TierOverride.objects.update_or_create(
+        profile=profile,
+        account=account,
+        defaults={"version": live, "tier": tier, "source": source, "set_by": actor},
+    )
+    return override
+
+
+def tier_override_clear(*, profile: Profile, account: Account) -> None:
+    TierOverride.objects.filter(profile=profile, account=account).delete()

@@ -94,3 +94,37 @@ def test_anonymous_visitors_are_sent_to_sign_in(client: Client) -> None:
     response = client.get(reverse("account-list"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
+
+
+def test_an_override_under_the_live_version_sets_the_effective_tier_until_a_new_version(
+    client: Client, rep: User, ops_manager: User, icp: Profile, scored: ScoringRun
+) -> None:
+    client.force_login(rep)
+    account = Account.objects.get(name="Beta Half")
+    services.tier_override_set(
+        profile=icp, account=account, tier="A", actor=ops_manager, source="test"
+    )
+    rows = {
+        a.name: (a.tier, a.effective_tier)
+        for a in client.get(reverse("account-list")).context["page"]
+    }
+    assert rows["Beta Half"] == ("B", "A")
+    assert rows["Acme Fit"] == ("A", "A")
+    scored.version.status = "superseded"
+    scored.version.save()
+    newer = approved_version(icp, 2, [200, 2000])
+    run_all(services.run_create(profile=icp, version=newer, actor=ops_manager))
+    rows = {
+        a.name: (a.tier, a.effective_tier)
+        for a in client.get(reverse("account-list")).context["page"]
+    }
+    assert rows["Beta Half"] == ("B", "B")
+
+
+def test_an_override_needs_a_real_tier(icp: Profile, scored: ScoringRun, ops_manager: User) -> None:
+    from django.core.exceptions import ValidationError
+
+    account = Account.objects.get(name="Beta Half")
+    with pytest.raises(ValidationError) as caught:
+        services.tier_override_set(profile=icp, account=account, tier="Z", actor=ops_manager)
+    assert caught.value.message_dict == {"tier": ["Choose one of A, B, C, DQ."]}
