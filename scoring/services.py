@@ -12,6 +12,7 @@ so a run overtaken by a newer approval stops and never becomes current.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -255,3 +256,24 @@ def tier_override_set(
 
 def tier_override_clear(*, profile: Profile, account: Account) -> None:
     TierOverride.objects.filter(profile=profile, account=account).delete()
+
+
+def run_in_process(
+    *,
+    profile: Profile,
+    version: ProfileVersion,
+    actor: User | None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ScoringRun | None:
+    """Rescore the whole base here and now, chunk after chunk, without the
+    workers: for the rescore command and the demo seed. Returns the finished
+    run, or None if a newer approval superseded it meanwhile."""
+    run = run_create(profile=profile, version=version, actor=actor, enqueue=False)
+    chunks = run_plan(run.pk)
+    if progress:
+        progress(0, len(chunks))
+    for done, (low, high) in enumerate(chunks, start=1):
+        run_score_chunk(run.pk, low, high)
+        if progress:
+            progress(done, len(chunks))
+    return run_finish(run.pk)

@@ -33,13 +33,9 @@ class Command(BaseCommand):
         if version is None:
             raise CommandError(f"{profile.name} has no approved version to score with.")
         started = time.monotonic()
-        run = services.run_create(profile=profile, version=version, actor=None, enqueue=False)
-        chunks = services.run_plan(run.pk)
-        self._bar(0, len(chunks))
-        for done, (low, high) in enumerate(chunks, start=1):
-            services.run_score_chunk(run.pk, low, high)
-            self._bar(done, len(chunks))
-        finished = services.run_finish(run.pk)
+        finished = services.run_in_process(
+            profile=profile, version=version, actor=None, progress=self._bar
+        )
         self.stdout.write("")
         if finished is None:
             raise CommandError("A newer approval superseded this run; its own run carries on.")
