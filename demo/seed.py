@@ -9,10 +9,12 @@ from typing import Any
 
 from django.db import transaction
 
+from demo.accounts import EXTERNAL_ID_PREFIX
 from profiles import services
 from profiles.models import Membership, Profile, ProfileVersion, Team, User
 from profiles.selectors import signoff_states
 from profiles.services import membership_set, team_create
+from scoring.models import Account, AccountScore, ScoringRun
 
 COMPANY_DOMAIN = "northwind.example"
 
@@ -382,6 +384,12 @@ def seed_profile(*, users: dict[str, User]) -> SeededProfile:
 @transaction.atomic
 def reset() -> None:
     """Remove everything the demo made, and only that."""
+    demo_runs = ScoringRun.objects.filter(profile__slug=PROFILE_SLUG).values("pk")
+    # Score rows carry no foreign key constraint, so they go explicitly.
+    AccountScore.objects.filter(run_id__in=demo_runs).delete()
+    demo_accounts = Account.objects.filter(external_id__startswith=EXTERNAL_ID_PREFIX)
+    AccountScore.objects.filter(account_id__in=demo_accounts.values("pk")).delete()
+    demo_accounts.delete()
     Profile.objects.filter(slug=PROFILE_SLUG).delete()
     User.objects.filter(username__in=[p.username for p in PEOPLE]).delete()
     Team.objects.filter(slug__in=[t[0] for t in TEAMS]).delete()

@@ -16,10 +16,14 @@ from profiles.models import (
     VersionEvent,
 )
 from profiles.selectors import signoff_states, version_approval_problems
+from scoring.models import Account, AccountScore, ScoringRun
 
 
 def seed(*args: str) -> str:
+    """Run seed_demo; a small account base unless the test asks for one."""
     out = StringIO()
+    if "--accounts" not in args:
+        args = (*args, "--accounts", "300")
     call_command("seed_demo", *args, stdout=out)
     return out.getvalue()
 
@@ -299,3 +303,50 @@ def test_reset_removes_the_demo_profile_and_keeps_other_profiles(ops_manager: Us
     assert ProfileVersion.objects.get(profile__slug=PROFILE_SLUG, number=2).rationale.startswith(
         "Quarterly revision"
     )
+
+
+@pytest.mark.django_db
+def test_it_makes_accounts_with_outcomes_scored_by_the_live_version() -> None:
+    output = seed()
+    accounts = Account.objects.filter(external_id__startswith="demo-")
+    assert accounts.count() == 300
+    assert "Accounts: 300 (300 new" in output
+    statuses = set(accounts.values_list("deal_status", flat=True))
+    assert {"won", "lost"} <= statuses
+    assert accounts.filter(employees__isnull=True).exists()  # some data is missing
+    run = ScoringRun.objects.get(profile__slug=PROFILE_SLUG, is_current=True)
+    assert run.version.number == 1
+    assert AccountScore.objects.filter(run=run).count() == 300
+    assert set(run.tier_counts) >= {"A", "B", "C"}
+
+
+@pytest.mark.django_db
+def test_more_accounts_later_are_added_and_scored() -> None:
+    seed()
+    first = list(Account.objects.order_by("external_id").values_list("external_id", "employees"))
+    output = seed("--accounts", "400")
+    assert "Accounts: 400 (100 new" in output
+    assert "Rescored 400 accounts with v1." in output
+    run = ScoringRun.objects.get(profile__slug=PROFILE_SLUG, is_current=True)
+    assert AccountScore.objects.filter(run=run).count() == 400
+    again = list(Account.objects.order_by("external_id").values_list("external_id", "employees"))
+    assert again[:300] == first
+
+
+@pytest.mark.django_db
+def test_the_same_seed_makes_the_same_accounts() -> None:
+    seed("--seed", "7")
+    first = list(Account.objects.order_by("external_id").values_list("name", "employees", "crm"))
+    seed("--seed", "7", "--reset")
+    assert (
+        list(Account.objects.order_by("external_id").values_list("name", "employees", "crm"))
+        == first
+    )
+    assert AccountScore.objects.count() == 300  # the old run's rows went with the reset
+
+
+@pytest.mark.django_db
+def test_a_negative_account_count_is_refused() -> None:
+    with pytest.raises(CommandError, match="--accounts"):
+        seed("--accounts", "-5")
+    assert not Account.objects.exists()
