@@ -25,7 +25,6 @@ from django.db.models import (
     DecimalField,
     Expression,
     F,
-    IntegerField,
     Q,
     QuerySet,
     Value,
@@ -131,28 +130,6 @@ def _sum(terms: list[Expression]) -> Expression:
     return total
 
 
-def raw_score(ruleset: Ruleset) -> Expression:
-    """Points earned, or -1 when a disqualifier matched."""
-    disqualifiers = [matched(rule) for rule in ruleset.rules if rule.disqualifier]
-    points = _sum(
-        [
-            Case(
-                When(matched(rule), then=Value(rule.points)),
-                default=Value(0),
-                output_field=IntegerField(),
-            )
-            for rule in ruleset.rules
-            if not rule.disqualifier and rule.points
-        ]
-    )
-    if not disqualifiers:
-        return points
-    any_dq = disqualifiers[0]
-    for condition in disqualifiers[1:]:
-        any_dq |= condition
-    return Case(When(any_dq, then=Value(-1)), default=points, output_field=IntegerField())
-
-
 def matched_mask(ruleset: Ruleset) -> Expression:
     return _sum(
         [
@@ -166,9 +143,20 @@ def matched_mask(ruleset: Ruleset) -> Expression:
     )
 
 
-def scored(queryset: QuerySet[Any], ruleset: Ruleset) -> QuerySet[Any]:
-    """The accounts annotated with `raw` (points, or -1 for DQ) and `matched`."""
-    return queryset.annotate(raw=raw_score(ruleset), matched=matched_mask(ruleset))
+def raw_sql(mask: str, ruleset: Ruleset) -> str:
+    """SQL for the points earned, or -1 when a disqualifier matched, read
+    from the matched mask: each rule's condition is evaluated once, for the
+    mask, and never again for the score."""
+    dq_bits = sum(1 << i for i, rule in enumerate(ruleset.rules) if rule.disqualifier)
+    terms = [
+        f"(CASE WHEN ({mask} & {1 << i}) <> 0 THEN {int(rule.points)} ELSE 0 END)"
+        for i, rule in enumerate(ruleset.rules)
+        if not rule.disqualifier and rule.points
+    ]
+    points = " + ".join(terms) or "0"
+    if not dq_bits:
+        return points
+    return f"CASE WHEN ({mask} & {dq_bits}) <> 0 THEN -1 ELSE {points} END"
 
 
 def score_sql(raw: str) -> str:
@@ -195,14 +183,24 @@ def fenced(sql: str) -> str:
 
 
 def scores_select(queryset: QuerySet[Any], ruleset: Ruleset) -> tuple[str, tuple[Any, ...]]:
-    """SELECT id, score, tier, matched for the accounts in `queryset`, computed
-    in the database; the caller wraps it (INSERT ... SELECT, aggregates)."""
-    inner = scored(queryset, ruleset).order_by().values("id", "raw", "matched")
+    """SELECT account_id, score, tier, matched for the accounts in `queryset`,
+    computed in the database; the caller wraps it (INSERT ... SELECT,
+    aggregates).
+
+    Three layers, each fenced: the rules evaluated once per account into the
+    matched mask; the raw points read from the mask's bits; score and tier
+    from the raw points.
+    """
+    inner = queryset.annotate(matched=matched_mask(ruleset)).order_by().values("id", "matched")
     sql, params = inner.query.sql_with_params()
-    # Only generated SQL and integer thresholds are formatted in; values stay parameters.
+    # Only generated SQL and integer points and thresholds are formatted in;
+    # criterion values stay parameters.
+    with_raw = (
+        f"SELECT m.id, m.matched, {raw_sql('m.matched', ruleset)} AS raw FROM ({fenced(sql)}) m"  # noqa: S608
+    )
     statement = (
         f"SELECT s.id AS account_id, {score_sql('s.raw')} AS score, "  # noqa: S608
         f"{tier_sql('s.raw', ruleset)} AS tier, s.matched AS matched "
-        f"FROM ({fenced(sql)}) s"
+        f"FROM ({fenced(with_raw)}) s"
     )
     return statement, tuple(params)

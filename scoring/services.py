@@ -12,20 +12,29 @@ so a run overtaken by a newer approval stops and never becomes current.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q
+from django.db.models import Exists, F, Max, Min, OuterRef, Q
 from django.utils import timezone
 
 from profiles.models import Profile, ProfileVersion, User
 from scoring.engine import Ruleset, Tier
 from scoring.expressions import scores_select
-from scoring.models import Account, AccountScore, RunStatus, ScoringRun, TierOverride
+from scoring.models import (
+    Account,
+    AccountScore,
+    RunStatus,
+    ScoreChange,
+    ScoringRun,
+    TierOverride,
+    WebhookEvent,
+)
 from scoring.rulesets import ruleset_for
+from scoring.webhooks import webhooks_emit
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +44,79 @@ logger = logging.getLogger(__name__)
 CHUNK_SIZE = 50_000
 
 _SCORES = AccountScore._meta.db_table
+_ACCOUNTS = Account._meta.db_table
+_CHANGES = ScoreChange._meta.db_table
+_OVERRIDES = TierOverride._meta.db_table
+
+
+# --- The change log behind "changed since" ---------------------------------------
+
+
+def _lock_profile(profile_id: int) -> None:
+    """Writers of a profile's scores and overrides queue here, so change
+    numbers are drawn in commit order (see ScoreChange)."""
+    Profile.objects.select_for_update().filter(pk=profile_id).first()
+
+
+def _changes_record(profile_id: int, accounts_sql: str, params: Sequence[Any]) -> int:
+    """Give the accounts `accounts_sql` selects (one column, account_id, each
+    once) the profile's next change numbers, in one statement. The caller
+    holds the profile's row lock."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COALESCE(MAX(seq), 0) FROM {_CHANGES} WHERE profile_id = %s",  # noqa: S608
+            (profile_id,),
+        )
+        base = int(cursor.fetchone()[0])
+        cursor.execute(
+            f"INSERT INTO {_CHANGES} (profile_id, account_id, seq, changed_at) "  # noqa: S608
+            "SELECT %s, c.account_id, %s + ROW_NUMBER() OVER (ORDER BY c.account_id), %s "
+            f"FROM ({accounts_sql}) c WHERE 1 = 1 "
+            "ON CONFLICT (profile_id, account_id) "
+            "DO UPDATE SET seq = excluded.seq, changed_at = excluded.changed_at",
+            (profile_id, base, timezone.now(), *params),
+        )
+        return int(cursor.rowcount)
+
+
+def _changes_record_ids(profile_id: int, account_ids: Sequence[int]) -> int:
+    if not account_ids:
+        return 0
+    marks = ", ".join(["%s"] * len(account_ids))
+    return _changes_record(
+        profile_id,
+        f"SELECT id AS account_id FROM {_ACCOUNTS} WHERE id IN ({marks})",  # noqa: S608
+        account_ids,
+    )
+
+
+def changes_cursor(*, profile_id: int) -> int:
+    """The profile's latest change number: "changed since" it is empty for now."""
+    latest = ScoreChange.objects.filter(profile_id=profile_id).aggregate(m=Max("seq"))["m"]
+    return int(latest or 0)
+
+
+def _run_changes_record(run: ScoringRun, previous: ScoringRun | None) -> int:
+    """Log the accounts the flip from `previous` to `run` changes: a new or
+    different score, tier or matched criteria and, when the version changes,
+    every account whose override starts or stops applying."""
+    sql = (
+        f"SELECT n.account_id FROM {_SCORES} n "  # noqa: S608
+        f"JOIN {_ACCOUNTS} a ON a.id = n.account_id "
+        f"LEFT JOIN {_SCORES} p ON p.run_id = %s AND p.account_id = n.account_id "
+        "WHERE n.run_id = %s AND (p.account_id IS NULL OR p.score <> n.score "
+        "OR p.tier <> n.tier OR p.matched <> n.matched)"
+    )
+    params: list[Any] = [previous.pk if previous else 0, run.pk]
+    if previous is None or previous.version_id != run.version_id:
+        versions = sorted({run.version_id, previous.version_id if previous else run.version_id})
+        marks = ", ".join(["%s"] * len(versions))
+        sql += (
+            f" UNION SELECT account_id FROM {_OVERRIDES} "  # noqa: S608
+            f"WHERE profile_id = %s AND version_id IN ({marks})"
+        )
+        params += [run.profile_id, *versions]
+    return _changes_record(run.profile_id, sql, params)
 
 
 # --- Starting and stopping runs ------------------------------------------------
@@ -144,26 +226,42 @@ def run_finish(run_id: int) -> ScoringRun | None:
         if run is None:
             return None
         ruleset = ruleset_for(run.version)
-        scored = AccountScore.objects.filter(run_id=run_id, account_id=OuterRef("pk"))
-        _insert_scores(run_id, ruleset, ~Q(Exists(scored)))
+        unscored = ~Q(Exists(AccountScore.objects.filter(run_id=run_id, account_id=OuterRef("pk"))))
+        # Accounts that arrived after the split (ingest may have scored some).
+        _insert_scores(run_id, ruleset, Q(id__gt=run.split_max_id or 0) & unscored)
         previous = ScoringRun.objects.filter(profile_id=run.profile_id, is_current=True).first()
+        previous_id = previous.pk if previous else None
+        counts, movement = _tally(run.pk, previous_id)
+        if sum(counts.values()) < Account.objects.count():
+            # A chunk was lost (its task gave up, or the chord fired early):
+            # fill the gaps once, set-based, rather than trust the counters.
+            _insert_scores(run_id, ruleset, unscored)
+            counts, movement = _tally(run.pk, previous_id)
+        _run_changes_record(run, previous)
         if previous is not None:
             previous.is_current = False
             previous.save(update_fields=["is_current"])
-        counts = dict(
-            AccountScore.objects.filter(run_id=run_id)
-            .values_list("tier")
-            .annotate(n=Count("*"))
-            .values_list("tier", "n")
-        )
         run.tier_counts = counts
         run.accounts_scored = sum(counts.values())
-        run.tier_movement = _tier_movement(previous.pk, run.pk) if previous else {}
+        run.tier_movement = movement
         run.status = RunStatus.SUCCEEDED
         run.is_current = True
         run.chunks_done = run.chunks_total
         run.finished_at = timezone.now()
         run.save()
+        webhooks_emit(
+            WebhookEvent.RUN_FINISHED,
+            {
+                "profile": run.profile.slug,
+                "run": run.pk,
+                "version": run.version.number,
+                "accounts_scored": run.accounts_scored,
+                "tier_counts": run.tier_counts,
+                "tier_movement": run.tier_movement,
+                "finished_at": run.finished_at.isoformat(),
+                "changes_cursor": changes_cursor(profile_id=run.profile_id),
+            },
+        )
     from scoring.tasks import prune_runs_task
 
     transaction.on_commit(lambda: prune_runs_task.delay(run.profile_id))
@@ -176,16 +274,24 @@ def run_fail(run_id: int, error: str) -> None:
     )
 
 
-def _tier_movement(previous_id: int, current_id: int) -> dict[str, int]:
-    """How many accounts moved from each tier to each other tier."""
+def _tally(run_id: int, previous_id: int | None) -> tuple[dict[str, int], dict[str, int]]:
+    """The run's tier counts and the movement from the previous run
+    ("A->B": n), in one pass over the two runs' score rows."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT p.tier, n.tier, COUNT(*) FROM {_SCORES} n "  # noqa: S608
-            f"JOIN {_SCORES} p ON p.account_id = n.account_id AND p.run_id = %s "
-            "WHERE n.run_id = %s AND p.tier <> n.tier GROUP BY p.tier, n.tier",
-            (previous_id, current_id),
+            f"SELECT n.tier, p.tier, COUNT(*) FROM {_SCORES} n "  # noqa: S608
+            f"LEFT JOIN {_SCORES} p ON p.run_id = %s AND p.account_id = n.account_id "
+            "WHERE n.run_id = %s GROUP BY n.tier, p.tier",
+            (previous_id or 0, run_id),
         )
-        return {f"{old}->{new}": count for old, new, count in cursor.fetchall()}
+        rows = cursor.fetchall()
+    counts: dict[str, int] = {}
+    movement: dict[str, int] = {}
+    for new, old, count in rows:
+        counts[new] = counts.get(new, 0) + count
+        if old is not None and old != new:
+            movement[f"{old}->{new}"] = count
+    return counts, movement
 
 
 def runs_prune(*, profile_id: int, keep: int = 2) -> int:
@@ -221,16 +327,34 @@ def accounts_score(account_ids: list[int]) -> int:
     """Score these accounts now against every profile's current run and any
     run in progress, so new and changed accounts show their tier at once and
     a run in progress misses none of them."""
-    runs = ScoringRun.objects.filter(
-        Q(is_current=True) | Q(status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
-    ).select_related("version")
+    runs = (
+        ScoringRun.objects.filter(
+            Q(is_current=True) | Q(status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
+        )
+        .select_related("version")
+        .order_by("profile_id", "pk")
+    )
     written = 0
     for run in runs:
         with transaction.atomic():
+            _lock_profile(run.profile_id)
+            # Read under the lock: a run made current meanwhile is logged too.
+            is_current = ScoringRun.objects.filter(pk=run.pk, is_current=True).exists()
             ruleset = ruleset_for(run.version)
-            AccountScore.objects.filter(run_id=run.pk, account_id__in=account_ids).delete()
+            rows = AccountScore.objects.filter(run_id=run.pk, account_id__in=account_ids)
+            before = _score_rows(rows) if is_current else {}
+            rows.delete()
             written += _insert_scores(run.pk, ruleset, Q(id__in=account_ids))
+            if is_current:
+                after = _score_rows(rows)
+                changed = sorted(a for a, row in after.items() if before.get(a) != row)
+                _changes_record_ids(run.profile_id, changed)
     return written
+
+
+def _score_rows(rows: Any) -> dict[int, tuple[int, str, int]]:
+    values = rows.values_list("account_id", "score", "tier", "matched")
+    return {account: (score, tier, matched) for account, score, tier, matched in values}
 
 
 # --- Effective tiers ----------------------------------------------------------
@@ -243,19 +367,43 @@ def tier_override_set(
     version, until a newer version goes live."""
     if tier not in {t.value for t in Tier}:
         raise ValidationError({"tier": f"Choose one of {', '.join(t.value for t in Tier)}."})
-    live = ProfileVersion.objects.filter(profile=profile, status="approved").first()
-    if live is None:
-        raise ValidationError(f"{profile.name} has no live version to override.")
-    override, _ = TierOverride.objects.update_or_create(
-        profile=profile,
-        account=account,
-        defaults={"version": live, "tier": tier, "source": source, "set_by": actor},
-    )
+    with transaction.atomic():
+        _lock_profile(profile.pk)
+        live = ProfileVersion.objects.filter(profile=profile, status="approved").first()
+        if live is None:
+            raise ValidationError(f"{profile.name} has no live version to override.")
+        before = _effective_override(profile, account)
+        override, _ = TierOverride.objects.update_or_create(
+            profile=profile,
+            account=account,
+            defaults={"version": live, "tier": tier, "source": source, "set_by": actor},
+        )
+        if _effective_override(profile, account) != before:
+            _changes_record_ids(profile.pk, [account.pk])
     return override
 
 
 def tier_override_clear(*, profile: Profile, account: Account) -> None:
-    TierOverride.objects.filter(profile=profile, account=account).delete()
+    with transaction.atomic():
+        _lock_profile(profile.pk)
+        before = _effective_override(profile, account)
+        TierOverride.objects.filter(profile=profile, account=account).delete()
+        if before is not None:
+            _changes_record_ids(profile.pk, [account.pk])
+
+
+def _effective_override(profile: Profile, account: Account) -> str | None:
+    """The override tier readers see now: one set under the current run's version."""
+    return (
+        TierOverride.objects.filter(
+            profile=profile,
+            account=account,
+            version__scoring_runs__profile=profile,
+            version__scoring_runs__is_current=True,
+        )
+        .values_list("tier", flat=True)
+        .first()
+    )
 
 
 def run_in_process(

@@ -1,0 +1,188 @@
+"""Benchmark: rescoring the whole account base on an approval, end to end.
+
+    python bench/rescore.py --accounts 1000000 [--workers 2] [--keep]
+
+Needs PostgreSQL and Redis. It creates its own database (DATABASE_URL's
+server, database `icpsite_bench` unless --database names another), loads the
+demo company with N synthetic accounts (COPY), starts real Celery workers,
+signs off and approves the demo draft through the service, and prints,
+measured in the same run on the same database:
+
+  a  the floor: INSERT INTO <scratch table with the same primary key>
+     SELECT <run>, id, 0, 'C', 0 FROM the accounts
+  b  approval commit -> the new run is current (through Redis and workers)
+  b/a
+  d  the naive ORM loop (engine + update_or_create per account) on 10,000
+     accounts, extrapolated to N; and d/b
+  and the workers' peak resident memory, to show it does not grow with N.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--accounts", type=int, default=1_000_000)
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (each --concurrency 2)")
+    parser.add_argument("--server", default=os.environ.get("BENCH_SERVER", "postgres://postgres@127.0.0.1:5432"))
+    parser.add_argument("--database", default="icpsite_bench")
+    parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
+    parser.add_argument("--naive", type=int, default=10_000, help="accounts for the naive loop")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    return parser.parse_args()
+
+
+def recreate_database(server: str, name: str, *, create: bool = True) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if create:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def rss_kib(pid: int) -> int:
+    """Resident memory of a process and its children, in KiB."""
+    total = 0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    for p in pids:
+        status = Path(f"/proc/{p}/status")
+        if status.exists():
+            for line in status.read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+    return total
+
+
+def main() -> None:
+    args = parse_args()
+    database_url = f"{args.server}/{args.database}"
+    recreate_database(args.server, args.database)
+    os.environ.update(DATABASE_URL=database_url, REDIS_URL=args.redis, DJANGO_SETTINGS_MODULE="icpsite.settings")
+
+    import django
+
+    django.setup()
+    import redis
+    from django.core.management import call_command
+    from django.db import connection
+
+    from demo import seed
+    from profiles import services as profile_services
+    from profiles.models import ProfileVersion, Team, User
+    from scoring.engine import evaluate
+    from scoring.models import Account, AccountScore, RunStatus, ScoringRun
+    from scoring.rulesets import ruleset_for
+
+    call_command("migrate", verbosity=0)
+    redis.Redis.from_url(args.redis).flushdb()
+    started = time.monotonic()
+    call_command("seed_demo", "--accounts", str(args.accounts), stdout=open(os.devnull, "w"))
+    print(f"loaded {args.accounts:,} accounts and the demo company in {time.monotonic() - started:.1f} s")
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE scoring_account")
+
+    # (a) the floor
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE bench_floor (run_id integer, account_id bigint, score smallint, "
+            "tier varchar(2), matched bigint, PRIMARY KEY (run_id, account_id))"
+        )
+        t = time.monotonic()
+        cursor.execute("INSERT INTO bench_floor SELECT 1, id, 0, 'C', 0 FROM scoring_account")
+        floor = time.monotonic() - t
+        cursor.execute("DROP TABLE bench_floor")
+
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": args.redis}
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "icpsite", "worker", "-Q", "scoring,default",
+             "--concurrency", "2", "--loglevel", "WARNING", "--without-gossip", "--without-mingle",
+             "--hostname", f"bench{i}@%h"],
+            cwd=ROOT, env=env,
+        )
+        for i in range(args.workers)
+    ]  # fmt: skip
+    try:
+        from icpsite.celery import app
+
+        deadline = time.monotonic() + 60
+        while len(app.control.ping(timeout=1.0)) < args.workers:
+            if time.monotonic() > deadline:
+                raise SystemExit("workers did not answer")
+
+        # (b) approval commit -> flip, through the service, Redis and the workers
+        draft = ProfileVersion.objects.get(profile__slug=seed.PROFILE_SLUG, status="in_review")
+        for username, team in (("grace", "customer-success"), ("riley", "revops")):
+            profile_services.signoff_give(
+                actor=User.objects.get(username=username),
+                version=draft,
+                team=Team.objects.get(slug=team),
+                decision="approve",
+            )
+        approver = User.objects.get(username="riley")
+        peak = sum(rss_kib(w.pid) for w in workers)
+        t0 = time.monotonic()
+        profile_services.version_approve(actor=approver, version=draft)
+        run = ScoringRun.objects.get(version=draft)
+        while True:
+            run.refresh_from_db()
+            if not run.is_active:
+                break
+            peak = max(peak, sum(rss_kib(w.pid) for w in workers))
+            time.sleep(0.02)
+        end_to_end = time.monotonic() - t0
+        assert run.status == RunStatus.SUCCEEDED, run.error
+        assert AccountScore.objects.filter(run=run).count() == args.accounts
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait()
+
+    # (d) the naive loop: the engine and update_or_create, one account at a time
+    ruleset = ruleset_for(draft)
+    naive_run = ScoringRun.objects.create(profile=draft.profile, version=draft, status=RunStatus.FAILED)
+    sample = list(Account.objects.order_by("id")[: args.naive])
+    t = time.monotonic()
+    for account in sample:
+        result = evaluate(ruleset, account.facts())
+        AccountScore.objects.update_or_create(
+            run=naive_run,
+            account=account,
+            defaults={"score": result.score, "tier": result.tier, "matched": result.matched_mask},
+        )
+    naive = (time.monotonic() - t) * args.accounts / len(sample)
+    AccountScore.objects.filter(run=naive_run).delete()
+    naive_run.delete()
+
+    print(f"accounts                         {args.accounts:>12,}")
+    print(f"workers x concurrency            {args.workers:>12} x 2")
+    print(f"chunks                           {run.chunks_total:>12}")
+    print(f"(a) floor INSERT ... SELECT      {floor:>12.2f} s")
+    print(f"(b) approval -> flip, end to end {end_to_end:>12.2f} s")
+    print(f"    b / a                        {end_to_end / floor:>12.2f}")
+    print(f"(d) naive loop, extrapolated     {naive:>12.0f} s  (measured on {len(sample):,})")
+    print(f"    d / b                        {naive / end_to_end:>12.0f}")
+    print(f"workers' peak memory             {peak / 1024:>12.0f} MiB")
+    print(f"tier movement                    {run.tier_movement}")
+    if not args.keep:
+        connection.close()
+        recreate_database(args.server, args.database, create=False)
+
+
+if __name__ == "__main__":
+    main()
