@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -227,6 +228,32 @@ SCORING_CHUNK_SIZE = env_int("SCORING_CHUNK_SIZE", 50_000)
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+
+# Reviews: check-ins, drift checks and the weekly manager digest (see README).
+REVIEWS_CHECKIN_LEAD_DAYS = env_int("REVIEWS_CHECKIN_LEAD_DAYS", 14)
+REVIEWS_DRIFT_WINDOW_DAYS = env_int("REVIEWS_DRIFT_WINDOW_DAYS", 90)
+REVIEWS_DRIFT_MIN_DEALS = env_int("REVIEWS_DRIFT_MIN_DEALS", 20)
+REVIEWS_DRIFT_LOW_RISK_TIERS = env_list("REVIEWS_DRIFT_LOW_RISK_TIERS", ["A", "B"])
+REVIEWS_DRIFT_CHURN_RATIO_PERCENT = env_int("REVIEWS_DRIFT_CHURN_RATIO_PERCENT", 150)
+REVIEWS_DRIFT_MIN_CHURNED = env_int("REVIEWS_DRIFT_MIN_CHURNED", 5)
+REVIEWS_SURPRISE_DAYS = env_int("REVIEWS_SURPRISE_DAYS", 30)
+REVIEWS_QUEUE_TOP_MOVES = env_int("REVIEWS_QUEUE_TOP_MOVES", 10)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "reviews-schedule-checkins": {
+            "task": "reviews.schedule_checkins",
+            "schedule": crontab(hour=5, minute=0),
+        },
+        "reviews-detect-drift": {
+            "task": "reviews.detect_drift",
+            "schedule": crontab(hour=5, minute=30),
+        },
+        "reviews-weekly-digest": {
+            "task": "reviews.send_digests",
+            "schedule": crontab(hour=7, minute=0, day_of_week="mon"),
+        },
+    }
+)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -1,0 +1,202 @@
+"""Outcome figures by tier, computed in the database.
+
+Every figure here is an aggregate over a "tiering": SQL that yields
+(account_id, tier) for each account, either the stored scores of a run or a
+version scored on the fly by scoring.expressions. Accounts are never loaded
+into Python; each table is one GROUP BY.
+
+Definitions used everywhere (pages, agenda, drift, API):
+- closed deals: won or lost, closed inside the window;
+- win rate: won / closed deals; average deal size: mean amount of won deals;
+- customers: accounts that won a deal or churned, not churned before the
+  window; churn rate: customers who churned inside the window / customers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count
+
+from profiles.models import ProfileVersion
+from scoring.expressions import known, scores_select
+from scoring.models import Account, AccountScore, ScoringRun
+from scoring.rulesets import ruleset_for
+
+TIERS = ["A", "B", "C", "DQ"]
+BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
+
+_SCORES = AccountScore._meta.db_table
+_ACCOUNTS = Account._meta.db_table
+
+Tiering = tuple[str, tuple[Any, ...]]
+
+
+def run_tiering(run: ScoringRun) -> Tiering:
+    return f"SELECT account_id, tier FROM {_SCORES} WHERE run_id = %s", (run.pk,)  # noqa: S608
+
+
+def version_tiering(version: ProfileVersion) -> Tiering:
+    sql, params = scores_select(Account.objects.all(), ruleset_for(version))
+    return f"SELECT account_id, tier FROM ({sql}) v", params  # noqa: S608
+
+
+def _decimal(value: Any) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal("0.01")) if value is not None else Decimal("0")
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+@dataclass
+class TierFigures:
+    tier: str
+    accounts: int = 0
+    won: int = 0
+    lost: int = 0
+    won_amount: Decimal = Decimal("0")
+    customers: int = 0
+    churned: int = 0
+
+    @property
+    def closed(self) -> int:
+        return self.won + self.lost
+
+    @property
+    def win_rate(self) -> float | None:
+        return _rate(self.won, self.closed)
+
+    @property
+    def avg_deal(self) -> Decimal | None:
+        return (self.won_amount / self.won).quantize(Decimal("0.01")) if self.won else None
+
+    @property
+    def churn_rate(self) -> float | None:
+        return _rate(self.churned, self.customers)
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["won_amount"] = str(self.won_amount)
+        data["win_rate"] = self.win_rate
+        data["avg_deal"] = str(self.avg_deal) if self.avg_deal is not None else None
+        data["churn_rate"] = self.churn_rate
+        return data
+
+
+@dataclass
+class Figures:
+    """Outcome figures of one tiering, per tier and in total."""
+
+    tiers: dict[str, TierFigures] = field(default_factory=dict)
+
+    def get(self, tier: str) -> TierFigures:
+        return self.tiers.get(tier) or TierFigures(tier)
+
+    @property
+    def rows(self) -> list[TierFigures]:
+        return [self.get(tier) for tier in TIERS]
+
+    @property
+    def total(self) -> TierFigures:
+        total = TierFigures("all")
+        for row in self.tiers.values():
+            total.accounts += row.accounts
+            total.won += row.won
+            total.lost += row.lost
+            total.won_amount += row.won_amount
+            total.customers += row.customers
+            total.churned += row.churned
+        return total
+
+    @property
+    def lift_a(self) -> float | None:
+        """Tier A's win rate over the base rate of all closed deals."""
+        base, a = self.total.win_rate, self.get("A").win_rate
+        if not base or a is None:
+            return None
+        return round(a / base, 2)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "tiers": {row.tier: row.as_json() for row in self.rows},
+            "total": self.total.as_json(),
+            "lift_a": self.lift_a,
+        }
+
+
+def tier_figures(
+    tiering: Tiering,
+    *,
+    since: datetime | None = None,
+    accounts_sql: Tiering | None = None,
+) -> Figures:
+    """Outcomes by tier for deals closed and churn since `since` (all time
+    when None), optionally only for the accounts `accounts_sql` selects."""
+    tier_sql, tier_params = tiering
+    start = since or BEGINNING
+    where, where_params = "", ()
+    if accounts_sql is not None:
+        where = f"WHERE a.id IN ({accounts_sql[0]})"
+        where_params = accounts_sql[1]
+    won = "a.deal_status = 'won' AND a.deal_closed_at >= %s"
+    sql = (
+        "SELECT t.tier, COUNT(*), "  # noqa: S608
+        f"SUM(CASE WHEN {won} THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN a.deal_status = 'lost' AND a.deal_closed_at >= %s THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN {won} THEN a.deal_amount ELSE 0 END), "
+        "SUM(CASE WHEN (a.deal_status = 'won' OR a.churned_at IS NOT NULL) "
+        "AND (a.churned_at IS NULL OR a.churned_at >= %s) THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN a.churned_at >= %s THEN 1 ELSE 0 END) "
+        f"FROM ({tier_sql}) t JOIN {_ACCOUNTS} a ON a.id = t.account_id {where} "
+        "GROUP BY t.tier"
+    )
+    params = (start, start, start, start, start, *tier_params, *where_params)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    figures = Figures()
+    for tier, accounts, won_n, lost, amount, customers, churned in rows:
+        figures.tiers[tier] = TierFigures(
+            tier=tier,
+            accounts=int(accounts),
+            won=int(won_n or 0),
+            lost=int(lost or 0),
+            won_amount=_decimal(amount),
+            customers=int(customers or 0),
+            churned=int(churned or 0),
+        )
+    return figures
+
+
+def coverage(version: ProfileVersion) -> list[dict[str, Any]]:
+    """For each criterion, the share of accounts that have the data it needs."""
+    ruleset = ruleset_for(version)
+    if not ruleset.rules:
+        return []
+    counts = Account.objects.aggregate(
+        total=Count("id"),
+        **{f"rule_{i}": Count("id", filter=known(rule)) for i, rule in enumerate(ruleset.rules)},
+    )
+    total = counts["total"]
+    return [
+        {
+            "criterion": rule.label,
+            "known": counts[f"rule_{i}"],
+            "share": round(100 * counts[f"rule_{i}"] / total) if total else 0,
+        }
+        for i, rule in enumerate(ruleset.rules)
+    ]
+
+
+def current_tier_counts(run: ScoringRun) -> dict[str, int]:
+    return dict(
+        AccountScore.objects.filter(run_id=run.pk)
+        .values_list("tier")
+        .annotate(n=Count("*"))
+        .values_list("tier", "n")
+    )

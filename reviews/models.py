@@ -1,0 +1,286 @@
+"""Evidence from the field that keeps a profile honest.
+
+`Override`: a rep says an account's tier is wrong, and why. `CheckIn`: a
+profile's periodic (or drift-triggered) review, with an agenda frozen at
+creation and an outcome. `ReviewMark` and `ReviewCheckpoint`: what a manager
+has already looked at in their weekly queue, so the queue can show what is new.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from profiles.models import Criterion, Profile, ProfileVersion, Team, User
+from scoring.models import Account
+
+TIERS = ["A", "B", "C", "DQ"]
+
+
+class ClaimedTier(models.TextChoices):
+    A = "A", "A"
+    B = "B", "B"
+    C = "C", "C"
+    DQ = "DQ", "DQ"
+    NOT_A_FIT = "not_a_fit", "Not a fit"
+
+
+# A rep who says "not a fit" means the account should not be worked at all,
+# which is what DQ says (tier C still says "fits, weakly"). Accepting such an
+# override therefore makes the account's effective tier DQ.
+NOT_A_FIT_TIER = "DQ"
+
+
+def effective_claim(claimed: str) -> str:
+    """The tier an accepted claim sets."""
+    return NOT_A_FIT_TIER if claimed == ClaimedTier.NOT_A_FIT else claimed
+
+
+class OverrideReason(models.TextChoices):
+    DATA_WRONG = "data_wrong", "Data is wrong"
+    STRATEGIC = "strategic", "Strategic account"
+    TOO_STRICT = "too_strict", "Criterion too strict"
+    TOO_LOOSE = "too_loose", "Criterion too loose"
+    TIMING = "timing", "Timing or intent"
+    OTHER = "other", "Other"
+
+
+class OverrideStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+
+
+class Override(models.Model):
+    """A rep's claim that an account belongs in another tier.
+
+    The machine's score and tier under the live version are stored beside
+    the claim, so the evidence survives rescoring. `team` is the rep's team
+    when logged: its managers review the override.
+    """
+
+    Status = OverrideStatus
+    Reason = OverrideReason
+    Claimed = ClaimedTier
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="overrides")
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="overrides")
+    version = models.ForeignKey(
+        ProfileVersion,
+        on_delete=models.PROTECT,
+        related_name="overrides",
+        help_text="The live version when the override was logged.",
+    )
+    rep = models.ForeignKey(User, on_delete=models.PROTECT, related_name="overrides")
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="overrides")
+    machine_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    machine_tier = models.CharField(max_length=2, blank=True)
+    claimed_tier = models.CharField(max_length=12, choices=ClaimedTier.choices)
+    reason = models.CharField(max_length=16, choices=OverrideReason.choices)
+    criterion = models.ForeignKey(
+        Criterion,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The criterion the reason is about, if any.",
+    )
+    criterion_label = models.CharField(max_length=200, blank=True)
+    note = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=10, choices=OverrideStatus.choices, default=OverrideStatus.PENDING
+    )
+    reviewed_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    review_note = models.TextField(blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["profile", "status", "created_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["profile", "account", "rep"],
+                condition=models.Q(status="pending"),
+                name="override_one_open_per_account_rep",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(claimed_tier__in=ClaimedTier.values),
+                name="override_claimed_tier_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(reason__in=OverrideReason.values),
+                name="override_reason_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=OverrideStatus.values),
+                name="override_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(status="pending", reviewed_by__isnull=True, reviewed_at__isnull=True)
+                    | (
+                        ~models.Q(status="pending")
+                        & models.Q(reviewed_by__isnull=False, reviewed_at__isnull=False)
+                    )
+                ),
+                name="override_reviewed_when_decided",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.machine_tier or '?'} -> {self.get_claimed_tier_display()}"
+
+    @property
+    def sets_tier(self) -> str:
+        return effective_claim(self.claimed_tier)
+
+
+class CheckInKind(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    OFF_CYCLE = "off_cycle", "Off-cycle"
+
+
+class CheckInOutcome(models.TextChoices):
+    NONE = "", "Open"
+    NO_CHANGE = "no_change", "No change"
+    START_REVISION = "start_revision", "Start a revision"
+
+
+class CheckIn(models.Model):
+    """A review of how a profile is doing against the field.
+
+    Scheduled ones follow the profile's cadence; off-cycle ones open when
+    drift is detected (`trigger` says what). The agenda is computed once, at
+    creation, from `since` (the previous check-in, or the live version's
+    approval) to then. An outcome closes it: no change (with a note), or a
+    revision, which links the draft it started.
+    """
+
+    Kind = CheckInKind
+    Outcome = CheckInOutcome
+
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="checkins")
+    kind = models.CharField(max_length=10, choices=CheckInKind.choices)
+    due_on = models.DateField()
+    trigger = models.CharField(max_length=20, blank=True, help_text="Drift check that fired.")
+    trigger_reason = models.CharField(max_length=300, blank=True)
+    since = models.DateTimeField(null=True, blank=True)
+    agenda = models.JSONField(default=dict, blank=True)
+    outcome = models.CharField(
+        max_length=16, choices=CheckInOutcome.choices, default=CheckInOutcome.NONE, blank=True
+    )
+    outcome_note = models.TextField(blank=True)
+    draft = models.ForeignKey(
+        ProfileVersion,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="checkins",
+    )
+    closed_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-due_on", "-id"]
+        verbose_name = "check-in"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["profile", "due_on"],
+                condition=models.Q(kind="scheduled"),
+                name="checkin_one_scheduled_per_due_date",
+            ),
+            models.UniqueConstraint(
+                fields=["profile", "trigger"],
+                condition=models.Q(kind="off_cycle", outcome=""),
+                name="checkin_one_open_per_trigger",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=CheckInKind.values), name="checkin_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(outcome__in=CheckInOutcome.values),
+                name="checkin_outcome_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(outcome="") | models.Q(closed_at__isnull=False),
+                name="checkin_closed_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.profile} check-in due {self.due_on:%Y-%m-%d} ({self.get_kind_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.outcome == CheckInOutcome.NONE
+
+
+class ReviewMark(models.Model):
+    """A queue item a manager marked reviewed.
+
+    Items are identified by kind, an object id and, for events on an
+    account (a won deal, a churn), when the event happened, so the same
+    account surfacing again for a new event shows up as unreviewed.
+    """
+
+    class Kind(models.TextChoices):
+        OVERRIDE = "override", "Override"
+        DRAFT = "draft", "Draft"
+        CHECKIN = "checkin", "Check-in"
+        RUN = "run", "Tier moves of a run"
+        WON = "won", "Won by tier C or DQ"
+        LOST = "lost", "Lost by tier A"
+        CHURNED = "churned", "Churned in tier A"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="review_marks")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    object_id = models.BigIntegerField()
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    marked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "kind", "object_id", "occurred_at"], name="review_mark_once"
+            ),
+            models.UniqueConstraint(
+                fields=["user", "kind", "object_id"],
+                condition=models.Q(occurred_at__isnull=True),
+                name="review_mark_once_timeless",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} reviewed {self.kind} {self.object_id}"
+
+
+class ReviewCheckpoint(models.Model):
+    """When a manager last finished their review; later items are new."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="review_checkpoint")
+    reviewed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.user} reviewed at {self.reviewed_at:%Y-%m-%d %H:%M}"
+
+
+class DigestSent(models.Model):
+    """One weekly digest per manager and week, claimed before sending so a
+    repeated task never mails twice."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    week_of = models.DateField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "week_of"], name="digest_once_per_week"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Digest for {self.user}, week of {self.week_of:%Y-%m-%d}"

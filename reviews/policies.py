@@ -1,0 +1,60 @@
+"""Who may do what with overrides and check-ins.
+
+- Any team member logs an override for themselves. Logging one in another
+  rep's name (as the CRM does) needs a manager of a team that rep is in, a
+  profile admin, or staff.
+- Only managers and admins of the rep's team, and the profile's admins,
+  accept or reject an override; nobody reviews their own.
+- A check-in is closed by the profile's approvers and the managers of the
+  teams the profile requires.
+"""
+
+from __future__ import annotations
+
+from profiles.models import Profile, User
+from profiles.policies import MANAGING_ROLES, YES, Verdict, can_write, is_approver, no, roles_of
+from reviews.models import Override
+
+
+def managed_team_ids(user: User) -> set[int]:
+    return {team for team, role in roles_of(user).items() if role in MANAGING_ROLES}
+
+
+def is_profile_admin(user: User, profile: Profile) -> bool:
+    return profile.admins.filter(pk=user.pk).exists()
+
+
+def can_log_override(actor: User, rep: User) -> Verdict:
+    if not (verdict := can_write(actor)):
+        return verdict
+    if actor.pk == rep.pk or actor.is_staff:
+        return YES
+    if managed_team_ids(actor) & set(roles_of(rep)):
+        return YES
+    return no(f"Only {rep} and their managers log overrides in {rep}'s name.")
+
+
+def can_review_override(actor: User, override: Override) -> Verdict:
+    if not actor.is_authenticated:
+        return no("Sign in first.")
+    if override.rep_id == actor.pk:
+        return no(f"You logged this override; another manager of {override.team.name} reviews it.")
+    if override.team_id in managed_team_ids(actor) or is_profile_admin(actor, override.profile):
+        return YES
+    return no(
+        f"Only managers of {override.team.name} and the profile's admins accept or reject "
+        "this override."
+    )
+
+
+def can_close_checkin(actor: User, profile: Profile) -> Verdict:
+    if not actor.is_authenticated:
+        return no("Sign in first.")
+    if is_approver(actor, profile):
+        return YES
+    required = {team.pk for team in profile.required_teams.all()}
+    if managed_team_ids(actor) & required:
+        return YES
+    return no(
+        "Only the profile's approvers and the managers of the teams it requires close a check-in."
+    )

@@ -1,0 +1,336 @@
+"""Every read in reviews: overrides, check-ins and a manager's review queue.
+
+Long lists are querysets with their joins applied, so a page of them costs
+the same few queries whatever its size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import (
+    Case,
+    CharField,
+    DateTimeField,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.utils import timezone
+
+from profiles.models import Membership, Profile, ProfileVersion, SignOffDecision, Team, User
+from profiles.policies import MANAGING_ROLES
+from reviews.models import CheckIn, Override, OverrideStatus, ReviewCheckpoint, ReviewMark
+from reviews.policies import managed_team_ids
+from scoring.models import AccountScore, ScoringRun
+
+_SCORES = AccountScore._meta.db_table
+
+
+def override_list(
+    *,
+    viewer: User,
+    profile: Profile | None = None,
+    status: str | None = None,
+    account_id: int | None = None,
+) -> QuerySet[Override]:
+    """Overrides, newest first; everyone signed in reads them (they are the
+    evidence behind the next revision)."""
+    overrides = Override.objects.select_related(
+        "account", "profile", "version", "rep", "team", "reviewed_by", "criterion"
+    )
+    if profile is not None:
+        overrides = overrides.filter(profile=profile)
+    if status:
+        overrides = overrides.filter(status=status)
+    if account_id is not None:
+        overrides = overrides.filter(account_id=account_id)
+    return overrides.order_by("-created_at", "-id")
+
+
+def override_get(*, viewer: User, pk: int) -> Override:
+    return override_list(viewer=viewer).get(pk=pk)
+
+
+def checkin_list(*, viewer: User, profile: Profile | None = None) -> QuerySet[CheckIn]:
+    """Check-ins, open ones first by due date, then closed ones newest first."""
+    checkins = CheckIn.objects.select_related("profile", "draft", "closed_by")
+    if profile is not None:
+        checkins = checkins.filter(profile=profile)
+    return checkins.annotate(
+        closed=Case(When(outcome="", then=Value(0)), default=Value(1))
+    ).order_by("closed", "due_on", "-id")
+
+
+def checkin_get(*, viewer: User, pk: int) -> CheckIn:
+    return CheckIn.objects.select_related("profile", "draft__profile", "closed_by").get(pk=pk)
+
+
+def checkins_for_draft(*, version: ProfileVersion) -> QuerySet[CheckIn]:
+    return CheckIn.objects.filter(draft=version).order_by("-closed_at")
+
+
+# --- The review queue ---------------------------------------------------------
+
+
+def queue_viewers() -> QuerySet[User]:
+    """People with a review queue: team managers and admins, profile admins."""
+    return (
+        User.objects.filter(
+            Q(memberships__role__in=MANAGING_ROLES) | Q(administered_profiles__isnull=False),
+            is_active=True,
+        )
+        .exclude(email="")
+        .distinct()
+        .order_by("username")
+    )
+
+
+def is_reviewer(user: User) -> bool:
+    return bool(managed_team_ids(user)) or Profile.objects.filter(admins=user).exists()
+
+
+@dataclass(frozen=True)
+class DraftWaiting:
+    version: ProfileVersion
+    teams: list[Team]
+    reviewed: bool
+
+
+@dataclass(frozen=True)
+class Move:
+    profile: Profile
+    run: ScoringRun
+    account_id: int
+    name: str
+    old_tier: str
+    new_tier: str
+    old_score: int
+    new_score: int
+
+
+@dataclass
+class Queue:
+    viewer: User
+    checkpoint: datetime | None
+    include_reviewed: bool
+    overrides: QuerySet[Override]
+    drafts: list[DraftWaiting]
+    checkins: QuerySet[CheckIn]
+    moves: list[Move]
+    moves_runs_reviewed: set[int]
+    surprises: QuerySet[AccountScore]
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def count(self, section: str) -> int:
+        if section not in self.counts:
+            if section == "overrides":
+                self.counts[section] = self.overrides.count()
+            elif section == "surprises":
+                self.counts[section] = self.surprises.count()
+            elif section == "checkins":
+                self.counts[section] = self.checkins.count()
+        return self.counts[section]
+
+    @property
+    def has_items(self) -> bool:
+        return bool(
+            self.count("overrides")
+            or self.drafts
+            or self.count("checkins")
+            or self.count("surprises")
+        )
+
+    @property
+    def headline(self) -> str:
+        parts = [
+            (self.count("overrides"), "pending override"),
+            (len(self.drafts), "draft waiting for sign-off"),
+            (self.count("checkins"), "check-in due"),
+            (self.count("surprises"), "surprise"),
+        ]
+        said = [f"{n} {label}{'s' if n != 1 else ''}" for n, label in parts if n]
+        return ", ".join(said) or "nothing waiting"
+
+    def is_new(self, at: datetime | None) -> bool:
+        return at is not None and (self.checkpoint is None or at > self.checkpoint)
+
+
+def _marked(viewer: User, kind: str, object_ref: Any, occurred: Any = None) -> Exists:
+    marks = ReviewMark.objects.filter(user=viewer, kind=kind, object_id=object_ref)
+    if occurred is None:
+        marks = marks.filter(occurred_at__isnull=True)
+    else:
+        marks = marks.filter(occurred_at=occurred)
+    return Exists(marks)
+
+
+def queue_overrides(*, viewer: User) -> QuerySet[Override]:
+    """Pending overrides the viewer may review (never their own), oldest first."""
+    teams = managed_team_ids(viewer)
+    return (
+        Override.objects.filter(status=OverrideStatus.PENDING)
+        .filter(Q(team_id__in=teams) | Q(profile__admins=viewer))
+        .exclude(rep=viewer)
+        .select_related("account", "profile", "version", "rep", "team")
+        .annotate(reviewed=_marked(viewer, ReviewMark.Kind.OVERRIDE, OuterRef("pk")))
+        .distinct()
+        .order_by("created_at", "id")
+    )
+
+
+def queue_surprises(*, viewer: User, since: datetime) -> QuerySet[AccountScore]:
+    """Outcomes the live tier did not predict, since `since`: deals won by
+    tier C or DQ accounts, deals lost and churn among tier A accounts."""
+    won = Q(tier__in=["C", "DQ"], account__deal_status="won", account__deal_closed_at__gte=since)
+    churned = Q(tier="A", account__churned_at__gte=since)
+    lost = Q(tier="A", account__deal_status="lost", account__deal_closed_at__gte=since)
+    kind = Case(
+        When(churned, then=Value(ReviewMark.Kind.CHURNED)),
+        When(won, then=Value(ReviewMark.Kind.WON)),
+        default=Value(ReviewMark.Kind.LOST),
+        output_field=CharField(),
+    )
+    occurred = Case(
+        When(churned, then=F("account__churned_at")),
+        default=F("account__deal_closed_at"),
+        output_field=DateTimeField(),
+    )
+    marks = ReviewMark.objects.filter(
+        user=viewer,
+        kind=OuterRef("kind"),
+        object_id=OuterRef("account_id"),
+        occurred_at=OuterRef("occurred_at"),
+    )
+    return (
+        AccountScore.objects.filter(run__is_current=True)
+        .filter(won | churned | lost)
+        .select_related("account", "run__profile", "run__version")
+        .annotate(kind=kind, occurred_at=occurred)
+        .annotate(reviewed=Exists(marks))
+        .order_by("-occurred_at", "account_id")
+    )
+
+
+def _drafts_waiting(viewer: User) -> list[DraftWaiting]:
+    teams = managed_team_ids(viewer)
+    versions = (
+        ProfileVersion.objects.filter(status="in_review", profile__required_teams__in=teams)
+        .select_related("profile")
+        .prefetch_related("signoffs", "profile__required_teams")
+        .annotate(reviewed=_marked(viewer, ReviewMark.Kind.DRAFT, OuterRef("pk")))
+        .distinct()
+        .order_by("submitted_at", "id")
+    )
+    waiting = []
+    for version in versions:
+        fresh = {
+            s.team_id
+            for s in version.signoffs.all()
+            if s.revision == version.revision and s.decision == SignOffDecision.APPROVE
+        }
+        missing = [
+            t for t in version.profile.required_teams.all() if t.pk in teams and t.pk not in fresh
+        ]
+        if missing:
+            waiting.append(DraftWaiting(version, missing, bool(version.reviewed)))
+    return waiting
+
+
+def queue_checkins(*, viewer: User, today: Any = None) -> QuerySet[CheckIn]:
+    """Open check-ins due within the lead time (or overdue) of profiles the
+    viewer helps decide."""
+    today = today or timezone.localdate()
+    horizon = today + timedelta(days=settings.REVIEWS_CHECKIN_LEAD_DAYS)
+    teams = managed_team_ids(viewer)
+    return (
+        CheckIn.objects.filter(outcome="", due_on__lte=horizon)
+        .filter(
+            Q(profile__required_teams__in=teams)
+            | Q(profile__approving_teams__in=teams)
+            | Q(profile__admins=viewer)
+        )
+        .select_related("profile")
+        .annotate(reviewed=_marked(viewer, ReviewMark.Kind.CHECKIN, OuterRef("pk")))
+        .distinct()
+        .order_by("due_on", "id")
+    )
+
+
+def largest_moves(*, limit: int | None = None) -> list[Move]:
+    """The accounts whose tier moved most in each profile's last rescoring
+    (its current run against the run before it)."""
+    limit = limit or settings.REVIEWS_QUEUE_TOP_MOVES
+    moves: list[Move] = []
+    runs = ScoringRun.objects.filter(is_current=True).select_related("profile", "version")
+    for run in runs:
+        previous = (
+            ScoringRun.objects.filter(
+                profile_id=run.profile_id, status="succeeded", created_at__lt=run.created_at
+            )
+            .order_by("-created_at")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if previous is None:
+            continue
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT n.account_id, a.name, p.tier, n.tier, p.score, n.score "  # noqa: S608
+                f"FROM {_SCORES} n JOIN {_SCORES} p ON p.account_id = n.account_id "
+                "AND p.run_id = %s JOIN scoring_account a ON a.id = n.account_id "
+                "WHERE n.run_id = %s AND p.tier <> n.tier "
+                "ORDER BY ABS(n.score - p.score) DESC, a.name, n.account_id LIMIT %s",
+                (previous, run.pk, limit),
+            )
+            moves.extend(Move(run.profile, run, *row) for row in cursor.fetchall())
+    return moves
+
+
+def queue_get(*, viewer: User, include_reviewed: bool = False) -> Queue:
+    """A manager's weekly queue. Items marked reviewed are left out unless
+    `include_reviewed`; `Queue.is_new` tells what came after the last review."""
+    checkpoint = (
+        ReviewCheckpoint.objects.filter(user=viewer).values_list("reviewed_at", flat=True).first()
+    )
+    since = timezone.now() - timedelta(days=settings.REVIEWS_SURPRISE_DAYS)
+    overrides = queue_overrides(viewer=viewer)
+    surprises = queue_surprises(viewer=viewer, since=since)
+    checkins = queue_checkins(viewer=viewer)
+    drafts = _drafts_waiting(viewer)
+    if not include_reviewed:
+        overrides = overrides.filter(Q(reviewed=False))
+        surprises = surprises.filter(Q(reviewed=False))
+        checkins = checkins.filter(Q(reviewed=False))
+        drafts = [d for d in drafts if not d.reviewed]
+    moves = largest_moves()
+    runs_reviewed = set(
+        ReviewMark.objects.filter(
+            user=viewer, kind=ReviewMark.Kind.RUN, object_id__in={m.run.pk for m in moves}
+        ).values_list("object_id", flat=True)
+    )
+    if not include_reviewed:
+        moves = [m for m in moves if m.run.pk not in runs_reviewed]
+    return Queue(
+        viewer=viewer,
+        checkpoint=checkpoint,
+        include_reviewed=include_reviewed,
+        overrides=overrides,
+        drafts=drafts,
+        checkins=checkins,
+        moves=moves,
+        moves_runs_reviewed=runs_reviewed,
+        surprises=surprises,
+    )
+
+
+def membership_teams(user: User) -> QuerySet[Membership]:
+    return Membership.objects.filter(user=user).select_related("team")

@@ -1,0 +1,435 @@
+"""Every write in reviews: overrides, check-ins, review marks and digests.
+
+Services raise PermissionDenied (the actor may not) and ValidationError (the
+input is wrong, naming the field); both leave the database as it was.
+"""
+
+from __future__ import annotations
+
+import calendar
+import logging
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from profiles import services as profile_services
+from profiles.models import Criterion, Membership, Profile, ProfileVersion, Team, User
+from profiles.policies import Verdict
+from profiles.selectors import criterion_text
+from reviews import policies
+from reviews.drift import agenda_for, drift_signals, live_version
+from reviews.models import (
+    CheckIn,
+    CheckInKind,
+    CheckInOutcome,
+    ClaimedTier,
+    DigestSent,
+    Override,
+    OverrideReason,
+    OverrideStatus,
+    ReviewCheckpoint,
+    ReviewMark,
+    effective_claim,
+)
+from scoring import services as scoring_services
+from scoring.models import Account, AccountScore, ScoringRun
+
+logger = logging.getLogger(__name__)
+
+OVERRIDE_ACCEPTED = "override.accepted"
+
+
+def _require(verdict: Verdict) -> None:
+    if not verdict:
+        raise PermissionDenied(verdict.reason)
+
+
+# --- Overrides ------------------------------------------------------------------
+
+
+def _team_of(rep: User, team: Team | None) -> Team:
+    memberships = Membership.objects.filter(user=rep).select_related("team")
+    if team is not None:
+        if not memberships.filter(team=team).exists():
+            raise ValidationError({"team": f"{rep} is not a member of {team.name}."})
+        return team
+    first = memberships.order_by("team__name").first()
+    if first is None:
+        raise PermissionDenied(f"{rep} is in no team, so no manager could review the override.")
+    return first.team
+
+
+@transaction.atomic
+def override_create(
+    *,
+    actor: User,
+    account: Account,
+    profile: Profile,
+    claimed_tier: str,
+    reason: str,
+    note: str = "",
+    rep: User | None = None,
+    team: Team | None = None,
+    criterion: Criterion | None = None,
+) -> Override:
+    """Log a rep's claim that an account belongs in another tier, with the
+    machine's score and tier under the live version stored beside it.
+
+    One pending override per account, profile and rep: a second one is
+    refused until the first is reviewed (the database constraint guards it
+    against a race)."""
+    rep = rep or actor
+    _require(policies.can_log_override(actor, rep))
+    errors: dict[str, str] = {}
+    if claimed_tier not in ClaimedTier.values:
+        errors["claimed_tier"] = "Choose A, B, C, DQ or not a fit."
+    if reason not in OverrideReason.values:
+        choices = ", ".join(label.lower() for label in OverrideReason.labels)
+        errors["reason"] = f"Choose a reason: {choices}."
+    note = note.strip()
+    if len(note) > 2000:
+        errors["note"] = "Keep the note under 2,000 characters."
+    if reason == OverrideReason.OTHER and not note:
+        errors["note"] = "Say what the reason is when you choose other."
+    live = live_version(profile)
+    if live is None:
+        raise ValidationError(f"{profile.name} has no live version yet, so nothing to override.")
+    if criterion is not None and criterion.version_id != live.pk:
+        errors["criterion"] = f"Choose a criterion of the live version v{live.number}."
+    if errors:
+        raise ValidationError(errors)
+    run = ScoringRun.objects.filter(profile=profile, is_current=True).first()
+    score = AccountScore.objects.filter(run_id=run.pk, account=account).first() if run else None
+    if score is not None and effective_claim(claimed_tier) == score.tier:
+        raise ValidationError(
+            {"claimed_tier": f"The score already puts {account.name} in tier {score.tier}."}
+        )
+    open_one = Override.objects.filter(
+        profile=profile, account=account, rep=rep, status=OverrideStatus.PENDING
+    ).first()
+    if open_one is not None:
+        raise ValidationError(
+            f"{rep} already has an open override on {account.name} (logged "
+            f"{open_one.created_at:%b %d}); wait for the review or ask a manager to reject it."
+        )
+    override = Override(
+        account=account,
+        profile=profile,
+        version=live,
+        rep=rep,
+        team=_team_of(rep, team),
+        machine_score=score.score if score else None,
+        machine_tier=score.tier if score else "",
+        claimed_tier=claimed_tier,
+        reason=reason,
+        criterion=criterion,
+        criterion_label=criterion_text(criterion) if criterion else "",
+        note=note,
+    )
+    try:
+        with transaction.atomic():
+            override.save()
+    except IntegrityError:
+        raise ValidationError(
+            f"{rep} already has an open override on {account.name}; wait for the review."
+        ) from None
+    return override
+
+
+def _locked(override: Override) -> Override:
+    return (
+        Override.objects.select_for_update(of=("self",))
+        .select_related("profile", "team", "account", "version", "rep")
+        .get(pk=override.pk)
+    )
+
+
+def _check_pending(override: Override) -> None:
+    if override.status != OverrideStatus.PENDING:
+        who = override.reviewed_by or "someone"
+        when = f" on {override.reviewed_at:%b %d}" if override.reviewed_at else ""
+        raise ValidationError(f"This override was already {override.status} by {who}{when}.")
+
+
+def webhook_emit(event: str, payload: dict[str, Any]) -> None:
+    """Hook point for outgoing webhooks: hands the event to
+    scoring.services.webhooks_emit once the CRM sync offers it."""
+    emit = getattr(scoring_services, "webhooks_emit", None)
+    if emit is not None:
+        emit(event, payload)
+
+
+@transaction.atomic
+def override_accept(*, actor: User, override: Override, note: str = "") -> Override:
+    """Accept the claim: the account's effective tier becomes the claimed
+    one ("not a fit" sets DQ) under the live version, until a newer version
+    is approved."""
+    override = _locked(override)
+    _require(policies.can_review_override(actor, override))
+    _check_pending(override)
+    live = live_version(override.profile)
+    if live is None or live.pk != override.version_id:
+        now_live = f"v{live.number} is live now" if live else "no version is live now"
+        raise ValidationError(
+            f"This override was logged under v{override.version.number} and {now_live}; "
+            "reject it, or ask the rep to log it again against the live version."
+        )
+    override.status = OverrideStatus.ACCEPTED
+    override.reviewed_by = actor
+    override.reviewed_at = timezone.now()
+    override.review_note = note.strip()
+    override.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_note"])
+    scoring_services.tier_override_set(
+        profile=override.profile,
+        account=override.account,
+        tier=override.sets_tier,
+        actor=actor,
+        source=f"override:{override.pk}",
+    )
+    webhook_emit(
+        OVERRIDE_ACCEPTED,
+        {
+            "override": override.pk,
+            "account": override.account.external_id,
+            "profile": override.profile.slug,
+            "version": override.version.number,
+            "tier": override.sets_tier,
+            "machine_tier": override.machine_tier,
+            "reason": override.reason,
+        },
+    )
+    return override
+
+
+@transaction.atomic
+def override_reject(*, actor: User, override: Override, note: str) -> Override:
+    """Reject the claim, saying why, so the rep learns what the profile means."""
+    override = _locked(override)
+    _require(policies.can_review_override(actor, override))
+    _check_pending(override)
+    note = note.strip()
+    if not note:
+        raise ValidationError({"note": "Say why you reject it, so the rep knows."})
+    override.status = OverrideStatus.REJECTED
+    override.reviewed_by = actor
+    override.reviewed_at = timezone.now()
+    override.review_note = note
+    override.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_note"])
+    return override
+
+
+# --- Check-ins -----------------------------------------------------------------
+
+
+def add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year = day.year + month // 12
+    month = month % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _since(profile: Profile, live: ProfileVersion) -> datetime | None:
+    last = CheckIn.objects.filter(profile=profile).order_by("-created_at").first()
+    return last.created_at if last else live.approved_at
+
+
+def checkins_schedule(*, today: date | None = None) -> list[CheckIn]:
+    """Create each profile's next scheduled check-in once it is within
+    REVIEWS_CHECKIN_LEAD_DAYS of its due date.
+
+    The next due date is the cadence after the last scheduled check-in, or
+    after the live version's approval. Running it twice creates nothing more.
+    """
+    today = today or timezone.localdate()
+    lead = timedelta(days=settings.REVIEWS_CHECKIN_LEAD_DAYS)
+    profiles = Profile.objects.filter(versions__status="approved").annotate(
+        last_due=Max("checkins__due_on", filter=Q(checkins__kind=CheckInKind.SCHEDULED)),
+        live_approved_at=Max("versions__approved_at", filter=Q(versions__status="approved")),
+    )
+    created = []
+    for profile in profiles:
+        start = profile.last_due or timezone.localdate(profile.live_approved_at)
+        due = add_months(start, profile.checkin_cadence)
+        if due - lead > today:
+            continue
+        checkin = _checkin_open(profile=profile, kind=CheckInKind.SCHEDULED, due_on=due)
+        if checkin is not None:
+            created.append(checkin)
+    return created
+
+
+@transaction.atomic
+def _checkin_open(
+    *, profile: Profile, kind: str, due_on: date, trigger: str = "", reason: str = ""
+) -> CheckIn | None:
+    """Create a check-in with its agenda, or None if the same one exists."""
+    Profile.objects.select_for_update().filter(pk=profile.pk).first()
+    live = live_version(profile)
+    if live is None:
+        return None
+    existing = CheckIn.objects.filter(profile=profile, kind=kind)
+    if kind == CheckInKind.SCHEDULED and existing.filter(due_on=due_on).exists():
+        return None
+    if kind == CheckInKind.OFF_CYCLE and existing.filter(trigger=trigger, outcome="").exists():
+        return None
+    since = _since(profile, live)
+    return CheckIn.objects.create(
+        profile=profile,
+        kind=kind,
+        due_on=due_on,
+        trigger=trigger,
+        trigger_reason=reason[:300],
+        since=since,
+        agenda=agenda_for(profile=profile, since=since),
+    )
+
+
+def checkins_open_for_drift(*, now: datetime | None = None) -> list[CheckIn]:
+    """Open an off-cycle check-in for each drift check that fires, unless one
+    for the same check is still open."""
+    now = now or timezone.now()
+    created = []
+    runs = ScoringRun.objects.filter(is_current=True).select_related("profile")
+    for run in runs:
+        for signal in drift_signals(run=run, now=now):
+            if not signal.fired:
+                continue
+            checkin = _checkin_open(
+                profile=run.profile,
+                kind=CheckInKind.OFF_CYCLE,
+                due_on=timezone.localdate(now),
+                trigger=signal.code,
+                reason=signal.reason,
+            )
+            if checkin is not None:
+                logger.info("Drift opened check-in %s: %s", checkin.pk, signal.reason)
+                created.append(checkin)
+    return created
+
+
+def _agenda_summary(agenda: dict[str, Any]) -> str:
+    overrides = agenda.get("overrides", {})
+    parts = [f"{overrides.get('total', 0)} overrides since the last check-in"]
+    reasons = overrides.get("by_reason") or {}
+    if reasons:
+        parts.append(", ".join(f"{label.lower()}: {n}" for label, n in reasons.items()))
+    tiers = agenda.get("outcomes", {}).get("tiers", {})
+    rates = [
+        f"{tier} {round(row['win_rate'] * 100)}%"
+        for tier, row in tiers.items()
+        if row.get("win_rate") is not None
+    ]
+    if rates:
+        parts.append("win rate by tier " + ", ".join(rates))
+    return "; ".join(parts) + "."
+
+
+@transaction.atomic
+def checkin_close(*, actor: User, checkin: CheckIn, outcome: str, note: str = "") -> CheckIn:
+    """End a check-in: no change (a note says why), or start a revision,
+    which opens a draft from the live version linked to the check-in, its
+    rationale carrying the check-in's evidence."""
+    checkin = (
+        CheckIn.objects.select_for_update(of=("self",)).select_related("profile").get(pk=checkin.pk)
+    )
+    _require(policies.can_close_checkin(actor, checkin.profile))
+    if not checkin.is_open:
+        raise ValidationError(
+            f"This check-in was closed on {checkin.closed_at:%b %d} "
+            f"({checkin.get_outcome_display().lower()})."
+        )
+    note = note.strip()
+    if outcome == CheckInOutcome.NO_CHANGE:
+        if not note:
+            raise ValidationError({"note": "Say why the profile stays as it is."})
+    elif outcome == CheckInOutcome.START_REVISION:
+        rationale = (
+            f"From the {checkin.get_kind_display().lower()} check-in due {checkin.due_on:%b %d, %Y}"
+            + (f" ({checkin.trigger_reason})" if checkin.trigger_reason else "")
+            + f": {_agenda_summary(checkin.agenda)}"
+            + (f"\n\n{note}" if note else "")
+        )
+        checkin.draft = profile_services.version_start_draft(
+            actor=actor, profile=checkin.profile, rationale=rationale
+        )
+    else:
+        raise ValidationError({"outcome": "Choose no change or start a revision."})
+    checkin.outcome = outcome
+    checkin.outcome_note = note
+    checkin.closed_by = actor
+    checkin.closed_at = timezone.now()
+    checkin.save()
+    return checkin
+
+
+# --- The review queue -------------------------------------------------------------
+
+
+def review_mark(
+    *, actor: User, kind: str, object_id: int, occurred_at: datetime | None = None
+) -> ReviewMark:
+    """Mark a queue item reviewed; marking it again changes nothing."""
+    if not actor.is_authenticated:
+        raise PermissionDenied("Sign in first.")
+    if kind not in ReviewMark.Kind.values:
+        raise ValidationError({"kind": f"Choose one of {', '.join(ReviewMark.Kind.values)}."})
+    mark, _ = ReviewMark.objects.get_or_create(
+        user=actor, kind=kind, object_id=object_id, occurred_at=occurred_at
+    )
+    return mark
+
+
+def review_unmark(
+    *, actor: User, kind: str, object_id: int, occurred_at: datetime | None = None
+) -> None:
+    ReviewMark.objects.filter(
+        user=actor, kind=kind, object_id=object_id, occurred_at=occurred_at
+    ).delete()
+
+
+def review_checkpoint_set(*, actor: User, at: datetime | None = None) -> ReviewCheckpoint:
+    """Record that the manager finished a review: later items show as new."""
+    if not actor.is_authenticated:
+        raise PermissionDenied("Sign in first.")
+    checkpoint, _ = ReviewCheckpoint.objects.update_or_create(
+        user=actor, defaults={"reviewed_at": at or timezone.now()}
+    )
+    return checkpoint
+
+
+def digests_send(*, today: date | None = None) -> int:
+    """Mail each manager with something in their queue the week's digest.
+
+    Each digest is claimed (one per manager and week) before it is sent, so
+    a repeated task sends none twice. Returns how many were sent."""
+    from reviews.selectors import queue_get, queue_viewers
+
+    today = today or timezone.localdate()
+    week_of = today - timedelta(days=today.weekday())
+    sent = 0
+    for manager in queue_viewers():
+        queue = queue_get(viewer=manager)
+        if not queue.has_items:
+            continue
+        try:
+            with transaction.atomic():
+                DigestSent.objects.create(user=manager, week_of=week_of)
+        except IntegrityError:
+            continue
+        context = {"manager": manager, "queue": queue, "week_of": week_of}
+        send_mail(
+            subject=f"Your review queue for the week of {week_of:%b %d}: {queue.headline}",
+            message=render_to_string("reviews/email/digest.txt", context),
+            from_email=None,
+            recipient_list=[manager.email],
+            html_message=render_to_string("reviews/email/digest.html", context),
+        )
+        sent += 1
+    return sent

@@ -1,0 +1,165 @@
+"""Overrides: logging, the permission matrix, accepting into the effective tier."""
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError
+
+from profiles.models import Profile, User
+from reviews import services
+from reviews.models import Override, OverrideStatus
+from scoring.models import Account, ScoringRun, TierOverride
+from scoring.selectors import account_list
+
+pytestmark = pytest.mark.django_db
+
+
+def log(rep: User, account: Account, profile: Profile, **kw: str) -> Override:
+    return services.override_create(
+        actor=rep,
+        account=account,
+        profile=profile,
+        claimed_tier=kw.get("claimed_tier", "A"),
+        reason=kw.get("reason", "too_strict"),
+        note=kw.get("note", "150 people and buying"),
+    )
+
+
+def snapshot() -> list[tuple[int, str, object]]:
+    return list(Override.objects.values_list("pk", "status", "reviewed_by_id").order_by("pk"))
+
+
+def test_a_rep_logs_an_override_with_the_machine_score_beside_it(
+    rep: User, icp: Profile, tiny: Account, live_run: ScoringRun
+) -> None:
+    override = log(rep, tiny, icp)
+    assert (override.machine_score, override.machine_tier) == (40, "B")
+    assert (override.claimed_tier, override.status) == ("A", OverrideStatus.PENDING)
+    assert override.team.slug == "sales"
+    assert override.version == live_run.version
+
+
+def test_it_refuses_a_second_open_override_on_the_same_account(
+    rep: User, icp: Profile, tiny: Account, live_run: ScoringRun
+) -> None:
+    log(rep, tiny, icp)
+    with pytest.raises(ValidationError, match="already has an open override"):
+        log(rep, tiny, icp, claimed_tier="C")
+    assert Override.objects.count() == 1
+
+
+def test_the_database_allows_one_open_override_per_account_and_rep(
+    rep: User, icp: Profile, tiny: Account, live_run: ScoringRun
+) -> None:
+    first = log(rep, tiny, icp)
+    first.pk = None
+    with pytest.raises(IntegrityError):
+        first.save()
+
+
+def test_it_names_the_field_on_bad_input(
+    rep: User, icp: Profile, tiny: Account, acme: Account, live_run: ScoringRun
+) -> None:
+    with pytest.raises(ValidationError) as bad:
+        log(rep, tiny, icp, claimed_tier="Z", reason="vibes")
+    assert set(bad.value.message_dict) == {"claimed_tier", "reason"}
+    with pytest.raises(ValidationError, match="already puts Acme in tier A"):
+        log(rep, acme, icp, claimed_tier="A")
+    with pytest.raises(ValidationError) as other:
+        log(rep, tiny, icp, reason="other", note=" ")
+    assert "note" in other.value.message_dict
+    assert not Override.objects.exists()
+
+
+def test_it_refuses_people_in_no_team(
+    outsider: User, icp: Profile, tiny: Account, live_run: ScoringRun
+) -> None:
+    with pytest.raises(PermissionDenied):
+        log(outsider, tiny, icp)
+    assert not Override.objects.exists()
+
+
+def test_a_manager_of_the_reps_team_accepts_and_sets_the_effective_tier(
+    rep: User, manager: User, icp: Profile, tiny: Account, live_run: ScoringRun
+) -> None:
+    override = log(rep, tiny, icp)
+    services.override_accept(actor=manager, override=override, note="Agreed")
+    override.refresh_from_db()
+    assert (override.status, override.reviewed_by) == (OverrideStatus.ACCEPTED, manager)
+    row = account_list(viewer=manager, run=live_run).get(pk=tiny.pk)
+    assert (row.tier, row.effective_tier) == ("B", "A")
+    assert TierOverride.objects.get(account=tiny).source == f"override:{override.pk}"
+
+
+def test_not_a_fit_sets_dq_when_accepted(
+    rep: User, manager: User, icp: Profile, acme: Account, live_run: ScoringRun
+) -> None:
+    override = log(rep, acme, icp, claimed_tier="not_a_fit", reason="data_wrong")
+    services.override_accept(actor=manager, override=override)
+    assert TierOverride.objects.get(account=acme).tier == "DQ"
+
+
+@pytest.mark.parametrize("who", ["rep", "marketer", "ops_manager", "outsider"])
+def test_only_managers_of_the_reps_team_review_and_denials_change_nothing(
+    who: str,
+    request: pytest.FixtureRequest,
+    rep: User,
+    icp: Profile,
+    tiny: Account,
+    live_run: ScoringRun,
+) -> None:
+    actor = request.getfixturevalue(who)
+    override = log(rep, tiny, icp)
+    before = snapshot()
+    with pytest.raises(PermissionDenied):
+        services.override_accept(actor=actor, override=override)
+    with pytest.raises(PermissionDenied):
+        services.override_reject(actor=actor, override=override, note="No")
+    assert snapshot() == before
+    assert not TierOverride.objects.exists()
+
+
+def test_a_profile_admin_reviews_too(
+    rep: User, ops_manager: User, icp: Profile, tiny: Account, live_run: ScoringRun
+) -> None:
+    icp.admins.add(ops_manager)
+    override = log(rep, tiny, icp)
+    services.override_reject(actor=ops_manager, override=override, note="150 is too small")
+    override.refresh_from_db()
+    assert override.status == OverrideStatus.REJECTED
+
+
+def test_a_manager_cannot_review_their_own_override(
+    manager: User, icp: Profile, tiny: Account, live_run: ScoringRun
+) -> None:
+    override = log(manager, tiny, icp)
+    with pytest.raises(PermissionDenied, match="another manager"):
+        services.override_accept(actor=manager, override=override)
+    assert Override.objects.get().status == OverrideStatus.PENDING
+
+
+def test_it_rejects_only_with_a_note_and_decides_once(
+    rep: User, manager: User, icp: Profile, tiny: Account, live_run: ScoringRun
+) -> None:
+    override = log(rep, tiny, icp)
+    with pytest.raises(ValidationError):
+        services.override_reject(actor=manager, override=override, note="")
+    services.override_reject(actor=manager, override=override, note="Too small")
+    before = snapshot()
+    with pytest.raises(ValidationError, match="already rejected"):
+        services.override_accept(actor=manager, override=override)
+    assert snapshot() == before
+    assert not TierOverride.objects.exists()
+
+
+def test_a_manager_logs_in_a_reps_name_but_a_peer_cannot(
+    rep: User, manager: User, marketer: User, icp: Profile, tiny: Account, live_run: ScoringRun
+) -> None:
+    override = services.override_create(
+        actor=manager, rep=rep, account=tiny, profile=icp, claimed_tier="A", reason="strategic"
+    )
+    assert override.rep == rep
+    with pytest.raises(PermissionDenied):
+        services.override_create(
+            actor=marketer, rep=rep, account=tiny, profile=icp, claimed_tier="C", reason="timing"
+        )
+    assert Override.objects.count() == 1
