@@ -7,9 +7,11 @@ from icpsite.health import health
 urlpatterns = [
     # Before profiles.urls, whose "v<n>/<action>/" would otherwise take these.
     path("profiles/<slug:slug>/", include("scoring.profile_urls")),
+    path("profiles/<slug:slug>/", include("reviews.profile_urls")),
     path("", include("profiles.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("accounts/", include("scoring.urls")),
+    path("reviews/", include("reviews.urls")),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
     path("api/v1/", include("icpsite.api_urls")),

@@ -1,0 +1,354 @@
+"""Pages for reviews: the manager's queue, overrides on the account page,
+check-ins, a draft's evidence panel and the outcome validation charts.
+
+Writes go through reviews.services; a refusal is shown where it happened.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.http import require_POST
+
+from profiles.models import Criterion, Profile, ProfileVersion, User, VersionStatus
+from reviews import services
+from reviews.charts import validation_charts
+from reviews.drift import drift_signals, live_version
+from reviews.evidence import evidence_for, validation_for
+from reviews.forms import CheckInOutcomeForm, OverrideForm, ReviewForm
+from reviews.models import CheckIn, Override
+from reviews.policies import can_close_checkin
+from reviews.selectors import (
+    checkin_get,
+    checkin_list,
+    checkins_for_draft,
+    is_reviewer,
+    override_list,
+    queue_get,
+)
+from scoring.models import Account, ScoringRun, TierOverride
+from scoring.selectors import current_run, scored_profiles
+
+PAGE_SIZE = 25
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def _error_text(exc: ValidationError | PermissionDenied) -> str:
+    if isinstance(exc, ValidationError):
+        if hasattr(exc, "error_dict"):
+            return " ".join(" ".join(v) for v in exc.message_dict.values())
+        return " ".join(exc.messages)
+    return str(exc) or "You are not allowed to do that."
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return bool(getattr(request, "htmx", False))
+
+
+# --- The queue ----------------------------------------------------------------
+
+
+@login_required
+def queue(request: HttpRequest) -> HttpResponse:
+    viewer = _user(request)
+    include_reviewed = request.GET.get("all") == "1"
+    data = queue_get(viewer=viewer, include_reviewed=include_reviewed)
+    overrides = Paginator(data.overrides, PAGE_SIZE).get_page(request.GET.get("op"))
+    surprises = Paginator(data.surprises, PAGE_SIZE).get_page(request.GET.get("sp"))
+    for override in overrides:
+        override.is_new = data.is_new(override.created_at)  # type: ignore[attr-defined]
+    return render(
+        request,
+        "reviews/queue.html",
+        {
+            "queue": data,
+            "is_reviewer": is_reviewer(viewer),
+            "overrides": overrides,
+            "surprises": surprises,
+            "checkins": list(data.checkins),
+            "review_form": ReviewForm(),
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def override_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
+    if decision not in ("accept", "reject"):
+        raise Http404("Accept or reject.")
+    override = get_object_or_404(Override, pk=pk)
+    form = ReviewForm(request.POST)
+    form.is_valid()
+    note = form.cleaned_data.get("note", "")
+    error = ""
+    try:
+        if decision == "accept":
+            services.override_accept(actor=_user(request), override=override, note=note)
+        else:
+            services.override_reject(actor=_user(request), override=override, note=note)
+    except (ValidationError, PermissionDenied) as exc:
+        error = _error_text(exc)
+    override = override_list(viewer=_user(request)).get(pk=pk)
+    if _is_htmx(request):
+        return render(
+            request,
+            "reviews/partials/_override_row.html",
+            {"o": override, "error": error, "review_form": form, "queue": None},
+        )
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, f"Override on {override.account.name} {override.status}.")
+    return redirect(request.POST.get("next") or "review-queue")
+
+
+@login_required
+@require_POST
+def mark(request: HttpRequest) -> HttpResponse:
+    kind = request.POST.get("kind", "")
+    occurred_raw = request.POST.get("occurred_at") or ""
+    occurred: datetime | None = parse_datetime(occurred_raw) if occurred_raw else None
+    try:
+        object_id = int(request.POST.get("object_id", ""))
+    except ValueError:
+        return HttpResponse("Name the item to mark.", status=400)
+    undo = request.POST.get("undo") == "1"
+    try:
+        if undo:
+            services.review_unmark(
+                actor=_user(request), kind=kind, object_id=object_id, occurred_at=occurred
+            )
+        else:
+            services.review_mark(
+                actor=_user(request), kind=kind, object_id=object_id, occurred_at=occurred
+            )
+    except ValidationError as exc:
+        return HttpResponse(_error_text(exc), status=400)
+    if _is_htmx(request):
+        return render(
+            request,
+            "reviews/partials/_mark.html",
+            {"kind": kind, "object_id": object_id, "occurred": occurred_raw, "reviewed": not undo},
+        )
+    return redirect("review-queue")
+
+
+@login_required
+@require_POST
+def checkpoint(request: HttpRequest) -> HttpResponse:
+    services.review_checkpoint_set(actor=_user(request))
+    messages.success(request, "Review finished: what arrives from now on shows as new.")
+    return redirect("review-queue")
+
+
+# --- Overrides on the account page ------------------------------------------------
+
+
+def _account_context(
+    request: HttpRequest, account: Account, form: OverrideForm | None
+) -> dict[str, Any]:
+    profiles = list(scored_profiles())
+    live_ids = [
+        v.pk for v in ProfileVersion.objects.filter(profile__in=profiles, status="approved")
+    ]
+    criteria = Criterion.objects.filter(version_id__in=live_ids).order_by("version", "position")
+    if form is None:
+        form = OverrideForm(profiles=scored_profiles(), criteria=criteria)
+    effective = {
+        t.profile_id: t
+        for t in TierOverride.objects.filter(account=account, version_id__in=live_ids)
+    }
+    runs = {
+        run.profile_id: run
+        for run in ScoringRun.objects.filter(is_current=True, profile__in=profiles)
+    }
+    scored = {s.run_id: s for s in account.scores.filter(run_id__in=[r.pk for r in runs.values()])}
+    standing = []
+    for profile in profiles:
+        run = runs.get(profile.pk)
+        score = scored.get(run.pk) if run else None
+        override = effective.get(profile.pk)
+        standing.append(
+            {
+                "profile": profile,
+                "tier": score.tier if score else None,
+                "score": score.score if score else None,
+                "effective": override.tier if override else (score.tier if score else None),
+                "overridden": override is not None,
+            }
+        )
+    return {
+        "account": account,
+        "form": form,
+        "standing": standing,
+        "overrides": override_list(viewer=_user(request), account_id=account.pk)[:20],
+        "can_log": bool(profiles),
+    }
+
+
+@login_required
+def account_overrides(request: HttpRequest, pk: int) -> HttpResponse:
+    """The account page's overrides panel: effective tiers, history, and the
+    form a rep logs an override with."""
+    account = get_object_or_404(Account, pk=pk)
+    form = None
+    status = 200
+    if request.method == "POST":
+        live_ids = ProfileVersion.objects.filter(status="approved").values("pk")
+        form = OverrideForm(
+            request.POST,
+            profiles=scored_profiles(),
+            criteria=Criterion.objects.filter(version_id__in=live_ids),
+        )
+        if form.is_valid():
+            try:
+                services.override_create(
+                    actor=_user(request),
+                    account=account,
+                    profile=form.cleaned_data["profile"],
+                    claimed_tier=form.cleaned_data["claimed_tier"],
+                    reason=form.cleaned_data["reason"],
+                    criterion=form.cleaned_data["criterion"],
+                    note=form.cleaned_data["note"],
+                )
+            except ValidationError as exc:
+                if hasattr(exc, "error_dict"):
+                    for field, errors in exc.message_dict.items():
+                        form.add_error(field if field in form.fields else None, errors)
+                else:
+                    form.add_error(None, exc.messages)
+                status = 422
+            except PermissionDenied as exc:
+                form.add_error(None, _error_text(exc))
+                status = 403 if not _is_htmx(request) else 422
+            else:
+                form = None
+        else:
+            status = 422
+    context = _account_context(request, account, form)
+    context["logged"] = request.method == "POST" and form is None
+    return render(request, "reviews/partials/_account_overrides.html", context, status=status)
+
+
+# --- Check-ins --------------------------------------------------------------------
+
+
+@login_required
+def checkins(request: HttpRequest) -> HttpResponse:
+    runs = ScoringRun.objects.filter(is_current=True).select_related("profile", "version")
+    drift = [(run.profile, drift_signals(run=run)) for run in runs]
+    page = Paginator(checkin_list(viewer=_user(request)), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "reviews/checkin_list.html", {"page": page, "drift": drift})
+
+
+@login_required
+def checkin_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        checkin = checkin_get(viewer=_user(request), pk=pk)
+    except CheckIn.DoesNotExist:
+        raise PermissionDenied("No such check-in.") from None
+    form = CheckInOutcomeForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                checkin = services.checkin_close(
+                    actor=_user(request),
+                    checkin=checkin,
+                    outcome=form.cleaned_data["outcome"],
+                    note=form.cleaned_data["note"],
+                )
+            except (ValidationError, PermissionDenied) as exc:
+                form.add_error(None, _error_text(exc))
+                status = 422
+            else:
+                if checkin.draft is not None:
+                    messages.success(
+                        request, f"Started v{checkin.draft.number} from this check-in."
+                    )
+                    return redirect(
+                        "version-detail", slug=checkin.profile.slug, number=checkin.draft.number
+                    )
+                messages.success(request, "Check-in closed: no change.")
+                return redirect("checkin-detail", pk=checkin.pk)
+        else:
+            status = 422
+    return render(
+        request,
+        "reviews/checkin_detail.html",
+        {
+            "checkin": checkin,
+            "agenda": checkin.agenda,
+            "form": form,
+            "can_close": can_close_checkin(_user(request), checkin.profile),
+        },
+        status=status,
+    )
+
+
+# --- Evidence and validation ---------------------------------------------------------
+
+
+@login_required
+def version_evidence(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    version = get_object_or_404(
+        ProfileVersion.objects.select_related("profile"), profile__slug=slug, number=number
+    )
+    return render(
+        request,
+        "reviews/partials/_evidence.html",
+        {
+            "version": version,
+            "evidence": evidence_for(version=version),
+            "checkins": checkins_for_draft(version=version),
+        },
+    )
+
+
+@login_required
+def validation(request: HttpRequest) -> HttpResponse:
+    profiles = list(Profile.objects.filter(versions__status="approved").order_by("name"))
+    chosen = request.GET.get("profile")
+    profile = next((p for p in profiles if p.slug == chosen), profiles[0] if profiles else None)
+    run = current_run(profile=profile) if profile else None
+    drafts = (
+        list(profile.versions.exclude(status=VersionStatus.APPROVED).order_by("-number"))
+        if profile
+        else []
+    )
+    draft = None
+    if request.GET.get("draft"):
+        draft = next((v for v in drafts if str(v.number) == request.GET["draft"]), None)
+    elif drafts and drafts[0].is_open:
+        draft = drafts[0]
+    figures = validation_for(run=run, draft=draft)
+    return render(
+        request,
+        "reviews/validation.html",
+        {
+            "profiles": profiles,
+            "profile": profile,
+            "live": live_version(profile) if profile else None,
+            "drafts": drafts,
+            "draft": draft,
+            "figures": figures,
+            "charts": validation_charts(figures),
+        },
+    )

@@ -1,0 +1,88 @@
+"""The review pages: account panel, queue, check-ins, evidence, validation."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from profiles.models import Profile, ProfileVersion, User
+from reviews import services
+from reviews.models import Override, OverrideStatus
+from scoring.models import Account, ScoringRun
+from tests.scoring.test_runs import approved_version
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_rep_logs_an_override_from_the_account_panel(
+    client: Client, rep: User, icp: Profile, tiny: Account, live_run: ScoringRun
+) -> None:
+    client.force_login(rep)
+    url = reverse("account-overrides", args=[tiny.pk])
+    page = client.get(url)
+    assert page.status_code == 200
+    assert b"Log an override" in page.content
+    bad = client.post(url, {"profile": icp.pk, "claimed_tier": "B", "reason": "too_strict"})
+    assert bad.status_code == 422
+    assert b"already puts Tiny in tier B" in bad.content
+    done = client.post(
+        url, {"profile": icp.pk, "claimed_tier": "A", "reason": "too_strict", "note": "Buying"}
+    )
+    assert done.status_code == 200
+    assert b"Override logged" in done.content
+    assert Override.objects.get().claimed_tier == "A"
+    detail = client.get(reverse("account-detail", args=[tiny.pk]))
+    assert reverse("account-overrides", args=[tiny.pk]).encode() in detail.content
+
+
+def test_the_manager_accepts_from_the_queue_and_the_account_shows_the_effective_tier(
+    client: Client, rep: User, manager: User, icp: Profile, tiny: Account, live_run: ScoringRun
+) -> None:
+    override = services.override_create(
+        actor=rep, account=tiny, profile=icp, claimed_tier="A", reason="too_strict"
+    )
+    client.force_login(manager)
+    queue = client.get(reverse("review-queue"))
+    assert queue.status_code == 200
+    assert b"Tiny" in queue.content
+    response = client.post(
+        reverse("override-decide", args=[override.pk, "accept"]),
+        {"note": "Yes"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert b"Accepted by" in response.content
+    panel = client.get(reverse("account-overrides", args=[tiny.pk]))
+    assert b"by accepted override" in panel.content
+
+
+def test_a_refused_decision_says_why_and_changes_nothing(
+    client: Client, rep: User, marketer: User, icp: Profile, tiny: Account, live_run: ScoringRun
+) -> None:
+    override = services.override_create(
+        actor=rep, account=tiny, profile=icp, claimed_tier="A", reason="too_strict"
+    )
+    client.force_login(marketer)
+    response = client.post(
+        reverse("override-decide", args=[override.pk, "accept"]), headers={"HX-Request": "true"}
+    )
+    assert b"Only managers of Sales" in response.content
+    override.refresh_from_db()
+    assert override.status == OverrideStatus.PENDING
+
+
+def test_the_evidence_panel_and_validation_page_render(
+    client: Client, rep: User, icp: Profile, live_run: ScoringRun, v1: ProfileVersion
+) -> None:
+    draft = approved_version(icp, 2, [100, 2000], status="draft")
+    client.force_login(rep)
+    evidence = client.get(reverse("version-evidence", args=[icp.slug, draft.number]))
+    assert evidence.status_code == 200
+    assert b"Backtest on closed deals" in evidence.content
+    validation = client.get(reverse("validation"), {"profile": icp.slug, "draft": 2})
+    assert validation.status_code == 200
+    assert validation.content.count(b"<svg") == 4
+
+
+def test_check_in_pages_render(client: Client, manager: User, live_run: ScoringRun) -> None:
+    client.force_login(manager)
+    assert client.get(reverse("checkin-list")).status_code == 200
