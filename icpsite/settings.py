@@ -238,6 +238,8 @@ REVIEWS_DRIFT_CHURN_RATIO_PERCENT = env_int("REVIEWS_DRIFT_CHURN_RATIO_PERCENT",
 REVIEWS_DRIFT_MIN_CHURNED = env_int("REVIEWS_DRIFT_MIN_CHURNED", 5)
 REVIEWS_SURPRISE_DAYS = env_int("REVIEWS_SURPRISE_DAYS", 30)
 REVIEWS_QUEUE_TOP_MOVES = env_int("REVIEWS_QUEUE_TOP_MOVES", 10)
+# The site's address as people reach it, for links in emails.
+SITE_URL = env_str("SITE_URL", "http://localhost:8000")
 CELERY_BEAT_SCHEDULE.update(
     {
         "reviews-schedule-checkins": {
@@ -255,10 +257,19 @@ CELERY_BEAT_SCHEDULE.update(
     }
 )
 
+# Requests per API key (or per signed-in person) through the API: a number
+# and a period (second, minute, hour, day), e.g. 3000/minute. Counted in the
+# cache: per process without REDIS_URL, shared with it.
+API_THROTTLE_RATE = env_str("API_THROTTLE_RATE", "3000/minute")
+
 REST_FRAMEWORK = {
+    # The key first: a request with no credentials answers 401 with
+    # WWW-Authenticate: Bearer; the browser's session works as before.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "scoring.api.auth.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    "DEFAULT_THROTTLE_CLASSES": ["scoring.api.auth.ApiKeyRateThrottle"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

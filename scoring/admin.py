@@ -1,12 +1,23 @@
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from profiles.attributes import MAX_VALUE_LENGTH, normalise_list
-from scoring.models import Account, ScoringRun, list_index_for
+from scoring.api_keys import api_key_create, api_key_revoke
+from scoring.models import (
+    Account,
+    ApiKey,
+    ScoringRun,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
+    list_index_for,
+)
 from scoring.services import accounts_score
+from scoring.webhooks import webhook_subscription_create, webhook_subscription_update
 
 
 class AccountAdminForm(forms.ModelForm):
@@ -94,4 +105,94 @@ class ScoringRunAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: ScoringRun | None = None) -> bool:
+        return False
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys are made here and shown once, in the message after saving; only
+    a digest is kept. A key is revoked, never edited."""
+
+    list_display = ["name", "prefix", "user", "scope", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["scope"]
+    search_fields = ["name", "prefix", "user__username"]
+    readonly_fields = ["prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> Any:
+        if obj is None:
+            return ["name", "user", "scope"]
+        return ["name", "user", "scope", *self.readonly_fields]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> list[str]:
+        if obj is None:
+            return []
+        return ["name", "user", "scope", *self.readonly_fields]
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
+        if change:
+            return
+        made = api_key_create(
+            actor=request.user,  # type: ignore[arg-type]
+            name=obj.name,
+            user=obj.user,
+            scope=obj.scope,
+        )
+        obj.pk = made.key.pk
+        obj.prefix = made.key.prefix
+        messages.warning(
+            request,
+            f"The key for {made.key.name}: {made.plaintext} — copy it now; it is not shown again.",
+        )
+
+    @admin.action(description="Revoke the selected keys")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        for key in queryset:
+            api_key_revoke(actor=request.user, key=key)  # type: ignore[arg-type]
+        self.message_user(request, f"Revoked {queryset.count()} key(s).")
+
+
+class WebhookSubscriptionForm(forms.ModelForm):
+    url = forms.URLField(max_length=500, assume_scheme="https")
+    events = forms.MultipleChoiceField(
+        choices=WebhookEvent.choices, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ["url", "events", "secret", "description", "is_active"]
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    form = WebhookSubscriptionForm
+    list_display = ["url", "description", "is_active", "created_at"]
+    list_filter = ["is_active"]
+
+    def save_model(
+        self, request: HttpRequest, obj: WebhookSubscription, form: Any, change: bool
+    ) -> None:
+        actor = request.user
+        fields = {k: form.cleaned_data[k] for k in form.Meta.fields}
+        if change:
+            webhook_subscription_update(actor=actor, subscription=obj, **fields)  # type: ignore[arg-type]
+        else:
+            made = webhook_subscription_create(actor=actor, **fields)  # type: ignore[arg-type]
+            obj.pk = made.pk
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """The delivery log: what was sent where, and how it went."""
+
+    list_display = ["event", "subscription", "status", "attempts", "response_status", "created_at"]
+    list_filter = ["status", "event"]
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: WebhookDelivery | None = None
+    ) -> bool:
         return False

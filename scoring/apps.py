@@ -10,3 +10,7 @@ class ScoringConfig(AppConfig):
         from scoring.services import run_on_approval
 
         version_approved.connect(run_on_approval, dispatch_uid="scoring.run_on_approval")
+
+        from scoring.webhooks import on_version_approved
+
+        version_approved.connect(on_version_approved, dispatch_uid="scoring.webhooks")

@@ -76,6 +76,17 @@ COLUMNS = (
     "deal_amount",
     "churned_at",
 )
+# Deal outcomes and churn: what an outcomes-only import may set on accounts it
+# already holds.
+OUTCOME_COLUMNS = (
+    "external_id",
+    "lifecycle_stage",
+    "opportunity_opened_at",
+    "deal_status",
+    "deal_closed_at",
+    "deal_amount",
+    "churned_at",
+)
 # Written on update; external_id is the key and never changes.
 UPDATE_FIELDS = [*(c for c in COLUMNS if c != "external_id"), "traits", "list_index", "updated_at"]
 
@@ -295,6 +306,47 @@ _FIELD_RULES: dict[str, Any] = {
 }
 
 
+# The JSON types each column takes from a JSON client (strict mode), where a
+# number in quotes is a client's bug rather than a spreadsheet's habit.
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    **dict.fromkeys(
+        ("external_id", "name", "domain", *TEXT_FIELDS, "lifecycle_stage", "deal_status"), (str,)
+    ),
+    **dict.fromkeys(DATETIME_FIELDS, (str,)),
+    "employees": (int,),
+    "annual_revenue": (int,),
+    "deal_amount": (int, float, str),
+    "has_revops": (bool,),
+    "tech_stack": (list,),
+}
+_TRAIT_JSON_TYPES: dict[AttrType, tuple[type, ...]] = {
+    AttrType.NUMBER: (int, float),
+    AttrType.CATEGORY: (str,),
+    AttrType.LIST: (list,),
+    AttrType.BOOLEAN: (bool,),
+}
+_JSON_NAMES = {str: "a string", int: "a whole number", float: "a number", bool: "true or false"}
+_JSON_NAMES[list] = "an array"
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, dict):
+        return "an object"
+    return _JSON_NAMES.get(type(value), type(value).__name__)
+
+
+def _check_json_type(value: Any, expected: tuple[type, ...]) -> None:
+    """Refuse a JSON value of the wrong type; null always passes (it clears)."""
+    if value is None:
+        return
+    wrong_bool = isinstance(value, bool) and bool not in expected
+    if wrong_bool or not isinstance(value, expected):
+        wanted = " or ".join(_JSON_NAMES[t] for t in expected if t in _JSON_NAMES)
+        raise _BadValueError(f"{_shown(value)} is {_json_kind(value)}; send {wanted} or null")
+
+
 def _required(value: Any, max_length: int) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
@@ -304,39 +356,54 @@ def _required(value: Any, max_length: int) -> str:
     return text
 
 
-def account_clean(row: Mapping[str, Any], *, traits: dict[str, Attribute]) -> dict[str, Any]:
+def account_clean(
+    row: Mapping[str, Any],
+    *,
+    traits: dict[str, Attribute],
+    strict: bool = False,
+    columns: tuple[str, ...] = COLUMNS,
+) -> dict[str, Any]:
     """The row's fields in stored form, or AccountInvalidError naming every bad field.
 
     Only the columns present come back (see the module rules). Traits come
     from a `traits` mapping (JSON) or `traits.<key>` columns (CSV), must be
     declared, and come back under "traits" as {key: value or None to clear}.
+    `strict` (JSON clients) also refuses values of the wrong JSON type, such
+    as a number in quotes. `columns` narrows what a row may hold (outcomes
+    only, for instance); without "name" among them, name is not required.
     """
     errors: dict[str, list[str]] = {}
     clean: dict[str, Any] = {}
     trait_values: dict[str, Any] = {}
     unknown = []
+    with_traits = columns == COLUMNS
     for column, value in row.items():
-        if column == "traits":
+        if column == "traits" and with_traits:
             if not isinstance(value, Mapping):
                 errors["traits"] = [f"{_shown(value)} is not an object of trait values"]
                 continue
             trait_values.update({f"{TRAIT_PREFIX}{k}": v for k, v in value.items()})
-        elif isinstance(column, str) and column.startswith(TRAIT_PREFIX):
+        elif isinstance(column, str) and column.startswith(TRAIT_PREFIX) and with_traits:
             trait_values[column] = value
-        elif column not in COLUMNS:
+        elif column not in columns:
             unknown.append(str(column))
     if unknown:
+        accepted = ", ".join(columns) + (" and traits.<key>" if with_traits else "")
         errors["columns"] = [
             f"unknown column{'s' if len(unknown) > 1 else ''} "
             + ", ".join(repr(c) for c in sorted(unknown))
-            + f"; accepted: {', '.join(COLUMNS)} and traits.<key>"
+            + f"; accepted: {accepted}"
         ]
+    required = [("external_id", lambda v: _required(v, MAX_EXTERNAL_ID_LENGTH))]
+    if "name" in columns:
+        required.append(("name", lambda v: _required(v, NAME_LENGTH)))
     for column, rule in (
-        ("external_id", lambda v: _required(v, MAX_EXTERNAL_ID_LENGTH)),
-        ("name", lambda v: _required(v, NAME_LENGTH)),
-        *((c, _FIELD_RULES[c]) for c in COLUMNS if c in row and c in _FIELD_RULES),
+        *required,
+        *((c, _FIELD_RULES[c]) for c in columns if c in row and c in _FIELD_RULES),
     ):
         try:
+            if strict:
+                _check_json_type(row.get(column), _JSON_TYPES[column])
             clean[column] = rule(row.get(column))
         except _BadValueError as exc:
             errors.setdefault(column, []).append(str(exc))
@@ -352,6 +419,8 @@ def account_clean(row: Mapping[str, Any], *, traits: dict[str, Attribute]) -> di
             )
             continue
         try:
+            if strict:
+                _check_json_type(value, _TRAIT_JSON_TYPES[attribute.type])
             clean["traits"][key] = _trait(attribute, value)
         except _BadValueError as exc:
             errors.setdefault(column, []).append(f"{exc}; {key} is a {attribute.type.value} trait")
@@ -385,6 +454,8 @@ class ImportReport:
     scored: int = 0
     written: bool = False
     errors: list[RowError] = field(default_factory=list)
+    # Row number -> "created", "updated" or "unchanged", for the rows written.
+    outcomes: dict[int, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -433,6 +504,9 @@ def accounts_import(
     rows: Iterable[Mapping[str, Any]],
     mode: Mode = "all_or_nothing",
     first_row: int = 1,
+    strict: bool = False,
+    skip_blank: bool = True,
+    outcomes_only: bool = False,
 ) -> ImportReport:
     """Upsert accounts by external_id in one transaction and score the new and
     changed ones against every current run.
@@ -440,7 +514,10 @@ def accounts_import(
     `actor` None is the system (the command line, a CRM sync); a person must
     be allowed to import. Rows are numbered from `first_row` (2 for a CSV
     file, whose header is row 1). Lookups, writes and scoring go in batches
-    of BATCH_SIZE, never one query per row.
+    of BATCH_SIZE, never one query per row. `strict` checks JSON types (see
+    account_clean); without `skip_blank` an empty row is an error, not
+    skipped. `outcomes_only` takes OUTCOME_COLUMNS alone and only for
+    accounts already held: an unknown external_id is that row's error.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}")
@@ -451,11 +528,16 @@ def accounts_import(
     good: dict[int, dict[str, Any]] = {}
     rows_of: dict[str, list[int]] = {}
     for number, row in enumerate(rows, start=first_row):
-        if all(_is_empty(v) for v in row.values()):
+        if skip_blank and all(_is_empty(v) for v in row.values()):
             report.blank += 1
             continue
         try:
-            clean = account_clean(row, traits=traits)
+            clean = account_clean(
+                row,
+                traits=traits,
+                strict=strict,
+                columns=OUTCOME_COLUMNS if outcomes_only else COLUMNS,
+            )
         except AccountInvalidError as exc:
             external_id = _external_id_of(row)
             report.errors.extend(
@@ -483,10 +565,12 @@ def accounts_import(
                 )
             )
             good.pop(number, None)
+    if outcomes_only:
+        _refuse_unknown_accounts(report, good)
     report.errors.sort(key=lambda e: (e.row, e.field))
     if report.errors and mode == "all_or_nothing":
         return report
-    cleaned = [good[number] for number in sorted(good)]
+    cleaned = [(number, good[number]) for number in sorted(good)]
     try:
         with transaction.atomic():
             for start in range(0, len(cleaned), BATCH_SIZE):
@@ -502,23 +586,49 @@ def accounts_import(
     return report
 
 
-def _write_batch(report: ImportReport, batch: list[dict[str, Any]]) -> None:
-    ids = [clean["external_id"] for clean in batch]
+def _refuse_unknown_accounts(report: ImportReport, good: dict[int, dict[str, Any]]) -> None:
+    """Outcomes are for accounts already held: each unknown one is its row's error."""
+    numbers = sorted(good)
+    for start in range(0, len(numbers), BATCH_SIZE):
+        chunk = numbers[start : start + BATCH_SIZE]
+        wanted = [good[n]["external_id"] for n in chunk]
+        known = set(
+            Account.objects.filter(external_id__in=wanted).values_list("external_id", flat=True)
+        )
+        for number in chunk:
+            external_id = good[number]["external_id"]
+            if external_id not in known:
+                report.errors.append(
+                    RowError(
+                        number,
+                        external_id,
+                        "external_id",
+                        f"no account {external_id!r}; send the account itself first",
+                    )
+                )
+                del good[number]
+
+
+def _write_batch(report: ImportReport, batch: list[tuple[int, dict[str, Any]]]) -> None:
+    ids = [clean["external_id"] for _, clean in batch]
     existing = Account.objects.select_for_update().in_bulk(ids, field_name="external_id")
     created: list[Account] = []
     updated: list[Account] = []
     now = timezone.now()
-    for clean in batch:
+    for number, clean in batch:
         account = existing.get(clean["external_id"])
         if account is None:
             account = Account(external_id=clean["external_id"])
             _apply(account, clean)
             created.append(account)
+            report.outcomes[number] = "created"
         elif _apply(account, clean):
             account.updated_at = now
             updated.append(account)
+            report.outcomes[number] = "updated"
         else:
             report.unchanged += 1
+            report.outcomes[number] = "unchanged"
     Account.objects.bulk_create(created, batch_size=BATCH_SIZE)
     Account.objects.bulk_update(updated, UPDATE_FIELDS, batch_size=BATCH_SIZE)
     new_ids = [a.pk for a in created]

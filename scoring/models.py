@@ -242,3 +242,155 @@ class TierOverride(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} -> {self.tier} ({self.profile})"
+
+
+class ScoreChange(models.Model):
+    """When an account's row in the scores feed last changed under a profile.
+
+    One row per (profile, account); `seq` is the profile's change counter at
+    the latest change of the account's score, tier, matched criteria,
+    effective tier or override. Writers take the profile's row lock before
+    they draw numbers, so a profile's numbers are handed out in commit
+    order: a client that has read everything up to `seq` N and asks for
+    "changed since N" misses nothing and sees each account once.
+    """
+
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="score_changes")
+    seq = models.BigIntegerField()
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["profile", "account"], name="score_change_one_per_account"
+            ),
+            models.UniqueConstraint(fields=["profile", "seq"], name="score_change_seq_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.profile_id}/{self.account_id} at {self.seq}"
+
+
+class ApiKeyScope(models.TextChoices):
+    READ = "read", "Read: GET requests only"
+    WRITE = "write", "Read and write"
+
+
+class ApiKey(models.Model):
+    """A key an integration (a CRM sync) sends as `Authorization: Bearer <key>`.
+
+    The key acts as its `user`, with that person's permissions, narrowed by
+    `scope`. Only a SHA-256 digest is stored: the key is 32 random bytes, so
+    a slow password hash adds nothing, and the digest makes a stolen
+    database useless for calling the API. `prefix`, the first characters of
+    the key, finds the row and tells keys apart in lists.
+    """
+
+    Scope = ApiKeyScope
+
+    name = models.CharField(max_length=100, help_text="What uses the key, e.g. 'Salesforce sync'.")
+    user = models.ForeignKey(
+        User,
+        on_delete=models.CASCADE,
+        related_name="api_keys",
+        help_text="The key acts as this person, with their permissions.",
+    )
+    scope = models.CharField(max_length=8, choices=ApiKeyScope.choices, default=ApiKeyScope.READ)
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "API key"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(scope__in=ApiKeyScope.values), name="api_key_scope_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @property
+    def can_write(self) -> bool:
+        return self.scope == ApiKeyScope.WRITE
+
+
+class WebhookEvent(models.TextChoices):
+    VERSION_APPROVED = "version.approved", "A profile version was approved"
+    RUN_FINISHED = "scoring_run.finished", "A scoring run finished and is current"
+    OVERRIDE_ACCEPTED = "override.accepted", "A rep's tier override was accepted"
+
+
+class WebhookSubscription(models.Model):
+    """An address that receives the chosen events as signed JSON POSTs."""
+
+    url = models.URLField(max_length=500)
+    secret = models.CharField(
+        max_length=100, help_text="Signs each delivery (HMAC-SHA256); shared with the receiver."
+    )
+    events = models.JSONField(default=list, help_text="Event names, e.g. ['version.approved'].")
+    is_active = models.BooleanField(default=True)
+    description = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class WebhookDelivery(models.Model):
+    """One event sent to one subscription, with how its attempts went."""
+
+    Status = DeliveryStatus
+
+    subscription = models.ForeignKey(
+        WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.CharField(max_length=40, choices=WebhookEvent.choices)
+    event_id = models.UUIDField(help_text="Same for every subscription the event went to.")
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    response_status = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=DeliveryStatus.values),
+                name="webhook_delivery_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.subscription} ({self.status})"

@@ -1,7 +1,8 @@
 """Celery tasks for scoring: ids in, one service call each.
 
-All of them run on the "scoring" queue (see CELERY_TASK_ROUTES), so a long
-rescoring never delays emails or webhooks on the default queue.
+The scoring.* tasks run on the "scoring" queue (see CELERY_TASK_ROUTES), so
+a long rescoring never delays emails or webhooks on the default queue, where
+webhooks.deliver runs.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 from celery import chord, group, shared_task
 from django.db import IntegrityError, OperationalError
 
-from scoring import services
+from scoring import services, webhooks
 
 # Retry only on errors a retry can cure: a dropped connection or a lock
 # timeout, and the key conflict of two writers scoring the same account for
@@ -51,3 +52,14 @@ def prune_runs_task(profile_id: int) -> int:
 def fail_run_task(request: Any, exc: BaseException, traceback: Any, run_id: int) -> None:
     """Errback of the chord: a chunk gave up after its retries."""
     services.run_fail(run_id, f"{type(exc).__name__}: {exc}")
+
+
+@shared_task(name="webhooks.deliver", bind=True, max_retries=webhooks.MAX_ATTEMPTS)
+def webhook_deliver_task(self: Any, delivery_id: int) -> str:
+    """Send one delivery; a failure is retried later, with the wait doubling."""
+    delivery = webhooks.webhook_deliver(delivery_id)
+    if delivery is None:
+        return "nothing to send"
+    if delivery.status == delivery.Status.PENDING:
+        raise self.retry(countdown=webhooks.retry_delay(delivery.attempts))
+    return str(delivery.status)

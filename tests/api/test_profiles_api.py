@@ -485,7 +485,8 @@ def test_someone_in_no_team_reads_but_cannot_write(
 def test_anonymous_requests_are_refused(in_review: ProfileVersion, method: str, path: str) -> None:
     before = snapshot(in_review)
     response = getattr(api(), method)(API + path, {}, format="json")
-    assert response.status_code == 403
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
     assert response.json() == {"detail": "Authentication credentials were not provided."}
     assert snapshot(in_review) == before
 
