@@ -17,6 +17,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from profiles import services as profile_services
@@ -423,7 +424,12 @@ def digests_send(*, today: date | None = None) -> int:
                 DigestSent.objects.create(user=manager, week_of=week_of)
         except IntegrityError:
             continue
-        context = {"manager": manager, "queue": queue, "week_of": week_of}
+        context = {
+            "manager": manager,
+            "queue": queue,
+            "week_of": week_of,
+            "queue_url": settings.SITE_URL.rstrip("/") + reverse("review-queue"),
+        }
         send_mail(
             subject=f"Your review queue for the week of {week_of:%b %d}: {queue.headline}",
             message=render_to_string("reviews/email/digest.txt", context),
