@@ -6,4 +6,5 @@ app_name = "api"
 
 urlpatterns = [
     path("", include("profiles.api.urls")),
+    path("", include("reviews.api")),
 ]

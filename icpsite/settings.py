@@ -282,6 +282,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "OverrideStatusEnum": "reviews.models.OverrideStatus",
+        "CheckInKindEnum": "reviews.models.CheckInKind",
+        "VersionStatusEnum": "profiles.models.VersionStatus",
+        "CriterionKindEnum": "profiles.models.CriterionKind",
+    },
 }
 
 LOGGING = {

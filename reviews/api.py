@@ -1,0 +1,327 @@
+"""The reviews API: overrides (the CRM logs them by account external id and
+rep email), check-ins, the caller's review queue and validation figures.
+
+Reads go through reviews.selectors, writes through reviews.services: the
+same calls and permissions as the pages.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.db.models import QuerySet
+from django.urls import path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
+from rest_framework.views import APIView
+from rest_framework.viewsets import GenericViewSet
+
+from profiles.api.errors import api_exception_handler
+from profiles.models import Criterion, Profile, ProfileVersion, User
+from reviews import services
+from reviews.evidence import validation_for
+from reviews.models import CheckIn, CheckInOutcome, ClaimedTier, Override, OverrideReason
+from reviews.selectors import checkin_list, override_list, queue_get
+from scoring.models import Account
+from scoring.selectors import current_run
+
+# --- Serializers ------------------------------------------------------------------
+
+
+class OverrideSerializer(serializers.ModelSerializer[Override]):
+    account = serializers.CharField(source="account.external_id", read_only=True)
+    account_name = serializers.CharField(source="account.name", read_only=True)
+    profile = serializers.CharField(source="profile.slug", read_only=True)
+    version = serializers.IntegerField(source="version.number", read_only=True)
+    rep = serializers.EmailField(source="rep.email", read_only=True)
+    team = serializers.CharField(source="team.slug", read_only=True)
+    reviewed_by = serializers.SerializerMethodField()
+    sets_tier = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Override
+        fields = [
+            "id", "account", "account_name", "profile", "version", "rep", "team",
+            "machine_score", "machine_tier", "claimed_tier", "sets_tier", "reason",
+            "criterion", "criterion_label", "note", "status", "reviewed_by", "review_note",
+            "reviewed_at", "created_at",
+        ]  # fmt: skip
+
+    def get_reviewed_by(self, override: Override) -> str | None:
+        return override.reviewed_by.email if override.reviewed_by else None
+
+
+class OverrideCreateSerializer(serializers.Serializer[Any]):
+    profile = serializers.SlugRelatedField(slug_field="slug", queryset=Profile.objects.all())
+    account = serializers.SlugRelatedField(
+        slug_field="external_id",
+        queryset=Account.objects.all(),
+        help_text="The account's external id in the CRM.",
+    )
+    rep = serializers.EmailField(
+        required=False, help_text="The rep's email; defaults to the caller."
+    )
+    claimed_tier = serializers.ChoiceField(choices=ClaimedTier.choices)
+    reason = serializers.ChoiceField(choices=OverrideReason.choices)
+    criterion = serializers.PrimaryKeyRelatedField(
+        queryset=Criterion.objects.all(), required=False, allow_null=True
+    )
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def validate_rep(self, email: str) -> User:
+        user = User.objects.filter(email__iexact=email).first()
+        if user is None:
+            raise serializers.ValidationError(f"No person has the email {email}.")
+        return user
+
+
+class NoteSerializer(serializers.Serializer[Any]):
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class CheckInSerializer(serializers.ModelSerializer[CheckIn]):
+    profile = serializers.CharField(source="profile.slug", read_only=True)
+    draft = serializers.SerializerMethodField()
+    is_open = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = CheckIn
+        fields = [
+            "id", "profile", "kind", "due_on", "trigger", "trigger_reason", "since", "agenda",
+            "is_open", "outcome", "outcome_note", "draft", "closed_at", "created_at",
+        ]  # fmt: skip
+
+    def get_draft(self, checkin: CheckIn) -> int | None:
+        return checkin.draft.number if checkin.draft else None
+
+
+class OutcomeSerializer(serializers.Serializer[Any]):
+    outcome = serializers.ChoiceField(choices=[c for c in CheckInOutcome.choices if c[0]])
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+# --- Views -------------------------------------------------------------------------
+
+
+class ReviewsViewSet(GenericViewSet[Any]):
+    permission_classes = [IsAuthenticated]
+
+    def get_exception_handler(self) -> Any:
+        return api_exception_handler
+
+    @property
+    def actor(self) -> User:
+        return cast(User, self.request.user)
+
+    def valid(self, serializer_class: type[serializers.Serializer[Any]]) -> Any:
+        serializer = serializer_class(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
+@extend_schema(tags=["reviews"])
+class OverrideViewSet(ReviewsViewSet):
+    """Reps' claims that an account belongs in another tier."""
+
+    serializer_class = OverrideSerializer
+    queryset = Override.objects.none()
+
+    def get_queryset(self) -> QuerySet[Override]:
+        params = self.request.query_params
+        overrides = override_list(viewer=self.actor, status=params.get("status") or None)
+        if params.get("profile"):
+            overrides = overrides.filter(profile__slug=params["profile"])
+        if params.get("account"):
+            overrides = overrides.filter(account__external_id=params["account"])
+        return overrides
+
+    @extend_schema(
+        summary="List overrides",
+        parameters=[
+            OpenApiParameter("status", OpenApiTypes.STR, description="pending, accepted, rejected"),
+            OpenApiParameter("profile", OpenApiTypes.STR, description="A profile's slug."),
+            OpenApiParameter("account", OpenApiTypes.STR, description="An account's external id."),
+        ],
+    )
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        if page is not None:
+            return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return Response(self.get_serializer(self.get_queryset()[:500], many=True).data)
+
+    @extend_schema(summary="Read an override")
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(
+        summary="Log an override",
+        description="By the account's external id and the rep's email (the caller by "
+        "default). Logging in another rep's name needs a manager of their team.",
+        request=OverrideCreateSerializer,
+        responses={201: OverrideSerializer},
+    )
+    def create(self, request: Request) -> Response:
+        data = self.valid(OverrideCreateSerializer)
+        override = services.override_create(
+            actor=self.actor,
+            rep=data.get("rep"),
+            account=data["account"],
+            profile=data["profile"],
+            claimed_tier=data["claimed_tier"],
+            reason=data["reason"],
+            criterion=data.get("criterion"),
+            note=data["note"],
+        )
+        body = self.get_serializer(override_list(viewer=self.actor).get(pk=override.pk)).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Accept an override", request=NoteSerializer)
+    @action(detail=True, methods=["post"])
+    def accept(self, request: Request, pk: str) -> Response:
+        override = services.override_accept(
+            actor=self.actor, override=self.get_object(), note=self.valid(NoteSerializer)["note"]
+        )
+        return Response(
+            self.get_serializer(override_list(viewer=self.actor).get(pk=override.pk)).data
+        )
+
+    @extend_schema(summary="Reject an override", request=NoteSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str) -> Response:
+        override = services.override_reject(
+            actor=self.actor, override=self.get_object(), note=self.valid(NoteSerializer)["note"]
+        )
+        return Response(
+            self.get_serializer(override_list(viewer=self.actor).get(pk=override.pk)).data
+        )
+
+
+@extend_schema(tags=["reviews"])
+class CheckInViewSet(ReviewsViewSet):
+    """Profile check-ins with their agenda and outcome."""
+
+    serializer_class = CheckInSerializer
+    queryset = CheckIn.objects.none()
+
+    def get_queryset(self) -> QuerySet[CheckIn]:
+        return checkin_list(viewer=self.actor)
+
+    @extend_schema(summary="List check-ins")
+    def list(self, request: Request) -> Response:
+        return Response(self.get_serializer(self.get_queryset()[:500], many=True).data)
+
+    @extend_schema(summary="Read a check-in with its agenda")
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(summary="Record a check-in's outcome", request=OutcomeSerializer)
+    @action(detail=True, methods=["post"])
+    def outcome(self, request: Request, pk: str) -> Response:
+        data = self.valid(OutcomeSerializer)
+        checkin = services.checkin_close(
+            actor=self.actor, checkin=self.get_object(), outcome=data["outcome"], note=data["note"]
+        )
+        return Response(self.get_serializer(checkin).data)
+
+
+class QueueView(APIView):
+    """The caller's review queue (first page of each list, with totals)."""
+
+    permission_classes = [IsAuthenticated]
+
+    def get_exception_handler(self) -> Any:
+        return api_exception_handler
+
+    @extend_schema(tags=["reviews"], summary="My review queue", responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        queue = queue_get(viewer=cast(User, request.user))
+        return Response(
+            {
+                "headline": queue.headline,
+                "last_review": queue.checkpoint,
+                "overrides": {
+                    "count": queue.count("overrides"),
+                    "items": OverrideSerializer(queue.overrides[:50], many=True).data,
+                },
+                "drafts": [
+                    {
+                        "profile": d.version.profile.slug,
+                        "version": d.version.number,
+                        "teams": [t.slug for t in d.teams],
+                    }
+                    for d in queue.drafts
+                ],
+                "checkins": CheckInSerializer(queue.checkins, many=True).data,
+                "moves": [
+                    {
+                        "profile": m.profile.slug,
+                        "account_id": m.account_id,
+                        "name": m.name,
+                        "from": m.old_tier,
+                        "to": m.new_tier,
+                    }
+                    for m in queue.moves
+                ],
+                "surprises": {
+                    "count": queue.count("surprises"),
+                    "items": [
+                        {
+                            "account": s.account.external_id,
+                            "name": s.account.name,
+                            "profile": s.run.profile.slug,
+                            "tier": s.tier,
+                            "kind": s.kind,  # type: ignore[attr-defined]
+                            "at": s.occurred_at,  # type: ignore[attr-defined]
+                        }
+                        for s in queue.surprises[:50]
+                    ],
+                },
+            }
+        )
+
+
+class ValidationView(APIView):
+    """Outcome figures by tier for the live version and, with ?draft=N, a draft."""
+
+    permission_classes = [IsAuthenticated]
+
+    def get_exception_handler(self) -> Any:
+        return api_exception_handler
+
+    @extend_schema(
+        tags=["reviews"],
+        summary="Outcome validation figures",
+        parameters=[OpenApiParameter("draft", OpenApiTypes.INT, description="A version number.")],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        profile = Profile.objects.filter(slug=slug).first()
+        if profile is None:
+            raise exceptions.NotFound(f"No profile {slug!r}.")
+        draft = None
+        if request.query_params.get("draft"):
+            draft = ProfileVersion.objects.filter(
+                profile=profile, number=request.query_params["draft"]
+            ).first()
+            if draft is None:
+                raise exceptions.ValidationError(
+                    {"draft": [f"{profile.name} has no such version."]}
+                )
+        return Response(validation_for(run=current_run(profile=profile), draft=draft).as_json())
+
+
+router = SimpleRouter()
+router.register("reviews/overrides", OverrideViewSet, basename="override")
+router.register("reviews/checkins", CheckInViewSet, basename="checkin")
+
+urlpatterns = [
+    *router.urls,
+    path("reviews/queue/", QueueView.as_view(), name="review-queue"),
+    path("reviews/validation/<slug:slug>/", ValidationView.as_view(), name="validation"),
+]

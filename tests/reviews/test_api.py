@@ -1,0 +1,126 @@
+"""The reviews API: the CRM logs overrides by external id and rep email;
+managers accept or reject; check-ins, the queue and validation figures."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from profiles.models import Profile, ProfileVersion, User
+from reviews import services
+from reviews.models import CheckIn, Override, OverrideStatus
+from scoring.models import Account, ScoringRun, TierOverride
+
+pytestmark = pytest.mark.django_db
+
+OVERRIDES = "/api/v1/reviews/overrides/"
+
+
+def as_user(client: Client, user: User) -> Client:
+    client.force_login(user)
+    return client
+
+
+def test_the_crm_logs_an_override_by_external_id_and_rep_email(
+    client: Client, rep: User, manager: User, icp: Profile, tiny: Account, live_run: ScoringRun
+) -> None:
+    body = {
+        "profile": icp.slug,
+        "account": "tiny",
+        "rep": rep.email,
+        "claimed_tier": "A",
+        "reason": "strategic",
+        "note": "Board-level sponsor",
+    }
+    response = as_user(client, manager).post(OVERRIDES, body, content_type="application/json")
+    assert response.status_code == 201, response.json()
+    data = response.json()
+    assert (data["account"], data["rep"], data["machine_tier"], data["status"]) == (
+        "tiny",
+        rep.email,
+        "B",
+        "pending",
+    )
+    again = client.post(OVERRIDES, body, content_type="application/json")
+    assert again.status_code == 400
+    assert "already has an open override" in again.json()["non_field_errors"][0]
+
+
+def test_bad_input_names_the_field(
+    client: Client, rep: User, icp: Profile, live_run: ScoringRun
+) -> None:
+    response = as_user(client, rep).post(
+        OVERRIDES,
+        {
+            "profile": icp.slug,
+            "account": "nope",
+            "rep": "who@x.test",
+            "claimed_tier": "Z",
+            "reason": "other",
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert set(response.json()) == {"account", "rep", "claimed_tier"}
+
+
+def test_accept_and_reject_follow_the_same_permissions(
+    client: Client,
+    rep: User,
+    manager: User,
+    marketer: User,
+    icp: Profile,
+    tiny: Account,
+    live_run: ScoringRun,
+) -> None:
+    override = services.override_create(
+        actor=rep, account=tiny, profile=icp, claimed_tier="A", reason="strategic"
+    )
+    url = f"{OVERRIDES}{override.pk}/accept/"
+    denied = as_user(client, marketer).post(url, {}, content_type="application/json")
+    assert denied.status_code == 403
+    assert "Only managers of Sales" in denied.json()["detail"]
+    assert Override.objects.get().status == OverrideStatus.PENDING
+    ok = as_user(client, manager).post(url, {"note": "ok"}, content_type="application/json")
+    assert ok.status_code == 200
+    assert (ok.json()["status"], ok.json()["sets_tier"]) == ("accepted", "A")
+    assert TierOverride.objects.get(account=tiny).tier == "A"
+    listed = client.get(OVERRIDES, {"status": "accepted", "account": "tiny"}).json()
+    assert [o["id"] for o in listed] == [override.pk]
+
+
+def test_check_ins_are_read_and_closed_through_the_api(
+    client: Client, ops_manager: User, icp: Profile, v1: ProfileVersion, live_run: ScoringRun
+) -> None:
+    ProfileVersion.objects.filter(pk=v1.pk).update(approved_at=timezone.now() - timedelta(days=100))
+    [checkin] = services.checkins_schedule()
+    as_user(client, ops_manager)
+    listed = client.get("/api/v1/reviews/checkins/").json()
+    assert [c["id"] for c in listed] == [checkin.pk]
+    read = client.get(f"/api/v1/reviews/checkins/{checkin.pk}/").json()
+    assert read["agenda"]["live_version"] == 1
+    closed = client.post(
+        f"/api/v1/reviews/checkins/{checkin.pk}/outcome/",
+        {"outcome": "start_revision", "note": "Time to revise"},
+        content_type="application/json",
+    )
+    assert closed.status_code == 200
+    assert closed.json()["draft"] == 2
+    assert not CheckIn.objects.get().is_open
+
+
+def test_the_queue_and_validation_figures(
+    client: Client, rep: User, manager: User, icp: Profile, tiny: Account, live_run: ScoringRun
+) -> None:
+    services.override_create(
+        actor=rep, account=tiny, profile=icp, claimed_tier="A", reason="strategic"
+    )
+    queue = as_user(client, manager).get("/api/v1/reviews/queue/").json()
+    assert queue["overrides"]["count"] == 1
+    assert queue["headline"] == "1 pending override"
+    figures = client.get(f"/api/v1/reviews/validation/{icp.slug}/").json()
+    assert figures["live_version"] == 1
+    assert figures["live"]["tiers"]["A"]["accounts"] == 1
+    assert figures["live"]["tiers"]["B"]["accounts"] == 1
+    assert client.get("/api/v1/reviews/validation/nope/").status_code == 404
