@@ -35,7 +35,7 @@ def _decide(request: HttpRequest, overrides: QuerySet[Override], accept: bool) -
 
 
 @admin.register(Override)
-class OverrideAdmin(admin.ModelAdmin[Override]):
+class OverrideAdmin(admin.ModelAdmin):
     list_display = [
         "account", "profile", "rep", "team", "machine_tier", "claimed_tier", "reason", "status",
         "created_at",
@@ -61,7 +61,7 @@ class OverrideAdmin(admin.ModelAdmin[Override]):
 
 
 @admin.register(CheckIn)
-class CheckInAdmin(admin.ModelAdmin[CheckIn]):
+class CheckInAdmin(admin.ModelAdmin):
     list_display = ["profile", "kind", "due_on", "trigger", "outcome", "draft", "closed_at"]
     list_filter = ["kind", "outcome", "profile"]
     list_select_related = ["profile", "draft"]
