@@ -231,6 +231,7 @@ def run_finish(run_id: int) -> ScoringRun | None:
         _insert_scores(run_id, ruleset, Q(id__gt=run.split_max_id or 0) & unscored)
         previous = ScoringRun.objects.filter(profile_id=run.profile_id, is_current=True).first()
         previous_id = previous.pk if previous else None
+        _refresh_statistics()
         counts, movement = _tally(run.pk, previous_id)
         if sum(counts.values()) < Account.objects.count():
             # A chunk was lost (its task gave up, or the chord fired early):
@@ -272,6 +273,15 @@ def run_fail(run_id: int, error: str) -> None:
     ScoringRun.objects.filter(pk=run_id, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).update(
         status=RunStatus.FAILED, error=error[:5000], finished_at=timezone.now()
     )
+
+
+def _refresh_statistics() -> None:
+    """Let PostgreSQL's planner see the run's new rows. Without it the
+    planner guesses a few thousand rows for a million and joins the two runs
+    with a million index probes (2.4 s instead of a fraction of that)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {_SCORES}")
 
 
 def _tally(run_id: int, previous_id: int | None) -> tuple[dict[str, int], dict[str, int]]:
