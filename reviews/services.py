@@ -260,14 +260,14 @@ def checkins_schedule(*, today: date | None = None) -> list[CheckIn]:
         due = add_months(start, profile.checkin_cadence)
         if due - lead > today:
             continue
-        checkin = _checkin_open(profile=profile, kind=CheckInKind.SCHEDULED, due_on=due)
+        checkin = checkin_open(profile=profile, kind=CheckInKind.SCHEDULED, due_on=due)
         if checkin is not None:
             created.append(checkin)
     return created
 
 
 @transaction.atomic
-def _checkin_open(
+def checkin_open(
     *, profile: Profile, kind: str, due_on: date, trigger: str = "", reason: str = ""
 ) -> CheckIn | None:
     """Create a check-in with its agenda, or None if the same one exists."""
@@ -302,7 +302,7 @@ def checkins_open_for_drift(*, now: datetime | None = None) -> list[CheckIn]:
         for signal in drift_signals(run=run, now=now):
             if not signal.fired:
                 continue
-            checkin = _checkin_open(
+            checkin = checkin_open(
                 profile=run.profile,
                 kind=CheckInKind.OFF_CYCLE,
                 due_on=timezone.localdate(now),

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from demo import seed
 from demo.accounts import seed_accounts
+from demo.reviews import seed_reviews
 from scoring.models import Account, ScoringRun
 from scoring.services import run_in_process
 
@@ -65,6 +66,8 @@ class Command(BaseCommand):
             self.style.SUCCESS(f"Demo company ready: {len(users)} people in 5 teams.")
         )
         for line in seeded.lines():
+            self.stdout.write(line)
+        for line in seed_reviews(users=users, profile=seeded.profile).lines():
             self.stdout.write(line)
         self.stdout.write("Sign in with any of these (password for all: " + password + "):")
         for person in seed.PEOPLE:
