@@ -6,5 +6,6 @@ app_name = "api"
 
 urlpatterns = [
     path("", include("profiles.api.urls")),
+    path("", include("scoring.api.urls")),
     path("", include("reviews.api")),
 ]

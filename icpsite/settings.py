@@ -283,6 +283,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
+        "TierEnum": "scoring.engine.Tier",
+        "WebhookEventEnum": "scoring.models.WebhookEvent",
         "OverrideStatusEnum": "reviews.models.OverrideStatus",
         "CheckInKindEnum": "reviews.models.CheckInKind",
         "VersionStatusEnum": "profiles.models.VersionStatus",

@@ -86,9 +86,7 @@ def api_key_check(plaintext: str) -> ApiKey | None:
     if not plaintext.startswith(KEY_PREFIX) or len(prefix) != PREFIX_LENGTH or not secret:
         return None
     key = (
-        ApiKey.objects.select_related("user")
-        .filter(prefix=prefix, revoked_at__isnull=True)
-        .first()
+        ApiKey.objects.select_related("user").filter(prefix=prefix, revoked_at__isnull=True).first()
     )
     if key is None or not hmac.compare_digest(key.digest, _digest(plaintext)):
         return None

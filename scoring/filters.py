@@ -53,3 +53,42 @@ class AccountFilter(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(Q(name__icontains=value) | Q(domain__icontains=value))
+
+
+TIERS = [(t.value, t.value) for t in Tier]
+
+
+class ScoreFilter(django_filters.FilterSet):
+    """Filters of the scores feed (scoring.selectors.score_feed)."""
+
+    changed_since = django_filters.NumberFilter(
+        field_name="seq",
+        lookup_expr="gt",
+        min_value=0,
+        label="Only accounts changed after this cursor (a `cursor` from an earlier response)",
+    )
+    tier = django_filters.MultipleChoiceFilter(field_name="tier", choices=TIERS, label="Tier")
+    effective_tier = django_filters.MultipleChoiceFilter(
+        field_name="effective_tier", choices=TIERS, label="Effective tier (override or tier)"
+    )
+    score_min = django_filters.NumberFilter(
+        field_name="score", lookup_expr="gte", min_value=0, max_value=100, label="Score from"
+    )
+    score_max = django_filters.NumberFilter(
+        field_name="score", lookup_expr="lte", min_value=0, max_value=100, label="Score to"
+    )
+    overridden = django_filters.BooleanFilter(
+        method="filter_overridden", label="Only accounts with (true) or without (false) an override"
+    )
+    version = django_filters.NumberFilter(
+        field_name="version_number", min_value=1, label="Version number that scored the account"
+    )
+
+    class Meta:
+        model = Account
+        fields: list[str] = []
+
+    def filter_overridden(self, queryset: QuerySet[Account], name: str, value: Any) -> Any:
+        if value is None:
+            return queryset
+        return queryset.filter(**{"override_tier__isnull": not value})

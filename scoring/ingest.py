@@ -752,7 +752,17 @@ def accounts_import_csv(*, actor: User | None, data: bytes, mode: Mode) -> Impor
 
 # --- Export --------------------------------------------------------------------
 
-EXPORT_COLUMNS = ("external_id", "name", "domain", "score", "tier", "profile", "version")
+EXPORT_COLUMNS = (
+    "external_id",
+    "name",
+    "domain",
+    "score",
+    "tier",
+    "effective_tier",
+    "overridden",
+    "profile",
+    "version",
+)
 
 
 def _cell(value: Any) -> Any:
@@ -770,10 +780,12 @@ class _Echo:
 def export_lines(
     rows: Iterable[tuple[Any, ...]], *, profile: str, version: int | str
 ) -> Iterator[str]:
-    """CSV lines for (external_id, name, domain, score, tier) rows, header first."""
+    """CSV lines for (external_id, name, domain, score, tier, effective_tier,
+    override_tier) rows, header first; `overridden` is yes when people set
+    the effective tier."""
     writer = csv.writer(_Echo())
     yield writer.writerow(EXPORT_COLUMNS)
-    for external_id, name, domain, score, tier in rows:
+    for external_id, name, domain, score, tier, effective_tier, override_tier in rows:
         scored = score is not None
         yield writer.writerow(
             [
@@ -782,6 +794,8 @@ def export_lines(
                 _cell(domain),
                 "" if score is None else score,
                 tier or "",
+                effective_tier or "",
+                "yes" if override_tier else ("no" if scored else ""),
                 profile if scored else "",
                 version if scored else "",
             ]

@@ -93,3 +93,22 @@ def account_history(*, account: Account) -> QuerySet[AccountScore]:
         .select_related("run__version", "run__profile")
         .order_by("-run__created_at")
     )
+
+
+def score_feed(*, viewer: User, profile: Profile, run: ScoringRun | None) -> QuerySet[Account]:
+    """The accounts scored under `profile`, as account_list annotates them,
+    with `seq` and `changed_at` of their latest change (ScoreChange) and the
+    run's `version_number`, in
+    change order: the feed a CRM pulls, whole or "changed since" a seq."""
+    change = FilteredRelation("score_changes", condition=Q(score_changes__profile_id=profile.pk))
+    return (
+        account_list(viewer=viewer, run=run)
+        .annotate(
+            change=change,
+            seq=F("change__seq"),
+            changed_at=F("change__changed_at"),
+            version_number=Value(run.version.number if run else None, IntegerField()),
+        )
+        .filter(seq__isnull=False)
+        .order_by("seq")
+    )

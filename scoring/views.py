@@ -134,7 +134,9 @@ def account_export(request: HttpRequest) -> HttpResponseBase:
             status=400,
             content_type="text/plain; charset=utf-8",
         )
-    rows = filters.qs.values_list("external_id", "name", "domain", "score", "tier")
+    rows = filters.qs.values_list(
+        "external_id", "name", "domain", "score", "tier", "effective_tier", "override_tier"
+    )
     lines = export_lines(
         rows.iterator(chunk_size=EXPORT_CHUNK_SIZE),
         profile=profile.name if profile else "",

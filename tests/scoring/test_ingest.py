@@ -612,10 +612,20 @@ def test_the_export_streams_the_lists_accounts_for_its_filters(
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].startswith('attachment; filename="accounts-mid-market')
     assert exported(response) == [
-        ["external_id", "name", "domain", "score", "tier", "profile", "version"],
-        ["crm-1", "Acme", "acme.example", "100", "A", "Mid-market SaaS", "1"],
-        ["crm-2", "Beta", "beta.example", "60", "B", "Mid-market SaaS", "1"],
-        ["crm-3", "Gamma", "gamma.example", "0", "DQ", "Mid-market SaaS", "1"],
+        [
+            "external_id",
+            "name",
+            "domain",
+            "score",
+            "tier",
+            "effective_tier",
+            "overridden",
+            "profile",
+            "version",
+        ],
+        ["crm-1", "Acme", "acme.example", "100", "A", "A", "no", "Mid-market SaaS", "1"],
+        ["crm-2", "Beta", "beta.example", "60", "B", "B", "no", "Mid-market SaaS", "1"],
+        ["crm-3", "Gamma", "gamma.example", "0", "DQ", "DQ", "no", "Mid-market SaaS", "1"],
     ]
     only_b = client.get(reverse("account-export"), {"tier": "B", "profile": icp.slug})
     assert [row[0] for row in exported(only_b)] == ["external_id", "crm-2"]
@@ -627,7 +637,7 @@ def test_the_export_without_a_scored_profile_leaves_the_scores_empty(
     AccountFactory(external_id="crm-1", name="=HYPERLINK(1)", domain="acme.example")
     client.force_login(rep)
     rows = exported(client.get(reverse("account-export")))
-    assert rows[1] == ["crm-1", "'=HYPERLINK(1)", "acme.example", "", "", "", ""]
+    assert rows[1] == ["crm-1", "'=HYPERLINK(1)", "acme.example", "", "", "", "", "", ""]
 
 
 def test_the_export_names_a_bad_filter(client: Client, rep: User) -> None:

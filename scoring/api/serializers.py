@@ -1,0 +1,226 @@
+"""Serializers of the CRM sync API.
+
+Incoming account rows are checked by scoring.ingest (the same rules as the
+CSV import), not here: AccountInSerializer only describes a row for the
+schema. The envelope serializers check what surrounds the rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from profiles.attributes import MAX_VALUE_LENGTH
+from scoring.engine import Tier
+from scoring.ingest import (
+    LIFECYCLE_STAGE_LENGTH,
+    MAX_BIGINT,
+    MAX_DEAL_AMOUNT,
+    MAX_EXTERNAL_ID_LENGTH,
+    MAX_INT,
+    MODES,
+    NAME_LENGTH,
+)
+from scoring.models import DealStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
+
+MAX_ROWS = 1000
+
+# Text without NUL characters (the database refuses them).
+NO_NUL = r"^[^\x00]*$"
+
+
+class StrictFieldsMixin:
+    """Refuse keys the serializer does not declare, instead of ignoring them."""
+
+    initial_data: Any
+    fields: Any
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if isinstance(self.initial_data, dict):
+            unknown = sorted(set(self.initial_data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: ["Unknown field; remove it."] for name in unknown}
+                )
+        return attrs
+
+
+def _text(max_length: int, **kwargs: Any) -> serializers.CharField:
+    return serializers.CharField(
+        max_length=max_length, allow_null=True, required=False, allow_blank=True, **kwargs
+    )
+
+
+class OutcomeInSerializer(serializers.Serializer[Any]):
+    """Deal outcome and churn fields of one account (schema only)."""
+
+    external_id = serializers.CharField(
+        max_length=MAX_EXTERNAL_ID_LENGTH, help_text="The CRM's id of the account."
+    )
+    lifecycle_stage = _text(LIFECYCLE_STAGE_LENGTH)
+    opportunity_opened_at = serializers.DateTimeField(allow_null=True, required=False)
+    deal_status = serializers.ChoiceField(
+        choices=DealStatus.choices, allow_null=True, allow_blank=True, required=False
+    )
+    deal_closed_at = serializers.DateTimeField(allow_null=True, required=False)
+    deal_amount = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        min_value=0,
+        max_value=MAX_DEAL_AMOUNT,
+        allow_null=True,
+        required=False,
+        coerce_to_string=False,
+    )
+    churned_at = serializers.DateTimeField(allow_null=True, required=False)
+
+
+class AccountInSerializer(OutcomeInSerializer):
+    """One account as a CRM sends it (schema only; scoring.ingest validates).
+
+    A field left out keeps the stored value; null clears it.
+    """
+
+    name = serializers.CharField(max_length=NAME_LENGTH)
+    domain = _text(MAX_VALUE_LENGTH)
+    employees = serializers.IntegerField(
+        min_value=0, max_value=MAX_INT, allow_null=True, required=False
+    )
+    annual_revenue = serializers.IntegerField(
+        min_value=0, max_value=MAX_BIGINT, allow_null=True, required=False
+    )
+    industry = _text(MAX_VALUE_LENGTH)
+    country = _text(MAX_VALUE_LENGTH)
+    funding_stage = _text(MAX_VALUE_LENGTH)
+    crm = _text(MAX_VALUE_LENGTH)
+    tech_stack = serializers.ListField(
+        child=serializers.CharField(max_length=MAX_VALUE_LENGTH), allow_null=True, required=False
+    )
+    has_revops = serializers.BooleanField(allow_null=True, required=False)
+    traits = serializers.DictField(
+        required=False,
+        help_text="Declared traits by key: a number, text, list of text or true/false; "
+        "null clears one.",
+    )
+
+
+class BulkUpsertSerializer(StrictFieldsMixin, serializers.Serializer[Any]):
+    accounts = serializers.ListField(
+        child=serializers.DictField(), min_length=1, max_length=MAX_ROWS
+    )
+    mode = serializers.ChoiceField(choices=MODES, default="all_or_nothing")
+
+
+class BulkUpsertDocSerializer(serializers.Serializer[Any]):
+    accounts = serializers.ListField(child=AccountInSerializer(), min_length=1, max_length=MAX_ROWS)
+    mode = serializers.ChoiceField(
+        choices=MODES,
+        default="all_or_nothing",
+        help_text="all_or_nothing: one bad row and nothing is stored (400). valid_only: the "
+        "good rows are stored and the bad ones reported.",
+    )
+
+
+class OutcomesSerializer(StrictFieldsMixin, serializers.Serializer[Any]):
+    outcomes = serializers.ListField(
+        child=serializers.DictField(), min_length=1, max_length=MAX_ROWS
+    )
+    mode = serializers.ChoiceField(choices=MODES, default="all_or_nothing")
+
+
+class OutcomesDocSerializer(serializers.Serializer[Any]):
+    outcomes = serializers.ListField(child=OutcomeInSerializer(), min_length=1, max_length=MAX_ROWS)
+    mode = serializers.ChoiceField(choices=MODES, default="all_or_nothing")
+
+
+class RowResultSerializer(serializers.Serializer[Any]):
+    index = serializers.IntegerField(help_text="The row's position in the request, from 0.")
+    external_id = serializers.CharField(allow_blank=True)
+    status = serializers.ChoiceField(
+        choices=["created", "updated", "unchanged", "invalid", "not_written"],
+        help_text="not_written: the row is valid but other rows were not (all_or_nothing).",
+    )
+    errors = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="For an invalid row: field name -> what is wrong.",
+    )
+
+
+class BulkResultSerializer(serializers.Serializer[Any]):
+    written = serializers.BooleanField()
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    invalid = serializers.IntegerField()
+    results = RowResultSerializer(many=True)
+
+
+class ScoreRowSerializer(serializers.Serializer[Any]):
+    external_id = serializers.CharField()
+    score = serializers.IntegerField(allow_null=True)
+    tier = serializers.ChoiceField(choices=[t.value for t in Tier], allow_null=True)
+    effective_tier = serializers.ChoiceField(choices=[t.value for t in Tier], allow_null=True)
+    overridden = serializers.BooleanField()
+    version = serializers.IntegerField(allow_null=True)
+    top_reasons = serializers.ListField(child=serializers.CharField())
+    changed_at = serializers.DateTimeField()
+    seq = serializers.IntegerField(help_text="The account's place in the change order.")
+
+
+class ScorePageSerializer(serializers.Serializer[Any]):
+    results = ScoreRowSerializer(many=True)
+    next = serializers.URLField(allow_null=True, help_text="The next page; null on the last.")
+    cursor = serializers.IntegerField(
+        help_text="Keep it: `changed_since=<cursor>` later returns what changed since."
+    )
+
+
+class WebhookSubscriptionSerializer(serializers.ModelSerializer[WebhookSubscription]):
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=WebhookEvent.choices), min_length=1
+    )
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ["id", "url", "events", "description", "is_active", "created_at"]
+
+
+class WebhookCreatedSerializer(WebhookSubscriptionSerializer):
+    class Meta(WebhookSubscriptionSerializer.Meta):
+        fields = [*WebhookSubscriptionSerializer.Meta.fields, "secret"]
+
+
+class WebhookInSerializer(StrictFieldsMixin, serializers.Serializer[Any]):
+    url = serializers.URLField(max_length=500)
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=WebhookEvent.choices), min_length=1
+    )
+    description = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
+    is_active = serializers.BooleanField(required=False, default=True)
+    secret = serializers.CharField(
+        min_length=16,
+        max_length=100,
+        required=False,
+        help_text="Leave out to have one made; it is returned once, on creation.",
+    )
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer[WebhookDelivery]):
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id",
+            "event",
+            "event_id",
+            "status",
+            "attempts",
+            "response_status",
+            "last_error",
+            "created_at",
+            "last_attempt_at",
+            "delivered_at",
+        ]

@@ -1,0 +1,553 @@
+"""Viewsets of the CRM sync API: accounts and outcomes in, scores out, webhooks.
+
+Writes go through scoring.ingest and scoring.webhooks, reads through
+scoring.selectors, the same calls the pages make.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+from django.db.models import QuerySet
+from django.utils.http import urlencode
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import exceptions, parsers, serializers, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.viewsets import GenericViewSet
+
+from profiles.api.errors import ErrorDetailSerializer, api_exception_handler
+from profiles.models import Profile, User
+from scoring.api import serializers as s
+from scoring.engine import Contribution, Outcome, Result, Ruleset, Tier
+from scoring.filters import ScoreFilter
+from scoring.ingest import ImportFileError, ImportReport, accounts_import
+from scoring.models import Account, ScoringRun, WebhookSubscription
+from scoring.rulesets import ruleset_for
+from scoring.selectors import current_run, score_feed
+from scoring.webhooks import (
+    can_manage_webhooks,
+    webhook_subscription_create,
+    webhook_subscription_delete,
+    webhook_subscription_update,
+)
+
+# The largest request body accepted, in bytes: 1,000 full rows fit with room.
+MAX_BODY_BYTES = 8 * 1024 * 1024
+PAGE_SIZE = 500
+MAX_PAGE_SIZE = 5000
+REASONS = 3
+
+
+class PayloadTooLargeError(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = f"The body is larger than {MAX_BODY_BYTES // 1024 // 1024} MB."
+    default_code = "payload_too_large"
+
+
+class StrictJSONParser(parsers.JSONParser):
+    """JSON without duplicate keys and without NaN or Infinity, which other
+    parsers read differently; either is a 400 naming the problem."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+            keys = [k for k, _ in items]
+            twice = sorted({k for k in keys if keys.count(k) > 1})
+            if twice:
+                raise ValueError(f"the key {twice[0]!r} appears twice in one object")
+            return dict(items)
+
+        def constant(name: str) -> None:
+            raise ValueError(f"{name} is not a JSON number")
+
+        try:
+            text = stream.read(MAX_BODY_BYTES + 1)
+            if len(text) > MAX_BODY_BYTES:
+                raise PayloadTooLargeError
+            return json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise exceptions.ParseError(f"The body is not valid JSON: {exc}.") from None
+
+
+# --- Schema pieces ----------------------------------------------------------
+
+BAD_REQUEST = OpenApiResponse(
+    dict[str, Any],
+    description="The request is wrong: malformed JSON, an unknown field, a wrong type or "
+    "too many rows. Each key names a field and holds what to do about it.",
+    examples=[
+        OpenApiExample(
+            "Too many rows",
+            value={"accounts": ["Ensure this field has no more than 1000 elements."]},
+        ),
+        OpenApiExample(
+            "Malformed JSON",
+            value={
+                "detail": "The body is not valid JSON: Expecting value: line 1 column 1 (char 0)."
+            },
+        ),
+    ],
+)
+UNAUTHORIZED = OpenApiResponse(
+    ErrorDetailSerializer,
+    description="No valid credentials: send `Authorization: Bearer <key>`.",
+    examples=[
+        OpenApiExample("No key", value={"detail": "Authentication credentials were not provided."})
+    ],
+)
+FORBIDDEN = OpenApiResponse(
+    ErrorDetailSerializer,
+    description="Not allowed: a read key on a write, or a person who may not do this.",
+    examples=[
+        OpenApiExample(
+            "Read key",
+            value={"detail": "The API key 'a1b2c3d4e5' may only read; writing needs a write key."},
+        )
+    ],
+)
+NOT_FOUND = OpenApiResponse(ErrorDetailSerializer, description="No such item.")
+CONFLICT = OpenApiResponse(
+    ErrorDetailSerializer,
+    description="Another request wrote the same accounts at the same moment; nothing was "
+    "stored. Send the request again.",
+)
+TOO_LARGE = OpenApiResponse(ErrorDetailSerializer, description="The body is over 8 MB.")
+UNSUPPORTED = OpenApiResponse(ErrorDetailSerializer, description="Send application/json.")
+THROTTLED = OpenApiResponse(
+    ErrorDetailSerializer,
+    description="Over the key's rate (API_THROTTLE_RATE); wait the `Retry-After` seconds.",
+    examples=[
+        OpenApiExample(
+            "Slow down",
+            value={"detail": "Request was throttled. Expected available in 12 seconds."},
+        )
+    ],
+)
+
+
+def answers(ok: Any, *codes: int, ok_status: int = 200) -> dict[int, Any]:
+    errors = {
+        400: BAD_REQUEST,
+        401: UNAUTHORIZED,
+        403: FORBIDDEN,
+        404: NOT_FOUND,
+        409: CONFLICT,
+        413: TOO_LARGE,
+        415: UNSUPPORTED,
+        429: THROTTLED,
+    }
+    return {ok_status: ok, **{code: errors[code] for code in (*codes, 401, 429)}}
+
+
+ROW_EXAMPLE = {
+    "external_id": "0015g00000XyZ12",
+    "name": "Acme Analytics",
+    "domain": "acme.example",
+    "employees": 450,
+    "annual_revenue": 52000000,
+    "industry": "SaaS",
+    "country": "DE",
+    "tech_stack": ["salesforce", "slack"],
+    "has_revops": True,
+    "traits": {"seats": 120},
+}
+
+
+# --- Shared behaviour -------------------------------------------------------
+
+
+class SyncViewSet(GenericViewSet[Any]):
+    def get_exception_handler(self) -> Any:
+        return api_exception_handler
+
+    @property
+    def actor(self) -> User:
+        return cast(User, self.request.user)
+
+
+def _external_id(row: Mapping[str, Any]) -> str:
+    value = row.get("external_id")
+    return value.strip()[:64] if isinstance(value, str) else ""
+
+
+def _results(rows: list[dict[str, Any]], report: ImportReport) -> dict[str, Any]:
+    errors: dict[int, dict[str, list[str]]] = {}
+    for error in report.errors:
+        errors.setdefault(error.row, {}).setdefault(error.field, []).append(error.message)
+    results = []
+    for index, row in enumerate(rows):
+        result: dict[str, Any] = {"index": index, "external_id": _external_id(row)}
+        if index in report.outcomes:
+            result["status"] = report.outcomes[index]
+        elif index in errors:
+            result["status"] = "invalid"
+            result["errors"] = errors[index]
+        else:
+            result["status"] = "not_written"
+        results.append(result)
+    return {
+        "written": report.written,
+        "created": report.created,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "invalid": len(errors),
+        "results": results,
+    }
+
+
+# --- Accounts in ------------------------------------------------------------
+
+
+@extend_schema(tags=["accounts"])
+class AccountSyncViewSet(SyncViewSet):
+    """Accounts and their outcomes, pushed by a CRM and matched by external_id."""
+
+    parser_classes = [StrictJSONParser]
+    serializer_class = s.BulkUpsertSerializer
+    queryset = Account.objects.none()
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if length.isdigit() and int(length) > MAX_BODY_BYTES:
+            raise PayloadTooLargeError
+
+    def _import(
+        self, envelope: type[serializers.Serializer[Any]], key: str, **options: Any
+    ) -> Response:
+        if not isinstance(self.request.data, dict):
+            raise exceptions.ValidationError(
+                {"non_field_errors": ['Send a JSON object, e.g. {"' + key + '": [...]}.']}
+            )
+        data = envelope(data=self.request.data)
+        data.is_valid(raise_exception=True)
+        rows = data.validated_data[key]
+        try:
+            report = accounts_import(
+                actor=self.actor,
+                rows=rows,
+                mode=data.validated_data["mode"],
+                first_row=0,
+                strict=True,
+                skip_blank=False,
+                **options,
+            )
+        except ImportFileError as exc:
+            return Response({"detail": " ".join(exc.problems)}, status=status.HTTP_409_CONFLICT)
+        code = status.HTTP_200_OK if report.written else status.HTTP_400_BAD_REQUEST
+        return Response(_results(rows, report), status=code)
+
+    @extend_schema(
+        summary="Create or update up to 1,000 accounts",
+        description="Matched by `external_id`; each row is validated like a CSV import row "
+        "(a field left out keeps its value, null clears it, nothing is coerced: a number in "
+        "quotes is an error). By default (`all_or_nothing`) one bad row means nothing is "
+        "stored and the answer is 400 with every row's result; `valid_only` stores the good "
+        "rows and reports the bad. An external_id may appear once per request. Repeating a "
+        "request changes nothing (the rows come back `unchanged`). New and changed accounts "
+        "are scored against every profile's current version before the answer, so a pull "
+        "right after sees their tiers.",
+        request=s.BulkUpsertDocSerializer,
+        responses=answers(s.BulkResultSerializer, 400, 403, 409, 413, 415),
+        examples=[
+            OpenApiExample(
+                "Two accounts",
+                request_only=True,
+                value={
+                    "accounts": [ROW_EXAMPLE, {"external_id": "0015g00000Q", "name": "Beta GmbH"}]
+                },
+            ),
+            OpenApiExample(
+                "Stored",
+                response_only=True,
+                status_codes=["200"],
+                value={
+                    "written": True,
+                    "created": 1,
+                    "updated": 0,
+                    "unchanged": 1,
+                    "invalid": 0,
+                    "results": [
+                        {"index": 0, "external_id": "0015g00000XyZ12", "status": "created"},
+                        {"index": 1, "external_id": "0015g00000Q", "status": "unchanged"},
+                    ],
+                },
+            ),
+            OpenApiExample(
+                "A bad row, nothing stored",
+                response_only=True,
+                status_codes=["400"],
+                value={
+                    "written": False,
+                    "created": 0,
+                    "updated": 0,
+                    "unchanged": 0,
+                    "invalid": 1,
+                    "results": [
+                        {
+                            "index": 0,
+                            "external_id": "0015g00000XyZ12",
+                            "status": "invalid",
+                            "errors": {
+                                "employees": ["'450' is a string; send a whole number or null"]
+                            },
+                        },
+                        {"index": 1, "external_id": "0015g00000Q", "status": "not_written"},
+                    ],
+                },
+            ),
+        ],
+    )
+    @action(detail=False, methods=["post"], url_path="bulk-upsert")
+    def bulk_upsert(self, request: Request) -> Response:
+        return self._import(s.BulkUpsertSerializer, "accounts")
+
+    @extend_schema(
+        summary="Record deal outcomes and churn for up to 1,000 accounts",
+        description="Rows name an account already sent (by `external_id`) and only outcome "
+        "fields: lifecycle stage, opportunity opened, deal status, closed date, amount, "
+        "churned. The same rules as bulk-upsert: all or nothing by default, per-row "
+        "results, repeats change nothing. An unknown external_id is that row's error.",
+        request=s.OutcomesDocSerializer,
+        responses=answers(s.BulkResultSerializer, 400, 403, 409, 413, 415),
+        examples=[
+            OpenApiExample(
+                "A won deal and a churn",
+                request_only=True,
+                value={
+                    "outcomes": [
+                        {
+                            "external_id": "0015g00000XyZ12",
+                            "deal_status": "won",
+                            "deal_closed_at": "2025-05-31T09:30:00Z",
+                            "deal_amount": "48000.00",
+                        },
+                        {"external_id": "0015g00000Q", "churned_at": "2025-06-01"},
+                    ]
+                },
+            )
+        ],
+    )
+    @action(detail=False, methods=["post"])
+    def outcomes(self, request: Request) -> Response:
+        return self._import(s.OutcomesSerializer, "outcomes", outcomes_only=True)
+
+
+# --- Scores out -------------------------------------------------------------
+
+
+class Reasons:
+    """Top reasons from a stored matched mask, without evaluating the
+    account again: bit i of the mask is rule i of the version's ruleset."""
+
+    def __init__(self, ruleset: Ruleset) -> None:
+        self.ruleset = ruleset
+        self.cache: dict[tuple[int, str], list[str]] = {}
+
+    def __call__(self, matched: int, tier: str) -> list[str]:
+        key = (matched, tier)
+        if key not in self.cache:
+            contributions = tuple(
+                Contribution(rule, Outcome.MATCHED if matched >> i & 1 else Outcome.NOT_MATCHED)
+                for i, rule in enumerate(self.ruleset.rules)
+            )
+            result = Result(0, Tier(tier), contributions)
+            self.cache[key] = result.top_reasons(REASONS)
+        return self.cache[key]
+
+
+PROFILE_PARAM = OpenApiParameter(
+    "profile", OpenApiTypes.STR, required=True, description="The profile's slug."
+)
+PAGE_SIZE_PARAM = OpenApiParameter(
+    "page_size",
+    OpenApiTypes.INT,
+    description=f"Rows per page, 1 to {MAX_PAGE_SIZE} (default {PAGE_SIZE}).",
+)
+
+
+class FeedQuerySerializer(serializers.Serializer[Any]):
+    profile = serializers.SlugField(max_length=200)
+    page_size = serializers.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE, default=PAGE_SIZE)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Scores and tiers, in change order",
+        description="Every account scored under the profile, oldest change first, with its "
+        "score, tier, effective tier (an accepted override, else the tier), the version "
+        "that scored it and the top reasons. Page with `next`. Keep the last page's "
+        "`cursor`: `changed_since=<cursor>` later returns exactly the accounts whose score, "
+        "tier, matched criteria, effective tier or override changed since (rescoring runs, "
+        "ingest and overrides alike), each once, in the order the changes committed, so "
+        "pages stay consistent while the base changes.",
+        parameters=[PROFILE_PARAM, PAGE_SIZE_PARAM],
+        responses=answers(s.ScorePageSerializer, 400),
+        tags=["scores"],
+    )
+)
+class ScoreViewSet(SyncViewSet):
+    serializer_class = s.ScoreRowSerializer
+    filterset_class = ScoreFilter
+    queryset = Account.objects.none()
+
+    def list(self, request: Request) -> Response:
+        query = FeedQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        slug = query.validated_data["profile"]
+        profile = Profile.objects.filter(slug=slug).first()
+        if profile is None:
+            raise exceptions.ValidationError({"profile": [f"No profile {slug!r}."]})
+        run = current_run(profile=profile)
+        size = query.validated_data["page_size"]
+        feed = self.filter_queryset(score_feed(viewer=self.actor, profile=profile, run=run))
+        rows = list(
+            feed.values_list(
+                "external_id",
+                "score",
+                "tier",
+                "effective_tier",
+                "override_tier",
+                "current__matched",
+                "changed_at",
+                "seq",
+            )[: size + 1]
+        )
+        more = len(rows) > size
+        rows = rows[:size]
+        body = self._page(rows, run, more)
+        return Response(body)
+
+    def _page(
+        self, rows: Sequence[tuple[Any, ...]], run: ScoringRun | None, more: bool
+    ) -> dict[str, Any]:
+        reasons = Reasons(ruleset_for(run.version)) if run is not None and rows else None
+        version = run.version.number if run is not None else None
+        results = [
+            {
+                "external_id": external_id,
+                "score": score,
+                "tier": tier,
+                "effective_tier": effective,
+                "overridden": override is not None,
+                "version": version if score is not None else None,
+                "top_reasons": reasons(matched, tier) if reasons and tier else [],
+                "changed_at": serializers.DateTimeField().to_representation(changed_at),
+                "seq": seq,
+            }
+            for external_id, score, tier, effective, override, matched, changed_at, seq in rows
+        ]
+        since = self.request.query_params.get("changed_since", "")
+        cursor = rows[-1][-1] if rows else int(since) if since.isdigit() else 0
+        next_url = None
+        if more:
+            params = {k: self.request.query_params.getlist(k) for k in self.request.query_params}
+            params["changed_since"] = [str(cursor)]
+            next_url = self.request.build_absolute_uri(
+                self.request.path + "?" + urlencode(sorted(params.items()), doseq=True)
+            )
+        return {"results": results, "next": next_url, "cursor": cursor}
+
+
+# --- Webhooks ---------------------------------------------------------------
+
+WEBHOOK_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)
+
+
+@extend_schema(tags=["webhooks"])
+class WebhookViewSet(SyncViewSet):
+    """Subscriptions to events, sent as signed POSTs; staff manage them."""
+
+    serializer_class = s.WebhookSubscriptionSerializer
+    queryset = WebhookSubscription.objects.none()
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self) -> QuerySet[WebhookSubscription]:
+        if not can_manage_webhooks(self.actor):
+            raise exceptions.PermissionDenied("Only staff manage webhooks.")
+        return WebhookSubscription.objects.order_by("id")
+
+    @extend_schema(
+        summary="List subscriptions",
+        responses=answers(s.WebhookSubscriptionSerializer(many=True), 403),
+    )
+    def list(self, request: Request) -> Response:
+        return Response(self.get_serializer(self.get_queryset(), many=True).data)
+
+    @extend_schema(
+        summary="Subscribe an address to events",
+        description="Each delivery is a POST of JSON `{id, event, created_at, data}` with "
+        "headers `X-Icpsite-Event`, `X-Icpsite-Delivery` (dedupe on it: delivery is at least "
+        "once), `X-Icpsite-Timestamp` (Unix seconds) and `X-Icpsite-Signature: "
+        "sha256=<hex>`, the HMAC-SHA256 of `<timestamp>.<body>` with the secret. Answer "
+        "2xx; anything else is retried with growing waits, 8 attempts in all.",
+        request=s.WebhookInSerializer,
+        responses=answers(s.WebhookCreatedSerializer, 400, 403, ok_status=201),
+        examples=[
+            OpenApiExample(
+                "Run finished",
+                request_only=True,
+                value={"url": "https://crm.example/hooks/icp", "events": ["scoring_run.finished"]},
+            )
+        ],
+    )
+    def create(self, request: Request) -> Response:
+        self.get_queryset()
+        data = s.WebhookInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        made = webhook_subscription_create(actor=self.actor, **data.validated_data)
+        return Response(s.WebhookCreatedSerializer(made).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Read a subscription",
+        parameters=[WEBHOOK_ID],
+        responses=answers(s.WebhookSubscriptionSerializer, 403, 404),
+    )
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(
+        summary="Change a subscription",
+        parameters=[WEBHOOK_ID],
+        request=s.WebhookInSerializer(partial=True),
+        responses=answers(s.WebhookSubscriptionSerializer, 400, 403, 404),
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        subscription = self.get_object()
+        data = s.WebhookInSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        saved = webhook_subscription_update(
+            actor=self.actor, subscription=subscription, **data.validated_data
+        )
+        return Response(self.get_serializer(saved).data)
+
+    @extend_schema(
+        summary="Remove a subscription",
+        parameters=[WEBHOOK_ID],
+        request=None,
+        responses=answers(OpenApiResponse(description="Removed."), 403, 404, ok_status=204),
+    )
+    def destroy(self, request: Request, pk: str) -> Response:
+        webhook_subscription_delete(actor=self.actor, subscription=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="A subscription's delivery log",
+        description="Newest first, the latest 100.",
+        parameters=[WEBHOOK_ID],
+        responses=answers(s.WebhookDeliverySerializer(many=True), 403, 404),
+    )
+    @action(detail=True, methods=["get"])
+    def deliveries(self, request: Request, pk: str) -> Response:
+        deliveries = self.get_object().deliveries.order_by("-created_at", "-id")[:100]
+        return Response(s.WebhookDeliverySerializer(deliveries, many=True).data)
