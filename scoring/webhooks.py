@@ -82,6 +82,7 @@ def webhook_subscription_create(
     events: Iterable[str],
     description: str = "",
     secret: str | None = None,
+    is_active: bool = True,
 ) -> WebhookSubscription:
     """Subscribe `url` to `events`; without a secret, a random one is made."""
     if actor is not None and not can_manage_webhooks(actor):
@@ -89,7 +90,12 @@ def webhook_subscription_create(
     secret = secret if secret is not None else secrets.token_urlsafe(32)
     chosen = _check_fields(url, events, secret)
     return WebhookSubscription.objects.create(
-        url=url, events=chosen, secret=secret, description=description, created_by=actor
+        url=url,
+        events=chosen,
+        secret=secret,
+        description=description,
+        is_active=is_active,
+        created_by=actor,
     )
 
 
