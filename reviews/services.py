@@ -40,11 +40,10 @@ from reviews.models import (
     effective_claim,
 )
 from scoring import services as scoring_services
-from scoring.models import Account, AccountScore, ScoringRun
+from scoring.models import Account, AccountScore, ScoringRun, WebhookEvent
+from scoring.webhooks import webhooks_emit
 
 logger = logging.getLogger(__name__)
-
-OVERRIDE_ACCEPTED = "override.accepted"
 
 
 def _require(verdict: Verdict) -> None:
@@ -159,19 +158,11 @@ def _check_pending(override: Override) -> None:
         raise ValidationError(f"This override was already {override.status} by {who}{when}.")
 
 
-def webhook_emit(event: str, payload: dict[str, Any]) -> None:
-    """Hook point for outgoing webhooks: hands the event to
-    scoring.services.webhooks_emit once the CRM sync offers it."""
-    emit = getattr(scoring_services, "webhooks_emit", None)
-    if emit is not None:
-        emit(event, payload)
-
-
 @transaction.atomic
 def override_accept(*, actor: User, override: Override, note: str = "") -> Override:
     """Accept the claim: the account's effective tier becomes the claimed
     one ("not a fit" sets DQ) under the live version, until a newer version
-    is approved."""
+    is approved. Subscribed webhooks hear of it once the decision commits."""
     override = _locked(override)
     _require(policies.can_review_override(actor, override))
     _check_pending(override)
@@ -194,8 +185,8 @@ def override_accept(*, actor: User, override: Override, note: str = "") -> Overr
         actor=actor,
         source=f"override:{override.pk}",
     )
-    webhook_emit(
-        OVERRIDE_ACCEPTED,
+    webhooks_emit(
+        WebhookEvent.OVERRIDE_ACCEPTED,
         {
             "override": override.pk,
             "account": override.account.external_id,

@@ -40,5 +40,6 @@ def test_the_demo_has_reviews_in_every_state_and_drift_close_to_firing(
     win_rate = drift_signals(run=run)[0]
     assert not win_rate.fired
     a, b = win_rate.figures["a_win_rate"], win_rate.figures["b_win_rate"]
-    assert a is not None and b is not None
+    assert a is not None
+    assert b is not None
     assert 0 < a - b <= 0.06

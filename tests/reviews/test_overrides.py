@@ -1,5 +1,7 @@
 """Overrides: logging, the permission matrix, accepting into the effective tier."""
 
+from typing import Any
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
@@ -163,3 +165,30 @@ def test_a_manager_logs_in_a_reps_name_but_a_peer_cannot(
             actor=marketer, rep=rep, account=tiny, profile=icp, claimed_tier="C", reason="timing"
         )
     assert Override.objects.count() == 1
+
+
+def test_accepting_queues_the_override_accepted_webhook_and_a_denial_queues_none(
+    rep: User,
+    manager: User,
+    marketer: User,
+    icp: Profile,
+    tiny: Account,
+    live_run: ScoringRun,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from scoring.models import WebhookDelivery
+    from scoring.webhooks import webhook_subscription_create
+
+    webhook_subscription_create(
+        actor=None, url="https://crm.example.com/hook", events=["override.accepted"]
+    )
+    override = log(rep, tiny, icp)
+    with pytest.raises(PermissionDenied):
+        services.override_accept(actor=marketer, override=override)
+    assert not WebhookDelivery.objects.exists()
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.override_accept(actor=manager, override=override)
+    [delivery] = WebhookDelivery.objects.all()
+    assert delivery.payload["data"]["account"] == "tiny"
+    assert delivery.payload["data"]["tier"] == "A"
+    assert len(callbacks) == 1
