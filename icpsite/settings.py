@@ -213,10 +213,13 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 25 * 60)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 30 * 60)
-# Redis redelivers an unacknowledged task after this long; it must exceed the
-# longest task so a slow task is not handed to a second worker while it runs.
+# Redis redelivers an unacknowledged task after this long: the task of a
+# worker killed outright comes back only then. It must exceed the longest task
+# (CELERY_TASK_TIME_LIMIT) and the longest retry countdown (10 minutes), so a
+# slow task is not handed to a second worker while it runs; an hour keeps a
+# killed worker's rescoring chunk from waiting longer than it must.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 2 * 3600),
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Rescoring runs on a queue of its own so a long run never delays emails or
