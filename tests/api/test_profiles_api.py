@@ -24,8 +24,8 @@ from profiles.models import (
     User,
     VersionEvent,
 )
+from tests.drafting import FIT_100, fill, sign_all
 from tests.factories import CriterionFactory, TeamFactory, UserFactory, VersionFactory
-from tests.profiles.test_versions import FIT_100, fill, sign_all
 
 API = "/api/v1/profiles/"
 

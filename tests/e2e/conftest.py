@@ -13,7 +13,8 @@ from playwright.sync_api import Browser, BrowserContext, Page
 from pytest_django.live_server_helper import LiveServer
 
 from profiles import services
-from profiles.models import Profile, ProfileVersion, Team, User
+from profiles.models import Profile, ProfileVersion, User
+from tests.drafting import fill, sign_for
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -59,43 +60,12 @@ NAMES = {
     "outsider": ("Otto", "Berg"),
 }
 
-FIT_100 = [
-    ("employees", "between", [200, 2000], 30),
-    ("industry", "in", ["SaaS", "Software"], 20),
-    ("crm", "in", ["Salesforce", "HubSpot"], 25),
-    ("funding_stage", "in", ["Series B", "Series C", "Series D"], 15),
-    ("has_revops", "is_true", None, 10),
-]
-
 
 def _name(user: User) -> User:
     first, last = NAMES.get(user.username, (user.first_name, user.last_name))
     user.first_name, user.last_name = first, last
     user.save(update_fields=["first_name", "last_name"])
     return user
-
-
-def fill(version: ProfileVersion, actor: User, rows: list[Any] | None = None) -> ProfileVersion:
-    for attribute, operator, value, points in rows if rows is not None else FIT_100:
-        version.refresh_from_db()
-        services.criterion_add(
-            actor=actor,
-            version=version,
-            revision=version.revision,
-            attribute=attribute,
-            operator=operator,
-            value=value,
-            points=points,
-        )
-    version.refresh_from_db()
-    return version
-
-
-def sign_all(version: ProfileVersion, people: dict[str, User]) -> None:
-    for team_slug, user in people.items():
-        services.signoff_give(
-            actor=user, version=version, team=Team.objects.get(slug=team_slug), decision="approve"
-        )
 
 
 @pytest.fixture
@@ -118,7 +88,7 @@ def v1(icp: Profile, cast: dict[str, User]) -> ProfileVersion:
         services.version_start_draft(actor=cast["marketer"], profile=icp), cast["marketer"]
     )
     services.version_submit(actor=cast["marketer"], version=draft)
-    sign_all(draft, {"sales": cast["rep"], "marketing": cast["marketer"], "revops": cast["ops"]})
+    sign_for(draft, {"sales": cast["rep"], "marketing": cast["marketer"], "revops": cast["ops"]})
     return services.version_approve(actor=cast["ops"], version=draft)
 
 

@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 from profiles import services
 from profiles.models import ProfileVersion, User
 from scoring.models import Account
-from tests.e2e.conftest import sign_all
+from tests.drafting import sign_for
 from tests.factories import AccountFactory
 
 
@@ -43,7 +43,7 @@ def test_approving_rescores_and_the_pages_show_tiers_math_and_impact(
     )  # fmt: skip
     v2.refresh_from_db()
     services.version_submit(actor=cast["marketer"], version=v2)
-    sign_all(v2, {"sales": cast["rep"], "marketing": cast["marketer"], "revops": cast["ops"]})
+    sign_for(v2, {"sales": cast["rep"], "marketing": cast["marketer"], "revops": cast["ops"]})
     omar.goto(f"/profiles/{slug}/v2/")
     expect(omar.get_by_test_id("movement")).to_be_visible()
     expect(omar.get_by_test_id("movers")).to_contain_text("Small Shop")

@@ -6,7 +6,7 @@ from playwright.sync_api import Page, expect
 
 from profiles import services
 from profiles.models import ProfileVersion, User
-from tests.e2e.conftest import sign_all
+from tests.drafting import sign_for
 
 
 def test_it_compares_any_two_versions(
@@ -59,7 +59,7 @@ def test_it_compares_any_two_versions(
         points=35,
         kind="fit",
     )
-    sign_all(v2, people)
+    sign_for(v2, people)
     services.version_approve(actor=cast["ops"], version=v2)
     v3 = services.version_start_draft(actor=marketer, profile=v2.profile)
 

@@ -20,15 +20,8 @@ from profiles.models import (
     VersionEvent,
 )
 from scoring.models import ScoringRun
+from tests.drafting import fill, sign_all
 from tests.factories import MembershipFactory
-
-FIT_100 = [
-    ("employees", "between", [200, 2000], 30),
-    ("industry", "in", ["SaaS", "Software"], 20),
-    ("crm", "in", ["Salesforce", "HubSpot"], 25),
-    ("funding_stage", "in", ["Series B", "Series C", "Series D"], 15),
-    ("has_revops", "is_true", None, 10),
-]
 
 
 @pytest.fixture
@@ -36,27 +29,6 @@ def admin(admin_user: User, revops: Team) -> User:
     """The superuser, a RevOps manager like the demo's administrator."""
     MembershipFactory(user=admin_user, team=revops, role=Membership.Role.MANAGER)
     return admin_user
-
-
-def fill(version: ProfileVersion, actor: User) -> ProfileVersion:
-    for attribute, operator, value, points in FIT_100:
-        services.criterion_add(
-            actor=actor,
-            version=version,
-            revision=version.revision,
-            attribute=attribute,
-            operator=operator,
-            value=value,
-            points=points,
-        )
-    return version
-
-
-def sign_all(version: ProfileVersion, rep: User, marketer: User, ops_manager: User) -> None:
-    for user, slug in ((rep, "sales"), (marketer, "marketing"), (ops_manager, "revops")):
-        services.signoff_give(
-            actor=user, version=version, team=Team.objects.get(slug=slug), decision="approve"
-        )
 
 
 @pytest.fixture

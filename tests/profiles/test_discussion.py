@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from profiles import services
 from profiles.models import Comment, Profile, ProfileVersion, SignOff, Team, User
 from profiles.selectors import signoff_states
-from tests.profiles.test_versions import FIT_100, fill
+from tests.drafting import FIT_100, fill
 
 
 @pytest.fixture

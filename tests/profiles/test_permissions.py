@@ -24,7 +24,7 @@ from profiles.models import (
     User,
     VersionEvent,
 )
-from tests.profiles.test_versions import fill, sign_all
+from tests.drafting import fill, sign_all
 
 
 def snapshot() -> dict[str, Any]:

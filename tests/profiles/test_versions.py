@@ -5,39 +5,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
 from profiles import services
-from profiles.models import Criterion, Profile, ProfileVersion, Team, User, VersionEvent
+from profiles.models import Criterion, Profile, ProfileVersion, User, VersionEvent
 from profiles.services import StaleRevisionError
 from profiles.signals import version_approved
+from tests.drafting import FIT_100, fill, sign_all
 from tests.factories import CriterionFactory
-
-FIT_100 = [
-    ("employees", "between", [200, 2000], 30),
-    ("industry", "in", ["SaaS", "Software"], 20),
-    ("crm", "in", ["Salesforce", "HubSpot"], 25),
-    ("funding_stage", "in", ["Series B", "Series C", "Series D"], 15),
-    ("has_revops", "is_true", None, 10),
-]
-
-
-def fill(version: ProfileVersion, actor: User) -> ProfileVersion:
-    for attribute, operator, value, points in FIT_100:
-        services.criterion_add(
-            actor=actor,
-            version=version,
-            revision=version.revision,
-            attribute=attribute,
-            operator=operator,
-            value=value,
-            points=points,
-        )
-    return version
-
-
-def sign_all(version: ProfileVersion, rep: User, marketer: User, ops_manager: User) -> None:
-    for user, team in ((rep, "sales"), (marketer, "marketing"), (ops_manager, "revops")):
-        services.signoff_give(
-            actor=user, version=version, team=Team.objects.get(slug=team), decision="approve"
-        )
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import pytest
 from profiles import services as profile_services
 from profiles.models import Profile, ProfileVersion, User
 from scoring.models import AccountScore, RunStatus, ScoringRun
+from tests.drafting import fill, sign_all
 from tests.factories import AccountFactory
-from tests.profiles.test_versions import fill, sign_all
 
 pytestmark = [pytest.mark.integration]
 

@@ -11,8 +11,8 @@ from scoring import services
 from scoring.engine import evaluate
 from scoring.models import Account, AccountScore, RunStatus, ScoringRun
 from scoring.rulesets import ruleset_for
+from tests.drafting import fill, sign_all
 from tests.factories import AccountFactory, CriterionFactory, VersionFactory
-from tests.profiles.test_versions import fill, sign_all
 
 pytestmark = pytest.mark.django_db
 
