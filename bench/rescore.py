@@ -120,7 +120,7 @@ def main() -> None:
         from icpsite.celery import app
 
         deadline = time.monotonic() + 60
-        while len(app.control.ping(timeout=1.0)) < args.workers:
+        while len(app.control.ping(timeout=1.0) or []) < args.workers:
             if time.monotonic() > deadline:
                 raise SystemExit("workers did not answer")
 
