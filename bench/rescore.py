@@ -31,12 +31,20 @@ sys.path.insert(0, str(ROOT))
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--accounts", type=int, default=1_000_000)
-    parser.add_argument("--workers", type=int, default=1, help="worker processes (each --concurrency 2)")
-    parser.add_argument("--server", default=os.environ.get("BENCH_SERVER", "postgres://postgres@127.0.0.1:5432"))
+    parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes (each --concurrency 2)"
+    )
+    parser.add_argument(
+        "--server", default=os.environ.get("BENCH_SERVER", "postgres://postgres@127.0.0.1:5432")
+    )
     parser.add_argument("--database", default="icpsite_bench")
-    parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
+    parser.add_argument(
+        "--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+    )
     parser.add_argument("--naive", type=int, default=10_000, help="accounts for the naive loop")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     return parser.parse_args()
@@ -71,7 +79,9 @@ def main() -> None:
     args = parse_args()
     database_url = f"{args.server}/{args.database}"
     recreate_database(args.server, args.database)
-    os.environ.update(DATABASE_URL=database_url, REDIS_URL=args.redis, DJANGO_SETTINGS_MODULE="icpsite.settings")
+    os.environ.update(
+        DATABASE_URL=database_url, REDIS_URL=args.redis, DJANGO_SETTINGS_MODULE="icpsite.settings"
+    )
 
     import django
 
@@ -90,8 +100,10 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     redis.Redis.from_url(args.redis).flushdb()
     started = time.monotonic()
-    call_command("seed_demo", "--accounts", str(args.accounts), stdout=open(os.devnull, "w"))
-    print(f"loaded {args.accounts:,} accounts and the demo company in {time.monotonic() - started:.1f} s")
+    with open(os.devnull, "w") as quiet:
+        call_command("seed_demo", "--accounts", str(args.accounts), stdout=quiet)
+    loaded = time.monotonic() - started
+    print(f"loaded {args.accounts:,} accounts and the demo company in {loaded:.1f} s")
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE scoring_account")
 
@@ -155,7 +167,9 @@ def main() -> None:
 
     # (d) the naive loop: the engine and update_or_create, one account at a time
     ruleset = ruleset_for(draft)
-    naive_run = ScoringRun.objects.create(profile=draft.profile, version=draft, status=RunStatus.FAILED)
+    naive_run = ScoringRun.objects.create(
+        profile=draft.profile, version=draft, status=RunStatus.FAILED
+    )
     sample = list(Account.objects.order_by("id")[: args.naive])
     t = time.monotonic()
     for account in sample:
