@@ -46,6 +46,31 @@ class StrictFieldsMixin:
         return attrs
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """true or false only, not "yes", 1 or "true"."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string only: a number is refused, not turned into text."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictURLField(serializers.URLField):
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 def _text(max_length: int, **kwargs: Any) -> serializers.CharField:
     return serializers.CharField(
         max_length=max_length, allow_null=True, required=False, allow_blank=True, **kwargs
@@ -193,15 +218,13 @@ class WebhookCreatedSerializer(WebhookSubscriptionSerializer):
 
 
 class WebhookInSerializer(StrictFieldsMixin, serializers.Serializer[Any]):
-    url = serializers.URLField(max_length=500)
+    url = StrictURLField(max_length=500)
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=WebhookEvent.choices), min_length=1
     )
-    description = serializers.CharField(
-        max_length=200, required=False, allow_blank=True, default=""
-    )
-    is_active = serializers.BooleanField(required=False, default=True)
-    secret = serializers.CharField(
+    description = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
+    is_active = StrictBooleanField(required=False, default=True)
+    secret = StrictCharField(
         min_length=16,
         max_length=100,
         required=False,

@@ -244,7 +244,8 @@ class AccountSyncViewSet(SyncViewSet):
             )
         except ImportFileError as exc:
             return Response({"detail": " ".join(exc.problems)}, status=status.HTTP_409_CONFLICT)
-        code = status.HTTP_200_OK if report.written else status.HTTP_400_BAD_REQUEST
+        stored = report.written and (report.outcomes or not report.errors)
+        code = status.HTTP_200_OK if stored else status.HTTP_400_BAD_REQUEST
         return Response(_results(rows, report), status=code)
 
     @extend_schema(
@@ -402,6 +403,11 @@ class ScoreViewSet(SyncViewSet):
     queryset = Account.objects.none()
 
     def list(self, request: Request) -> Response:
+        empty = sorted(k for k, v in request.query_params.lists() if any(not x for x in v))
+        if empty:
+            raise exceptions.ValidationError(
+                {name: ["Give a value or leave the parameter out."] for name in empty}
+            )
         query = FeedQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         slug = query.validated_data["profile"]
@@ -468,9 +474,22 @@ WEBHOOK_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)
 class WebhookViewSet(SyncViewSet):
     """Subscriptions to events, sent as signed POSTs; staff manage them."""
 
+    parser_classes = [StrictJSONParser]
     serializer_class = s.WebhookSubscriptionSerializer
     queryset = WebhookSubscription.objects.none()
-    lookup_value_regex = r"\d+"
+    # Any segment reaches the view, so a malformed id is a JSON 404 like a missing one.
+    lookup_value_regex = r"[^/]+"
+
+    def get_object(self) -> WebhookSubscription:
+        pk = str(self.kwargs.get("pk", ""))
+        subscription = (
+            self.get_queryset().filter(pk=int(pk)).first()
+            if pk.isdigit() and len(pk) < 19
+            else None
+        )
+        if subscription is None:
+            raise exceptions.NotFound(f"No webhook subscription {pk!r}.")
+        return subscription
 
     def get_queryset(self) -> QuerySet[WebhookSubscription]:
         if not can_manage_webhooks(self.actor):
