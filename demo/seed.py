@@ -5,9 +5,11 @@ team slug, external id...) instead of making it twice.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from demo.accounts import EXTERNAL_ID_PREFIX
 from profiles import services
@@ -102,6 +104,7 @@ def seed_people(*, password: str) -> dict[str, User]:
 
 PROFILE_NAME = "Mid-market B2B SaaS"
 PROFILE_SLUG = "mid-market-b2b-saas"
+V1_LIVE_FOR = timedelta(days=180)
 REQUIRED_TEAMS = ["sales", "marketing", "customer-success", "revops"]
 APPROVING_TEAMS = ["revops"]
 
@@ -324,6 +327,11 @@ def seed_profile(*, users: dict[str, User]) -> SeededProfile:
             revision=v1.revision,
         )
     v1 = services.version_approve(actor=riley, version=v1)
+    # The story: v1 has been live for half a year, long enough for the deals
+    # closed since to serve as evidence for v2.
+    live_since = timezone.now() - V1_LIVE_FOR
+    ProfileVersion.objects.filter(pk=v1.pk).update(approved_at=live_since)
+    v1.refresh_from_db()
 
     v2 = services.version_start_draft(
         actor=jonas,
