@@ -28,6 +28,15 @@ TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: object) -> None:
+    """Tests sign people in and seed the demo company; strong hashes would
+    only spend CPU (PBKDF2 takes a good part of a second per password)."""
+    settings.PASSWORD_HASHERS = [  # type: ignore[attr-defined]
+        "django.contrib.auth.hashers.MD5PasswordHasher"
+    ]
+
+
+@pytest.fixture(autouse=True)
 def _plain_static_storage(settings: object) -> None:
     """Serve static files without the production manifest, which needs collectstatic."""
     settings.STORAGES = {  # type: ignore[attr-defined]

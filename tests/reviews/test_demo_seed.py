@@ -14,13 +14,6 @@ from scoring.services import run_in_process
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: object) -> None:
-    settings.PASSWORD_HASHERS = [  # type: ignore[attr-defined]
-        "django.contrib.auth.hashers.MD5PasswordHasher"
-    ]
-
-
 def test_the_demo_has_reviews_in_every_state_and_drift_close_to_firing(
     settings: object,
 ) -> None:
