@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
 from profiles.api.errors import api_exception_handler
+from profiles.api.pagination import NewestFirstCursor, NumberedPages
 from profiles.models import Criterion, Profile, ProfileVersion, User
 from reviews import services
 from reviews.evidence import validation_for
@@ -131,6 +132,7 @@ class OverrideViewSet(ReviewsViewSet):
 
     serializer_class = OverrideSerializer
     queryset = Override.objects.none()
+    pagination_class = NewestFirstCursor
 
     def get_queryset(self) -> QuerySet[Override]:
         params = self.request.query_params
@@ -151,9 +153,7 @@ class OverrideViewSet(ReviewsViewSet):
     )
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
-        if page is not None:
-            return self.get_paginated_response(self.get_serializer(page, many=True).data)
-        return Response(self.get_serializer(self.get_queryset()[:500], many=True).data)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(summary="Read an override")
     def retrieve(self, request: Request, pk: str) -> Response:
@@ -208,13 +208,15 @@ class CheckInViewSet(ReviewsViewSet):
 
     serializer_class = CheckInSerializer
     queryset = CheckIn.objects.none()
+    pagination_class = NumberedPages
 
     def get_queryset(self) -> QuerySet[CheckIn]:
         return checkin_list(viewer=self.actor)
 
     @extend_schema(summary="List check-ins")
     def list(self, request: Request) -> Response:
-        return Response(self.get_serializer(self.get_queryset()[:500], many=True).data)
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(summary="Read a check-in with its agenda")
     def retrieve(self, request: Request, pk: str) -> Response:

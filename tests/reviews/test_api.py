@@ -7,10 +7,11 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from profiles.models import Profile, ProfileVersion, User
+from profiles.models import Profile, ProfileVersion, Team, User
 from reviews import services
 from reviews.models import CheckIn, Override, OverrideStatus
 from scoring.models import Account, ScoringRun, TierOverride
+from tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -87,7 +88,30 @@ def test_accept_and_reject_follow_the_same_permissions(
     assert (ok.json()["status"], ok.json()["sets_tier"]) == ("accepted", "A")
     assert TierOverride.objects.get(account=tiny).tier == "A"
     listed = client.get(OVERRIDES, {"status": "accepted", "account": "tiny"}).json()
-    assert [o["id"] for o in listed] == [override.pk]
+    assert [o["id"] for o in listed["results"]] == [override.pk]
+
+
+def test_the_override_list_pages_to_the_end_with_nothing_twice(
+    client: Client, manager: User, sales: Team, icp: Profile, live_run: ScoringRun
+) -> None:
+    reps = [MembershipFactory(user__username=f"rep{i}", team=sales).user for i in range(5)]
+    made = [
+        services.override_create(
+            actor=rep, account=account, profile=icp, claimed_tier="C", reason="timing"
+        ).pk
+        for rep in reps
+        for account in Account.objects.filter(external_id__in=["acme", "tiny"])
+    ]
+    as_user(client, manager)
+    seen: list[int] = []
+    url: str | None = f"{OVERRIDES}?page_size=3"
+    pages = 0
+    while url:
+        page = client.get(url).json()
+        seen += [o["id"] for o in page["results"]]
+        url, pages = page["next"], pages + 1
+    assert pages == 4
+    assert seen == sorted(made, reverse=True)
 
 
 def test_check_ins_are_read_and_closed_through_the_api(
@@ -97,7 +121,8 @@ def test_check_ins_are_read_and_closed_through_the_api(
     [checkin] = services.checkins_schedule()
     as_user(client, ops_manager)
     listed = client.get("/api/v1/reviews/checkins/").json()
-    assert [c["id"] for c in listed] == [checkin.pk]
+    assert [c["id"] for c in listed["results"]] == [checkin.pk]
+    assert listed["count"] == 1
     read = client.get(f"/api/v1/reviews/checkins/{checkin.pk}/").json()
     assert read["agenda"]["live_version"] == 1
     closed = client.post(
