@@ -6,15 +6,24 @@ from typing import Any
 
 from django import forms
 
-from profiles.models import Criterion, Profile
+from profiles.models import Criterion, CriterionKind, Profile
+from profiles.selectors import criterion_text
 from reviews.models import CheckInOutcome, ClaimedTier, OverrideReason
+
+
+class CriterionChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    """Criteria named in words ("Employees is between 200 and 2,000")."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        kind = "disqualifier" if obj.kind == CriterionKind.DISQUALIFIER else f"{obj.points} points"
+        return f"{criterion_text(obj)} ({kind})"
 
 
 class OverrideForm(forms.Form):
     profile = forms.ModelChoiceField(queryset=Profile.objects.none(), label="Profile")
     claimed_tier = forms.ChoiceField(choices=ClaimedTier.choices, label="Tier it should be")
     reason = forms.ChoiceField(choices=OverrideReason.choices, label="Reason")
-    criterion = forms.ModelChoiceField(
+    criterion = CriterionChoiceField(
         queryset=Criterion.objects.none(), required=False, label="Criterion it is about"
     )
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Note")

@@ -21,6 +21,8 @@ def test_a_rep_logs_an_override_from_the_account_panel(
     page = client.get(url)
     assert page.status_code == 200
     assert b"Log an override" in page.content
+    # Criteria are offered in words, with their weight.
+    assert "Employees is between 200 and 2,000 (60 points)" in page.content.decode()
     bad = client.post(url, {"profile": icp.pk, "claimed_tier": "B", "reason": "too_strict"})
     assert bad.status_code == 422
     assert b"already puts Tiny in tier B" in bad.content
