@@ -334,7 +334,7 @@ def validation(request: HttpRequest) -> HttpResponse:
         else []
     )
     draft = None
-    if request.GET.get("draft"):
+    if "draft" in request.GET:  # chosen; empty is "live only"
         draft = next((v for v in drafts if str(v.number) == request.GET["draft"]), None)
     elif drafts and drafts[0].is_open:
         draft = drafts[0]

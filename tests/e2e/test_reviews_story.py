@@ -108,3 +108,26 @@ def test_marking_an_item_reviewed_takes_it_out_of_the_queue(
     expect(sam.get_by_test_id("override-small")).to_have_count(0)
     sam.get_by_role("link", name="Show reviewed too").click()
     expect(sam.get_by_test_id("override-small")).to_be_visible()
+
+
+def test_the_validation_page_charts_the_live_version_beside_the_draft(
+    sign_in: Open, live: ProfileVersion, v2: ProfileVersion, cast: dict[str, User]
+) -> None:
+    sam = sign_in(cast["manager"])
+    sam.goto("/reviews/")
+    sam.get_by_role("link", name="Outcome validation").click()
+    expect(sam.get_by_role("heading", name="Outcome validation")).to_be_visible()
+    expect(sam.get_by_label("Compare with")).to_have_value("2")
+    for key in ("tiers", "win-rate", "deal-size", "churn"):
+        expect(sam.get_by_test_id(f"chart-{key}").locator("svg")).to_be_visible()
+    # Four A accounts under v1 (three won, one lost) and Small Co in B; the
+    # draft is a copy, so its bars match.
+    tiers = sam.get_by_test_id("chart-tiers")
+    expect(tiers.locator("rect title", has_text="live v1, tier A: 4")).to_have_count(1)
+    expect(tiers.locator("rect title", has_text="v2, tier A: 4")).to_have_count(1)
+    win_rate = sam.get_by_test_id("chart-win-rate")
+    expect(win_rate.locator("rect title", has_text="live v1, tier A: 75%")).to_have_count(1)
+
+    sam.get_by_label("Compare with").select_option(label="live only")
+    sam.get_by_role("button", name="Show").click()
+    expect(sam.get_by_test_id("chart-tiers").locator("rect.bar-2")).to_have_count(0)
