@@ -24,10 +24,8 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import DEFAULT_SERVER, ROOT, demo_database, drop_database, rss_kib
 
 
 def parse_args() -> argparse.Namespace:
@@ -38,9 +36,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--workers", type=int, default=1, help="worker processes (each --concurrency 2)"
     )
-    parser.add_argument(
-        "--server", default=os.environ.get("BENCH_SERVER", "postgres://postgres@127.0.0.1:5432")
-    )
+    parser.add_argument("--server", default=DEFAULT_SERVER)
     parser.add_argument("--database", default="icpsite_bench")
     parser.add_argument(
         "--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -50,44 +46,11 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def recreate_database(server: str, name: str, *, create: bool = True) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if create:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def rss_kib(pid: int) -> int:
-    """Resident memory of a process and its children, in KiB."""
-    total = 0
-    pids = [pid]
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    if children.exists():
-        pids += [int(p) for p in children.read_text().split()]
-    for p in pids:
-        status = Path(f"/proc/{p}/status")
-        if status.exists():
-            for line in status.read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-    return total
-
-
 def main() -> None:
     args = parse_args()
-    database_url = f"{args.server}/{args.database}"
-    recreate_database(args.server, args.database)
-    os.environ.update(
-        DATABASE_URL=database_url, REDIS_URL=args.redis, DJANGO_SETTINGS_MODULE="icpsite.settings"
-    )
+    database_url = demo_database(args.server, args.database, args.accounts, REDIS_URL=args.redis)
 
-    import django
-
-    django.setup()
     import redis
-    from django.core.management import call_command
     from django.db import connection
 
     from demo import seed
@@ -97,15 +60,7 @@ def main() -> None:
     from scoring.models import Account, AccountScore, RunStatus, ScoringRun
     from scoring.rulesets import ruleset_for
 
-    call_command("migrate", verbosity=0)
     redis.Redis.from_url(args.redis).flushdb()
-    started = time.monotonic()
-    with open(os.devnull, "w") as quiet:
-        call_command("seed_demo", "--accounts", str(args.accounts), stdout=quiet)
-    loaded = time.monotonic() - started
-    print(f"loaded {args.accounts:,} accounts and the demo company in {loaded:.1f} s")
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE scoring_account")
 
     # (a) the floor
     with connection.cursor() as cursor:
@@ -194,8 +149,7 @@ def main() -> None:
     print(f"workers' peak memory             {peak / 1024:>12.0f} MiB")
     print(f"tier movement                    {run.tier_movement}")
     if not args.keep:
-        connection.close()
-        recreate_database(args.server, args.database, create=False)
+        drop_database(args.server, args.database)
 
 
 if __name__ == "__main__":

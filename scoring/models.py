@@ -253,18 +253,29 @@ class ScoreChange(models.Model):
     they draw numbers, so a profile's numbers are handed out in commit
     order: a client that has read everything up to `seq` N and asks for
     "changed since N" misses nothing and sees each account once.
+
+    A new version rewrites up to one row per account at its flip, so the
+    table carries two indexes only, (profile, account) and (profile, seq),
+    and no foreign key constraints; deleting an account or a profile through
+    the ORM still deletes its rows.
     """
 
-    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="+")
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="score_changes")
+    pk = models.CompositePrimaryKey("profile", "account")
+    profile = models.ForeignKey(
+        Profile, on_delete=models.CASCADE, db_constraint=False, db_index=False, related_name="+"
+    )
+    account = models.ForeignKey(
+        Account,
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        db_index=False,
+        related_name="score_changes",
+    )
     seq = models.BigIntegerField()
     changed_at = models.DateTimeField()
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["profile", "account"], name="score_change_one_per_account"
-            ),
             models.UniqueConstraint(fields=["profile", "seq"], name="score_change_seq_unique"),
         ]
 

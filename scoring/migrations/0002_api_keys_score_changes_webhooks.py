@@ -71,14 +71,14 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='ScoreChange',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('pk', models.CompositePrimaryKey('profile', 'account', blank=True, editable=False, primary_key=True, serialize=False)),
                 ('seq', models.BigIntegerField()),
                 ('changed_at', models.DateTimeField()),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='score_changes', to='scoring.account')),
-                ('profile', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='profiles.profile')),
+                ('account', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='score_changes', to='scoring.account')),
+                ('profile', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='profiles.profile')),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('profile', 'account'), name='score_change_one_per_account'), models.UniqueConstraint(fields=('profile', 'seq'), name='score_change_seq_unique')],
+                'constraints': [models.UniqueConstraint(fields=('profile', 'seq'), name='score_change_seq_unique')],
             },
         ),
         migrations.CreateModel(
