@@ -14,12 +14,16 @@ from scoring.models import Account
 class AccountFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Name or domain")
     tier = django_filters.MultipleChoiceFilter(
-        field_name="tier", choices=[(t.value, t.value) for t in Tier], label="Tier"
+        field_name="tier",
+        choices=[(t.value, t.value) for t in Tier],
+        label="Tier",
+        distinct=False,  # one row per account already; DISTINCT over a million rows is slow
     )
     effective_tier = django_filters.MultipleChoiceFilter(
         field_name="effective_tier",
         choices=[(t.value, t.value) for t in Tier],
         label="Effective tier",
+        distinct=False,
     )
     score_min = django_filters.NumberFilter(
         field_name="score", lookup_expr="gte", label="Score from"
@@ -67,9 +71,14 @@ class ScoreFilter(django_filters.FilterSet):
         min_value=0,
         label="Only accounts changed after this cursor (a `cursor` from an earlier response)",
     )
-    tier = django_filters.MultipleChoiceFilter(field_name="tier", choices=TIERS, label="Tier")
+    tier = django_filters.MultipleChoiceFilter(
+        field_name="tier", choices=TIERS, label="Tier", distinct=False
+    )
     effective_tier = django_filters.MultipleChoiceFilter(
-        field_name="effective_tier", choices=TIERS, label="Effective tier (override or tier)"
+        field_name="effective_tier",
+        choices=TIERS,
+        label="Effective tier (override or tier)",
+        distinct=False,
     )
     score_min = django_filters.NumberFilter(
         field_name="score", lookup_expr="gte", min_value=0, max_value=100, label="Score from"

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any, cast
 
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.http import urlencode
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -439,6 +441,14 @@ class ScoreViewSet(SyncViewSet):
     ) -> dict[str, Any]:
         reasons = Reasons(ruleset_for(run.version)) if run is not None and rows else None
         version = run.version.number if run is not None else None
+        zone = timezone.get_current_timezone()
+
+        def iso(moment: datetime) -> str:
+            # What DateTimeField().to_representation gives, at a fraction of
+            # its cost per row (it dominated a 5,000-row page).
+            text = moment.astimezone(zone).isoformat()
+            return text[:-6] + "Z" if text.endswith("+00:00") else text
+
         results = [
             {
                 "external_id": external_id,
@@ -448,7 +458,7 @@ class ScoreViewSet(SyncViewSet):
                 "overridden": override is not None,
                 "version": version if score is not None else None,
                 "top_reasons": reasons(matched, tier) if reasons and tier else [],
-                "changed_at": serializers.DateTimeField().to_representation(changed_at),
+                "changed_at": iso(changed_at),
                 "seq": seq,
             }
             for external_id, score, tier, effective, override, matched, changed_at, seq in rows

@@ -6,13 +6,14 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from rest_framework.fields import DateTimeField
 from rest_framework.response import Response
 from rest_framework.test import APIClient
 
 from profiles.models import Profile, ProfileVersion, User
 from scoring import services
 from scoring.api_keys import api_key_create
-from scoring.models import Account, ScoringRun
+from scoring.models import Account, ScoreChange, ScoringRun
 from tests.factories import AccountFactory, UserFactory
 from tests.scoring.test_runs import approved_version, run_all
 
@@ -271,6 +272,9 @@ def test_a_score_row_has_tiers_version_and_top_reasons_from_the_mask(
     }
     assert by_id["dq"]["tier"] == "DQ"
     assert by_id["dq"]["top_reasons"] == ["Disqualified: Country is one of KP"]
+    change = ScoreChange.objects.get(profile=icp, account=account)
+    assert by_id["fit"]["seq"] == change.seq
+    assert by_id["fit"]["changed_at"] == DateTimeField().to_representation(change.changed_at)
 
 
 def test_the_feed_pages_by_cursor_and_filters(

@@ -1,0 +1,249 @@
+"""Benchmark: the CRM sync API against gunicorn on PostgreSQL.
+
+    python bench/api.py --accounts 1000000 [--upsert 100000] [--clients 2]
+
+Creates its own database (`icpsite_bench_api` unless --database names
+another) holding the demo company and N scored synthetic accounts, starts
+gunicorn on 127.0.0.1 and prints:
+
+  in    new accounts upserted per second, in requests of 1,000 through
+        POST /api/v1/accounts/bulk-upsert/, each request scoring its rows
+        against the current version before it answers
+  out   scores pulled per second through GET /api/v1/scores/, following
+        `next` from the first page to the last (the whole base)
+  list  p50 and p95 latency of a filtered page: the scores feed filtered by
+        tier and score range, and the accounts page a person sees, filtered
+        by tier and industry
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from common import DEFAULT_SERVER, ROOT, demo_database, drop_database
+
+BATCH = 1000
+PAGE = 5000
+PASSWORD = "bench-password"  # noqa: S105 (a throwaway database's user)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--accounts", type=int, default=1_000_000, help="accounts in the base")
+    parser.add_argument("--upsert", type=int, default=100_000, help="new accounts pushed")
+    parser.add_argument("--clients", type=int, default=2, help="concurrent pushing clients")
+    parser.add_argument("--web-workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--samples", type=int, default=200, help="list pages timed, each kind")
+    parser.add_argument("--server", default=DEFAULT_SERVER)
+    parser.add_argument("--database", default="icpsite_bench_api")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    return parser.parse_args()
+
+
+def payload_rows(count: int) -> list[dict[str, Any]]:
+    """`count` new accounts as a CRM would send them (the demo generator's
+    distributions, under external ids of their own)."""
+    from demo.accounts import _rows
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.isoformat()
+        if isinstance(value, Decimal):
+            return str(value)
+        return value
+
+    skip = {"list_index", "created_at", "updated_at", "traits"}
+    rows = []
+    for n, row in enumerate(_rows(seed=7, start=1, stop=count + 1), start=1):
+        body = {k: plain(v) for k, v in row.items() if k not in skip}
+        body["external_id"] = f"crm-{n:07d}"
+        rows.append(body)
+    return rows
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def percentile(values: list[float], p: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1]
+
+
+def main() -> None:
+    args = parse_args()
+    env_settings = {"API_THROTTLE_RATE": "100000000/minute", "DEBUG": "false"}
+    database_url = demo_database(args.server, args.database, args.accounts, **env_settings)
+
+    import requests
+    from django.core.management import call_command
+
+    from demo import seed
+    from profiles.models import User
+    from scoring.api_keys import api_key_create
+
+    call_command("collectstatic", interactive=False, verbosity=0)  # pages run with DEBUG off
+    bench_user, _ = User.objects.update_or_create(
+        username="bench", defaults={"is_staff": True, "is_superuser": True}
+    )
+    bench_user.set_password(PASSWORD)
+    bench_user.save()
+    key = api_key_create(actor=None, name="bench", user=bench_user, scope="write").plaintext
+    bodies = [
+        json.dumps({"accounts": chunk})
+        for rows in [payload_rows(args.upsert)]
+        for chunk in (rows[i : i + BATCH] for i in range(0, len(rows), BATCH))
+    ]
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "DATABASE_URL": database_url, **env_settings}
+    env.pop("REDIS_URL", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "icpsite.wsgi", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(args.web_workers), "--timeout", "300", "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{base}/health/", timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("gunicorn did not answer")
+            time.sleep(0.2)
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+
+        # in: bulk upserts, `clients` requests in flight at a time
+        def push(body: str) -> float:
+            with requests.Session() as http:
+                t = time.monotonic()
+                response = http.post(
+                    f"{base}/api/v1/accounts/bulk-upsert/", data=body, headers=headers, timeout=300
+                )
+                took = time.monotonic() - t
+            body_out = response.json()
+            if response.status_code != 200 or body_out["created"] != BATCH:
+                raise SystemExit(f"upsert refused: {response.status_code} {response.text[:500]}")
+            return took
+
+        t = time.monotonic()
+        with ThreadPoolExecutor(args.clients) as pool:
+            push_latencies = list(pool.map(push, bodies))
+        push_seconds = time.monotonic() - t
+
+        # out: the whole feed through the cursor
+        http = requests.Session()
+        http.headers.update(headers)
+        pulled = 0
+        url: str | None = f"{base}/api/v1/scores/"
+        params: dict[str, Any] | None = {"profile": seed.PROFILE_SLUG, "page_size": PAGE}
+        t = time.monotonic()
+        while url:
+            response = http.get(url, params=params, timeout=300)
+            response.raise_for_status()
+            page = response.json()
+            pulled += len(page["results"])
+            url, params = page["next"], None
+        pull_seconds = time.monotonic() - t
+        expected = args.accounts + len(bodies) * BATCH
+        assert pulled == expected, f"pulled {pulled:,} scores of {expected:,}"
+
+        # list: filtered pages, as the CRM and as a person would ask for them
+        rng = random.Random(1)  # noqa: S311
+
+        bands = {"A": (70, 100), "B": (40, 69), "C": (1, 39)}
+
+        def feed_query() -> tuple[str, dict[str, Any]]:
+            # What a sync job asks: one tier, a score floor inside its band.
+            tier = rng.choice("ABC")
+            low, high = bands[tier]
+            return f"{base}/api/v1/scores/", {
+                "profile": seed.PROFILE_SLUG,
+                "tier": tier,
+                "score_min": rng.randint(low, high - 5),
+                "score_max": high,
+                "page_size": 100,
+            }
+
+        industries = ["SaaS", "Software", "Fintech", "Healthcare", "Manufacturing"]
+
+        def page_query() -> tuple[str, dict[str, Any]]:
+            return f"{base}/accounts/", {
+                "tier": rng.choice("ABC"),
+                "industry": rng.choice(industries),
+                "sort": rng.choice(["-score", "name"]),
+            }
+
+        browser = requests.Session()
+        login = browser.get(f"{base}/accounts/login/", timeout=30)
+        login.raise_for_status()
+        signed_in = browser.post(
+            f"{base}/accounts/login/",
+            data={
+                "username": "bench",
+                "password": PASSWORD,
+                "csrfmiddlewaretoken": browser.cookies["csrftoken"],
+            },
+            headers={"Referer": f"{base}/accounts/login/"},
+            timeout=30,
+        )
+        signed_in.raise_for_status()
+        assert "sessionid" in browser.cookies, "could not sign in"
+
+        def timed(session: requests.Session, query: Any) -> list[float]:
+            latencies = []
+            for i in range(args.samples + 10):
+                url, params = query()
+                t = time.monotonic()
+                response = session.get(url, params=params, timeout=60)
+                took = time.monotonic() - t
+                response.raise_for_status()
+                if i >= 10:  # the first few warm the caches
+                    latencies.append(took)
+            return latencies
+
+        feed_latencies = timed(http, feed_query)
+        page_latencies = timed(browser, page_query)
+    finally:
+        server.terminate()
+        server.wait()
+
+    def ms(values: list[float], p: float) -> str:
+        return f"{percentile(values, p) * 1000:>8.0f} ms"
+
+    upserted = len(bodies) * BATCH
+    print(f"accounts in the base             {args.accounts:>12,}")
+    print(f"gunicorn workers / push clients  {args.web_workers:>8} / {args.clients}")
+    print(f"in: {upserted:,} new accounts in {push_seconds:.1f} s")
+    print(f"    accounts per second          {upserted / push_seconds:>12,.0f}   (target 5,000)")
+    print(f"    request p50 / p95            {ms(push_latencies, 50)} / {ms(push_latencies, 95)}")
+    print(f"out: {pulled:,} scores in {pull_seconds:.1f} s, pages of {PAGE:,}")
+    print(f"    scores per second            {pulled / pull_seconds:>12,.0f}   (target 50,000)")
+    for name, latencies in (("scores feed", feed_latencies), ("accounts page", page_latencies)):
+        print(f"list, {name + ' filtered':<26} p50 {ms(latencies, 50)}, p95 {ms(latencies, 95)}")
+    print("    (target p95 <= 100 ms)")
+    if not args.keep:
+        drop_database(args.server, args.database)
+
+
+if __name__ == "__main__":
+    main()
