@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.views.decorators.http import require_GET, require_http_methods
 
 from profiles.models import Profile
@@ -33,6 +34,26 @@ from scoring.selectors import (
 
 PAGE_SIZE = 50
 
+# The list counts matching accounts up to this many and says "more than"
+# beyond: an exact total over a million accounts costs a scan of the whole
+# base on every page view, the cap stops the scan early.
+COUNT_CAP = 10_000
+
+
+class CappedPaginator(Paginator):
+    @cached_property
+    def count(self) -> int:
+        return int(self.object_list.order_by()[: COUNT_CAP + 1].count())
+
+    @cached_property
+    def capped(self) -> bool:
+        return self.count > COUNT_CAP
+
+    @property
+    def cap(self) -> int:
+        return COUNT_CAP
+
+
 # Rows fetched from the database per round trip while streaming an export.
 EXPORT_CHUNK_SIZE = 2000
 
@@ -51,7 +72,7 @@ def account_index(request: HttpRequest) -> HttpResponse:
     profiles, profile, run = _chosen(request)
     accounts = account_list(viewer=request.user, run=run)  # type: ignore[arg-type]
     filters = AccountFilter(request.GET, queryset=accounts)
-    page = Paginator(filters.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(filters.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(

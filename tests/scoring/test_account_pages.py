@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from profiles.models import Profile, User
-from scoring import services
+from scoring import services, views
 from scoring.models import Account, ScoringRun
 from tests.factories import AccountFactory
 from tests.scoring.test_runs import approved_version, run_all
@@ -75,6 +75,21 @@ def test_the_list_runs_the_same_queries_whatever_the_page_holds(
     with CaptureQueriesContext(connection) as many:
         client.get(reverse("account-list"))
     assert len(many) == len(few)
+
+
+def test_the_count_stops_at_the_cap_and_says_more_than(
+    client: Client, rep: User, scored: ScoringRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client.force_login(rep)
+    response = client.get(reverse("account-list"))
+    assert "3 accounts" in response.content.decode()
+    monkeypatch.setattr(views, "COUNT_CAP", 2)
+    monkeypatch.setattr(views, "PAGE_SIZE", 1)
+    response = client.get(reverse("account-list"))
+    assert "More than 2 accounts" in response.content.decode()
+    assert "Page 1 of 3+" in response.content.decode()
+    assert names(client, tier="DQ") == ["Gamma Banned"]  # under the cap: exact
+    assert "1 account<" in client.get(reverse("account-list"), {"tier": "DQ"}).content.decode()
 
 
 def test_the_account_page_shows_the_math(client: Client, rep: User, scored: ScoringRun) -> None:
