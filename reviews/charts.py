@@ -11,15 +11,17 @@ from typing import Any
 from reviews.evidence import Validation
 from reviews.figures import TIERS, Figures, TierFigures
 
-WIDTH, HEIGHT = 360, 200
+# Wide enough that two bars' value labels ("47,462") never run into each other.
+WIDTH, HEIGHT = 480, 200
 TOP, BOTTOM, LEFT = 16, 28, 8
-BAR_WIDTH, GAP = 26, 4
+BAR_WIDTH, GAP = 40, 8
 
 
 @dataclass(frozen=True)
 class Bar:
     series: str
     x: int
+    x_label: int
     y: float
     height: float
     value: str
@@ -39,6 +41,7 @@ class Chart:
     groups: list[Group]
     width: int = WIDTH
     height: int = HEIGHT
+    bar_width: int = BAR_WIDTH
 
     @property
     def baseline(self) -> int:
@@ -76,6 +79,7 @@ def bar_chart(
                 Bar(
                     series=name,
                     x=start + j * (BAR_WIDTH + GAP),
+                    x_label=start + j * (BAR_WIDTH + GAP) + BAR_WIDTH // 2,
                     y=round(HEIGHT - BOTTOM - height, 1),
                     height=round(height, 1),
                     value=label(value),
