@@ -46,6 +46,7 @@ class AccountFilter(django_filters.FilterSet):
             "annual_revenue": "Revenue",
         },
         label="Sort by",
+        empty_label="Best score first",
     )
 
     class Meta:
