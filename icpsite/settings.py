@@ -6,6 +6,7 @@ and Celery tasks executed eagerly in-process.
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -121,6 +122,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # take the write lock up front so concurrent writers wait instead of failing.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    # Tests get a file, not Django's shared in-memory database: there a
+    # browser test's server thread and the test itself lock each other out
+    # ("database table is locked") instead of waiting their turn.
+    # One file per process, so two test runs side by side keep apart.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(Path(tempfile.gettempdir()) / f"icpsite-test-{os.getpid()}.sqlite3")
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "profiles.User"
@@ -272,6 +280,7 @@ REST_FRAMEWORK = {
         "scoring.api.auth.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    "DEFAULT_PARSER_CLASSES": ["profiles.api.parsers.StrictJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["scoring.api.auth.ApiKeyRateThrottle"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
