@@ -57,6 +57,27 @@ def test_the_manager_accepts_from_the_queue_and_the_account_shows_the_effective_
     assert b"by accepted override" in panel.content
 
 
+def test_an_override_logged_under_a_replaced_version_can_only_be_rejected(
+    client: Client,
+    rep: User,
+    manager: User,
+    icp: Profile,
+    v1: ProfileVersion,
+    tiny: Account,
+    live_run: ScoringRun,
+) -> None:
+    services.override_create(
+        actor=rep, account=tiny, profile=icp, claimed_tier="A", reason="too_strict"
+    )
+    ProfileVersion.objects.filter(pk=v1.pk).update(status="superseded")
+    approved_version(icp, 2, [100, 2000])
+    client.force_login(manager)
+    row = client.get(reverse("review-queue")).content.decode()
+    assert "logged under v1" in row
+    assert '<button type="submit" disabled title="Logged under v1, which is no longer live' in row
+    assert ">Reject</button>" in row
+
+
 def test_a_refused_decision_says_why_and_changes_nothing(
     client: Client, rep: User, marketer: User, icp: Profile, tiny: Account, live_run: ScoringRun
 ) -> None:
