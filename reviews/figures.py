@@ -7,7 +7,8 @@ into Python; each table is one GROUP BY.
 
 Definitions used everywhere (pages, agenda, drift, API):
 - closed deals: won or lost, closed inside the window;
-- win rate: won / closed deals; average deal size: mean amount of won deals;
+- win rate: won / closed deals; average deal size: mean amount of the won
+  deals whose amount is known (a missing amount is not a deal of 0);
 - customers: accounts that won a deal or churned, not churned before the
   window; churn rate: customers who churned inside the window / customers.
 """
@@ -62,6 +63,7 @@ class TierFigures:
     won_amount: Decimal = Decimal("0")
     customers: int = 0
     churned: int = 0
+    won_priced: int = 0
 
     @property
     def closed(self) -> int:
@@ -73,7 +75,9 @@ class TierFigures:
 
     @property
     def avg_deal(self) -> Decimal | None:
-        return (self.won_amount / self.won).quantize(Decimal("0.01")) if self.won else None
+        if not self.won_priced:
+            return None
+        return (self.won_amount / self.won_priced).quantize(Decimal("0.01"))
 
     @property
     def churn_rate(self) -> float | None:
@@ -111,6 +115,7 @@ class Figures:
             total.won_amount += row.won_amount
             total.customers += row.customers
             total.churned += row.churned
+            total.won_priced += row.won_priced
         return total
 
     @property
@@ -138,7 +143,11 @@ def tier_figures(
     """Outcomes by tier for deals closed and churn since `since` (all time
     when None), optionally only for the accounts `accounts_sql` selects."""
     tier_sql, tier_params = tiering
-    start = since or BEGINNING
+    # The raw parameter skips the field's adaptation: on SQLite an aware
+    # datetime is sent as '... 09:00:00+00:00' and compared as text with the
+    # stored '... 09:00:00', which left out a deal closed at the very instant
+    # `since` names (PostgreSQL and the ORM's filters include it).
+    start = connection.ops.adapt_datetimefield_value(since or BEGINNING)
     where, where_params = "", ()
     if accounts_sql is not None:
         where = f"WHERE a.id IN ({accounts_sql[0]})"
@@ -151,16 +160,17 @@ def tier_figures(
         f"SUM(CASE WHEN {won} THEN a.deal_amount ELSE 0 END), "
         "SUM(CASE WHEN (a.deal_status = 'won' OR a.churned_at IS NOT NULL) "
         "AND (a.churned_at IS NULL OR a.churned_at >= %s) THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN a.churned_at >= %s THEN 1 ELSE 0 END) "
+        "SUM(CASE WHEN a.churned_at >= %s THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN {won} AND a.deal_amount IS NOT NULL THEN 1 ELSE 0 END) "
         f"FROM ({tier_sql}) t JOIN {_ACCOUNTS} a ON a.id = t.account_id {where} "
         "GROUP BY t.tier"
     )
-    params = (start, start, start, start, start, *tier_params, *where_params)
+    params = (start, start, start, start, start, start, *tier_params, *where_params)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     figures = Figures()
-    for tier, accounts, won_n, lost, amount, customers, churned in rows:
+    for tier, accounts, won_n, lost, amount, customers, churned, priced in rows:
         figures.tiers[tier] = TierFigures(
             tier=tier,
             accounts=int(accounts),
@@ -169,6 +179,7 @@ def tier_figures(
             won_amount=_decimal(amount),
             customers=int(customers or 0),
             churned=int(churned or 0),
+            won_priced=int(priced or 0),
         )
     return figures
 
