@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.db.models import QuerySet
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
@@ -22,12 +22,21 @@ from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
-from profiles.api.errors import api_exception_handler
-from profiles.api.pagination import NewestFirstCursor, NumberedPages
+from profiles.api.errors import answers, api_exception_handler
+from profiles.api.fields import StrictCharField, StrictSlugRelatedField
+from profiles.api.pagination import MAX_PAGE_SIZE, NewestFirstCursor, NumberedPages
+from profiles.api.params import ANY_SEGMENT, row_in_path, slug_in_path, valid_query
 from profiles.models import Criterion, Profile, ProfileVersion, User
 from reviews import services
 from reviews.evidence import validation_for
-from reviews.models import CheckIn, CheckInOutcome, ClaimedTier, Override, OverrideReason
+from reviews.models import (
+    CheckIn,
+    CheckInOutcome,
+    ClaimedTier,
+    Override,
+    OverrideReason,
+    OverrideStatus,
+)
 from reviews.selectors import checkin_list, override_list, queue_get
 from scoring.models import Account
 from scoring.selectors import current_run
@@ -59,8 +68,8 @@ class OverrideSerializer(serializers.ModelSerializer[Override]):
 
 
 class OverrideCreateSerializer(serializers.Serializer[Any]):
-    profile = serializers.SlugRelatedField(slug_field="slug", queryset=Profile.objects.all())
-    account = serializers.SlugRelatedField(
+    profile = StrictSlugRelatedField(slug_field="slug", queryset=Profile.objects.all())
+    account = StrictSlugRelatedField(
         slug_field="external_id",
         queryset=Account.objects.all(),
         help_text="The account's external id in the CRM.",
@@ -73,7 +82,7 @@ class OverrideCreateSerializer(serializers.Serializer[Any]):
     criterion = serializers.PrimaryKeyRelatedField(
         queryset=Criterion.objects.all(), required=False, allow_null=True
     )
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    note = StrictCharField(required=False, allow_blank=True, default="")
 
     def validate_rep(self, email: str) -> User:
         user = User.objects.filter(email__iexact=email).first()
@@ -83,7 +92,7 @@ class OverrideCreateSerializer(serializers.Serializer[Any]):
 
 
 class NoteSerializer(serializers.Serializer[Any]):
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    note = StrictCharField(required=False, allow_blank=True, default="")
 
 
 class CheckInSerializer(serializers.ModelSerializer[CheckIn]):
@@ -104,7 +113,35 @@ class CheckInSerializer(serializers.ModelSerializer[CheckIn]):
 
 class OutcomeSerializer(serializers.Serializer[Any]):
     outcome = serializers.ChoiceField(choices=[c for c in CheckInOutcome.choices if c[0]])
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    note = StrictCharField(required=False, allow_blank=True, default="")
+
+
+def _page_size() -> serializers.IntegerField:
+    return serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_PAGE_SIZE,
+        required=False,
+        help_text=f"Rows per page, 1 to {MAX_PAGE_SIZE}.",
+    )
+
+
+class OverrideQuerySerializer(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(choices=OverrideStatus.choices, required=False)
+    profile = serializers.SlugField(required=False, help_text="A profile's slug.")
+    account = serializers.CharField(required=False, help_text="An account's external id.")
+    cursor = serializers.CharField(required=False, help_text="A page's place, from `next`.")
+    page_size = _page_size()
+
+
+class CheckInQuerySerializer(serializers.Serializer[Any]):
+    page = serializers.IntegerField(min_value=1, required=False)
+    page_size = _page_size()
+
+
+class ValidationQuerySerializer(serializers.Serializer[Any]):
+    draft = serializers.IntegerField(
+        min_value=1, required=False, help_text="A version number to show beside the live one."
+    )
 
 
 # --- Views -------------------------------------------------------------------------
@@ -112,6 +149,7 @@ class OutcomeSerializer(serializers.Serializer[Any]):
 
 class ReviewsViewSet(GenericViewSet[Any]):
     permission_classes = [IsAuthenticated]
+    lookup_value_regex = ANY_SEGMENT
 
     def get_exception_handler(self) -> Any:
         return api_exception_handler
@@ -125,6 +163,9 @@ class ReviewsViewSet(GenericViewSet[Any]):
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
+    def get_object(self) -> Any:
+        return row_in_path(self.get_queryset(), self.kwargs["pk"])
+
 
 @extend_schema(tags=["reviews"])
 class OverrideViewSet(ReviewsViewSet):
@@ -135,27 +176,24 @@ class OverrideViewSet(ReviewsViewSet):
     pagination_class = NewestFirstCursor
 
     def get_queryset(self) -> QuerySet[Override]:
-        params = self.request.query_params
-        overrides = override_list(viewer=self.actor, status=params.get("status") or None)
-        if params.get("profile"):
-            overrides = overrides.filter(profile__slug=params["profile"])
-        if params.get("account"):
-            overrides = overrides.filter(account__external_id=params["account"])
-        return overrides
+        return override_list(viewer=self.actor)
 
     @extend_schema(
         summary="List overrides",
-        parameters=[
-            OpenApiParameter("status", OpenApiTypes.STR, description="pending, accepted, rejected"),
-            OpenApiParameter("profile", OpenApiTypes.STR, description="A profile's slug."),
-            OpenApiParameter("account", OpenApiTypes.STR, description="An account's external id."),
-        ],
+        parameters=[OverrideQuerySerializer],
+        responses=answers(OverrideSerializer, 400),
     )
     def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
+        query = valid_query(request, OverrideQuerySerializer)
+        overrides = override_list(viewer=self.actor, status=query.get("status"))
+        if "profile" in query:
+            overrides = overrides.filter(profile__slug=query["profile"])
+        if "account" in query:
+            overrides = overrides.filter(account__external_id=query["account"])
+        page = self.paginate_queryset(overrides)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
-    @extend_schema(summary="Read an override")
+    @extend_schema(summary="Read an override", responses=answers(OverrideSerializer, 404))
     def retrieve(self, request: Request, pk: str) -> Response:
         return Response(self.get_serializer(self.get_object()).data)
 
@@ -164,7 +202,21 @@ class OverrideViewSet(ReviewsViewSet):
         description="By the account's external id and the rep's email (the caller by "
         "default). Logging in another rep's name needs a manager of their team.",
         request=OverrideCreateSerializer,
-        responses={201: OverrideSerializer},
+        responses=answers(OverrideSerializer, 400, 403, 415, ok_status=201),
+        examples=[
+            OpenApiExample(
+                "In a rep's name",
+                request_only=True,
+                value={
+                    "profile": "mid-market-saas",
+                    "account": "0015g00000XyZ12",
+                    "rep": "noah@northwind.example",
+                    "claimed_tier": "A",
+                    "reason": "strategic",
+                    "note": "Board-level sponsor; they buy like mid-market.",
+                },
+            )
+        ],
     )
     def create(self, request: Request) -> Response:
         data = self.valid(OverrideCreateSerializer)
@@ -181,7 +233,13 @@ class OverrideViewSet(ReviewsViewSet):
         body = self.get_serializer(override_list(viewer=self.actor).get(pk=override.pk)).data
         return Response(body, status=status.HTTP_201_CREATED)
 
-    @extend_schema(summary="Accept an override", request=NoteSerializer)
+    @extend_schema(
+        summary="Accept an override",
+        description="Managers of the rep's team and the profile's admins accept; nobody "
+        "reviews their own. The claimed tier becomes the account's effective tier.",
+        request=NoteSerializer,
+        responses=answers(OverrideSerializer, 400, 403, 404, 415),
+    )
     @action(detail=True, methods=["post"])
     def accept(self, request: Request, pk: str) -> Response:
         override = services.override_accept(
@@ -191,7 +249,12 @@ class OverrideViewSet(ReviewsViewSet):
             self.get_serializer(override_list(viewer=self.actor).get(pk=override.pk)).data
         )
 
-    @extend_schema(summary="Reject an override", request=NoteSerializer)
+    @extend_schema(
+        summary="Reject an override",
+        description="The same people as accepting; a rejection needs a note.",
+        request=NoteSerializer,
+        responses=answers(OverrideSerializer, 400, 403, 404, 415),
+    )
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: str) -> Response:
         override = services.override_reject(
@@ -213,16 +276,32 @@ class CheckInViewSet(ReviewsViewSet):
     def get_queryset(self) -> QuerySet[CheckIn]:
         return checkin_list(viewer=self.actor)
 
-    @extend_schema(summary="List check-ins")
+    @extend_schema(
+        summary="List check-ins",
+        description="Open ones first by due date, then closed ones newest first. A page "
+        "past the last answers 404.",
+        parameters=[CheckInQuerySerializer],
+        responses=answers(CheckInSerializer, 400, 404),
+    )
     def list(self, request: Request) -> Response:
+        valid_query(request, CheckInQuerySerializer)
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
-    @extend_schema(summary="Read a check-in with its agenda")
+    @extend_schema(
+        summary="Read a check-in with its agenda", responses=answers(CheckInSerializer, 404)
+    )
     def retrieve(self, request: Request, pk: str) -> Response:
         return Response(self.get_serializer(self.get_object()).data)
 
-    @extend_schema(summary="Record a check-in's outcome", request=OutcomeSerializer)
+    @extend_schema(
+        summary="Record a check-in's outcome",
+        description="The profile's approvers and the managers of the teams it requires "
+        "close a check-in: no change (the note says why) or start a revision, which opens "
+        "a draft from the live version.",
+        request=OutcomeSerializer,
+        responses=answers(CheckInSerializer, 400, 403, 404, 415),
+    )
     @action(detail=True, methods=["post"])
     def outcome(self, request: Request, pk: str) -> Response:
         data = self.valid(OutcomeSerializer)
@@ -240,7 +319,9 @@ class QueueView(APIView):
     def get_exception_handler(self) -> Any:
         return api_exception_handler
 
-    @extend_schema(tags=["reviews"], summary="My review queue", responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        tags=["reviews"], summary="My review queue", responses=answers(OpenApiTypes.OBJECT)
+    )
     def get(self, request: Request) -> Response:
         queue = queue_get(viewer=cast(User, request.user))
         return Response(
@@ -299,18 +380,18 @@ class ValidationView(APIView):
     @extend_schema(
         tags=["reviews"],
         summary="Outcome validation figures",
-        parameters=[OpenApiParameter("draft", OpenApiTypes.INT, description="A version number.")],
-        responses=OpenApiTypes.OBJECT,
+        parameters=[ValidationQuerySerializer],
+        responses=answers(OpenApiTypes.OBJECT, 400, 404),
     )
     def get(self, request: Request, slug: str) -> Response:
+        slug = slug_in_path(slug, "profile")
         profile = Profile.objects.filter(slug=slug).first()
         if profile is None:
             raise exceptions.NotFound(f"No profile {slug!r}.")
+        query = valid_query(request, ValidationQuerySerializer)
         draft = None
-        if request.query_params.get("draft"):
-            draft = ProfileVersion.objects.filter(
-                profile=profile, number=request.query_params["draft"]
-            ).first()
+        if "draft" in query:
+            draft = ProfileVersion.objects.filter(profile=profile, number=query["draft"]).first()
             if draft is None:
                 raise exceptions.ValidationError(
                     {"draft": [f"{profile.name} has no such version."]}
@@ -325,5 +406,9 @@ router.register("reviews/checkins", CheckInViewSet, basename="checkin")
 urlpatterns = [
     *router.urls,
     path("reviews/queue/", QueueView.as_view(), name="review-queue"),
-    path("reviews/validation/<slug:slug>/", ValidationView.as_view(), name="validation"),
+    re_path(
+        rf"^reviews/validation/(?P<slug>{ANY_SEGMENT})/$",
+        ValidationView.as_view(),
+        name="validation",
+    ),
 ]

@@ -4,6 +4,9 @@ Services raise Django's exceptions; these become DRF responses:
 PermissionDenied -> 403 with the policy's reason, ValidationError -> 400
 keyed by field name, StaleRevisionError -> 409 with the current revision and
 who changed what since the client's revision.
+
+`answers` documents an endpoint's responses from the same error bodies, so
+every app under /api/v1/ describes a 400 or a 404 alike.
 """
 
 from collections.abc import Callable
@@ -11,6 +14,7 @@ from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -86,3 +90,112 @@ class StaleRevisionSerializer(serializers.Serializer[Any]):
     current_revision = serializers.IntegerField()
     based_on = serializers.IntegerField()
     changes = StaleChangeSerializer(many=True)
+
+
+# --- Documented answers -----------------------------------------------------
+
+BAD_REQUEST = OpenApiResponse(
+    dict[str, Any],
+    description="The request is wrong: a body that is not JSON, an unknown field or "
+    "parameter, a wrong type. Each key names a field or query parameter "
+    "(non_field_errors: the request as a whole; detail: a body that could not be read) "
+    "and holds what to do about it.",
+    examples=[
+        OpenApiExample(
+            "A field is wrong",
+            value={"points": ["Points must be a whole number from 0 to 100."]},
+        ),
+        OpenApiExample(
+            "Malformed JSON",
+            value={
+                "detail": "The body is not valid JSON: Expecting value: line 1 column 1 (char 0)."
+            },
+        ),
+    ],
+)
+UNAUTHORIZED = OpenApiResponse(
+    ErrorDetailSerializer,
+    description="No valid credentials: send `Authorization: Bearer <key>`.",
+    examples=[
+        OpenApiExample("No key", value={"detail": "Authentication credentials were not provided."})
+    ],
+)
+FORBIDDEN = OpenApiResponse(
+    ErrorDetailSerializer,
+    description="Not allowed: a read key on a write, or a person who may not do this; the "
+    "detail says why.",
+    examples=[
+        OpenApiExample(
+            "Read key",
+            value={"detail": "The API key 'a1b2c3d4e5' may only read; writing needs a write key."},
+        ),
+        OpenApiExample(
+            "Not a member of the team",
+            value={"detail": "You are not a member of Sales, so you cannot speak for it."},
+        ),
+    ],
+)
+NOT_FOUND = OpenApiResponse(
+    ErrorDetailSerializer,
+    description="No such item at this address, or an id that cannot be one.",
+    examples=[OpenApiExample("No such version", value={"detail": "Mid-market SaaS has no v9."})],
+)
+STALE_REVISION = OpenApiResponse(
+    StaleRevisionSerializer,
+    description="The version changed after the revision the client sent. Nothing was "
+    "saved; the body says who changed what and gives the current revision to retry with.",
+    examples=[
+        OpenApiExample(
+            "Edited in the meantime",
+            value={
+                "detail": "v2 changed after you loaded it (you had revision 6, it is now 7): "
+                "Maya Marketer changed a criterion: Employees is between 150 and 2,000 "
+                "(value). Your input is kept below; check the current state and save again.",
+                "code": "stale_revision",
+                "current_revision": 7,
+                "based_on": 6,
+                "changes": [
+                    {
+                        "actor": "marketer",
+                        "verb": "criterion_changed",
+                        "summary": "Employees is between 150 and 2,000 (value)",
+                        "revision": 7,
+                        "created_at": "2025-03-04T10:15:00Z",
+                    }
+                ],
+            },
+        ),
+    ],
+)
+TOO_LARGE = OpenApiResponse(ErrorDetailSerializer, description="The body is over 8 MB.")
+UNSUPPORTED = OpenApiResponse(ErrorDetailSerializer, description="Send application/json.")
+THROTTLED = OpenApiResponse(
+    ErrorDetailSerializer,
+    description="Over the key's rate (API_THROTTLE_RATE); wait the `Retry-After` seconds.",
+    examples=[
+        OpenApiExample(
+            "Slow down",
+            value={"detail": "Request was throttled. Expected available in 12 seconds."},
+        )
+    ],
+)
+ERRORS = {
+    400: BAD_REQUEST,
+    401: UNAUTHORIZED,
+    403: FORBIDDEN,
+    404: NOT_FOUND,
+    409: STALE_REVISION,
+    413: TOO_LARGE,
+    415: UNSUPPORTED,
+    429: THROTTLED,
+}
+
+
+def answers(
+    ok: Any, *codes: int, ok_status: int = 200, own: dict[int, Any] | None = None
+) -> dict[int, Any]:
+    """The documented responses of an endpoint: the success body, the listed
+    error codes, and 401 and 429, which any request may meet. `own` describes
+    a code the endpoint answers differently from the rest of the API."""
+    errors = {**ERRORS, **(own or {})}
+    return {ok_status: ok, **{code: errors[code] for code in (*codes, 401, 429)}}

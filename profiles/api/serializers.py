@@ -10,6 +10,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from profiles.api.fields import StrictCharField, StrictSlugRelatedField
 from profiles.attributes import CATEGORIES, OPERATOR_LABELS, Attribute, Operator
 from profiles.diff import CriterionChange, VersionDiff
 from profiles.models import (
@@ -106,22 +107,22 @@ class ProfileDetailSerializer(ProfileSerializer):
 
 
 class ProfileCreateSerializer(serializers.Serializer[Any]):
-    name = serializers.CharField(max_length=120)
-    description = serializers.CharField(allow_blank=True, default="")
-    required_teams = serializers.SlugRelatedField(
+    name = StrictCharField(max_length=120)
+    description = StrictCharField(allow_blank=True, default="")
+    required_teams = StrictSlugRelatedField(
         many=True,
         slug_field="slug",
         queryset=Team.objects.all(),
         help_text="Slugs of the teams whose fresh sign-off approval needs.",
     )
-    approving_teams = serializers.SlugRelatedField(
+    approving_teams = StrictSlugRelatedField(
         many=True,
         slug_field="slug",
         queryset=Team.objects.all(),
         required=False,
         help_text="Slugs of the teams whose managers approve; default: the RevOps teams.",
     )
-    admins = serializers.SlugRelatedField(
+    admins = StrictSlugRelatedField(
         many=True,
         slug_field="username",
         queryset=User.objects.all(),
@@ -180,7 +181,7 @@ class CriterionInputSerializer(serializers.Serializer[Any]):
     revision = serializers.IntegerField(
         min_value=1, help_text="The version revision this edit is based on."
     )
-    attribute = serializers.CharField(max_length=60)
+    attribute = StrictCharField(max_length=60)
     operator = serializers.ChoiceField(choices=[(o.value, OPERATOR_LABELS[o]) for o in Operator])
     value = serializers.JSONField(
         required=False,
@@ -197,7 +198,7 @@ class CriterionInputSerializer(serializers.Serializer[Any]):
         allow_null=True,
         help_text="Default: the attribute's own category.",
     )
-    rationale = serializers.CharField(max_length=300, allow_blank=True, default="")
+    rationale = StrictCharField(max_length=300, allow_blank=True, default="")
 
 
 class RevisionSerializer(serializers.Serializer[Any]):
@@ -321,7 +322,7 @@ class VersionStartSerializer(serializers.Serializer[Any]):
     empty = serializers.BooleanField(
         default=False, help_text="Start with no criteria instead of copying a version."
     )
-    rationale = serializers.CharField(allow_blank=True, default="")
+    rationale = StrictCharField(allow_blank=True, default="")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["empty"] and attrs.get("source") is not None:
@@ -335,32 +336,32 @@ class VersionUpdateSerializer(serializers.Serializer[Any]):
     revision = serializers.IntegerField(
         min_value=1, help_text="The version revision this edit is based on."
     )
-    rationale = serializers.CharField(allow_blank=True, required=False)
+    rationale = StrictCharField(allow_blank=True, required=False)
     threshold_a = serializers.IntegerField(required=False, help_text="Score where tier A starts.")
     threshold_b = serializers.IntegerField(required=False, help_text="Score where tier B starts.")
 
 
 class WithdrawSerializer(serializers.Serializer[Any]):
-    reason = serializers.CharField(allow_blank=True, default="")
+    reason = StrictCharField(allow_blank=True, default="")
 
 
 # --- Review -----------------------------------------------------------------
 
 
 class SignOffInputSerializer(serializers.Serializer[Any]):
-    team = serializers.SlugRelatedField(
+    team = StrictSlugRelatedField(
         slug_field="slug", queryset=Team.objects.all(), help_text="Slug of the team you sign for."
     )
     decision = serializers.ChoiceField(choices=SignOffDecision.choices)
-    note = serializers.CharField(allow_blank=True, default="")
+    note = StrictCharField(allow_blank=True, default="")
     revision = serializers.IntegerField(min_value=1, help_text="The version revision you reviewed.")
 
 
 class RequestChangesSerializer(serializers.Serializer[Any]):
-    team = serializers.SlugRelatedField(
+    team = StrictSlugRelatedField(
         slug_field="slug", queryset=Team.objects.all(), help_text="Slug of the team you speak for."
     )
-    note = serializers.CharField(allow_blank=True, default="", help_text="What should change.")
+    note = StrictCharField(allow_blank=True, default="", help_text="What should change.")
     revision = serializers.IntegerField(min_value=1, help_text="The version revision you reviewed.")
 
 
@@ -388,10 +389,10 @@ class CommentSerializer(serializers.ModelSerializer[Comment]):
 
 
 class CommentInputSerializer(serializers.Serializer[Any]):
-    team = serializers.SlugRelatedField(
+    team = StrictSlugRelatedField(
         slug_field="slug", queryset=Team.objects.all(), help_text="Slug of the team you speak for."
     )
-    body = serializers.CharField(max_length=5000)
+    body = StrictCharField(max_length=5000)
     criterion = serializers.PrimaryKeyRelatedField(
         queryset=Criterion.objects.all(),
         required=False,

@@ -3,9 +3,10 @@
 from rest_framework.routers import SimpleRouter
 
 from profiles.api import views
+from profiles.api.params import ANY_SEGMENT
 
-PROFILE = r"profiles/(?P<slug>[-\w]+)"
-VERSION = PROFILE + r"/versions/(?P<number>\d+)"
+PROFILE = rf"profiles/(?P<slug>{ANY_SEGMENT})"
+VERSION = PROFILE + rf"/versions/(?P<number>{ANY_SEGMENT})"
 
 router = SimpleRouter()
 router.register("profiles", views.ProfileViewSet, basename="profile")

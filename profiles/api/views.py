@@ -22,10 +22,13 @@ from rest_framework.viewsets import GenericViewSet
 
 from profiles import services
 from profiles.api import serializers as s
-from profiles.api.errors import (
-    ErrorDetailSerializer,
-    StaleRevisionSerializer,
-    api_exception_handler,
+from profiles.api.errors import answers, api_exception_handler
+from profiles.api.params import (
+    ANY_SEGMENT,
+    id_in_path,
+    row_in_path,
+    slug_in_path,
+    valid_query,
 )
 from profiles.diff import version_diff
 from profiles.models import (
@@ -59,66 +62,7 @@ NUMBER = OpenApiParameter(
 )
 ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The id.")
 
-BAD_REQUEST = OpenApiResponse(
-    dict[str, list[str]],
-    description="The input is wrong. Each key names a field (non_field_errors: the request "
-    "as a whole) and holds what to do about it.",
-    examples=[
-        OpenApiExample(
-            "A field is wrong",
-            value={"points": ["Points must be a whole number from 0 to 100."]},
-        ),
-    ],
-)
-FORBIDDEN = OpenApiResponse(
-    ErrorDetailSerializer,
-    description="Not signed in, or not allowed; the detail says why.",
-    examples=[
-        OpenApiExample(
-            "Not a member of the team",
-            value={"detail": "You are not a member of Sales, so you cannot speak for it."},
-        ),
-    ],
-)
-NOT_FOUND = OpenApiResponse(
-    ErrorDetailSerializer,
-    description="No such profile, version or item.",
-    examples=[OpenApiExample("No such version", value={"detail": "Mid-market SaaS has no v9."})],
-)
-CONFLICT = OpenApiResponse(
-    StaleRevisionSerializer,
-    description="The version changed after the revision the client sent. Nothing was "
-    "saved; the body says who changed what and gives the current revision to retry with.",
-    examples=[
-        OpenApiExample(
-            "Edited in the meantime",
-            value={
-                "detail": "v2 changed after you loaded it (you had revision 6, it is now 7): "
-                "Maya Marketer changed a criterion: Employees is between 150 and 2,000 "
-                "(value). Your input is kept below; check the current state and save again.",
-                "code": "stale_revision",
-                "current_revision": 7,
-                "based_on": 6,
-                "changes": [
-                    {
-                        "actor": "marketer",
-                        "verb": "criterion_changed",
-                        "summary": "Employees is between 150 and 2,000 (value)",
-                        "revision": 7,
-                        "created_at": "2025-03-04T10:15:00Z",
-                    }
-                ],
-            },
-        ),
-    ],
-)
 NO_CONTENT = OpenApiResponse(description="Removed.")
-
-
-def answers(ok: Any, *codes: int, ok_status: int = 200) -> dict[int, Any]:
-    """The documented responses: the success body and the listed error codes."""
-    errors = {400: BAD_REQUEST, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT}
-    return {ok_status: ok, **{code: errors[code] for code in codes}}
 
 
 # --- Shared behaviour -------------------------------------------------------
@@ -142,7 +86,7 @@ class ProfilesAPIViewSet(GenericViewSet[Any]):
 
     def get_profile(self) -> Profile:
         if not hasattr(self, "_profile"):
-            slug = self.kwargs["slug"]
+            slug = slug_in_path(self.kwargs["slug"], "profile")
             try:
                 self._profile = profile_get(viewer=self.actor, slug=slug)
             except Profile.DoesNotExist:
@@ -151,8 +95,11 @@ class ProfilesAPIViewSet(GenericViewSet[Any]):
 
     def get_version(self) -> ProfileVersion:
         if not hasattr(self, "_version"):
-            self._version = self.find_version(int(self.kwargs["number"]))
+            self._version = self.find_version(id_in_path(self.kwargs["number"], "version"))
         return self._version
+
+    def get_object(self) -> Any:
+        return row_in_path(self.get_queryset(), self.kwargs["pk"])
 
     def find_version(self, number: int) -> ProfileVersion:
         profile = self.get_profile()
@@ -184,6 +131,7 @@ class ProfileViewSet(ProfilesAPIViewSet):
     serializer_class = s.ProfileSerializer
     queryset = Profile.objects.none()
     lookup_field = "slug"
+    lookup_value_regex = ANY_SEGMENT
 
     def get_queryset(self) -> QuerySet[Profile]:
         return profile_list(viewer=self.actor)
@@ -205,7 +153,7 @@ class ProfileViewSet(ProfilesAPIViewSet):
         description="Administrators and RevOps managers create profiles. Approving teams "
         "default to the RevOps teams, admins to the person creating it.",
         request=s.ProfileCreateSerializer,
-        responses=answers(s.ProfileDetailSerializer, 400, 403, ok_status=201),
+        responses=answers(s.ProfileDetailSerializer, 400, 403, 415, ok_status=201),
         examples=[
             OpenApiExample(
                 "A profile",
@@ -243,13 +191,11 @@ class ProfileViewSet(ProfilesAPIViewSet):
     )
     @action(detail=True, methods=["get"])
     def diff(self, request: Request, slug: str) -> Response:
-        query = s.DiffQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        numbers = valid_query(request, s.DiffQuerySerializer)
         profile = self.get_profile()
         versions = {v.number: v for v in version_list(profile=profile).select_related("parent")}
         if not versions:
             raise exceptions.NotFound(f"{profile.name} has no versions yet.")
-        numbers = query.validated_data
         errors = {
             name: [f"{profile.name} has no v{numbers[name]}."]
             for name in ("old", "new")
@@ -264,6 +210,7 @@ class ProfileViewSet(ProfilesAPIViewSet):
         return Response(s.VersionDiffSerializer(diff, context=self.get_serializer_context()).data)
 
     def _detail(self, slug: str) -> Profile:
+        slug = slug_in_path(slug, "profile")
         try:
             return (
                 profile_list(viewer=self.actor)
@@ -284,7 +231,7 @@ class VersionViewSet(ProfilesAPIViewSet):
     serializer_class = s.VersionListSerializer
     queryset = ProfileVersion.objects.none()
     lookup_field = "number"
-    lookup_value_regex = r"\d+"
+    lookup_value_regex = ANY_SEGMENT
 
     def get_queryset(self) -> QuerySet[ProfileVersion]:
         return version_list(profile=self.get_profile()).select_related("parent")
@@ -311,7 +258,7 @@ class VersionViewSet(ProfilesAPIViewSet):
         description="Copies the approved version (or `source`), keeping each criterion's "
         "lineage, or starts empty. A profile has one open version at a time.",
         request=s.VersionStartSerializer,
-        responses=answers(s.VersionDetailSerializer, 400, 403, 404, ok_status=201),
+        responses=answers(s.VersionDetailSerializer, 400, 403, 404, 415, ok_status=201),
         examples=[
             OpenApiExample(
                 "From the approved version",
@@ -344,7 +291,7 @@ class VersionViewSet(ProfilesAPIViewSet):
         summary="Change a version's rationale or tier thresholds",
         parameters=[NUMBER],
         request=s.VersionUpdateSerializer,
-        responses=answers(s.VersionDetailSerializer, 400, 403, 404, 409),
+        responses=answers(s.VersionDetailSerializer, 400, 403, 404, 409, 415),
         examples=[
             OpenApiExample(
                 "New thresholds",
@@ -398,7 +345,7 @@ class VersionViewSet(ProfilesAPIViewSet):
         description="Its author and the profile's approvers withdraw it.",
         parameters=[NUMBER],
         request=s.WithdrawSerializer,
-        responses=answers(s.VersionDetailSerializer, 400, 403, 404),
+        responses=answers(s.VersionDetailSerializer, 400, 403, 404, 415),
     )
     @action(detail=True, methods=["post"])
     def withdraw(self, request: Request, slug: str, number: str) -> Response:
@@ -414,7 +361,7 @@ class VersionViewSet(ProfilesAPIViewSet):
         "reviewed and sends the version back to draft.",
         parameters=[NUMBER],
         request=s.RequestChangesSerializer,
-        responses=answers(s.VersionDetailSerializer, 400, 403, 404, 409),
+        responses=answers(s.VersionDetailSerializer, 400, 403, 404, 409, 415),
         examples=[
             OpenApiExample(
                 "Sales wants smaller companies",
@@ -448,7 +395,7 @@ class CriterionViewSet(ProfilesAPIViewSet):
 
     serializer_class = s.CriterionSerializer
     queryset = Criterion.objects.none()
-    lookup_value_regex = r"\d+"
+    lookup_value_regex = ANY_SEGMENT
 
     def get_queryset(self) -> QuerySet[Criterion]:
         return criterion_list(version=self.get_version())
@@ -471,7 +418,7 @@ class CriterionViewSet(ProfilesAPIViewSet):
     @extend_schema(
         summary="Add a criterion",
         request=s.CriterionInputSerializer,
-        responses=answers(s.CriterionSerializer, 400, 403, 404, 409, ok_status=201),
+        responses=answers(s.CriterionSerializer, 400, 403, 404, 409, 415, ok_status=201),
         examples=[
             OpenApiExample(
                 "Headcount range",
@@ -507,7 +454,7 @@ class CriterionViewSet(ProfilesAPIViewSet):
         summary="Replace a criterion",
         parameters=[ID],
         request=s.CriterionInputSerializer,
-        responses=answers(s.CriterionSerializer, 400, 403, 404, 409),
+        responses=answers(s.CriterionSerializer, 400, 403, 404, 409, 415),
     )
     def update(self, request: Request, slug: str, number: str, pk: str) -> Response:
         return self._save(partial=False)
@@ -516,7 +463,7 @@ class CriterionViewSet(ProfilesAPIViewSet):
         summary="Change some fields of a criterion",
         parameters=[ID],
         request=s.CriterionInputSerializer(partial=True),
-        responses=answers(s.CriterionSerializer, 400, 403, 404, 409),
+        responses=answers(s.CriterionSerializer, 400, 403, 404, 409, 415),
         examples=[
             OpenApiExample(
                 "Lower the floor",
@@ -536,11 +483,8 @@ class CriterionViewSet(ProfilesAPIViewSet):
     )
     def destroy(self, request: Request, slug: str, number: str, pk: str) -> Response:
         criterion = self.get_object()
-        query = s.RevisionSerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        services.criterion_remove(
-            actor=self.actor, criterion=criterion, revision=query.validated_data["revision"]
-        )
+        query = valid_query(request, s.RevisionSerializer)
+        services.criterion_remove(actor=self.actor, criterion=criterion, revision=query["revision"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _save(self, *, partial: bool) -> Response:
@@ -573,7 +517,7 @@ class CommentViewSet(ProfilesAPIViewSet):
 
     serializer_class = s.CommentSerializer
     queryset = Comment.objects.none()
-    lookup_value_regex = r"\d+"
+    lookup_value_regex = ANY_SEGMENT
 
     def get_queryset(self) -> QuerySet[Comment]:
         return comment_list(version=self.get_version())
@@ -597,7 +541,7 @@ class CommentViewSet(ProfilesAPIViewSet):
     @extend_schema(
         summary="Comment as one of your teams",
         request=s.CommentInputSerializer,
-        responses=answers(s.CommentSerializer, 400, 403, 404, ok_status=201),
+        responses=answers(s.CommentSerializer, 400, 403, 404, 415, ok_status=201),
         examples=[
             OpenApiExample(
                 "On a criterion",
@@ -676,7 +620,7 @@ class SignOffViewSet(ProfilesAPIViewSet):
         "nothing is recorded (409). Requesting changes needs a note and sends the "
         "version back to draft.",
         request=s.SignOffInputSerializer,
-        responses=answers(s.SignOffSerializer, 400, 403, 404, 409, ok_status=201),
+        responses=answers(s.SignOffSerializer, 400, 403, 404, 409, 415, ok_status=201),
         examples=[
             OpenApiExample(
                 "Approve",

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from profiles.api.fields import StrictBooleanField, StrictCharField
 from profiles.attributes import MAX_VALUE_LENGTH
 from scoring.engine import Tier
 from scoring.ingest import (
@@ -44,24 +46,6 @@ class StrictFieldsMixin:
                     {name: ["Unknown field; remove it."] for name in unknown}
                 )
         return attrs
-
-
-class StrictBooleanField(serializers.BooleanField):
-    """true or false only, not "yes", 1 or "true"."""
-
-    def to_internal_value(self, data: Any) -> bool:
-        if not isinstance(data, bool):
-            self.fail("invalid", input=data)
-        return data
-
-
-class StrictCharField(serializers.CharField):
-    """A JSON string only: a number is refused, not turned into text."""
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 class StrictURLField(serializers.URLField):
@@ -194,6 +178,8 @@ class ScoreRowSerializer(serializers.Serializer[Any]):
     seq = serializers.IntegerField(help_text="The account's place in the change order.")
 
 
+# A list action is documented as an array of its serializer; this one answers one page.
+@extend_schema_serializer(many=False)
 class ScorePageSerializer(serializers.Serializer[Any]):
     results = ScoreRowSerializer(many=True)
     next = serializers.URLField(allow_null=True, help_text="The next page; null on the last.")

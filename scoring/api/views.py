@@ -6,7 +6,6 @@ scoring.selectors, the same calls the pages make.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
@@ -22,13 +21,15 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import exceptions, parsers, serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
-from profiles.api.errors import ErrorDetailSerializer, api_exception_handler
+from profiles.api.errors import ErrorDetailSerializer, answers, api_exception_handler
+from profiles.api.params import ANY_SEGMENT, row_in_path, valid_query
+from profiles.api.parsers import MAX_BODY_BYTES, PayloadTooLargeError
 from profiles.models import Profile, User
 from scoring.api import serializers as s
 from scoring.engine import Contribution, Outcome, Result, Ruleset, Tier
@@ -44,111 +45,19 @@ from scoring.webhooks import (
     webhook_subscription_update,
 )
 
-# The largest request body accepted, in bytes: 1,000 full rows fit with room.
-MAX_BODY_BYTES = 8 * 1024 * 1024
 PAGE_SIZE = 500
 MAX_PAGE_SIZE = 5000
 REASONS = 3
 
 
-class PayloadTooLargeError(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = f"The body is larger than {MAX_BODY_BYTES // 1024 // 1024} MB."
-    default_code = "payload_too_large"
-
-
-class StrictJSONParser(parsers.JSONParser):
-    """JSON without duplicate keys and without NaN or Infinity, which other
-    parsers read differently; either is a 400 naming the problem."""
-
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
-        def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-            keys = [k for k, _ in items]
-            twice = sorted({k for k in keys if keys.count(k) > 1})
-            if twice:
-                raise ValueError(f"the key {twice[0]!r} appears twice in one object")
-            return dict(items)
-
-        def constant(name: str) -> None:
-            raise ValueError(f"{name} is not a JSON number")
-
-        try:
-            text = stream.read(MAX_BODY_BYTES + 1)
-            if len(text) > MAX_BODY_BYTES:
-                raise PayloadTooLargeError
-            return json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise exceptions.ParseError(f"The body is not valid JSON: {exc}.") from None
-
-
 # --- Schema pieces ----------------------------------------------------------
 
-BAD_REQUEST = OpenApiResponse(
-    dict[str, Any],
-    description="The request is wrong: malformed JSON, an unknown field, a wrong type or "
-    "too many rows. Each key names a field and holds what to do about it.",
-    examples=[
-        OpenApiExample(
-            "Too many rows",
-            value={"accounts": ["Ensure this field has no more than 1000 elements."]},
-        ),
-        OpenApiExample(
-            "Malformed JSON",
-            value={
-                "detail": "The body is not valid JSON: Expecting value: line 1 column 1 (char 0)."
-            },
-        ),
-    ],
-)
-UNAUTHORIZED = OpenApiResponse(
-    ErrorDetailSerializer,
-    description="No valid credentials: send `Authorization: Bearer <key>`.",
-    examples=[
-        OpenApiExample("No key", value={"detail": "Authentication credentials were not provided."})
-    ],
-)
-FORBIDDEN = OpenApiResponse(
-    ErrorDetailSerializer,
-    description="Not allowed: a read key on a write, or a person who may not do this.",
-    examples=[
-        OpenApiExample(
-            "Read key",
-            value={"detail": "The API key 'a1b2c3d4e5' may only read; writing needs a write key."},
-        )
-    ],
-)
-NOT_FOUND = OpenApiResponse(ErrorDetailSerializer, description="No such item.")
+# Elsewhere in the API a 409 is a stale revision; here two requests wrote the same rows.
 CONFLICT = OpenApiResponse(
     ErrorDetailSerializer,
     description="Another request wrote the same accounts at the same moment; nothing was "
     "stored. Send the request again.",
 )
-TOO_LARGE = OpenApiResponse(ErrorDetailSerializer, description="The body is over 8 MB.")
-UNSUPPORTED = OpenApiResponse(ErrorDetailSerializer, description="Send application/json.")
-THROTTLED = OpenApiResponse(
-    ErrorDetailSerializer,
-    description="Over the key's rate (API_THROTTLE_RATE); wait the `Retry-After` seconds.",
-    examples=[
-        OpenApiExample(
-            "Slow down",
-            value={"detail": "Request was throttled. Expected available in 12 seconds."},
-        )
-    ],
-)
-
-
-def answers(ok: Any, *codes: int, ok_status: int = 200) -> dict[int, Any]:
-    errors = {
-        400: BAD_REQUEST,
-        401: UNAUTHORIZED,
-        403: FORBIDDEN,
-        404: NOT_FOUND,
-        409: CONFLICT,
-        413: TOO_LARGE,
-        415: UNSUPPORTED,
-        429: THROTTLED,
-    }
-    return {ok_status: ok, **{code: errors[code] for code in (*codes, 401, 429)}}
 
 
 ROW_EXAMPLE = {
@@ -214,7 +123,6 @@ def _results(rows: list[dict[str, Any]], report: ImportReport) -> dict[str, Any]
 class AccountSyncViewSet(SyncViewSet):
     """Accounts and their outcomes, pushed by a CRM and matched by external_id."""
 
-    parser_classes = [StrictJSONParser]
     serializer_class = s.BulkUpsertSerializer
     queryset = Account.objects.none()
 
@@ -261,7 +169,7 @@ class AccountSyncViewSet(SyncViewSet):
         "are scored against every profile's current version before the answer, so a pull "
         "right after sees their tiers.",
         request=s.BulkUpsertDocSerializer,
-        responses=answers(s.BulkResultSerializer, 400, 403, 409, 413, 415),
+        responses=answers(s.BulkResultSerializer, 400, 403, 409, 413, 415, own={409: CONFLICT}),
         examples=[
             OpenApiExample(
                 "Two accounts",
@@ -322,7 +230,7 @@ class AccountSyncViewSet(SyncViewSet):
         "churned. The same rules as bulk-upsert: all or nothing by default, per-row "
         "results, repeats change nothing. An unknown external_id is that row's error.",
         request=s.OutcomesDocSerializer,
-        responses=answers(s.BulkResultSerializer, 400, 403, 409, 413, 415),
+        responses=answers(s.BulkResultSerializer, 400, 403, 409, 413, 415, own={409: CONFLICT}),
         examples=[
             OpenApiExample(
                 "A won deal and a churn",
@@ -405,19 +313,13 @@ class ScoreViewSet(SyncViewSet):
     queryset = Account.objects.none()
 
     def list(self, request: Request) -> Response:
-        empty = sorted(k for k, v in request.query_params.lists() if any(not x for x in v))
-        if empty:
-            raise exceptions.ValidationError(
-                {name: ["Give a value or leave the parameter out."] for name in empty}
-            )
-        query = FeedQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        slug = query.validated_data["profile"]
+        query = valid_query(request, FeedQuerySerializer)
+        slug = query["profile"]
         profile = Profile.objects.filter(slug=slug).first()
         if profile is None:
             raise exceptions.ValidationError({"profile": [f"No profile {slug!r}."]})
         run = current_run(profile=profile)
-        size = query.validated_data["page_size"]
+        size = query["page_size"]
         feed = self.filter_queryset(score_feed(viewer=self.actor, profile=profile, run=run))
         rows = list(
             feed.values_list(
@@ -484,22 +386,12 @@ WEBHOOK_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)
 class WebhookViewSet(SyncViewSet):
     """Subscriptions to events, sent as signed POSTs; staff manage them."""
 
-    parser_classes = [StrictJSONParser]
     serializer_class = s.WebhookSubscriptionSerializer
     queryset = WebhookSubscription.objects.none()
-    # Any segment reaches the view, so a malformed id is a JSON 404 like a missing one.
-    lookup_value_regex = r"[^/]+"
+    lookup_value_regex = ANY_SEGMENT
 
     def get_object(self) -> WebhookSubscription:
-        pk = str(self.kwargs.get("pk", ""))
-        subscription = (
-            self.get_queryset().filter(pk=int(pk)).first()
-            if pk.isdigit() and len(pk) < 19
-            else None
-        )
-        if subscription is None:
-            raise exceptions.NotFound(f"No webhook subscription {pk!r}.")
-        return subscription
+        return row_in_path(self.get_queryset(), self.kwargs["pk"])
 
     def get_queryset(self) -> QuerySet[WebhookSubscription]:
         if not can_manage_webhooks(self.actor):

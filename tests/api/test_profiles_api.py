@@ -409,7 +409,9 @@ def test_a_rep_cannot_approve(
 
 
 def test_a_rep_cannot_create_a_profile(rep: User, sales: Team) -> None:
-    response = api(rep).post(API, {"name": "Enterprise", "required_teams": ["sales"]})
+    response = api(rep).post(
+        API, {"name": "Enterprise", "required_teams": ["sales"]}, format="json"
+    )
     assert response.status_code == 403
     assert response.json() == {"detail": "Only administrators and RevOps managers create profiles."}
     assert not Profile.objects.exists()
@@ -419,10 +421,12 @@ def test_withdrawing_is_for_the_author_and_approvers(
     draft: ProfileVersion, rep: User, marketer: User
 ) -> None:
     before = snapshot(draft)
-    refused = api(rep).post(vurl(draft.profile, 1, "withdraw/"), {"reason": "no"})
+    refused = api(rep).post(vurl(draft.profile, 1, "withdraw/"), {"reason": "no"}, format="json")
     assert refused.status_code == 403
     assert snapshot(draft) == before
-    withdrawn = api(marketer).post(vurl(draft.profile, 1, "withdraw/"), {"reason": "Restart"})
+    withdrawn = api(marketer).post(
+        vurl(draft.profile, 1, "withdraw/"), {"reason": "Restart"}, format="json"
+    )
     assert (withdrawn.status_code, withdrawn.json()["status"]) == (200, "withdrawn")
 
 
@@ -683,3 +687,52 @@ def test_a_versions_lists_take_the_same_queries_for_2_or_20(icp: Profile, rest: 
     assert len(client.get(url).json()) == 20
     assert queries(client, url) == few
     assert Criterion.objects.filter(version=version).count() == 20
+
+
+# --- What a request may look like -------------------------------------------
+
+
+def test_a_number_where_text_belongs_is_refused_naming_the_field(
+    ops_manager: User, sales: Team
+) -> None:
+    response = api(ops_manager).post(API, {"name": 0, "required_teams": ["sales"]}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"name": ["Not a valid string."]}
+    assert not Profile.objects.exists()
+
+
+def test_a_form_body_is_refused_and_only_json_is_read(ops_manager: User, sales: Team) -> None:
+    response = api(ops_manager).post(API, {"name": "Enterprise", "required_teams": ["sales"]})
+    assert response.status_code == 415
+    assert not Profile.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "rest",
+    [
+        "versions/null,null/",
+        "versions/99999999999999999999/criteria/",
+        "versions/1/criteria/x/",
+        "versions/1/comments/1e3/resolve/",
+    ],
+)
+def test_a_malformed_number_or_id_is_a_json_404(
+    draft: ProfileVersion, rep: User, rest: str
+) -> None:
+    client = api(rep)
+    url = f"{API}{draft.profile.slug}/{rest}"
+    response = client.post(url) if rest.endswith("resolve/") else client.get(url)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert list(response.json()) == ["detail"]
+
+
+def test_a_team_named_with_a_nul_character_is_refused_naming_the_field(
+    draft: ProfileVersion, rep: User
+) -> None:
+    response = api(rep).post(
+        vurl(draft.profile, 1, "comments/"), {"team": "sa\x00les", "body": "Hi"}, format="json"
+    )
+    assert response.status_code == 400
+    assert list(response.json()) == ["team"]
+    assert not Comment.objects.exists()

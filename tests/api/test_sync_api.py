@@ -384,3 +384,9 @@ def test_changed_since_returns_exactly_what_changed_across_runs_ingest_and_overr
     services.tier_override_clear(profile=icp, account=a4)
     assert changed() == ["a4"]
     assert changed() == []
+
+
+def test_the_schema_documents_a_scores_page_as_one_object(writer: APIClient) -> None:
+    schema = writer.get("/api/schema/", {"format": "json"}).json()
+    ok = schema["paths"][SCORES]["get"]["responses"]["200"]["content"]["application/json"]
+    assert ok["schema"] == {"$ref": "#/components/schemas/ScorePage"}

@@ -149,3 +149,51 @@ def test_the_queue_and_validation_figures(
     assert figures["live"]["tiers"]["A"]["accounts"] == 1
     assert figures["live"]["tiers"]["B"]["accounts"] == 1
     assert client.get("/api/v1/reviews/validation/nope/").status_code == 404
+
+
+def test_a_draft_number_that_is_not_a_number_is_refused_naming_it(
+    client: Client, rep: User, icp: Profile, live_run: ScoringRun
+) -> None:
+    url = f"/api/v1/reviews/validation/{icp.slug}/"
+    as_user(client, rep)
+    response = client.get(url, {"draft": "null"})
+    assert response.status_code == 400
+    assert list(response.json()) == ["draft"]
+    missing = client.get(url, {"draft": 9})
+    assert missing.status_code == 400
+    assert missing.json() == {"draft": ["Mid-market SaaS has no such version."]}
+    assert client.get(url, {"draft": 1}).json()["draft_version"] == 1
+
+
+def test_a_malformed_id_or_slug_is_a_json_404(
+    client: Client, rep: User, icp: Profile, live_run: ScoringRun
+) -> None:
+    as_user(client, rep)
+    for url in [
+        f"{OVERRIDES}null,null/",
+        f"{OVERRIDES}99999999999999999999/accept/",
+        "/api/v1/reviews/checkins/1.5/",
+        "/api/v1/reviews/validation/m%C3%BC%00ll/",
+    ]:
+        response = client.get(url) if "accept" not in url else client.post(url)
+        assert response.status_code == 404, url
+        assert response["Content-Type"] == "application/json", url
+        assert list(response.json()) == ["detail"], url
+
+
+def test_list_parameters_are_checked_and_named(
+    client: Client, manager: User, icp: Profile, live_run: ScoringRun
+) -> None:
+    as_user(client, manager)
+    for url, name in [
+        (f"{OVERRIDES}?status=open", "status"),
+        (f"{OVERRIDES}?page_size=null", "page_size"),
+        (f"{OVERRIDES}?cursor=garbage", "cursor"),
+        (f"{OVERRIDES}?account=", "account"),
+        ("/api/v1/reviews/checkins/?page=false", "page"),
+        ("/api/v1/reviews/checkins/?page_size=0", "page_size"),
+    ]:
+        response = client.get(url)
+        assert response.status_code == 400, url
+        assert list(response.json()) == [name], url
+    assert client.get("/api/v1/reviews/checkins/?page=2").status_code == 404

@@ -1,0 +1,58 @@
+"""What a request names in its address: ids and slugs in the path, the query.
+
+The routes let any path segment reach the view, which checks it here, so a
+malformed id answers the same JSON 404 as a missing one rather than the
+site's HTML page. A slug is checked before any query, since the database
+answers a NUL character with an error rather than with no row.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, TypeVar
+
+from django.db.models import Model, QuerySet
+from rest_framework import exceptions, serializers
+from rest_framework.request import Request
+
+ANY_SEGMENT = r"[^/]+"
+
+_M = TypeVar("_M", bound=Model)
+
+_ID = re.compile(r"[0-9]{1,18}")
+_SLUG = re.compile(r"[-\w]+")
+
+
+def id_in_path(value: str, what: str) -> int:
+    """The id in a path segment, or a 404 naming what was not found."""
+    if not _ID.fullmatch(value):
+        raise exceptions.NotFound(f"No {what} {value!r}.")
+    return int(value)
+
+
+def row_in_path(rows: QuerySet[_M], value: str) -> _M:
+    """The row of `rows` whose id a path segment holds, or a 404."""
+    name = rows.model._meta.verbose_name
+    found = rows.filter(pk=id_in_path(value, str(name))).first()
+    if found is None:
+        raise exceptions.NotFound(f"No {name} {value}.")
+    return found
+
+
+def slug_in_path(value: str, what: str) -> str:
+    if not _SLUG.fullmatch(value):
+        raise exceptions.NotFound(f"No {what} {value!r}.")
+    return value
+
+
+def valid_query(request: Request, serializer_class: type[serializers.Serializer[Any]]) -> Any:
+    """The query parameters checked by a serializer; a parameter given with no
+    value is refused too, since it reads as a filter the client forgot to fill."""
+    empty = sorted(k for k, v in request.query_params.lists() if any(not x for x in v))
+    if empty:
+        raise exceptions.ValidationError(
+            {name: ["Give a value or leave the parameter out."] for name in empty}
+        )
+    query = serializer_class(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return query.validated_data
