@@ -200,7 +200,8 @@ class OverrideViewSet(ReviewsViewSet):
     @extend_schema(
         summary="Log an override",
         description="By the account's external id and the rep's email (the caller by "
-        "default). Logging in another rep's name needs a manager of their team.",
+        "default). Logging in another rep's name needs a manager of their team, an admin "
+        "of the profile or staff.",
         request=OverrideCreateSerializer,
         responses=answers(OverrideSerializer, 400, 403, 415, ok_status=201),
         examples=[

@@ -24,10 +24,14 @@ def is_profile_admin(user: User, profile: Profile) -> bool:
     return profile.admins.filter(pk=user.pk).exists()
 
 
-def can_log_override(actor: User, rep: User) -> Verdict:
-    if not (verdict := can_write(actor)):
-        return verdict
-    if actor.pk == rep.pk or actor.is_staff:
+def can_log_override(actor: User, rep: User, profile: Profile) -> Verdict:
+    if actor.pk == rep.pk:
+        return can_write(actor)
+    if not actor.is_authenticated:
+        return no("Sign in first.")
+    # Staff and profile admins need no team of their own: the CRM logs in
+    # reps' names with an integration account that belongs to none.
+    if actor.is_staff or is_profile_admin(actor, profile):
         return YES
     if managed_team_ids(actor) & set(roles_of(rep)):
         return YES

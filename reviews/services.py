@@ -86,7 +86,7 @@ def override_create(
     refused until the first is reviewed (the database constraint guards it
     against a race)."""
     rep = rep or actor
-    _require(policies.can_log_override(actor, rep))
+    _require(policies.can_log_override(actor, rep, profile))
     errors: dict[str, str] = {}
     if claimed_tier not in ClaimedTier.values:
         errors["claimed_tier"] = "Choose A, B, C, DQ or not a fit."

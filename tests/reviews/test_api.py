@@ -11,7 +11,7 @@ from profiles.models import Profile, ProfileVersion, Team, User
 from reviews import services
 from reviews.models import CheckIn, Override, OverrideStatus
 from scoring.models import Account, ScoringRun, TierOverride
-from tests.factories import MembershipFactory
+from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -197,3 +197,25 @@ def test_list_parameters_are_checked_and_named(
         assert response.status_code == 400, url
         assert list(response.json()) == [name], url
     assert client.get("/api/v1/reviews/checkins/?page=2").status_code == 404
+
+
+def test_a_staff_account_in_no_team_logs_an_override_in_a_reps_name(
+    client: Client, rep: User, icp: Profile, tiny: Account, live_run: ScoringRun
+) -> None:
+    crm = UserFactory(username="crm", is_staff=True)
+    body = {
+        "profile": icp.slug,
+        "account": "tiny",
+        "rep": rep.email,
+        "claimed_tier": "A",
+        "reason": "strategic",
+    }
+    response = as_user(client, crm).post(OVERRIDES, body, content_type="application/json")
+    assert response.status_code == 201, response.json()
+    assert (response.json()["rep"], response.json()["team"]) == (rep.email, "sales")
+    for_itself = client.post(OVERRIDES, {**body, "rep": crm.email}, content_type="application/json")
+    assert for_itself.status_code == 403
+    assert for_itself.json() == {
+        "detail": "You are in no team, so you can read but not change anything."
+    }
+    assert Override.objects.count() == 1
