@@ -11,7 +11,7 @@ from profiles.selectors import criterion_text
 from reviews.models import CheckInOutcome, ClaimedTier, OverrideReason
 
 
-class CriterionChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+class CriterionChoiceField(forms.ModelChoiceField):
     """Criteria named in words ("Employees is between 200 and 2,000")."""
 
     def label_from_instance(self, obj: Any) -> str:

@@ -3,9 +3,12 @@ and CSV import and export."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -43,7 +46,8 @@ COUNT_CAP = 10_000
 class CappedPaginator(Paginator):
     @cached_property
     def count(self) -> int:
-        return int(self.object_list.order_by()[: COUNT_CAP + 1].count())
+        accounts = cast(QuerySet[Account], self.object_list)
+        return int(accounts.order_by()[: COUNT_CAP + 1].count())
 
     @cached_property
     def capped(self) -> bool:
