@@ -48,11 +48,8 @@ class StrictFieldsMixin:
         return attrs
 
 
-class StrictURLField(serializers.URLField):
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
+class StrictURLField(StrictCharField, serializers.URLField):
+    """A URL, sent as a JSON string."""
 
 
 def _text(max_length: int, **kwargs: Any) -> serializers.CharField:
