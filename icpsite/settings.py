@@ -301,6 +301,8 @@ SPECTACULAR_SETTINGS = {
         "CheckInKindEnum": "reviews.models.CheckInKind",
         "VersionStatusEnum": "profiles.models.VersionStatus",
         "CriterionKindEnum": "profiles.models.CriterionKind",
+        "CriterionOutcomeEnum": ["matched", "not_matched", "unknown"],
+        "CheckInOutcomeEnum": "reviews.models.CheckInOutcome",
     },
 }
 

@@ -14,7 +14,7 @@ from rest_framework import serializers
 
 from profiles.api.fields import StrictBooleanField, StrictCharField
 from profiles.attributes import MAX_VALUE_LENGTH
-from scoring.engine import Tier
+from scoring.engine import Outcome, Tier
 from scoring.ingest import (
     LIFECYCLE_STAGE_LENGTH,
     MAX_BIGINT,
@@ -173,6 +173,63 @@ class ScoreRowSerializer(serializers.Serializer[Any]):
     top_reasons = serializers.ListField(child=serializers.CharField())
     changed_at = serializers.DateTimeField()
     seq = serializers.IntegerField(help_text="The account's place in the change order.")
+
+
+class CriterionOutcomeSerializer(serializers.Serializer[Any]):
+    criterion = serializers.IntegerField(allow_null=True, help_text="The criterion's id.")
+    text = serializers.CharField(help_text='In words, e.g. "Employees is between 200 and 2,000".')
+    kind = serializers.ChoiceField(choices=["fit", "disqualifier"])
+    outcome = serializers.ChoiceField(
+        choices=[o.value for o in Outcome], help_text="unknown: the account lacks the data."
+    )
+    points = serializers.IntegerField(help_text="Points given (0 for a disqualifier).")
+    points_possible = serializers.IntegerField()
+
+
+class ProfileScoreSerializer(serializers.Serializer[Any]):
+    profile = serializers.CharField(help_text="The profile's slug.")
+    version = serializers.IntegerField(help_text="The live version that scored the account.")
+    score = serializers.IntegerField(allow_null=True, help_text="Stored by the current run.")
+    tier = serializers.ChoiceField(choices=[t.value for t in Tier], allow_null=True)
+    effective_tier = serializers.ChoiceField(choices=[t.value for t in Tier], allow_null=True)
+    overridden = serializers.BooleanField()
+    scored_at = serializers.DateTimeField(allow_null=True)
+    rescore_pending = serializers.BooleanField(
+        help_text="The account changed since it was scored; the math below is for its data now."
+    )
+    disqualified_by = serializers.ListField(child=serializers.CharField())
+    criteria = CriterionOutcomeSerializer(many=True)
+
+
+class ScoreHistorySerializer(serializers.Serializer[Any]):
+    profile = serializers.CharField()
+    version = serializers.IntegerField()
+    scored_at = serializers.DateTimeField(allow_null=True)
+    score = serializers.IntegerField()
+    tier = serializers.ChoiceField(choices=[t.value for t in Tier])
+
+
+class AccountDetailSerializer(serializers.Serializer[Any]):
+    external_id = serializers.CharField()
+    name = serializers.CharField()
+    domain = serializers.CharField()
+    employees = serializers.IntegerField(allow_null=True)
+    annual_revenue = serializers.IntegerField(allow_null=True)
+    industry = serializers.CharField()
+    country = serializers.CharField()
+    funding_stage = serializers.CharField()
+    crm = serializers.CharField()
+    tech_stack = serializers.ListField(child=serializers.CharField())
+    has_revops = serializers.BooleanField(allow_null=True)
+    traits = serializers.DictField()
+    lifecycle_stage = serializers.CharField()
+    deal_status = serializers.CharField()
+    deal_amount = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    deal_closed_at = serializers.DateTimeField(allow_null=True)
+    churned_at = serializers.DateTimeField(allow_null=True)
+    updated_at = serializers.DateTimeField()
+    scores = ProfileScoreSerializer(many=True, help_text="One per profile with a current run.")
+    history = ScoreHistorySerializer(many=True, help_text="Every retained run, newest first.")
 
 
 # A list action is documented as an array of its serializer; this one answers one page.

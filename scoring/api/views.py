@@ -35,9 +35,15 @@ from scoring.api import serializers as s
 from scoring.engine import Contribution, Outcome, Result, Ruleset, Tier
 from scoring.filters import ScoreFilter
 from scoring.ingest import ImportFileError, ImportReport, accounts_import
-from scoring.models import Account, ScoringRun, WebhookSubscription
+from scoring.models import Account, ScoringRun, TierOverride, WebhookSubscription
 from scoring.rulesets import ruleset_for
-from scoring.selectors import current_run, score_feed
+from scoring.selectors import (
+    ProfileScore,
+    account_explanations,
+    account_history,
+    current_run,
+    score_feed,
+)
 from scoring.webhooks import (
     can_manage_webhooks,
     webhook_subscription_create,
@@ -119,12 +125,86 @@ def _results(rows: list[dict[str, Any]], report: ImportReport) -> dict[str, Any]
 # --- Accounts in ------------------------------------------------------------
 
 
+def _profile_score(explained: ProfileScore, account: Account) -> dict[str, Any]:
+    stored = explained.stored
+    result = explained.result
+    override = (
+        TierOverride.objects.filter(
+            profile=explained.profile, account=account, version_id=explained.run.version_id
+        )
+        .values_list("tier", flat=True)
+        .first()
+    )
+    tier = stored.tier if stored else None
+    return {
+        "profile": explained.profile.slug,
+        "version": explained.run.version.number,
+        "score": stored.score if stored else None,
+        "tier": tier,
+        "effective_tier": override or tier,
+        "overridden": override is not None,
+        "scored_at": explained.run.finished_at,
+        "rescore_pending": stored is None
+        or (stored.score, stored.tier) != (result.score, result.tier.value),
+        "disqualified_by": [rule.label for rule in result.disqualified_by],
+        "criteria": [
+            {
+                "criterion": c.rule.criterion_id,
+                "text": c.rule.label,
+                "kind": "disqualifier" if c.rule.disqualifier else "fit",
+                "outcome": c.outcome.value,
+                "points": c.points,
+                "points_possible": c.rule.points,
+            }
+            for c in result.contributions
+        ],
+    }
+
+
 @extend_schema(tags=["accounts"])
 class AccountSyncViewSet(SyncViewSet):
     """Accounts and their outcomes, pushed by a CRM and matched by external_id."""
 
     serializer_class = s.BulkUpsertSerializer
     queryset = Account.objects.none()
+    lookup_field = "external_id"
+    # A CRM's id is any text, a slash included (sent as %2F, which arrives decoded).
+    lookup_value_regex = ".+"
+
+    @extend_schema(
+        summary="An account with its scores and the math behind them",
+        description="The account as stored, and for each profile with a current run: the "
+        "stored score and tier, the effective tier (an accepted override, else the tier), "
+        "and each criterion of the version with its outcome (matched, not matched, or "
+        "unknown when the account lacks the data) and the points it gave; then the "
+        "account's score in every retained run, newest first.",
+        parameters=[OpenApiParameter("external_id", OpenApiTypes.STR, OpenApiParameter.PATH)],
+        responses=answers(s.AccountDetailSerializer, 404),
+    )
+    def retrieve(self, request: Request, external_id: str) -> Response:
+        account = None
+        if "\x00" not in external_id:  # the database refuses NUL rather than finding no row
+            account = Account.objects.filter(external_id=external_id).first()
+        if account is None:
+            raise exceptions.NotFound(f"No account {external_id!r}.")
+        fields = s.AccountDetailSerializer().fields.keys()
+        body: dict[str, Any] = {
+            str(name): getattr(account, str(name))
+            for name in fields
+            if name not in ("scores", "history")
+        }
+        body["scores"] = [_profile_score(x, account) for x in account_explanations(account=account)]
+        body["history"] = [
+            {
+                "profile": row.run.profile.slug,
+                "version": row.run.version.number,
+                "scored_at": row.run.finished_at,
+                "score": row.score,
+                "tier": row.tier,
+            }
+            for row in account_history(account=account)
+        ]
+        return Response(s.AccountDetailSerializer(body).data)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)

@@ -247,6 +247,68 @@ def test_outcomes_update_accounts_held_and_name_the_unknown(writer: APIClient, d
     assert again.json()["results"][0]["status"] == "unchanged"
 
 
+# --- One account -------------------------------------------------------------
+
+
+def test_an_account_reads_with_the_math_the_effective_tier_and_its_history(
+    writer: APIClient, live: ScoringRun, icp: Profile, staff: User, ops_manager: User
+) -> None:
+    push(writer, [row("half/1", employees=450)])  # RevOps unknown: 60 of 100, tier B
+    account = Account.objects.get(external_id="half/1")
+    services.tier_override_set(profile=icp, account=account, tier="A", actor=staff)
+    ProfileVersion.objects.filter(pk=live.version_id).update(status="superseded")
+    v2 = approved_version(icp, 2, [500, 2000])
+    run_all(services.run_create(profile=icp, version=v2, actor=ops_manager))
+
+    response = writer.get("/api/v1/accounts/half%2F1/")
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert (body["external_id"], body["employees"], body["has_revops"]) == ("half/1", 450, None)
+    [score] = body["scores"]
+    # v2 wants 500-2,000 employees: 450 misses it, RevOps is unknown, so 0 and C;
+    # the override was set under v1 and no longer applies.
+    assert {k: score[k] for k in ("profile", "version", "score", "tier", "effective_tier")} == {
+        "profile": icp.slug,
+        "version": 2,
+        "score": 0,
+        "tier": "C",
+        "effective_tier": "C",
+    }
+    assert (score["overridden"], score["rescore_pending"], score["disqualified_by"]) == (
+        False,
+        False,
+        [],
+    )
+    assert [(c["text"], c["kind"], c["outcome"], c["points"], c["points_possible"])
+            for c in score["criteria"]] == [
+        ("Employees is between 500 and 2,000", "fit", "not_matched", 0, 60),
+        ("Has RevOps is true", "fit", "unknown", 0, 40),
+        ("Country is one of KP", "disqualifier", "unknown", 0, 0),
+    ]  # fmt: skip
+    assert [(h["version"], h["score"], h["tier"]) for h in body["history"]] == [
+        (2, 0, "C"),
+        (1, 60, "B"),
+    ]
+
+
+def test_an_override_under_the_live_version_shows_as_the_effective_tier(
+    writer: APIClient, live: ScoringRun, icp: Profile, staff: User
+) -> None:
+    push(writer, [row("fit", employees=450, has_revops=True, country="KP")])
+    account = Account.objects.get(external_id="fit")
+    services.tier_override_set(profile=icp, account=account, tier="B", actor=staff)
+    [score] = writer.get("/api/v1/accounts/fit/").json()["scores"]
+    assert (score["tier"], score["effective_tier"], score["overridden"]) == ("DQ", "B", True)
+    assert score["disqualified_by"] == ["Country is one of KP"]
+
+
+def test_an_unknown_or_malformed_external_id_is_a_json_404(writer: APIClient) -> None:
+    for path in ("nobody", "nul%00byte"):
+        response = writer.get(f"/api/v1/accounts/{path}/")
+        assert response.status_code == 404
+        assert response.json()["detail"].startswith("No account")
+
+
 # --- Scores out -------------------------------------------------------------
 
 
