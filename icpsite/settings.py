@@ -226,8 +226,12 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 30 * 60)
 # (CELERY_TASK_TIME_LIMIT) and the longest retry countdown (10 minutes), so a
 # slow task is not handed to a second worker while it runs; an hour keeps a
 # killed worker's rescoring chunk from waiting longer than it must.
+# Workers look for such overdue tasks every CELERY_RESTORE_CHECK_SECONDS
+# (kombu's own default checks on every tenth 10-second tick).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    "unacked_restore_interval": env_int("CELERY_RESTORE_CHECK_SECONDS", 100),
+    "unacked_restore_throttle": 1,
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Rescoring runs on a queue of its own so a long run never delays emails or

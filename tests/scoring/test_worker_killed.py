@@ -30,10 +30,13 @@ pytestmark = [pytest.mark.integration]
 # A broker of its own, so the suite's shared worker cannot pick up this run.
 KILL_REDIS_URL = os.environ.get("TEST_KILL_REDIS_URL", "redis://127.0.0.1:6379/14")
 # Small chunks make the run long enough to kill in the middle; a short
-# visibility timeout lets Redis hand the killed worker's task to the next one.
-# Kombu checks for such tasks on every tenth poll (about every 100 s), which
-# sets this test's length.
-WORKER_ENV = {"SCORING_CHUNK_SIZE": "20", "CELERY_VISIBILITY_TIMEOUT": "3"}
+# visibility timeout, checked every second, hands the killed worker's tasks
+# to the next worker within seconds.
+WORKER_ENV = {
+    "SCORING_CHUNK_SIZE": "20",
+    "CELERY_VISIBILITY_TIMEOUT": "3",
+    "CELERY_RESTORE_CHECK_SECONDS": "1",
+}
 ACCOUNTS = 1200
 
 
@@ -112,7 +115,7 @@ def test_a_run_survives_a_killed_worker_and_scores_accounts_ingested_meanwhile(
             run.refresh_from_db()
             return not run.is_active
 
-        wait_until(finished, 180, "the run to finish after the restart")
+        wait_until(finished, 120, "the run to finish after the restart")
     finally:
         stop_worker(second)
 
