@@ -228,8 +228,9 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 30 * 60)
 # killed worker's rescoring chunk from waiting longer than it must.
 # Workers look for such overdue tasks every CELERY_RESTORE_CHECK_SECONDS
 # (kombu's own default checks on every tenth 10-second tick).
+VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    "visibility_timeout": VISIBILITY_TIMEOUT,
     "unacked_restore_interval": env_int("CELERY_RESTORE_CHECK_SECONDS", 100),
     "unacked_restore_throttle": 1,
 }
@@ -240,6 +241,13 @@ CELERY_TASK_ROUTES = {"scoring.*": {"queue": "scoring"}}
 
 # Account ids per rescoring chunk task.
 SCORING_CHUNK_SIZE = env_int("SCORING_CHUNK_SIZE", 50_000)
+# A run with no progress for this long lost a task (see scoring.services.
+# runs_stalled) and is finished by the rescue on beat. Longer than the
+# visibility timeout and a task's time limit, so a task Redis still holds for a
+# killed worker comes back before the rescue steps in.
+SCORING_STALL_SECONDS = env_int(
+    "SCORING_STALL_SECONDS", VISIBILITY_TIMEOUT + CELERY_TASK_TIME_LIMIT
+)
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
@@ -264,6 +272,10 @@ CELERY_BEAT_SCHEDULE.update(
         "reviews-detect-drift": {
             "task": "reviews.detect_drift",
             "schedule": crontab(hour=5, minute=30),
+        },
+        "scoring-rescue-stalled-runs": {
+            "task": "scoring.rescue_stalled_runs",
+            "schedule": 300.0,
         },
         "reviews-weekly-digest": {
             "task": "reviews.send_digests",

@@ -129,6 +129,9 @@ class ScoringRun(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    progressed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the run was planned or a chunk last finished."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -178,11 +179,19 @@ def run_plan(run_id: int, chunk_size: int | None = None) -> list[tuple[int, int]
             chunks = [(start, min(start + size - 1, high)) for start in range(low, high + 1, size)]
         run.status = RunStatus.RUNNING
         run.started_at = run.started_at or timezone.now()
+        run.progressed_at = timezone.now()
         run.split_max_id = high or 0
         run.chunks_total = len(chunks)
         run.chunks_done = 0
         run.save(
-            update_fields=["status", "started_at", "split_max_id", "chunks_total", "chunks_done"]
+            update_fields=[
+                "status",
+                "started_at",
+                "progressed_at",
+                "split_max_id",
+                "chunks_total",
+                "chunks_done",
+            ]
         )
     return chunks
 
@@ -211,7 +220,7 @@ def run_score_chunk(run_id: int, low: int, high: int) -> int:
         ).delete()
         written = _insert_scores(run_id, ruleset, Q(id__gte=low, id__lte=high))
         ScoringRun.objects.filter(pk=run_id, chunks_done__lt=F("chunks_total")).update(
-            chunks_done=F("chunks_done") + 1
+            chunks_done=F("chunks_done") + 1, progressed_at=timezone.now()
         )
     return written
 
@@ -267,6 +276,32 @@ def run_finish(run_id: int) -> ScoringRun | None:
 
     transaction.on_commit(lambda: prune_runs_task.delay(run.profile_id))
     return run
+
+
+def runs_stalled(
+    *, now: datetime | None = None, seconds: int | None = None
+) -> dict[str, list[int]]:
+    """Runs that made no progress for `seconds` (SCORING_STALL_SECONDS): a
+    broker can lose a task outright (a worker killed between taking a message
+    and recording it as unacknowledged), and then the chord never fires.
+    Returns {"queued": ids to plan again, "running": ids to finish}; run_finish
+    scores whatever the lost chunks left behind, and both are safe to repeat."""
+    now = now or timezone.now()
+    limit = settings.SCORING_STALL_SECONDS if seconds is None else seconds
+    before = now - timedelta(seconds=limit)
+    active = ScoringRun.objects.order_by("pk")
+    return {
+        "queued": list(
+            active.filter(status=RunStatus.QUEUED, created_at__lt=before).values_list(
+                "pk", flat=True
+            )
+        ),
+        "running": list(
+            active.filter(status=RunStatus.RUNNING, progressed_at__lt=before).values_list(
+                "pk", flat=True
+            )
+        ),
+    }
 
 
 def run_fail(run_id: int, error: str) -> None:

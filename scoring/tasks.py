@@ -48,6 +48,18 @@ def prune_runs_task(profile_id: int) -> int:
     return services.runs_prune(profile_id=profile_id)
 
 
+@shared_task(name="scoring.rescue_stalled_runs")
+def rescue_stalled_runs_task() -> dict[str, list[int]]:
+    """On beat: plan again the runs whose first task was lost, and finish the
+    runs whose chunks stopped arriving (the finish scores what they missed)."""
+    stalled = services.runs_stalled()
+    for run_id in stalled["queued"]:
+        rescore_task.delay(run_id)
+    for run_id in stalled["running"]:
+        finish_run_task.delay([], run_id)
+    return stalled
+
+
 @shared_task(name="scoring.fail_run")
 def fail_run_task(request: Any, exc: BaseException, traceback: Any, run_id: int) -> None:
     """Errback of the chord: a chunk gave up after its retries."""

@@ -1,5 +1,6 @@
 """Rescoring runs: set-based, idempotent per chunk, never a mix of versions."""
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -188,3 +189,46 @@ def test_approval_queues_a_run_that_rescores_on_commit(
     run = ScoringRun.objects.get(profile=icp)
     assert (run.status, run.is_current, run.version_id) == (RunStatus.SUCCEEDED, True, draft.pk)
     assert run.accounts_scored == len(base)
+
+
+def test_a_run_whose_chunk_was_lost_is_finished_by_the_rescue(
+    icp: Profile, v1: ProfileVersion, base: list[Account], ops_manager: User, settings: Any
+) -> None:
+    from scoring.tasks import rescue_stalled_runs_task
+
+    assert settings.CELERY_BEAT_SCHEDULE["scoring-rescue-stalled-runs"]["task"] == (
+        "scoring.rescue_stalled_runs"
+    )
+    stuck = services.run_create(profile=icp, version=v1, actor=ops_manager, enqueue=False)
+    chunks = services.run_plan(stuck.pk, 2)
+    for low, high in chunks[1:]:  # the first chunk's task never arrives
+        services.run_score_chunk(stuck.pk, low, high)
+    assert services.runs_stalled() == {"queued": [], "running": []}  # still within the limit
+
+    later = timezone.now() + timedelta(seconds=settings.SCORING_STALL_SECONDS + 1)
+    assert services.runs_stalled(now=later) == {"queued": [], "running": [stuck.pk]}
+    settings.SCORING_STALL_SECONDS = 0
+    assert rescue_stalled_runs_task() == {"queued": [], "running": [stuck.pk]}
+    stuck.refresh_from_db()
+    assert (stuck.status, stuck.is_current, stuck.accounts_scored) == (
+        RunStatus.SUCCEEDED,
+        True,
+        len(base),
+    )
+    ruleset = ruleset_for(v1)
+    assert scores(stuck) == {
+        a.pk: (evaluate(ruleset, a.facts()).score, evaluate(ruleset, a.facts()).tier) for a in base
+    }
+    assert rescue_stalled_runs_task() == {"queued": [], "running": []}  # nothing left to do
+
+
+def test_a_run_whose_first_task_was_lost_is_planned_again_by_the_rescue(
+    icp: Profile, v1: ProfileVersion, base: list[Account], ops_manager: User, settings: Any
+) -> None:
+    from scoring.tasks import rescue_stalled_runs_task
+
+    lost = services.run_create(profile=icp, version=v1, actor=ops_manager, enqueue=False)
+    settings.SCORING_STALL_SECONDS = 0
+    assert rescue_stalled_runs_task() == {"queued": [lost.pk], "running": []}
+    lost.refresh_from_db()
+    assert (lost.status, lost.accounts_scored) == (RunStatus.SUCCEEDED, len(base))

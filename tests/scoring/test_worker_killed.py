@@ -15,6 +15,7 @@ from scoring import services
 from scoring.engine import evaluate
 from scoring.models import Account, AccountScore, RunStatus, ScoringRun
 from scoring.rulesets import ruleset_for
+from scoring.tasks import rescue_stalled_runs_task
 from tests.conftest import (
     point_celery_at,
     require_redis,
@@ -109,10 +110,17 @@ def test_a_run_survives_a_killed_worker_and_scores_accounts_ingested_meanwhile(
     second = start_worker(
         redis_url=KILL_REDIS_URL, database_url=database_url, log_path=log_path, env=WORKER_ENV
     )
+    # The killed worker's unacknowledged tasks come back after the visibility
+    # timeout. One it had taken from Redis but not yet recorded is gone for
+    # good; the rescue, which beat runs every few minutes, finishes the run
+    # once progress has stopped for SCORING_STALL_SECONDS.
+    settings.SCORING_STALL_SECONDS = 10  # type: ignore[attr-defined]
     try:
 
         def finished() -> bool:
             run.refresh_from_db()
+            if run.is_active:
+                rescue_stalled_runs_task()
             return not run.is_active
 
         wait_until(finished, 120, "the run to finish after the restart")
