@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 import dj_database_url
+import orjson
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
@@ -290,6 +291,9 @@ CELERY_BEAT_SCHEDULE.update(
 API_THROTTLE_RATE = env_str("API_THROTTLE_RATE", "3000/minute")
 
 REST_FRAMEWORK = {
+    # Where orjson renders (the scores feed), datetimes in UTC end in "Z", as
+    # DRF's own encoder writes them.
+    "ORJSON_RENDERER_OPTIONS": (orjson.OPT_UTC_Z,),
     # The key first: a request with no credentials answers 401 with
     # WWW-Authenticate: Bearer; the browser's session works as before.
     "DEFAULT_AUTHENTICATION_CLASSES": [
