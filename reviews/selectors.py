@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import (
     Case,
@@ -265,6 +266,22 @@ def queue_checkins(*, viewer: User, today: Any = None) -> QuerySet[CheckIn]:
     )
 
 
+MOVES_CACHE_SECONDS = 7 * 24 * 3600
+
+
+def _moves(run_id: int, previous_id: int, limit: int) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT n.account_id, a.name, p.tier, n.tier, p.score, n.score "  # noqa: S608
+            f"FROM {_SCORES} n JOIN {_SCORES} p ON p.account_id = n.account_id "
+            "AND p.run_id = %s JOIN scoring_account a ON a.id = n.account_id "
+            "WHERE n.run_id = %s AND p.tier <> n.tier "
+            "ORDER BY ABS(n.score - p.score) DESC, a.name, n.account_id LIMIT %s",
+            (previous_id, run_id, limit),
+        )
+        return [tuple(row) for row in cursor.fetchall()]
+
+
 def largest_moves(*, limit: int | None = None) -> list[Move]:
     """The accounts whose tier moved most in each profile's last rescoring
     (its current run against the run before it)."""
@@ -282,16 +299,16 @@ def largest_moves(*, limit: int | None = None) -> list[Move]:
         )
         if previous is None:
             continue
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT n.account_id, a.name, p.tier, n.tier, p.score, n.score "  # noqa: S608
-                f"FROM {_SCORES} n JOIN {_SCORES} p ON p.account_id = n.account_id "
-                "AND p.run_id = %s JOIN scoring_account a ON a.id = n.account_id "
-                "WHERE n.run_id = %s AND p.tier <> n.tier "
-                "ORDER BY ABS(n.score - p.score) DESC, a.name, n.account_id LIMIT %s",
-                (previous, run.pk, limit),
-            )
-            moves.extend(Move(run.profile, run, *row) for row in cursor.fetchall())
+        # A run's moves never change once it is current, and the query joins
+        # two whole runs (about a second at a million accounts): work them
+        # out once per run, not on every look at the queue.
+        finished = run.finished_at.timestamp() if run.finished_at else 0
+        key = f"reviews:moves:{run.pk}:{finished}:{previous}:{limit}"
+        rows = cache.get(key)
+        if rows is None:
+            rows = _moves(run.pk, previous, limit)
+            cache.set(key, rows, MOVES_CACHE_SECONDS)
+        moves.extend(Move(run.profile, run, *row) for row in rows)
     return moves
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from django.core.cache import cache
 from django.db import connection
 
 from icpsite.celery import app as celery_app
@@ -34,6 +35,13 @@ def _fast_password_hashing(settings: object) -> None:
     settings.PASSWORD_HASHERS = [  # type: ignore[attr-defined]
         "django.contrib.auth.hashers.MD5PasswordHasher"
     ]
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Each test starts with an empty cache (throttle counts, worked-out
+    figures), whatever ran before it in this process."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

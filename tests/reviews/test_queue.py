@@ -18,7 +18,7 @@ from reviews.selectors import queue_get
 from scoring import services as scoring_services
 from scoring.models import Account, ScoringRun
 from tests.factories import AccountFactory, MembershipFactory
-from tests.scoring.test_runs import run_all
+from tests.scoring.test_runs import approved_version, run_all
 
 pytestmark = pytest.mark.django_db
 
@@ -105,3 +105,31 @@ def test_the_queue_page_costs_the_same_queries_for_3_or_60_items(
     assert many == few
     page = client.get(reverse("review-queue"))
     assert b"Page 1 of 3" in page.content
+
+
+def test_the_largest_tier_moves_of_the_last_rescoring_are_worked_out_once_per_run(
+    manager: User,
+    icp: Profile,
+    v1: ProfileVersion,
+    acme: Account,
+    tiny: Account,
+    live_run: ScoringRun,
+    ops_manager: User,
+) -> None:
+    assert queue_get(viewer=manager).moves == []  # one run: nothing to compare with
+    small = AccountFactory(name="Small", employees=120, has_revops=None)  # C 0 under v1
+    scoring_services.accounts_score([small.pk])
+    ProfileVersion.objects.filter(pk=v1.pk).update(status="superseded")
+    v2 = approved_version(icp, 2, [100, 2000])
+    run = run_all(scoring_services.run_create(profile=icp, version=v2, actor=ops_manager))
+    assert run is not None
+    # v2 takes 100-2,000 employees: Tiny (150, RevOps) goes B 40 -> A 100,
+    # Small (120, RevOps unknown) C 0 -> B 60; Acme stays A. Both moved 60
+    # points, so by name.
+    expected = [("Small", "C", "B", 0, 60), ("Tiny", "B", "A", 40, 100)]
+    moves = queue_get(viewer=manager).moves
+    assert [(m.name, m.old_tier, m.new_tier, m.old_score, m.new_score) for m in moves] == expected
+    with CaptureQueriesContext(connection) as again:
+        moves = queue_get(viewer=manager).moves
+    assert [m.name for m in moves] == ["Small", "Tiny"]
+    assert not [q for q in again.captured_queries if "ABS(" in q["sql"]]
