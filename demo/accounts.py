@@ -214,6 +214,9 @@ def _copy(seed: int, start: int, stop: int) -> None:
         with raw.copy(f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
             for text in pool.imap(_copy_values, batches):
                 copy.write(text)
+        # Plans for the pages and the first rescoring need to know the table
+        # grew, before autovacuum gets round to it.
+        cursor.execute(f"ANALYZE {table}")
 
 
 def _bulk(rows: Iterator[dict[str, Any]]) -> None:
