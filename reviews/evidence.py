@@ -221,7 +221,9 @@ def evidence_for(*, version: ProfileVersion) -> Evidence:
             )
             for row in cursor.fetchall()
         ]
-    closed_sql, closed_params = Account.objects.filter(closed).values("id").query.sql_with_params()
+    closed_sql, closed_params = (
+        Account.objects.filter(closed).order_by().values("id").query.sql_with_params()
+    )
     closed_only = (closed_sql, tuple(closed_params))
     evidence.backtest_live = tier_figures(run_tiering(run), since=since, accounts_sql=closed_only)
     draft_tiers = (f"SELECT account_id, tier FROM ({draft_sql}) v", draft_params)  # noqa: S608
