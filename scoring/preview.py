@@ -2,9 +2,9 @@
 
 For the whole base: tier counts live vs draft, the movement matrix, the
 accounts that move most, and how many accounts have the data each criterion
-needs. Accounts are never loaded into Python; each figure is one aggregate
-query over the draft's compiled ruleset (scoring.expressions) joined to the
-live run's stored scores.
+needs. Accounts are never loaded into Python; the figures come from the
+draft's compiled ruleset (scoring.expressions) joined to the live run's
+stored scores, in aggregate queries.
 """
 
 from __future__ import annotations
@@ -95,47 +95,53 @@ def impact_preview(*, version: ProfileVersion) -> ImpactPreview:
         .first()
     )
     preview = ImpactPreview(live_run=live_run)
-    preview.movement = _movement(ruleset, live_run)
+    preview.movement, preview.movers = _movement_and_movers(ruleset, live_run)
     for live, row in preview.movement.items():
         for draft, count in row.items():
             preview.total += count
             preview.draft_counts[draft] = preview.draft_counts.get(draft, 0) + count
             if live != NEW:
                 preview.live_counts[live] = preview.live_counts.get(live, 0) + count
-    preview.movers = _movers(ruleset, live_run) if live_run else []
     preview.coverage = _coverage(ruleset, preview.total)
     return preview
 
 
-def _movement(ruleset: Ruleset, live_run: ScoringRun | None) -> dict[str, dict[str, int]]:
+def _movement_and_movers(
+    ruleset: Ruleset, live_run: ScoringRun | None
+) -> tuple[dict[str, dict[str, int]], list[Mover]]:
+    """The movement matrix and the top movers from one scoring of the base
+    with the draft (a common table both halves read; scoring a million
+    accounts is most of the cost, so it is done once)."""
     draft_sql, params = scores_select(Account.objects.all(), ruleset)
     run_id = live_run.pk if live_run else 0
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT COALESCE(l.tier, '{NEW}'), d.tier, COUNT(*) FROM ({draft_sql}) d "  # noqa: S608
-            f"LEFT JOIN {_SCORES} l ON l.account_id = d.account_id AND l.run_id = %s "
-            f"GROUP BY COALESCE(l.tier, '{NEW}'), d.tier",
-            (*params, run_id),
+            f"WITH pairs AS (SELECT d.account_id, d.score AS draft_score, "  # noqa: S608
+            "d.tier AS draft_tier, l.score AS live_score, l.tier AS live_tier "
+            f"FROM ({draft_sql}) d "
+            f"LEFT JOIN {_SCORES} l ON l.account_id = d.account_id AND l.run_id = %s) "
+            f"SELECT 'matrix', NULL, NULL, COALESCE(live_tier, '{NEW}'), NULL, draft_tier, "
+            f"COUNT(*) FROM pairs GROUP BY COALESCE(live_tier, '{NEW}'), draft_tier "
+            "UNION ALL "
+            "SELECT 'mover', * FROM (SELECT p.account_id, a.name, p.live_tier, "
+            "p.live_score, p.draft_tier, p.draft_score FROM pairs p "
+            f"JOIN {_ACCOUNTS} a ON a.id = p.account_id "
+            "WHERE p.live_tier <> p.draft_tier "
+            "ORDER BY ABS(p.draft_score - p.live_score) DESC, a.name, p.account_id "
+            "LIMIT %s) m",
+            (*params, run_id, TOP_MOVERS),
         )
         rows = cursor.fetchall()
     movement: dict[str, dict[str, int]] = {}
-    for live, draft, count in rows:
-        movement.setdefault(live, {})[draft] = count
-    return movement
-
-
-def _movers(ruleset: Ruleset, live_run: ScoringRun) -> list[Mover]:
-    draft_sql, params = scores_select(Account.objects.all(), ruleset)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT d.account_id, a.name, l.score, l.tier, d.score, d.tier FROM ({draft_sql}) d "  # noqa: S608
-            f"JOIN {_SCORES} l ON l.account_id = d.account_id AND l.run_id = %s "
-            f"JOIN {_ACCOUNTS} a ON a.id = d.account_id "
-            "WHERE l.tier <> d.tier "
-            "ORDER BY ABS(d.score - l.score) DESC, a.name, d.account_id LIMIT %s",
-            (*params, live_run.pk, TOP_MOVERS),
-        )
-        return [Mover(*row) for row in cursor.fetchall()]
+    movers = []
+    for kind, account_id, name, live_tier, live_score, draft_tier, last in rows:
+        if kind == "matrix":
+            movement.setdefault(live_tier, {})[draft_tier] = last
+        else:
+            movers.append(Mover(account_id, name, live_score, live_tier, last, draft_tier))
+    # A union keeps no order of its own: the database chose these ten, Python orders them.
+    movers.sort(key=lambda m: (-abs(m.draft_score - (m.live_score or 0)), m.name, m.account_id))
+    return movement, movers
 
 
 def _coverage(ruleset: Ruleset, total: int) -> list[Coverage]:

@@ -38,9 +38,11 @@ def test_the_preview_counts_tiers_and_movement_in_the_database(
     assert preview.draft_counts == {"A": 1, "B": 2, "C": 1}
     assert preview.movement == {"A": {"B": 1}, "B": {"A": 1}, "C": {"C": 1}, "new": {"B": 1}}
     assert preview.moved == 2
-    assert [(m.name, m.live_tier, m.draft_tier) for m in preview.movers] == [
-        ("Acme", "A", "B"),
-        ("Tiny", "B", "A"),
+    assert [
+        (m.name, m.live_tier, m.live_score, m.draft_tier, m.draft_score) for m in preview.movers
+    ] == [
+        ("Acme", "A", 100, "B", 40),
+        ("Tiny", "B", 40, "A", 100),
     ]
     assert [(c.known, c.share) for c in preview.coverage] == [(3, 75), (3, 75), (4, 100)]
 
