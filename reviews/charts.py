@@ -21,10 +21,13 @@ BAR_WIDTH, GAP = 40, 8
 class Bar:
     series: str
     x: int
-    x_label: int
     y: float
     height: float
     value: str
+
+    @property
+    def x_label(self) -> int:
+        return self.x + BAR_WIDTH // 2
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,6 @@ def bar_chart(
                 Bar(
                     series=name,
                     x=start + j * (BAR_WIDTH + GAP),
-                    x_label=start + j * (BAR_WIDTH + GAP) + BAR_WIDTH // 2,
                     y=round(HEIGHT - BOTTOM - height, 1),
                     height=round(height, 1),
                     value=label(value),

@@ -121,26 +121,24 @@ def _movement_and_movers(
             f"FROM ({draft_sql}) d "
             f"LEFT JOIN {_SCORES} l ON l.account_id = d.account_id AND l.run_id = %s) "
             f"SELECT 'matrix', NULL, NULL, COALESCE(live_tier, '{NEW}'), NULL, draft_tier, "
-            f"COUNT(*) FROM pairs GROUP BY COALESCE(live_tier, '{NEW}'), draft_tier "
+            f"COUNT(*), 0 FROM pairs GROUP BY COALESCE(live_tier, '{NEW}'), draft_tier "
             "UNION ALL "
             "SELECT 'mover', * FROM (SELECT p.account_id, a.name, p.live_tier, "
-            "p.live_score, p.draft_tier, p.draft_score FROM pairs p "
-            f"JOIN {_ACCOUNTS} a ON a.id = p.account_id "
-            "WHERE p.live_tier <> p.draft_tier "
-            "ORDER BY ABS(p.draft_score - p.live_score) DESC, a.name, p.account_id "
-            "LIMIT %s) m",
+            "p.live_score, p.draft_tier, p.draft_score, ROW_NUMBER() OVER ("
+            "ORDER BY ABS(p.draft_score - p.live_score) DESC, a.name, p.account_id) AS place "
+            f"FROM pairs p JOIN {_ACCOUNTS} a ON a.id = p.account_id "
+            "WHERE p.live_tier <> p.draft_tier ORDER BY place LIMIT %s) m "
+            "ORDER BY 8",
             (*params, run_id, TOP_MOVERS),
         )
         rows = cursor.fetchall()
     movement: dict[str, dict[str, int]] = {}
     movers = []
-    for kind, account_id, name, live_tier, live_score, draft_tier, last in rows:
+    for kind, account_id, name, live_tier, live_score, draft_tier, last, _place in rows:
         if kind == "matrix":
             movement.setdefault(live_tier, {})[draft_tier] = last
         else:
             movers.append(Mover(account_id, name, live_score, live_tier, last, draft_tier))
-    # A union keeps no order of its own: the database chose these ten, Python orders them.
-    movers.sort(key=lambda m: (-abs(m.draft_score - (m.live_score or 0)), m.name, m.account_id))
     return movement, movers
 
 

@@ -45,6 +45,13 @@ def slug_in_path(value: str, what: str) -> str:
     return value
 
 
+def text_in_path(value: str, what: str) -> str:
+    """Free text in a path segment (a CRM's id); NUL cannot be in any row."""
+    if "\x00" in value:
+        raise exceptions.NotFound(f"No {what} {value!r}.")
+    return value
+
+
 def valid_query(request: Request, serializer_class: type[serializers.Serializer[Any]]) -> Any:
     """The query parameters checked by a serializer; a parameter given with no
     value is refused too, since it reads as a filter the client forgot to fill."""

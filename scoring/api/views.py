@@ -28,7 +28,7 @@ from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from profiles.api.errors import ErrorDetailSerializer, answers, api_exception_handler
-from profiles.api.params import ANY_SEGMENT, row_in_path, valid_query
+from profiles.api.params import ANY_SEGMENT, row_in_path, text_in_path, valid_query
 from profiles.api.parsers import MAX_BODY_BYTES, PayloadTooLargeError
 from profiles.models import Profile, User
 from scoring.api import serializers as s
@@ -125,16 +125,11 @@ def _results(rows: list[dict[str, Any]], report: ImportReport) -> dict[str, Any]
 # --- Accounts in ------------------------------------------------------------
 
 
-def _profile_score(explained: ProfileScore, account: Account) -> dict[str, Any]:
+def _profile_score(explained: ProfileScore, override: str | None) -> dict[str, Any]:
+    """One profile's standing; `override` is the tier people set under the
+    version that scored it, if any."""
     stored = explained.stored
     result = explained.result
-    override = (
-        TierOverride.objects.filter(
-            profile=explained.profile, account=account, version_id=explained.run.version_id
-        )
-        .values_list("tier", flat=True)
-        .first()
-    )
     tier = stored.tier if stored else None
     return {
         "profile": explained.profile.slug,
@@ -182,9 +177,8 @@ class AccountSyncViewSet(SyncViewSet):
         responses=answers(s.AccountDetailSerializer, 404),
     )
     def retrieve(self, request: Request, external_id: str) -> Response:
-        account = None
-        if "\x00" not in external_id:  # the database refuses NUL rather than finding no row
-            account = Account.objects.filter(external_id=external_id).first()
+        external_id = text_in_path(external_id, "account")
+        account = Account.objects.filter(external_id=external_id).first()
         if account is None:
             raise exceptions.NotFound(f"No account {external_id!r}.")
         fields = s.AccountDetailSerializer().fields.keys()
@@ -193,7 +187,16 @@ class AccountSyncViewSet(SyncViewSet):
             for name in fields
             if name not in ("scores", "history")
         }
-        body["scores"] = [_profile_score(x, account) for x in account_explanations(account=account)]
+        overrides = {
+            (profile_id, version_id): tier
+            for profile_id, version_id, tier in TierOverride.objects.filter(
+                account=account
+            ).values_list("profile_id", "version_id", "tier")
+        }
+        body["scores"] = [
+            _profile_score(x, overrides.get((x.profile.pk, x.run.version_id)))
+            for x in account_explanations(account=account)
+        ]
         body["history"] = [
             {
                 "profile": row.run.profile.slug,

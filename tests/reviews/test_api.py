@@ -23,17 +23,22 @@ def as_user(client: Client, user: User) -> Client:
     return client
 
 
-def test_the_crm_logs_an_override_by_external_id_and_rep_email(
-    client: Client, rep: User, manager: User, icp: Profile, tiny: Account, live_run: ScoringRun
-) -> None:
-    body = {
+def crm_override(icp: Profile, rep: User, **fields: str) -> dict[str, str]:
+    """An override as a CRM sends it: Tiny claimed for tier A in the rep's name."""
+    return {
         "profile": icp.slug,
         "account": "tiny",
         "rep": rep.email,
         "claimed_tier": "A",
         "reason": "strategic",
-        "note": "Board-level sponsor",
+        **fields,
     }
+
+
+def test_the_crm_logs_an_override_by_external_id_and_rep_email(
+    client: Client, rep: User, manager: User, icp: Profile, tiny: Account, live_run: ScoringRun
+) -> None:
+    body = crm_override(icp, rep, note="Board-level sponsor")
     response = as_user(client, manager).post(OVERRIDES, body, content_type="application/json")
     assert response.status_code == 201, response.json()
     data = response.json()
@@ -203,13 +208,7 @@ def test_a_staff_account_in_no_team_logs_an_override_in_a_reps_name(
     client: Client, rep: User, icp: Profile, tiny: Account, live_run: ScoringRun
 ) -> None:
     crm = UserFactory(username="crm", is_staff=True)
-    body = {
-        "profile": icp.slug,
-        "account": "tiny",
-        "rep": rep.email,
-        "claimed_tier": "A",
-        "reason": "strategic",
-    }
+    body = crm_override(icp, rep)
     response = as_user(client, crm).post(OVERRIDES, body, content_type="application/json")
     assert response.status_code == 201, response.json()
     assert (response.json()["rep"], response.json()["team"]) == (rep.email, "sales")
