@@ -4,6 +4,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from icpsite.health import health
 
+handler404 = "icpsite.errors.page_not_found"
+
 urlpatterns = [
     # Before profiles.urls, whose "v<n>/<action>/" would otherwise take these.
     path("profiles/<slug:slug>/", include("scoring.profile_urls")),

@@ -16,6 +16,8 @@ from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 
 ANY_SEGMENT = r"[^/]+"
+# Any text, slashes and line breaks included (a CRM's id is free text).
+ANY_TEXT = r"[\s\S]+"
 
 _M = TypeVar("_M", bound=Model)
 

@@ -28,7 +28,7 @@ from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from profiles.api.errors import ErrorDetailSerializer, answers, api_exception_handler
-from profiles.api.params import ANY_SEGMENT, row_in_path, text_in_path, valid_query
+from profiles.api.params import ANY_SEGMENT, ANY_TEXT, row_in_path, text_in_path, valid_query
 from profiles.api.parsers import MAX_BODY_BYTES, PayloadTooLargeError
 from profiles.models import Profile, User
 from scoring.api import serializers as s
@@ -164,7 +164,7 @@ class AccountSyncViewSet(SyncViewSet):
     queryset = Account.objects.none()
     lookup_field = "external_id"
     # A CRM's id is any text, a slash included (sent as %2F, which arrives decoded).
-    lookup_value_regex = ".+"
+    lookup_value_regex = ANY_TEXT
 
     @extend_schema(
         summary="An account with its scores and the math behind them",

@@ -303,10 +303,17 @@ def test_an_override_under_the_live_version_shows_as_the_effective_tier(
 
 
 def test_an_unknown_or_malformed_external_id_is_a_json_404(writer: APIClient) -> None:
-    for path in ("nobody", "nul%00byte"):
+    for path in ("nobody", "nul%00byte", "%0A", "line%0Abreak"):
         response = writer.get(f"/api/v1/accounts/{path}/")
         assert response.status_code == 404
         assert response.json()["detail"].startswith("No account")
+
+
+def test_an_address_under_the_api_that_no_route_takes_is_a_json_404(writer: APIClient) -> None:
+    response = writer.get("/api/v1/no-such-thing/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found."}
 
 
 # --- Scores out -------------------------------------------------------------
