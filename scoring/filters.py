@@ -66,12 +66,6 @@ TIERS = [(t.value, t.value) for t in Tier]
 class ScoreFilter(django_filters.FilterSet):
     """Filters of the scores feed (scoring.selectors.score_feed)."""
 
-    changed_since = django_filters.NumberFilter(
-        field_name="seq",
-        lookup_expr="gt",
-        min_value=0,
-        label="Only accounts changed after this cursor (a `cursor` from an earlier response)",
-    )
     tier = django_filters.MultipleChoiceFilter(
         field_name="tier", choices=TIERS, label="Tier", distinct=False
     )

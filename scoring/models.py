@@ -133,6 +133,17 @@ class ScoringRun(models.Model):
         null=True, blank=True, help_text="When the run was planned or a chunk last finished."
     )
     finished_at = models.DateTimeField(null=True, blank=True)
+    previous = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The current run the chunks compared against when they were planned.",
+    )
+    feed_seq = models.BigIntegerField(
+        null=True, blank=True, help_text="The change number the flip drew (see ChangeClock)."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -186,6 +197,13 @@ class AccountScore(models.Model):
 
     `matched` is a bit mask over the version's criteria in rule order (bit i
     set when criterion i matched), enough to show the math later.
+
+    `changed_seq` and `changed_at` say when the row's score, tier, matched
+    criteria or override last changed, for the feed's "changed since" (see
+    ChangeClock). NULL means "changed by this run": the run's own `feed_seq`
+    and `finished_at`, drawn at its flip. A run's chunks carry the values of
+    the previous run's row over when nothing changed, so a flip publishes a
+    million rows' change numbers by writing one number on the run.
     """
 
     pk = models.CompositePrimaryKey("run", "account")
@@ -206,6 +224,8 @@ class AccountScore(models.Model):
     score = models.PositiveSmallIntegerField()
     tier = models.CharField(max_length=2)
     matched = models.BigIntegerField(default=0)
+    changed_seq = models.BigIntegerField(null=True, blank=True)
+    changed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -250,43 +270,47 @@ class TierOverride(models.Model):
         return f"{self.account} -> {self.tier} ({self.profile})"
 
 
-class ScoreChange(models.Model):
-    """When an account's row in the scores feed last changed under a profile.
+class ChangeClock(models.Model):
+    """A profile's change counter for the scores feed ("changed since").
 
-    One row per (profile, account); `seq` is the profile's change counter at
-    the latest change of the account's score, tier, matched criteria,
-    effective tier or override. Writers take the profile's row lock before
-    they draw numbers, so a profile's numbers are handed out in commit
-    order: a client that has read everything up to `seq` N and asks for
-    "changed since N" misses nothing and sees each account once.
-
-    A new version rewrites up to one row per account at its flip, so the
-    table carries two indexes only, (profile, account) and (profile, seq),
-    and no foreign key constraints; deleting an account or a profile through
-    the ORM still deletes its rows.
+    Every write that changes what the feed shows for some accounts (a run's
+    flip, scoring ingested accounts, setting or clearing an override) takes
+    this row's lock, draws the next number, stamps the rows it changes with
+    it and commits both together. Numbers are therefore handed out in commit
+    order: once a reader sees the counter at N, every change numbered N or
+    less is visible. Scoring chunks hold a shared lock on the row while they
+    write, so a change to the current run cannot slip between a chunk's read
+    of it and the chunk's commit.
     """
 
-    pk = models.CompositePrimaryKey("profile", "account")
-    profile = models.ForeignKey(
-        Profile, on_delete=models.CASCADE, db_constraint=False, db_index=False, related_name="+"
+    profile = models.OneToOneField(
+        Profile, on_delete=models.CASCADE, primary_key=True, related_name="+"
     )
-    account = models.ForeignKey(
-        Account,
-        on_delete=models.CASCADE,
-        db_constraint=False,
-        db_index=False,
-        related_name="score_changes",
-    )
-    seq = models.BigIntegerField()
-    changed_at = models.DateTimeField()
+    seq = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.profile_id} at {self.seq}"
+
+
+class RunChunk(models.Model):
+    """One id range of a run, scored by one task; `tally` holds its
+    [tier, previous tier, count] rows once done, or None when ingest has
+    rescored accounts in it since (the finish counts the range again)."""
+
+    run = models.ForeignKey(ScoringRun, on_delete=models.CASCADE, related_name="chunks")
+    low = models.BigIntegerField()
+    high = models.BigIntegerField()
+    done = models.BooleanField(default=False)
+    tally = models.JSONField(null=True, blank=True)
 
     class Meta:
+        ordering = ["run", "low"]
         constraints = [
-            models.UniqueConstraint(fields=["profile", "seq"], name="score_change_seq_unique"),
+            models.UniqueConstraint(fields=["run", "low"], name="run_chunk_one_per_range"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.profile_id}/{self.account_id} at {self.seq}"
+        return f"run {self.run_id} ids {self.low}-{self.high}"
 
 
 class ApiKeyScope(models.TextChoices):

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import CharField, F, FilteredRelation, IntegerField, Q, QuerySet, Value
+from django.db.models import (
+    CharField,
+    DateTimeField,
+    F,
+    FilteredRelation,
+    IntegerField,
+    Q,
+    QuerySet,
+    Value,
+)
 from django.db.models.functions import Coalesce
 
 from profiles.models import Profile, User
 from scoring.engine import Result, evaluate
-from scoring.models import Account, AccountScore, ScoringRun
+from scoring.models import Account, AccountScore, ChangeClock, ScoringRun
 from scoring.rulesets import ruleset_for
 
 
@@ -95,20 +104,41 @@ def account_history(*, account: Account) -> QuerySet[AccountScore]:
     )
 
 
-def score_feed(*, viewer: User, profile: Profile, run: ScoringRun | None) -> QuerySet[Account]:
-    """The accounts scored under `profile`, as account_list annotates them,
-    with `seq` and `changed_at` of their latest change (ScoreChange) and the
-    run's `version_number`, in
-    change order: the feed a CRM pulls, whole or "changed since" a seq."""
-    change = FilteredRelation("score_changes", condition=Q(score_changes__profile_id=profile.pk))
+def changes_cursor(*, profile_id: int) -> int:
+    """The profile's latest change number: "changed since" it is empty for now."""
+    clock = ChangeClock.objects.filter(profile_id=profile_id).values_list("seq", flat=True)
+    return int(clock.first() or 0)
+
+
+def score_feed(
+    *, viewer: User, profile: Profile, run: ScoringRun | None, since: int = 0, until: int
+) -> QuerySet[Account]:
+    """The accounts scored in `run` whose latest change is numbered after
+    `since` and at most `until` (see ChangeClock), as account_list annotates
+    them, with their `matched` criteria, `seq` and `changed_at` of that
+    change and the run's `version_number`, in account order: the feed a CRM
+    pulls. Empty without a run.
+
+    Pinning `until` (the counter when a sync began) keeps a paged sync
+    exact: an account that changes while the pages are read is left to the
+    next sync, which starts after `until`, instead of being read twice or
+    skipped.
+    """
+    accounts = account_list(viewer=viewer, run=run)
+    if run is None:
+        return accounts.annotate(
+            matched=Value(0, IntegerField()),
+            seq=Value(0, IntegerField()),
+            changed_at=Value(None, DateTimeField()),
+            version_number=Value(None, IntegerField()),
+        ).none()
     return (
-        account_list(viewer=viewer, run=run)
-        .annotate(
-            change=change,
-            seq=F("change__seq"),
-            changed_at=F("change__changed_at"),
-            version_number=Value(run.version.number if run else None, IntegerField()),
+        accounts.annotate(
+            matched=F("current__matched"),
+            seq=Coalesce(F("current__changed_seq"), Value(run.feed_seq or 0)),
+            changed_at=Coalesce(F("current__changed_at"), Value(run.finished_at, DateTimeField())),
+            version_number=Value(run.version.number, IntegerField()),
         )
-        .filter(seq__isnull=False)
-        .order_by("seq")
+        .filter(**{"score__isnull": False, "seq__gt": since, "seq__lte": until})
+        .order_by("id")
     )

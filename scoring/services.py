@@ -23,13 +23,14 @@ from django.db.models import Exists, F, Max, Min, OuterRef, Q
 from django.utils import timezone
 
 from profiles.models import Profile, ProfileVersion, User
-from scoring.engine import Ruleset, Tier
+from scoring.engine import Tier
 from scoring.expressions import scores_select
 from scoring.models import (
     Account,
     AccountScore,
+    ChangeClock,
+    RunChunk,
     RunStatus,
-    ScoreChange,
     ScoringRun,
     TierOverride,
     WebhookEvent,
@@ -46,78 +47,50 @@ CHUNK_SIZE = 50_000
 
 _SCORES = AccountScore._meta.db_table
 _ACCOUNTS = Account._meta.db_table
-_CHANGES = ScoreChange._meta.db_table
+_CLOCKS = ChangeClock._meta.db_table
 _OVERRIDES = TierOverride._meta.db_table
 
 
-# --- The change log behind "changed since" ---------------------------------------
+# --- Change numbers behind "changed since" ------------------------------------
 
 
-def _lock_profile(profile_id: int) -> None:
-    """Writers of a profile's scores and overrides queue here, so change
-    numbers are drawn in commit order (see ScoreChange)."""
-    Profile.objects.select_for_update().filter(pk=profile_id).first()
+def _clock(profile_id: int) -> ChangeClock:
+    """The profile's change counter, locked until the transaction ends:
+    writers of a profile's scores and overrides queue here (see ChangeClock)."""
+    ChangeClock.objects.get_or_create(profile_id=profile_id)
+    return ChangeClock.objects.select_for_update().get(profile_id=profile_id)
 
 
-def _changes_record(profile_id: int, accounts_sql: str, params: Sequence[Any]) -> int:
-    """Give the accounts `accounts_sql` selects (one column, account_id, each
-    once) the profile's next change numbers, in one statement. The caller
-    holds the profile's row lock."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT COALESCE(MAX(seq), 0) FROM {_CHANGES} WHERE profile_id = %s",  # noqa: S608
-            (profile_id,),
-        )
-        base = int(cursor.fetchone()[0])
-        cursor.execute(
-            f"INSERT INTO {_CHANGES} (profile_id, account_id, seq, changed_at) "  # noqa: S608
-            "SELECT %s, c.account_id, %s + ROW_NUMBER() OVER (ORDER BY c.account_id), %s "
-            f"FROM ({accounts_sql}) c WHERE 1 = 1 "
-            "ON CONFLICT (profile_id, account_id) "
-            "DO UPDATE SET seq = excluded.seq, changed_at = excluded.changed_at",
-            (profile_id, base, timezone.now(), *params),
-        )
-        return int(cursor.rowcount)
+def _clock_share(profile_id: int) -> None:
+    """Hold the profile's counter in shared mode: chunks of a run write side
+    by side, and the writers that change the current run wait for them."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT 1 FROM {_CLOCKS} WHERE profile_id = %s FOR SHARE",  # noqa: S608
+                (profile_id,),
+            )
 
 
-def _changes_record_ids(profile_id: int, account_ids: Sequence[int]) -> int:
-    if not account_ids:
-        return 0
-    marks = ", ".join(["%s"] * len(account_ids))
-    return _changes_record(
-        profile_id,
-        f"SELECT id AS account_id FROM {_ACCOUNTS} WHERE id IN ({marks})",  # noqa: S608
-        account_ids,
-    )
+def _tick(clock: ChangeClock) -> int:
+    clock.seq += 1
+    clock.save(update_fields=["seq"])
+    return clock.seq
 
 
-def changes_cursor(*, profile_id: int) -> int:
-    """The profile's latest change number: "changed since" it is empty for now."""
-    latest = ScoreChange.objects.filter(profile_id=profile_id).aggregate(m=Max("seq"))["m"]
-    return int(latest or 0)
-
-
-def _run_changes_record(run: ScoringRun, previous: ScoringRun | None) -> int:
-    """Log the accounts the flip from `previous` to `run` changes: a new or
-    different score, tier or matched criteria and, when the version changes,
-    every account whose override starts or stops applying."""
-    sql = (
-        f"SELECT n.account_id FROM {_SCORES} n "  # noqa: S608
-        f"JOIN {_ACCOUNTS} a ON a.id = n.account_id "
-        f"LEFT JOIN {_SCORES} p ON p.run_id = %s AND p.account_id = n.account_id "
-        "WHERE n.run_id = %s AND (p.account_id IS NULL OR p.score <> n.score "
-        "OR p.tier <> n.tier OR p.matched <> n.matched)"
-    )
-    params: list[Any] = [previous.pk if previous else 0, run.pk]
-    if previous is None or previous.version_id != run.version_id:
-        versions = sorted({run.version_id, previous.version_id if previous else run.version_id})
-        marks = ", ".join(["%s"] * len(versions))
-        sql += (
-            f" UNION SELECT account_id FROM {_OVERRIDES} "  # noqa: S608
-            f"WHERE profile_id = %s AND version_id IN ({marks})"
-        )
-        params += [run.profile_id, *versions]
-    return _changes_record(run.profile_id, sql, params)
+def _mark_changed(profile_id: int, account_ids: Sequence[int], seq: int) -> None:
+    """Stamp change number `seq` on the accounts' rows in the current run and,
+    where they carry the current run's numbers, in runs in progress."""
+    runs = ScoringRun.objects.filter(profile_id=profile_id)
+    now = timezone.now()
+    AccountScore.objects.filter(
+        run__in=runs.filter(is_current=True), account_id__in=account_ids
+    ).update(changed_seq=seq, changed_at=now)
+    AccountScore.objects.filter(
+        run__in=runs.filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING]),
+        account_id__in=account_ids,
+        changed_seq__isnull=False,
+    ).update(changed_seq=seq, changed_at=now)
 
 
 # --- Starting and stopping runs ------------------------------------------------
@@ -153,11 +126,15 @@ def _wanted(run_id: int, *, lock: bool = True) -> ScoringRun | None:
     they can run side by side; a chunk that races a supersession writes rows
     into a run that never becomes current and is pruned.
     """
-    runs = ScoringRun.objects.select_related("version")
+    runs = ScoringRun.objects.select_related("version", "previous")
     run = (runs.select_for_update(of=("self",)) if lock else runs).filter(pk=run_id).first()
     if run is None or run.status not in (RunStatus.QUEUED, RunStatus.RUNNING):
         return None
     return run
+
+
+def _current(profile_id: int) -> ScoringRun | None:
+    return ScoringRun.objects.filter(profile_id=profile_id, is_current=True).first()
 
 
 def run_plan(run_id: int, chunk_size: int | None = None) -> list[tuple[int, int]]:
@@ -171,12 +148,16 @@ def run_plan(run_id: int, chunk_size: int | None = None) -> list[tuple[int, int]
         run = _wanted(run_id)
         if run is None:
             return []
+        ChangeClock.objects.get_or_create(profile_id=run.profile_id)
         bounds = Account.objects.aggregate(low=Min("id"), high=Max("id"))
         low, high = bounds["low"], bounds["high"]
         size = chunk_size or settings.SCORING_CHUNK_SIZE
         chunks = []
         if low is not None and high is not None:
             chunks = [(start, min(start + size - 1, high)) for start in range(low, high + 1, size)]
+        RunChunk.objects.filter(run=run).delete()
+        RunChunk.objects.bulk_create(RunChunk(run=run, low=lo, high=hi) for lo, hi in chunks)
+        run.previous = _current(run.profile_id)
         run.status = RunStatus.RUNNING
         run.started_at = run.started_at or timezone.now()
         run.progressed_at = timezone.now()
@@ -185,6 +166,7 @@ def run_plan(run_id: int, chunk_size: int | None = None) -> list[tuple[int, int]
         run.chunks_done = 0
         run.save(
             update_fields=[
+                "previous",
                 "status",
                 "started_at",
                 "progressed_at",
@@ -196,16 +178,85 @@ def run_plan(run_id: int, chunk_size: int | None = None) -> list[tuple[int, int]
     return chunks
 
 
-def _insert_scores(run_id: int, ruleset: Ruleset, accounts: Q) -> int:
-    """Replace the run's scores for the selected accounts, in the database."""
-    select_sql, params = scores_select(Account.objects.filter(accounts), ruleset)
+Tally = list[tuple[str, str | None, int]]
+
+
+def _score_into(
+    run: ScoringRun,
+    previous: ScoringRun | None,
+    low: int,
+    high: int | None,
+    only: Q | None = None,
+) -> Tally:
+    """Insert the run's scores for the accounts with ids low..high (and
+    matching `only`), computed in the database, and return their tally.
+
+    Each row is compared with the account's row in `previous` (the current
+    run): when score, tier and matched criteria are the same it keeps that
+    row's change number and time, otherwise they stay NULL, "changed by
+    this run" (see AccountScore).
+    """
+    ids = Q(id__gte=low) & (Q(id__lte=high) if high is not None else Q()) & (only or Q())
+    select_sql, params = scores_select(Account.objects.filter(ids), ruleset_for(run.version))
+    same = "p.score = n.score AND p.tier = n.tier AND p.matched = n.matched"
+    scored = (
+        "SELECT n.account_id, n.score, n.tier, n.matched, p.tier AS previous_tier, "  # noqa: S608
+        f"CASE WHEN {same} THEN COALESCE(p.changed_seq, %s) END AS changed_seq, "
+        f"CASE WHEN {same} THEN COALESCE(p.changed_at, %s) END AS changed_at "
+        f"FROM ({select_sql}) n LEFT JOIN {_SCORES} p ON p.run_id = %s "
+        # The id range again, on the previous run's rows: PostgreSQL does not
+        # carry it through the subquery and would read that whole run.
+        "AND p.account_id = n.account_id AND p.account_id >= %s"
+        + (" AND p.account_id <= %s" if high is not None else "")
+    )
+    scored_params = [
+        previous.feed_seq if previous else None,
+        previous.finished_at if previous else None,
+        *params,
+        previous.pk if previous else 0,
+        low,
+        *([high] if high is not None else []),
+    ]
+    insert = (
+        f"INSERT INTO {_SCORES} "  # noqa: S608
+        "(run_id, account_id, score, tier, matched, changed_seq, changed_at) "
+        "SELECT %s, account_id, score, tier, matched, changed_seq, changed_at FROM scored"
+    )
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One pass: the rows are written and tallied from the same scan.
+            cursor.execute(
+                f"WITH scored AS MATERIALIZED ({scored}), written AS ({insert}) "  # noqa: S608
+                "SELECT tier, previous_tier, COUNT(*) FROM scored GROUP BY tier, previous_tier",
+                (*scored_params, run.pk),
+            )
+            return [(tier, before, int(n)) for tier, before, n in cursor.fetchall()]
+        cursor.execute(f"WITH scored AS ({scored}) {insert}", (*scored_params, run.pk))
+    return _tally_range(run, previous, low, high)
+
+
+def _tally_range(run: ScoringRun, previous: ScoringRun | None, low: int, high: int | None) -> Tally:
+    """The run's rows with ids low..high, counted by (tier, previous tier)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {_SCORES} (run_id, account_id, score, tier, matched) "  # noqa: S608
-            f"SELECT %s, account_id, score, tier, matched FROM ({select_sql}) scored",
-            (run_id, *params),
+            f"SELECT n.tier, p.tier, COUNT(*) FROM {_SCORES} n "  # noqa: S608
+            f"LEFT JOIN {_SCORES} p ON p.run_id = %s AND p.account_id = n.account_id "
+            "WHERE n.run_id = %s AND n.account_id >= %s"
+            + (" AND n.account_id <= %s" if high is not None else "")
+            + " GROUP BY n.tier, p.tier",
+            (previous.pk if previous else 0, run.pk, low, *([high] if high is not None else [])),
         )
-        return int(cursor.rowcount)
+        return [(tier, before, int(n)) for tier, before, n in cursor.fetchall()]
+
+
+def _score_chunk(run: ScoringRun, chunk: RunChunk) -> int:
+    AccountScore.objects.filter(
+        run_id=run.pk, account_id__gte=chunk.low, account_id__lte=chunk.high
+    ).delete()
+    chunk.tally = _score_into(run, run.previous, chunk.low, chunk.high)
+    chunk.done = True
+    RunChunk.objects.filter(pk=chunk.pk).update(done=True, tally=chunk.tally)
+    return sum(n for _, _, n in chunk.tally)
 
 
 def run_score_chunk(run_id: int, low: int, high: int) -> int:
@@ -214,11 +265,11 @@ def run_score_chunk(run_id: int, low: int, high: int) -> int:
         run = _wanted(run_id, lock=False)
         if run is None:
             return 0
-        ruleset = ruleset_for(run.version)
-        AccountScore.objects.filter(
-            run_id=run_id, account_id__gte=low, account_id__lte=high
-        ).delete()
-        written = _insert_scores(run_id, ruleset, Q(id__gte=low, id__lte=high))
+        _clock_share(run.profile_id)
+        chunk = RunChunk.objects.filter(run=run, low=low, high=high).first()
+        if chunk is None:  # planned again since: the new plan's tasks do the work
+            return 0
+        written = _score_chunk(run, chunk)
         ScoringRun.objects.filter(pk=run_id, chunks_done__lt=F("chunks_total")).update(
             chunks_done=F("chunks_done") + 1, progressed_at=timezone.now()
         )
@@ -227,30 +278,51 @@ def run_score_chunk(run_id: int, low: int, high: int) -> int:
 
 def run_finish(run_id: int) -> ScoringRun | None:
     """Score every account the run has not scored yet (those created since
-    the split, and any a lost chunk left behind), then make the run current,
+    the split, and the chunks of any lost task), then make the run current,
     recording tier counts and movement against the previous current run."""
+    profile_id = ScoringRun.objects.filter(pk=run_id).values_list("profile_id", flat=True).first()
+    if profile_id is None:
+        return None
     with transaction.atomic():
-        Profile.objects.select_for_update().filter(scoring_runs__pk=run_id).first()
+        # The counter first, as every writer takes it: waits for chunks still writing.
+        clock = _clock(profile_id)
         run = _wanted(run_id)
         if run is None:
             return None
-        ruleset = ruleset_for(run.version)
-        unscored = ~Q(Exists(AccountScore.objects.filter(run_id=run_id, account_id=OuterRef("pk"))))
+        current = _current(run.profile_id)
+        chunks = list(run.chunks.all())
+        if current != run.previous:
+            # Another run became current after the split: compare with it.
+            run.previous = current
+            chunks = [RunChunk(pk=c.pk, run=run, low=c.low, high=c.high) for c in chunks]
+        tally: Tally = []
+        for chunk in chunks:
+            if not chunk.done:  # its task was lost, or compared with another run
+                _score_chunk(run, chunk)
+            elif chunk.tally is None:  # ingest rescored accounts in it since
+                chunk.tally = _tally_range(run, current, chunk.low, chunk.high)
+                RunChunk.objects.filter(pk=chunk.pk).update(tally=chunk.tally)
+            tally += [(t, before, n) for t, before, n in chunk.tally or []]
         # Accounts that arrived after the split (ingest may have scored some).
-        _insert_scores(run_id, ruleset, Q(id__gt=run.split_max_id or 0) & unscored)
-        previous = ScoringRun.objects.filter(profile_id=run.profile_id, is_current=True).first()
-        previous_id = previous.pk if previous else None
-        _refresh_statistics()
-        counts, movement = _tally(run.pk, previous_id)
-        if sum(counts.values()) < Account.objects.count():
-            # A chunk was lost (its task gave up, or the chord fired early):
-            # fill the gaps once, set-based, rather than trust the counters.
-            _insert_scores(run_id, ruleset, unscored)
-            counts, movement = _tally(run.pk, previous_id)
-        _run_changes_record(run, previous)
-        if previous is not None:
-            previous.is_current = False
-            previous.save(update_fields=["is_current"])
+        after_split = (run.split_max_id or 0) + 1
+        unscored = ~Q(Exists(AccountScore.objects.filter(run_id=run_id, account_id=OuterRef("pk"))))
+        _score_into(run, current, after_split, None, unscored)
+        tally += _tally_range(run, current, after_split, None)
+        counts, movement = _counts(tally)
+        if current is None or current.version_id != run.version_id:
+            # Overrides under the old version stop applying, those under the
+            # new one start: their accounts change at the flip.
+            versions = {run.version_id} | ({current.version_id} if current else set())
+            overridden = TierOverride.objects.filter(
+                profile_id=run.profile_id, version_id__in=versions
+            ).values("account_id")
+            AccountScore.objects.filter(run_id=run.pk, account_id__in=overridden).update(
+                changed_seq=None, changed_at=None
+            )
+        if current is not None:
+            current.is_current = False
+            current.save(update_fields=["is_current"])
+        run.feed_seq = _tick(clock)
         run.tier_counts = counts
         run.accounts_scored = sum(counts.values())
         run.tier_movement = movement
@@ -269,7 +341,7 @@ def run_finish(run_id: int) -> ScoringRun | None:
                 "tier_counts": run.tier_counts,
                 "tier_movement": run.tier_movement,
                 "finished_at": run.finished_at.isoformat(),
-                "changes_cursor": changes_cursor(profile_id=run.profile_id),
+                "changes_cursor": run.feed_seq,
             },
         )
     from scoring.tasks import prune_runs_task
@@ -311,31 +383,22 @@ def run_fail(run_id: int, error: str) -> None:
 
 
 def _refresh_statistics() -> None:
-    """Let PostgreSQL's planner see the run's new rows. Without it the
-    planner guesses a few thousand rows for a million and joins the two runs
-    with a million index probes (2.4 s instead of a fraction of that)."""
+    """Let PostgreSQL's planner see a new run's rows at once rather than
+    when autovacuum gets to them; pages filter and join on them."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {_SCORES}")
 
 
-def _tally(run_id: int, previous_id: int | None) -> tuple[dict[str, int], dict[str, int]]:
-    """The run's tier counts and the movement from the previous run
-    ("A->B": n), in one pass over the two runs' score rows."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT n.tier, p.tier, COUNT(*) FROM {_SCORES} n "  # noqa: S608
-            f"LEFT JOIN {_SCORES} p ON p.run_id = %s AND p.account_id = n.account_id "
-            "WHERE n.run_id = %s GROUP BY n.tier, p.tier",
-            (previous_id or 0, run_id),
-        )
-        rows = cursor.fetchall()
+def _counts(tally: Tally) -> tuple[dict[str, int], dict[str, int]]:
+    """Tier counts and the movement from the previous run ("A->B": n)."""
     counts: dict[str, int] = {}
     movement: dict[str, int] = {}
-    for new, old, count in rows:
-        counts[new] = counts.get(new, 0) + count
-        if old is not None and old != new:
-            movement[f"{old}->{new}"] = count
+    for tier, before, n in tally:
+        counts[tier] = counts.get(tier, 0) + n
+        if before is not None and before != tier:
+            key = f"{before}->{tier}"
+            movement[key] = movement.get(key, 0) + n
     return counts, movement
 
 
@@ -362,6 +425,7 @@ def runs_prune(*, profile_id: int, keep: int = 2) -> int:
         with transaction.atomic():
             AccountScore.objects.filter(run_id=run_id).delete()
             ScoringRun.objects.filter(pk=run_id).delete()
+    _refresh_statistics()
     return len(doomed)
 
 
@@ -371,35 +435,53 @@ def runs_prune(*, profile_id: int, keep: int = 2) -> int:
 def accounts_score(account_ids: list[int]) -> int:
     """Score these accounts now against every profile's current run and any
     run in progress, so new and changed accounts show their tier at once and
-    a run in progress misses none of them."""
-    runs = (
-        ScoringRun.objects.filter(
-            Q(is_current=True) | Q(status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
-        )
-        .select_related("version")
-        .order_by("profile_id", "pk")
-    )
+    a run in progress misses none of them. Returns the rows written."""
+    if not account_ids:
+        return 0
+    found = Account.objects.filter(id__in=account_ids).count()
+    live = Q(is_current=True) | Q(status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
+    profiles = ScoringRun.objects.filter(live).values_list("profile_id", flat=True).distinct()
     written = 0
-    for run in runs:
+    for profile_id in sorted(set(profiles)):
         with transaction.atomic():
-            _lock_profile(run.profile_id)
-            # Read under the lock: a run made current meanwhile is logged too.
-            is_current = ScoringRun.objects.filter(pk=run.pk, is_current=True).exists()
-            ruleset = ruleset_for(run.version)
-            rows = AccountScore.objects.filter(run_id=run.pk, account_id__in=account_ids)
-            before = _score_rows(rows) if is_current else {}
-            rows.delete()
-            written += _insert_scores(run.pk, ruleset, Q(id__in=account_ids))
-            if is_current:
-                after = _score_rows(rows)
-                changed = sorted(a for a, row in after.items() if before.get(a) != row)
-                _changes_record_ids(run.profile_id, changed)
+            clock = _clock(profile_id)
+            # Read under the lock: a run made current meanwhile is seen as such.
+            runs = list(ScoringRun.objects.filter(live, profile_id=profile_id).order_by("pk"))
+            current = next((run for run in runs if run.is_current), None)
+            if current is not None and _rescore_current(current, account_ids, clock.seq + 1):
+                _tick(clock)
+            low, high = min(account_ids), max(account_ids)
+            for run in runs:
+                if run.is_current or run.status == RunStatus.SUCCEEDED:
+                    continue
+                AccountScore.objects.filter(run_id=run.pk, account_id__in=account_ids).delete()
+                _score_into(run, current, low, high, Q(id__in=account_ids))
+                # The chunks that tallied these accounts count again at the finish.
+                RunChunk.objects.filter(run=run, low__lte=high, high__gte=low).update(tally=None)
+            written += found * len(runs)
     return written
 
 
-def _score_rows(rows: Any) -> dict[int, tuple[int, str, int]]:
-    values = rows.values_list("account_id", "score", "tier", "matched")
-    return {account: (score, tier, matched) for account, score, tier, matched in values}
+def _rescore_current(run: ScoringRun, account_ids: list[int], seq: int) -> int:
+    """Score the accounts into the current run; rows whose score, tier or
+    matched criteria change (or are new) get change number `seq`. Returns
+    how many did."""
+    select_sql, params = scores_select(
+        Account.objects.filter(id__in=account_ids), ruleset_for(run.version)
+    )
+    differs = " OR ".join(f"{_SCORES}.{c} <> excluded.{c}" for c in ("score", "tier", "matched"))
+    columns = ("score", "tier", "matched", "changed_seq", "changed_at")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {_SCORES} (run_id, account_id, {', '.join(columns)}) "  # noqa: S608
+            "SELECT %s, account_id, score, tier, matched, %s, %s "
+            f"FROM ({select_sql}) scored WHERE 1 = 1 "  # WHERE: SQLite's upsert grammar
+            "ON CONFLICT (run_id, account_id) DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in columns)
+            + f" WHERE {differs}",
+            (run.pk, seq, timezone.now(), *params),
+        )
+        return int(cursor.rowcount)
 
 
 # --- Effective tiers ----------------------------------------------------------
@@ -413,7 +495,7 @@ def tier_override_set(
     if tier not in {t.value for t in Tier}:
         raise ValidationError({"tier": f"Choose one of {', '.join(t.value for t in Tier)}."})
     with transaction.atomic():
-        _lock_profile(profile.pk)
+        clock = _clock(profile.pk)
         live = ProfileVersion.objects.filter(profile=profile, status="approved").first()
         if live is None:
             raise ValidationError(f"{profile.name} has no live version to override.")
@@ -424,17 +506,17 @@ def tier_override_set(
             defaults={"version": live, "tier": tier, "source": source, "set_by": actor},
         )
         if _effective_override(profile, account) != before:
-            _changes_record_ids(profile.pk, [account.pk])
+            _mark_changed(profile.pk, [account.pk], _tick(clock))
     return override
 
 
 def tier_override_clear(*, profile: Profile, account: Account) -> None:
     with transaction.atomic():
-        _lock_profile(profile.pk)
+        clock = _clock(profile.pk)
         before = _effective_override(profile, account)
         TierOverride.objects.filter(profile=profile, account=account).delete()
         if before is not None:
-            _changes_record_ids(profile.pk, [account.pk])
+            _mark_changed(profile.pk, [account.pk], _tick(clock))
 
 
 def _effective_override(profile: Profile, account: Account) -> str | None:

@@ -41,6 +41,7 @@ from scoring.selectors import (
     ProfileScore,
     account_explanations,
     account_history,
+    changes_cursor,
     current_run,
     score_feed,
 )
@@ -370,22 +371,37 @@ PAGE_SIZE_PARAM = OpenApiParameter(
 )
 
 
+FEED_POSITION = "Set by `next`; part of a paged sync's position, not for building by hand."
+SINCE_PARAM = OpenApiParameter(
+    "changed_since",
+    OpenApiTypes.INT,
+    description="Only accounts whose score, tier, matched criteria, effective tier or "
+    "override changed after this cursor (a `cursor` from an earlier response).",
+)
+UNTIL_PARAM = OpenApiParameter("until", OpenApiTypes.INT, description=FEED_POSITION)
+AFTER_PARAM = OpenApiParameter("after", OpenApiTypes.INT, description=FEED_POSITION)
+
+
 class FeedQuerySerializer(serializers.Serializer[Any]):
     profile = serializers.SlugField(max_length=200)
     page_size = serializers.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE, default=PAGE_SIZE)
+    changed_since = serializers.IntegerField(min_value=0, max_value=2**62, default=0)
+    until = serializers.IntegerField(min_value=0, max_value=2**62, required=False)
+    after = serializers.IntegerField(min_value=0, max_value=2**62, default=0)
 
 
 @extend_schema_view(
     list=extend_schema(
-        summary="Scores and tiers, in change order",
-        description="Every account scored under the profile, oldest change first, with its "
+        summary="Scores and tiers, changed since a cursor",
+        description="Every account scored under the profile, in a stable order, with its "
         "score, tier, effective tier (an accepted override, else the tier), the version "
         "that scored it and the top reasons. Page with `next`. Keep the last page's "
         "`cursor`: `changed_since=<cursor>` later returns exactly the accounts whose score, "
         "tier, matched criteria, effective tier or override changed since (rescoring runs, "
-        "ingest and overrides alike), each once, in the order the changes committed, so "
-        "pages stay consistent while the base changes.",
-        parameters=[PROFILE_PARAM, PAGE_SIZE_PARAM],
+        "ingest and overrides alike), each once. A sync is pinned to the moment its first "
+        "page was read: an account that changes while later pages are read comes in the "
+        "next sync, so pages stay consistent while the base changes.",
+        parameters=[PROFILE_PARAM, PAGE_SIZE_PARAM, SINCE_PARAM, UNTIL_PARAM, AFTER_PARAM],
         responses=answers(s.ScorePageSerializer, 400),
         tags=["scores"],
     )
@@ -404,55 +420,59 @@ class ScoreViewSet(SyncViewSet):
         profile = Profile.objects.filter(slug=slug).first()
         if profile is None:
             raise exceptions.ValidationError({"profile": [f"No profile {slug!r}."]})
+        # The counter before the run: a flip in between then falls after `until`.
+        until = query.get("until", changes_cursor(profile_id=profile.pk))
         run = current_run(profile=profile)
         size = query["page_size"]
-        feed = self.filter_queryset(score_feed(viewer=self.actor, profile=profile, run=run))
-        rows = list(
-            feed.values_list(
+        feed = score_feed(
+            viewer=self.actor, profile=profile, run=run, since=query["changed_since"], until=until
+        )
+        feed = self.filter_queryset(feed).filter(id__gt=query["after"])
+        rows: Sequence[tuple[Any, ...]] = list(
+            feed.values_list(  # type: ignore[misc]
                 "external_id",
                 "score",
                 "tier",
                 "effective_tier",
                 "override_tier",
-                "current__matched",
+                "matched",
                 "changed_at",
                 "seq",
+                "id",
             )[: size + 1]
         )
         more = len(rows) > size
         rows = rows[:size]
-        body = self._page(rows, run, more)
-        return Response(body)
+        next_url = None
+        if more:
+            params = {k: self.request.query_params.getlist(k) for k in self.request.query_params}
+            params.update(until=[str(until)], after=[str(rows[-1][-1])])
+            next_url = self.request.build_absolute_uri(
+                self.request.path + "?" + urlencode(sorted(params.items()), doseq=True)
+            )
+        return Response({"results": self._rows(rows, run), "next": next_url, "cursor": until})
 
-    def _page(
-        self, rows: Sequence[tuple[Any, ...]], run: ScoringRun | None, more: bool
-    ) -> dict[str, Any]:
-        reasons = Reasons(ruleset_for(run.version)) if run is not None and rows else None
-        version = run.version.number if run is not None else None
-        results = [
+    def _rows(
+        self, rows: Sequence[tuple[Any, ...]], run: ScoringRun | None
+    ) -> Sequence[dict[str, Any]]:
+        if run is None:
+            return []
+        reasons = Reasons(ruleset_for(run.version)) if rows else None
+        version = run.version.number
+        return [
             {
                 "external_id": external_id,
                 "score": score,
                 "tier": tier,
                 "effective_tier": effective,
                 "overridden": override is not None,
-                "version": version if score is not None else None,
-                "top_reasons": reasons(matched, tier) if reasons and tier else [],
+                "version": version,
+                "top_reasons": reasons(matched, tier) if reasons else [],
                 "changed_at": changed_at,  # the renderer writes it as DRF would
                 "seq": seq,
             }
-            for external_id, score, tier, effective, override, matched, changed_at, seq in rows
+            for external_id, score, tier, effective, override, matched, changed_at, seq, _ in rows
         ]
-        since = self.request.query_params.get("changed_since", "")
-        cursor = rows[-1][-1] if rows else int(since) if since.isdigit() else 0
-        next_url = None
-        if more:
-            params = {k: self.request.query_params.getlist(k) for k in self.request.query_params}
-            params["changed_since"] = [str(cursor)]
-            next_url = self.request.build_absolute_uri(
-                self.request.path + "?" + urlencode(sorted(params.items()), doseq=True)
-            )
-        return {"results": results, "next": next_url, "cursor": cursor}
 
 
 # --- Webhooks ---------------------------------------------------------------

@@ -13,7 +13,8 @@ from rest_framework.test import APIClient
 from profiles.models import Profile, ProfileVersion, User
 from scoring import services
 from scoring.api_keys import api_key_create
-from scoring.models import Account, ScoreChange, ScoringRun
+from scoring.models import Account, AccountScore, ScoringRun
+from scoring.selectors import changes_cursor
 from tests.factories import AccountFactory, UserFactory
 from tests.scoring.test_runs import approved_version, run_all
 
@@ -341,8 +342,8 @@ def test_a_score_row_has_tiers_version_and_top_reasons_from_the_mask(
     }
     assert by_id["dq"]["tier"] == "DQ"
     assert by_id["dq"]["top_reasons"] == ["Disqualified: Country is one of KP"]
-    change = ScoreChange.objects.get(profile=icp, account=account)
-    assert by_id["fit"]["seq"] == change.seq
+    change = AccountScore.objects.get(run__profile=icp, run__is_current=True, account=account)
+    assert by_id["fit"]["seq"] == change.changed_seq == changes_cursor(profile_id=icp.pk)
     assert by_id["fit"]["changed_at"] == DateTimeField().to_representation(change.changed_at)
 
 
@@ -453,6 +454,30 @@ def test_changed_since_returns_exactly_what_changed_across_runs_ingest_and_overr
     services.tier_override_clear(profile=icp, account=a4)
     assert changed() == ["a4"]
     assert changed() == []
+
+
+def test_a_paged_sync_is_pinned_to_its_first_page(
+    writer: APIClient, live: ScoringRun, icp: Profile
+) -> None:
+    """An account that changes while a sync pages through comes in the next
+    sync, once, with its new score; nothing is read twice or skipped."""
+    push(writer, [row(f"a{i}", employees=450, has_revops=True) for i in range(4)])
+    _, cursor = pull_all(writer, icp)
+    push(writer, [row("a0", employees=5000), row("a3", employees=5000)])
+    first = pull(writer, icp, changed_since=cursor, page_size=1).json()
+    assert [r["external_id"] for r in first["results"]] == ["a0"]
+    # a1 changes (and a3 again) before the next page is read.
+    push(writer, [row("a1", employees=5000), row("a3", employees=300, has_revops=True)])
+    rest, pinned = pull_all(writer, icp, **_query(first["next"]))
+    assert rest == [] and pinned == first["cursor"]
+    later, _ = pull_all(writer, icp, changed_since=pinned)
+    assert {r["external_id"]: r["score"] for r in later} == {"a1": 40, "a3": 100}
+
+
+def _query(url: str) -> dict[str, str]:
+    from urllib.parse import parse_qsl, urlsplit
+
+    return dict(parse_qsl(urlsplit(url).query))
 
 
 def test_the_schema_documents_a_scores_page_as_one_object(writer: APIClient) -> None:

@@ -149,6 +149,29 @@ def test_the_flip_records_tier_movement_against_the_previous_run(
     assert not first.is_current
 
 
+def test_counts_and_movement_hold_when_ingest_rescores_a_chunk_already_done(
+    icp: Profile, v1: ProfileVersion, base: list[Account], ops_manager: User
+) -> None:
+    run_all(services.run_create(profile=icp, version=v1, actor=ops_manager))
+    v1.status = "superseded"
+    v1.save()
+    v2 = approved_version(icp, 2, [100, 400])
+    run = services.run_create(profile=icp, version=v2, actor=ops_manager)
+    chunks = services.run_plan(run.pk, 2)
+    services.run_score_chunk(run.pk, *chunks[0])
+    # base[0] (A under v1) has been tallied as A -> B; now it fits neither.
+    Account.objects.filter(pk=base[0].pk).update(employees=None, has_revops=False)
+    services.accounts_score([base[0].pk])
+    for low, high in chunks[1:]:
+        services.run_score_chunk(run.pk, low, high)
+    finished = services.run_finish(run.pk)
+    assert finished is not None
+    tiers = [tier for _, tier in scores(finished).values()]
+    assert finished.tier_counts == {t: tiers.count(t) for t in set(tiers)}
+    # Under v1 after the ingest base[0] was already C; the flip moves base[1] B -> C only.
+    assert finished.tier_movement == {"B->C": 1}
+
+
 def test_pruning_keeps_the_current_and_the_previous_run(
     icp: Profile, v1: ProfileVersion, base: list[Account], ops_manager: User
 ) -> None:
