@@ -61,11 +61,17 @@ def _clock(profile_id: int) -> ChangeClock:
     return ChangeClock.objects.select_for_update().get(profile_id=profile_id)
 
 
-def _clock_share(profile_id: int) -> None:
+def _chunk_begin(profile_id: int) -> None:
     """Hold the profile's counter in shared mode: chunks of a run write side
-    by side, and the writers that change the current run wait for them."""
+    by side, and the writers that change the current run wait for them.
+
+    A chunk's commit need not wait for its WAL to reach the disk: if the
+    server crashes before it does, the chunk is simply not done (RunChunk),
+    and the finish scores it again.
+    """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
             cursor.execute(
                 f"SELECT 1 FROM {_CLOCKS} WHERE profile_id = %s FOR SHARE",  # noqa: S608
                 (profile_id,),
@@ -265,7 +271,7 @@ def run_score_chunk(run_id: int, low: int, high: int) -> int:
         run = _wanted(run_id, lock=False)
         if run is None:
             return 0
-        _clock_share(run.profile_id)
+        _chunk_begin(run.profile_id)
         chunk = RunChunk.objects.filter(run=run, low=low, high=high).first()
         if chunk is None:  # planned again since: the new plan's tasks do the work
             return 0
@@ -313,12 +319,12 @@ def run_finish(run_id: int) -> ScoringRun | None:
             # Overrides under the old version stop applying, those under the
             # new one start: their accounts change at the flip.
             versions = {run.version_id} | ({current.version_id} if current else set())
-            overridden = TierOverride.objects.filter(
-                profile_id=run.profile_id, version_id__in=versions
-            ).values("account_id")
-            AccountScore.objects.filter(run_id=run.pk, account_id__in=overridden).update(
-                changed_seq=None, changed_at=None
+            overridden = list(
+                TierOverride.objects.filter(
+                    profile_id=run.profile_id, version_id__in=versions
+                ).values_list("account_id", flat=True)
             )
+            _mark_changed_by_run(run, overridden)
         if current is not None:
             current.is_current = False
             current.save(update_fields=["is_current"])
@@ -380,6 +386,22 @@ def run_fail(run_id: int, error: str) -> None:
     ScoringRun.objects.filter(pk=run_id, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).update(
         status=RunStatus.FAILED, error=error[:5000], finished_at=timezone.now()
     )
+
+
+def _mark_changed_by_run(run: ScoringRun, account_ids: list[int]) -> None:
+    """Mark the accounts' rows in `run` as changed by the run itself.
+
+    One statement per account, each naming the whole primary key: the run's
+    rows have no statistics yet, and given an IN list the planner reads the
+    whole run through the index to find a handful of accounts (0.1-0.3 s at a
+    million). psycopg sends the statements in one pipeline.
+    """
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {_SCORES} SET changed_seq = NULL, changed_at = NULL "  # noqa: S608
+            "WHERE run_id = %s AND account_id = %s",
+            [(run.pk, account_id) for account_id in account_ids],
+        )
 
 
 def _refresh_statistics() -> None:

@@ -172,7 +172,10 @@ class ScoreRowSerializer(serializers.Serializer[Any]):
     version = serializers.IntegerField(allow_null=True)
     top_reasons = serializers.ListField(child=serializers.CharField())
     changed_at = serializers.DateTimeField()
-    seq = serializers.IntegerField(help_text="The account's place in the change order.")
+    seq = serializers.IntegerField(
+        help_text="The change number of the account's latest change; rows changed together "
+        "share one."
+    )
 
 
 class CriterionOutcomeSerializer(serializers.Serializer[Any]):
