@@ -9,7 +9,7 @@ signs off and approves the demo draft through the service, and prints,
 measured in the same run on the same database:
 
   a  the floor: INSERT INTO <scratch table with the same primary key>
-     SELECT <run>, id, 0, 'C', 0 FROM the accounts
+     SELECT <run>, id, 0, 'C', 0 FROM the accounts (median of three)
   b  approval commit -> the new run is current (through Redis and workers)
   b/a
   d  the naive ORM loop (engine + update_or_create per account) on 10,000
@@ -62,16 +62,19 @@ def main() -> None:
 
     redis.Redis.from_url(args.redis).flushdb()
 
-    # (a) the floor
+    # (a) the floor, the median of three tries (one try varies by 15 % or more)
+    floors = []
     with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TABLE bench_floor (run_id integer, account_id bigint, score smallint, "
-            "tier varchar(2), matched bigint, PRIMARY KEY (run_id, account_id))"
-        )
-        t = time.monotonic()
-        cursor.execute("INSERT INTO bench_floor SELECT 1, id, 0, 'C', 0 FROM scoring_account")
-        floor = time.monotonic() - t
-        cursor.execute("DROP TABLE bench_floor")
+        for _ in range(3):
+            cursor.execute(
+                "CREATE TABLE bench_floor (run_id integer, account_id bigint, score smallint, "
+                "tier varchar(2), matched bigint, PRIMARY KEY (run_id, account_id))"
+            )
+            t = time.monotonic()
+            cursor.execute("INSERT INTO bench_floor SELECT 1, id, 0, 'C', 0 FROM scoring_account")
+            floors.append(time.monotonic() - t)
+            cursor.execute("DROP TABLE bench_floor")
+    floor = sorted(floors)[1]
 
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": args.redis}
     workers = [
@@ -102,15 +105,16 @@ def main() -> None:
             )
         approver = User.objects.get(username="riley")
         peak = sum(rss_kib(w.pid) for w in workers)
-        t0 = time.monotonic()
+        # b starts when the approval has committed (and queued the run on commit).
         profile_services.version_approve(actor=approver, version=draft)
+        t0 = time.monotonic()
         run = ScoringRun.objects.get(version=draft)
         while True:
             run.refresh_from_db()
             if not run.is_active:
                 break
             peak = max(peak, sum(rss_kib(w.pid) for w in workers))
-            time.sleep(0.02)
+            time.sleep(0.005)
         end_to_end = time.monotonic() - t0
         assert run.status == RunStatus.SUCCEEDED, run.error
         assert AccountScore.objects.filter(run=run).count() == args.accounts
@@ -141,7 +145,8 @@ def main() -> None:
     print(f"accounts                         {args.accounts:>12,}")
     print(f"workers x concurrency            {args.workers:>12} x 2")
     print(f"chunks                           {run.chunks_total:>12}")
-    print(f"(a) floor INSERT ... SELECT      {floor:>12.2f} s")
+    tries = ", ".join(f"{f:.2f}" for f in floors)
+    print(f"(a) floor INSERT ... SELECT      {floor:>12.2f} s  (median of {tries})")
     print(f"(b) approval -> flip, end to end {end_to_end:>12.2f} s")
     print(f"    b / a                        {end_to_end / floor:>12.2f}")
     print(f"(d) naive loop, extrapolated     {naive:>12.0f} s  (measured on {len(sample):,})")

@@ -111,13 +111,19 @@ def changes_cursor(*, profile_id: int) -> int:
 
 
 def score_feed(
-    *, viewer: User, profile: Profile, run: ScoringRun | None, since: int = 0, until: int
+    *,
+    viewer: User,
+    profile: Profile,
+    run: ScoringRun | None,
+    since: int = 0,
+    until: int,
+    after: int = 0,
 ) -> QuerySet[Account]:
     """The accounts scored in `run` whose latest change is numbered after
     `since` and at most `until` (see ChangeClock), as account_list annotates
     them, with their `matched` criteria, `seq` and `changed_at` of that
-    change and the run's `version_number`, in account order: the feed a CRM
-    pulls. Empty without a run.
+    change and the run's `version_number`, in account order from after
+    account id `after`: the feed a CRM pulls. Empty without a run.
 
     Pinning `until` (the counter when a sync began) keeps a paged sync
     exact: an account that changes while the pages are read is left to the
@@ -132,13 +138,25 @@ def score_feed(
             changed_at=Value(None, DateTimeField()),
             version_number=Value(None, IntegerField()),
         ).none()
+    run_seq = run.feed_seq or 0
+    # The window on the stored column, not on the COALESCE the rows show:
+    # PostgreSQL estimates the column from its statistics and reads the
+    # run in key order, where it took a COALESCE range for a handful of
+    # rows, read the whole run and sorted it for every page.
+    window = Q(row_seq__gt=since, row_seq__lte=until)
+    if since < run_seq <= until:
+        window |= Q(row_seq__isnull=True)
     return (
         accounts.annotate(
             matched=F("current__matched"),
-            seq=Coalesce(F("current__changed_seq"), Value(run.feed_seq or 0)),
+            row_seq=F("current__changed_seq"),
+            row_account=F("current__account_id"),
+            seq=Coalesce(F("current__changed_seq"), Value(run_seq)),
             changed_at=Coalesce(F("current__changed_at"), Value(run.finished_at, DateTimeField())),
             version_number=Value(run.version.number, IntegerField()),
         )
-        .filter(**{"score__isnull": False, "seq__gt": since, "seq__lte": until})
+        # The id bound on the score rows too: PostgreSQL does not carry a
+        # range across the join, and the run's primary key is where it reads.
+        .filter(window, id__gt=after, row_account__gt=after)
         .order_by("id")
     )

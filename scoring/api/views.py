@@ -425,9 +425,14 @@ class ScoreViewSet(SyncViewSet):
         run = current_run(profile=profile)
         size = query["page_size"]
         feed = score_feed(
-            viewer=self.actor, profile=profile, run=run, since=query["changed_since"], until=until
+            viewer=self.actor,
+            profile=profile,
+            run=run,
+            since=query["changed_since"],
+            until=until,
+            after=query["after"],
         )
-        feed = self.filter_queryset(feed).filter(id__gt=query["after"])
+        feed = self.filter_queryset(feed)
         rows: Sequence[tuple[Any, ...]] = list(
             feed.values_list(  # type: ignore[misc]
                 "external_id",
