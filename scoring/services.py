@@ -46,9 +46,7 @@ logger = logging.getLogger(__name__)
 CHUNK_SIZE = 50_000
 
 _SCORES = AccountScore._meta.db_table
-_ACCOUNTS = Account._meta.db_table
 _CLOCKS = ChangeClock._meta.db_table
-_OVERRIDES = TierOverride._meta.db_table
 
 
 # --- Change numbers behind "changed since" ------------------------------------
