@@ -457,6 +457,26 @@ def test_changed_since_returns_exactly_what_changed_across_runs_ingest_and_overr
     assert changed() == []
 
 
+def test_overrides_changed_during_a_run_reach_a_sync_after_its_flip(
+    writer: APIClient, live: ScoringRun, icp: Profile, v1: ProfileVersion, staff: User
+) -> None:
+    """A run's chunks copy the current run's change numbers; an override set
+    or cleared after a chunk ran must still count as a change once the run
+    is current, for a client that only syncs after the flip."""
+    push(writer, [row(f"a{i}", employees=450, has_revops=True) for i in range(3)])
+    a0, a1 = Account.objects.get(external_id="a0"), Account.objects.get(external_id="a1")
+    services.tier_override_set(profile=icp, account=a0, tier="C", actor=staff)
+    _, cursor = pull_all(writer, icp)
+    run = services.run_create(profile=icp, version=v1, actor=staff)
+    for low, high in services.run_plan(run.pk, 2):
+        services.run_score_chunk(run.pk, low, high)
+    services.tier_override_clear(profile=icp, account=a0)
+    services.tier_override_set(profile=icp, account=a1, tier="B", actor=staff)
+    services.run_finish(run.pk)
+    rows, _ = pull_all(writer, icp, changed_since=cursor)
+    assert {r["external_id"]: r["effective_tier"] for r in rows} == {"a0": "A", "a1": "B"}
+
+
 def test_a_paged_sync_is_pinned_to_its_first_page(
     writer: APIClient, live: ScoringRun, icp: Profile
 ) -> None:
