@@ -372,18 +372,24 @@ def runs_stalled(
     limit = settings.SCORING_STALL_SECONDS if seconds is None else seconds
     before = now - timedelta(seconds=limit)
     active = ScoringRun.objects.order_by("pk")
+    idle = Q(progressed_at__lt=before) | Q(progressed_at__isnull=True, created_at__lt=before)
     return {
-        "queued": list(
-            active.filter(status=RunStatus.QUEUED, created_at__lt=before).values_list(
-                "pk", flat=True
-            )
-        ),
-        "running": list(
-            active.filter(status=RunStatus.RUNNING, progressed_at__lt=before).values_list(
-                "pk", flat=True
-            )
-        ),
+        "queued": list(active.filter(idle, status=RunStatus.QUEUED).values_list("pk", flat=True)),
+        "running": list(active.filter(idle, status=RunStatus.RUNNING).values_list("pk", flat=True)),
     }
+
+
+def runs_rescue(*, now: datetime | None = None) -> dict[str, list[int]]:
+    """The stalled runs, each stamped as handled now: while no worker takes
+    the rescue's tasks, the next beat leaves them be for another stall
+    period instead of queueing the same run again every few minutes."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        stalled = runs_stalled(now=now)
+        ScoringRun.objects.filter(pk__in=stalled["queued"] + stalled["running"]).update(
+            progressed_at=now
+        )
+    return stalled
 
 
 def run_fail(run_id: int, error: str) -> None:

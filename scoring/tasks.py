@@ -52,7 +52,7 @@ def prune_runs_task(profile_id: int) -> int:
 def rescue_stalled_runs_task() -> dict[str, list[int]]:
     """On beat: plan again the runs whose first task was lost, and finish the
     runs whose chunks stopped arriving (the finish scores what they missed)."""
-    stalled = services.runs_stalled()
+    stalled = services.runs_rescue()
     for run_id in stalled["queued"]:
         rescore_task.delay(run_id)
     for run_id in stalled["running"]:

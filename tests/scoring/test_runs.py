@@ -255,3 +255,17 @@ def test_a_run_whose_first_task_was_lost_is_planned_again_by_the_rescue(
     assert rescue_stalled_runs_task() == {"queued": [lost.pk], "running": []}
     lost.refresh_from_db()
     assert (lost.status, lost.accounts_scored) == (RunStatus.SUCCEEDED, len(base))
+
+
+def test_the_rescue_queues_a_stalled_run_once_per_stall_period(
+    icp: Profile, v1: ProfileVersion, base: list[Account], ops_manager: User, settings: Any
+) -> None:
+    """With no worker to take them, the rescue's tasks would pile up on
+    every beat; a run it has just queued waits a whole period again."""
+    lost = services.run_create(profile=icp, version=v1, actor=ops_manager, enqueue=False)
+    later = timezone.now() + timedelta(seconds=settings.SCORING_STALL_SECONDS + 1)
+    assert services.runs_rescue(now=later) == {"queued": [lost.pk], "running": []}
+    soon = later + timedelta(seconds=60)
+    assert services.runs_rescue(now=soon) == {"queued": [], "running": []}
+    again = later + timedelta(seconds=settings.SCORING_STALL_SECONDS + 1)
+    assert services.runs_rescue(now=again) == {"queued": [lost.pk], "running": []}
