@@ -200,6 +200,13 @@ class CriterionInputSerializer(serializers.Serializer[Any]):
     )
     rationale = StrictCharField(max_length=300, allow_blank=True, default="")
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # A partial change (PATCH) leaves every field optional but this one:
+        # an edit must say which revision it was made on.
+        if "revision" not in attrs:
+            raise serializers.ValidationError({"revision": ["This field is required."]})
+        return attrs
+
 
 class RevisionSerializer(serializers.Serializer[Any]):
     revision = serializers.IntegerField(

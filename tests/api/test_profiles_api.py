@@ -317,6 +317,21 @@ def test_a_bad_value_is_named_by_the_service(draft: ProfileVersion, rep: User) -
     assert snapshot(draft) == before
 
 
+@pytest.mark.parametrize("path", ["", "criteria/{id}/"])
+def test_a_patch_without_a_revision_is_400_naming_it(
+    draft: ProfileVersion, rep: User, path: str
+) -> None:
+    criterion = draft.criteria.first()
+    assert criterion is not None
+    before = snapshot(draft)
+    response = api(rep).patch(
+        vurl(draft.profile, draft.number, path.format(id=criterion.pk)), {}, format="json"
+    )
+    assert response.status_code == 400
+    assert "revision" in response.json()
+    assert snapshot(draft) == before
+
+
 def test_unordered_thresholds_answer_400_on_threshold_b(draft: ProfileVersion, rep: User) -> None:
     before = snapshot(draft)
     response = api(rep).patch(
