@@ -461,6 +461,8 @@ class CriterionViewSet(ProfilesAPIViewSet):
 
     @extend_schema(
         summary="Change some fields of a criterion",
+        description="Send `revision` (the version revision the edit is based on) and the "
+        "fields to change; a body without `revision` is refused (400).",
         parameters=[ID],
         request=s.CriterionInputSerializer(partial=True),
         responses=answers(s.CriterionSerializer, 400, 403, 404, 409, 415),
