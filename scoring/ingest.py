@@ -235,35 +235,46 @@ def _list(value: Any) -> list[str]:
     return list(seen)
 
 
+# Outcomes happen in business time: a date outside these years is a typo or
+# a placeholder, and the far past does not even survive the trip through
+# UTC (year 1 at +06:00 is 1 BC, which PostgreSQL stores and Python cannot read).
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2999
+
+
 def _moment(value: Any) -> datetime | None:
     """A timezone-aware datetime; a bare date means the start of that day in
     the site's time zone. A time without an offset is refused: guessing the
     zone would shift the moment by hours."""
     if _is_empty(value):
         return None
-    if isinstance(value, datetime):
-        moment: datetime | None = value
-    elif isinstance(value, date):
-        return _start_of(value)
-    elif isinstance(value, str):
-        text = value.strip()
-        try:
-            day = parse_date(text)
-            moment = None if day else parse_datetime(text)
-        except ValueError:
-            day = moment = None
-        if day is not None:
-            return _start_of(day)
-    else:
-        moment = None
+    moment = _parsed(value)
     if moment is None:
         raise _BadValueError(
             f"{_shown(value)} is not a date (2024-05-31) or a date and time with an offset "
             "(2024-05-31T09:30:00+02:00)"
         )
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        raise _BadValueError(
+            f"{_shown(value)} is outside the years {EARLIEST_YEAR} to {LATEST_YEAR}"
+        )
+    if not isinstance(moment, datetime):
+        return _start_of(moment)
     if timezone.is_naive(moment):
         raise _BadValueError(f"{_shown(value)} has no time zone; add an offset such as Z or +02:00")
     return moment
+
+
+def _parsed(value: Any) -> date | None:
+    """The date or the date and time a value holds; None when it holds neither."""
+    if isinstance(value, date):  # a datetime is a date too
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return parse_date(text) or parse_datetime(text)
+        except ValueError:
+            return None
+    return None
 
 
 def _start_of(day: date) -> datetime:

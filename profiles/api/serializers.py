@@ -184,7 +184,7 @@ class CriterionInputSerializer(serializers.Serializer[Any]):
     attribute = StrictCharField(max_length=60)
     operator = serializers.ChoiceField(choices=[(o.value, OPERATOR_LABELS[o]) for o in Operator])
     value = serializers.JSONField(
-        required=False,
+        default=None,
         allow_null=True,
         help_text="[low, high] for between; a number for gte/lte/eq on numbers; a string "
         "for eq on categories; a list of strings for in/not_in/contains_*; null for "

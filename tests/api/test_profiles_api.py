@@ -332,6 +332,18 @@ def test_a_patch_without_a_revision_is_400_naming_it(
     assert snapshot(draft) == before
 
 
+def test_a_new_criterion_without_a_value_is_400_naming_it(draft: ProfileVersion, rep: User) -> None:
+    before = snapshot(draft)
+    response = api(rep).post(
+        vurl(draft.profile, draft.number, "criteria/"),
+        {"attribute": "industry", "operator": "eq", "revision": draft.revision},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert list(response.json()) == ["value"]
+    assert snapshot(draft) == before
+
+
 def test_unordered_thresholds_answer_400_on_threshold_b(draft: ProfileVersion, rep: User) -> None:
     before = snapshot(draft)
     response = api(rep).patch(

@@ -157,6 +157,31 @@ def test_bad_values_are_named_field_by_field() -> None:
     }
 
 
+def test_dates_outside_business_years_are_refused() -> None:
+    """Year 1 at +06:00 is 1 BC in UTC: PostgreSQL would store it and every
+    later read of the account would fail."""
+    with pytest.raises(AccountInvalidError) as caught:
+        account_clean(
+            {
+                "external_id": "a",
+                "name": "A",
+                "churned_at": "0001-01-01T00:00:00+06:00",
+                "deal_closed_at": "0246-07-29",
+                "opportunity_opened_at": "3100-01-01T00:00:00Z",
+            },
+            traits={},
+        )
+    assert caught.value.errors == {
+        "churned_at": ["'0001-01-01T00:00:00+06:00' is outside the years 1900 to 2999"],
+        "deal_closed_at": ["'0246-07-29' is outside the years 1900 to 2999"],
+        "opportunity_opened_at": ["'3100-01-01T00:00:00Z' is outside the years 1900 to 2999"],
+    }
+    clean = account_clean(
+        {"external_id": "a", "name": "A", "churned_at": "1900-01-01T00:00:00+06:00"}, traits={}
+    )
+    assert clean["churned_at"].astimezone(UTC).year == 1899  # stored in UTC, still a real date
+
+
 def test_numbers_are_not_guessed_from_decorated_text() -> None:
     for value in ("1,200", "1200.5", "12k", "٣"):
         with pytest.raises(AccountInvalidError) as caught:
