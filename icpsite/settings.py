@@ -323,6 +323,8 @@ SPECTACULAR_SETTINGS = {
         "CriterionKindEnum": "profiles.models.CriterionKind",
         "CriterionOutcomeEnum": ["matched", "not_matched", "unknown"],
         "CheckInOutcomeEnum": "reviews.models.CheckInOutcome",
+        "AllOrNothingModeEnum": ["all_or_nothing"],
+        "ValidOnlyModeEnum": ["valid_only"],
     },
 }
 

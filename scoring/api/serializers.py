@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_serializer
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_serializer
 from rest_framework import serializers
 
 from profiles.api.fields import StrictBooleanField, StrictCharField
@@ -118,16 +118,6 @@ class BulkUpsertSerializer(StrictFieldsMixin, serializers.Serializer[Any]):
     mode = serializers.ChoiceField(choices=MODES, default="all_or_nothing")
 
 
-class BulkUpsertDocSerializer(serializers.Serializer[Any]):
-    accounts = serializers.ListField(child=AccountInSerializer(), min_length=1, max_length=MAX_ROWS)
-    mode = serializers.ChoiceField(
-        choices=MODES,
-        default="all_or_nothing",
-        help_text="all_or_nothing: one bad row and nothing is stored (400). valid_only: the "
-        "good rows are stored and the bad ones reported.",
-    )
-
-
 class OutcomesSerializer(StrictFieldsMixin, serializers.Serializer[Any]):
     outcomes = serializers.ListField(
         child=serializers.DictField(), min_length=1, max_length=MAX_ROWS
@@ -135,9 +125,54 @@ class OutcomesSerializer(StrictFieldsMixin, serializers.Serializer[Any]):
     mode = serializers.ChoiceField(choices=MODES, default="all_or_nothing")
 
 
-class OutcomesDocSerializer(serializers.Serializer[Any]):
+# The request bodies as the schema shows them: one of two shapes. By default
+# (all_or_nothing) every row must be a valid row, or the request is refused;
+# with valid_only a row may be anything, since a bad row is reported in the
+# answer rather than refused.
+
+ALL_OR_NOTHING = "all_or_nothing: one bad row and nothing is stored (400); the default."
+VALID_ONLY = "valid_only: the good rows are stored and each bad one is reported (200)."
+ANY_ROWS = "Rows shaped as in all_or_nothing; each one is checked on its own."
+
+
+class AllOrNothingUpsertSerializer(serializers.Serializer[Any]):
+    accounts = serializers.ListField(child=AccountInSerializer(), min_length=1, max_length=MAX_ROWS)
+    mode = serializers.ChoiceField(
+        choices=["all_or_nothing"], default="all_or_nothing", help_text=ALL_OR_NOTHING
+    )
+
+
+class ValidOnlyUpsertSerializer(serializers.Serializer[Any]):
+    accounts = serializers.ListField(
+        child=serializers.DictField(), min_length=1, max_length=MAX_ROWS, help_text=ANY_ROWS
+    )
+    mode = serializers.ChoiceField(choices=["valid_only"], help_text=VALID_ONLY)
+
+
+class AllOrNothingOutcomesSerializer(serializers.Serializer[Any]):
     outcomes = serializers.ListField(child=OutcomeInSerializer(), min_length=1, max_length=MAX_ROWS)
-    mode = serializers.ChoiceField(choices=MODES, default="all_or_nothing")
+    mode = serializers.ChoiceField(
+        choices=["all_or_nothing"], default="all_or_nothing", help_text=ALL_OR_NOTHING
+    )
+
+
+class ValidOnlyOutcomesSerializer(serializers.Serializer[Any]):
+    outcomes = serializers.ListField(
+        child=serializers.DictField(), min_length=1, max_length=MAX_ROWS, help_text=ANY_ROWS
+    )
+    mode = serializers.ChoiceField(choices=["valid_only"], help_text=VALID_ONLY)
+
+
+BULK_UPSERT_REQUEST = PolymorphicProxySerializer(
+    component_name="BulkUpsertRequest",
+    serializers=[AllOrNothingUpsertSerializer, ValidOnlyUpsertSerializer],
+    resource_type_field_name=None,
+)
+OUTCOMES_REQUEST = PolymorphicProxySerializer(
+    component_name="OutcomesRequest",
+    serializers=[AllOrNothingOutcomesSerializer, ValidOnlyOutcomesSerializer],
+    resource_type_field_name=None,
+)
 
 
 class RowResultSerializer(serializers.Serializer[Any]):

@@ -252,7 +252,7 @@ class AccountSyncViewSet(SyncViewSet):
         "request changes nothing (the rows come back `unchanged`). New and changed accounts "
         "are scored against every profile's current version before the answer, so a pull "
         "right after sees their tiers.",
-        request=s.BulkUpsertDocSerializer,
+        request=s.BULK_UPSERT_REQUEST,
         responses=answers(s.BulkResultSerializer, 400, 403, 409, 413, 415, own={409: CONFLICT}),
         examples=[
             OpenApiExample(
@@ -313,7 +313,7 @@ class AccountSyncViewSet(SyncViewSet):
         "fields: lifecycle stage, opportunity opened, deal status, closed date, amount, "
         "churned. The same rules as bulk-upsert: all or nothing by default, per-row "
         "results, repeats change nothing. An unknown external_id is that row's error.",
-        request=s.OutcomesDocSerializer,
+        request=s.OUTCOMES_REQUEST,
         responses=answers(s.BulkResultSerializer, 400, 403, 409, 413, 415, own={409: CONFLICT}),
         examples=[
             OpenApiExample(
