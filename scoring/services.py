@@ -73,9 +73,10 @@ def _chunk_begin(profile_id: int) -> None:
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit = off")
-            cursor.execute("SET LOCAL jit = off")
-            cursor.execute("SET LOCAL work_mem = '32MB'")
+            cursor.execute(
+                "SET LOCAL synchronous_commit = off; SET LOCAL jit = off; "
+                "SET LOCAL work_mem = '32MB'"
+            )
             cursor.execute(
                 f"SELECT 1 FROM {_CLOCKS} WHERE profile_id = %s FOR SHARE",  # noqa: S608
                 (profile_id,),
@@ -484,7 +485,7 @@ def accounts_score(account_ids: list[int]) -> int:
                 _tick(clock)
             low, high = min(account_ids), max(account_ids)
             for run in runs:
-                if run.is_current or run.status == RunStatus.SUCCEEDED:
+                if run.is_current:
                     continue
                 AccountScore.objects.filter(run_id=run.pk, account_id__in=account_ids).delete()
                 _score_into(run, current, low, high, Q(id__in=account_ids))

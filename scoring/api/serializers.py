@@ -135,44 +135,36 @@ VALID_ONLY = "valid_only: the good rows are stored and each bad one is reported 
 ANY_ROWS = "Rows shaped as in all_or_nothing; each one is checked on its own."
 
 
-class AllOrNothingUpsertSerializer(serializers.Serializer[Any]):
-    accounts = serializers.ListField(child=AccountInSerializer(), min_length=1, max_length=MAX_ROWS)
-    mode = serializers.ChoiceField(
-        choices=["all_or_nothing"], default="all_or_nothing", help_text=ALL_OR_NOTHING
+def _bulk_request(name: str, rows: str, row: serializers.Serializer[Any]) -> Any:
+    """The schema of a bulk request whose rows (`rows`, each a `row`) come in
+    one of the two shapes above; the component is called `name`."""
+    strict = type(
+        f"AllOrNothing{name}Serializer",
+        (serializers.Serializer,),
+        {
+            rows: serializers.ListField(child=row, min_length=1, max_length=MAX_ROWS),
+            "mode": serializers.ChoiceField(
+                choices=["all_or_nothing"], default="all_or_nothing", help_text=ALL_OR_NOTHING
+            ),
+        },
+    )
+    loose = type(
+        f"ValidOnly{name}Serializer",
+        (serializers.Serializer,),
+        {
+            rows: serializers.ListField(
+                child=serializers.DictField(), min_length=1, max_length=MAX_ROWS, help_text=ANY_ROWS
+            ),
+            "mode": serializers.ChoiceField(choices=["valid_only"], help_text=VALID_ONLY),
+        },
+    )
+    return PolymorphicProxySerializer(
+        component_name=f"{name}Request", serializers=[strict, loose], resource_type_field_name=None
     )
 
 
-class ValidOnlyUpsertSerializer(serializers.Serializer[Any]):
-    accounts = serializers.ListField(
-        child=serializers.DictField(), min_length=1, max_length=MAX_ROWS, help_text=ANY_ROWS
-    )
-    mode = serializers.ChoiceField(choices=["valid_only"], help_text=VALID_ONLY)
-
-
-class AllOrNothingOutcomesSerializer(serializers.Serializer[Any]):
-    outcomes = serializers.ListField(child=OutcomeInSerializer(), min_length=1, max_length=MAX_ROWS)
-    mode = serializers.ChoiceField(
-        choices=["all_or_nothing"], default="all_or_nothing", help_text=ALL_OR_NOTHING
-    )
-
-
-class ValidOnlyOutcomesSerializer(serializers.Serializer[Any]):
-    outcomes = serializers.ListField(
-        child=serializers.DictField(), min_length=1, max_length=MAX_ROWS, help_text=ANY_ROWS
-    )
-    mode = serializers.ChoiceField(choices=["valid_only"], help_text=VALID_ONLY)
-
-
-BULK_UPSERT_REQUEST = PolymorphicProxySerializer(
-    component_name="BulkUpsertRequest",
-    serializers=[AllOrNothingUpsertSerializer, ValidOnlyUpsertSerializer],
-    resource_type_field_name=None,
-)
-OUTCOMES_REQUEST = PolymorphicProxySerializer(
-    component_name="OutcomesRequest",
-    serializers=[AllOrNothingOutcomesSerializer, ValidOnlyOutcomesSerializer],
-    resource_type_field_name=None,
-)
+BULK_UPSERT_REQUEST = _bulk_request("BulkUpsert", "accounts", AccountInSerializer())
+OUTCOMES_REQUEST = _bulk_request("Outcomes", "outcomes", OutcomeInSerializer())
 
 
 class RowResultSerializer(serializers.Serializer[Any]):
