@@ -56,6 +56,7 @@ def main() -> None:
     from demo import seed
     from profiles import services as profile_services
     from profiles.models import ProfileVersion, Team, User
+    from scoring import score_tables, services
     from scoring.engine import evaluate
     from scoring.models import Account, AccountScore, RunStatus, ScoringRun
     from scoring.rulesets import ruleset_for
@@ -132,6 +133,7 @@ def main() -> None:
     naive_run = ScoringRun.objects.create(
         profile=draft.profile, version=draft, status=RunStatus.FAILED
     )
+    score_tables.create(naive_run.pk)
     sample = list(Account.objects.order_by("id")[: args.naive])
     t = time.monotonic()
     for account in sample:
@@ -142,8 +144,7 @@ def main() -> None:
             defaults={"score": result.score, "tier": result.tier, "matched": result.matched_mask},
         )
     naive = (time.monotonic() - t) * args.accounts / len(sample)
-    AccountScore.objects.filter(run=naive_run).delete()
-    naive_run.delete()
+    services.runs_delete(run_ids=[naive_run.pk])
 
     print(f"accounts                         {args.accounts:>12,}")
     print(f"workers x concurrency            {args.workers:>12} x 2")

@@ -16,6 +16,7 @@ from profiles import services
 from profiles.models import Membership, Profile, ProfileVersion, Team, User
 from profiles.selectors import signoff_states
 from profiles.services import membership_set, team_create
+from scoring import services as scoring_services
 from scoring.models import Account, AccountScore, ScoringRun
 
 COMPANY_DOMAIN = "northwind.example"
@@ -392,9 +393,8 @@ def seed_profile(*, users: dict[str, User]) -> SeededProfile:
 @transaction.atomic
 def reset() -> None:
     """Remove everything the demo made, and only that."""
-    demo_runs = ScoringRun.objects.filter(profile__slug=PROFILE_SLUG).values("pk")
-    # Score rows carry no foreign key constraint, so they go explicitly.
-    AccountScore.objects.filter(run_id__in=demo_runs).delete()
+    demo_runs = ScoringRun.objects.filter(profile__slug=PROFILE_SLUG)
+    scoring_services.runs_delete(run_ids=list(demo_runs.values_list("pk", flat=True)))
     demo_accounts = Account.objects.filter(external_id__startswith=EXTERNAL_ID_PREFIX)
     AccountScore.objects.filter(account_id__in=demo_accounts.values("pk")).delete()
     demo_accounts.delete()

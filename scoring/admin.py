@@ -107,6 +107,11 @@ class ScoringRunAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: ScoringRun | None = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: ScoringRun | None = None) -> bool:
+        """Runs are pruned after each rescoring, keeping the current one and
+        the one before it."""
+        return False
+
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):

@@ -14,3 +14,10 @@ class ScoringConfig(AppConfig):
         from scoring.webhooks import on_version_approved
 
         version_approved.connect(on_version_approved, dispatch_uid="scoring.webhooks")
+
+        from django.db.models.signals import post_delete
+
+        from scoring.models import ScoringRun
+        from scoring.score_tables import on_run_deleted
+
+        post_delete.connect(on_run_deleted, sender=ScoringRun, dispatch_uid="scoring.score_tables")

@@ -18,7 +18,7 @@ from django.db.models.functions import Coalesce
 
 from profiles.models import Profile, User
 from scoring.engine import Result, evaluate
-from scoring.models import Account, AccountScore, ChangeClock, ScoringRun
+from scoring.models import Account, AccountScore, ChangeClock, RunStatus, ScoringRun
 from scoring.rulesets import ruleset_for
 
 
@@ -97,8 +97,12 @@ def account_explanations(*, account: Account) -> list[ProfileScore]:
 
 def account_history(*, account: Account) -> QuerySet[AccountScore]:
     """The account's scores in every retained run, newest first."""
+    # Run ids as literals: each run's rows are then found through its key.
+    retained = list(
+        ScoringRun.objects.filter(status=RunStatus.SUCCEEDED).values_list("pk", flat=True)
+    )
     return (
-        AccountScore.objects.filter(account=account)
+        AccountScore.objects.filter(run_id__in=retained, account=account)
         .select_related("run__version", "run__profile")
         .order_by("-run__created_at")
     )

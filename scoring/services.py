@@ -19,10 +19,11 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Exists, F, Max, Min, OuterRef, Q
+from django.db.models import F, Max, Min, Q
 from django.utils import timezone
 
 from profiles.models import Profile, ProfileVersion, User
+from scoring import score_tables
 from scoring.engine import Tier
 from scoring.expressions import scores_select
 from scoring.models import (
@@ -45,7 +46,6 @@ logger = logging.getLogger(__name__)
 # a redelivered chunk redoes little and progress moves visibly.
 CHUNK_SIZE = 50_000
 
-_SCORES = AccountScore._meta.db_table
 _CLOCKS = ChangeClock._meta.db_table
 
 
@@ -93,14 +93,17 @@ def _mark_changed(profile_id: int, account_ids: Sequence[int], seq: int) -> None
     """Stamp change number `seq` on the accounts' rows in the current run and,
     where they carry the current run's numbers, in runs in progress."""
     runs = ScoringRun.objects.filter(profile_id=profile_id)
+    current = list(runs.filter(is_current=True).values_list("pk", flat=True))
+    active = list(
+        runs.filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).values_list("pk", flat=True)
+    )
     now = timezone.now()
+    # Run ids as literals: each statement reads only those runs' tables.
+    AccountScore.objects.filter(run_id__in=current, account_id__in=account_ids).update(
+        changed_seq=seq, changed_at=now
+    )
     AccountScore.objects.filter(
-        run__in=runs.filter(is_current=True), account_id__in=account_ids
-    ).update(changed_seq=seq, changed_at=now)
-    AccountScore.objects.filter(
-        run__in=runs.filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING]),
-        account_id__in=account_ids,
-        changed_seq__isnull=False,
+        run_id__in=active, account_id__in=account_ids, changed_seq__isnull=False
     ).update(changed_seq=seq, changed_at=now)
 
 
@@ -120,6 +123,7 @@ def run_create(
         profile=profile, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]
     ).update(status=RunStatus.SUPERSEDED, finished_at=now)
     run = ScoringRun.objects.create(profile=profile, version=version, requested_by=actor)
+    score_tables.create(run.pk)
     if enqueue:
         transaction.on_commit(lambda: rescore_task.delay(run.pk))
     return run
@@ -154,6 +158,9 @@ def run_plan(run_id: int, chunk_size: int | None = None) -> list[tuple[int, int]
     Accounts created after this point have higher ids and are scored by
     run_finish. Returns the (low, high) id ranges, inclusive; empty when the
     run is no longer wanted or there are no accounts.
+
+    The run's table starts empty (planning again starts over) and without
+    its primary key, which the finish builds once all rows are in.
     """
     with transaction.atomic():
         run = _wanted(run_id)
@@ -166,6 +173,8 @@ def run_plan(run_id: int, chunk_size: int | None = None) -> list[tuple[int, int]
         chunks = []
         if low is not None and high is not None:
             chunks = [(start, min(start + size - 1, high)) for start in range(low, high + 1, size)]
+        score_tables.clear(run.pk)
+        score_tables.key_drop(run.pk)
         RunChunk.objects.filter(run=run).delete()
         RunChunk.objects.bulk_create(RunChunk(run=run, low=lo, high=hi) for lo, hi in chunks)
         run.previous = _current(run.profile_id)
@@ -214,7 +223,8 @@ def _score_into(
         "SELECT n.account_id, n.score, n.tier, n.matched, p.tier AS previous_tier, "  # noqa: S608
         f"CASE WHEN {same} THEN COALESCE(p.changed_seq, %s) END AS changed_seq, "
         f"CASE WHEN {same} THEN COALESCE(p.changed_at, %s) END AS changed_at "
-        f"FROM ({select_sql}) n LEFT JOIN {_SCORES} p ON p.run_id = %s "
+        f"FROM ({select_sql}) n LEFT JOIN {score_tables.table(previous and previous.pk)} p "
+        "ON p.run_id = %s "
         # The id range again, on the previous run's rows: PostgreSQL does not
         # carry it through the subquery and would read that whole run.
         "AND p.account_id = n.account_id AND p.account_id >= %s"
@@ -229,7 +239,7 @@ def _score_into(
         *([high] if high is not None else []),
     ]
     insert = (
-        f"INSERT INTO {_SCORES} "  # noqa: S608
+        f"INSERT INTO {score_tables.table(run.pk)} "  # noqa: S608
         "(run_id, account_id, score, tier, matched, changed_seq, changed_at) "
         "SELECT %s, account_id, score, tier, matched, changed_seq, changed_at FROM scored"
     )
@@ -250,8 +260,9 @@ def _tally_range(run: ScoringRun, previous: ScoringRun | None, low: int, high: i
     """The run's rows with ids low..high, counted by (tier, previous tier)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT n.tier, p.tier, COUNT(*) FROM {_SCORES} n "  # noqa: S608
-            f"LEFT JOIN {_SCORES} p ON p.run_id = %s AND p.account_id = n.account_id "
+            f"SELECT n.tier, p.tier, COUNT(*) FROM {score_tables.table(run.pk)} n "  # noqa: S608
+            f"LEFT JOIN {score_tables.table(previous and previous.pk)} p "
+            "ON p.run_id = %s AND p.account_id = n.account_id "
             "WHERE n.run_id = %s AND n.account_id >= %s"
             + (" AND n.account_id <= %s" if high is not None else "")
             + " GROUP BY n.tier, p.tier",
@@ -261,9 +272,8 @@ def _tally_range(run: ScoringRun, previous: ScoringRun | None, low: int, high: i
 
 
 def _score_chunk(run: ScoringRun, chunk: RunChunk) -> int:
-    AccountScore.objects.filter(
-        run_id=run.pk, account_id__gte=chunk.low, account_id__lte=chunk.high
-    ).delete()
+    """Score a chunk not done yet: the run holds no rows in its range (ingest
+    writes only into done chunks, see accounts_score)."""
     chunk.tally = _score_into(run, run.previous, chunk.low, chunk.high)
     chunk.done = True
     RunChunk.objects.filter(pk=chunk.pk).update(done=True, tally=chunk.tally)
@@ -277,8 +287,13 @@ def run_score_chunk(run_id: int, low: int, high: int) -> int:
         if run is None:
             return 0
         _chunk_begin(run.profile_id)
-        chunk = RunChunk.objects.filter(run=run, low=low, high=high).first()
-        if chunk is None:  # planned again since: the new plan's tasks do the work
+        # Locks the chunk's row alone (`of`), so chunks write side by side;
+        # a second delivery of the chunk waits here and then finds it done.
+        chunks = RunChunk.objects.select_for_update(of=("self",)).order_by("pk")
+        chunk = chunks.filter(run=run, low=low, high=high).first()
+        if chunk is None or chunk.done:
+            # Planned again since (the new plan's tasks do the work), or a
+            # second delivery, or the finish did it meanwhile.
             return 0
         written = _score_chunk(run, chunk)
         ScoringRun.objects.filter(pk=run_id, chunks_done__lt=F("chunks_total")).update(
@@ -303,22 +318,22 @@ def run_finish(run_id: int) -> ScoringRun | None:
         current = _current(run.profile_id)
         chunks = list(run.chunks.all())
         if current != run.previous:
-            # Another run became current after the split: compare with it.
+            # Another run became current after the split: compare with it,
+            # starting over.
             run.previous = current
+            score_tables.clear(run.pk)
             chunks = [RunChunk(pk=c.pk, run=run, low=c.low, high=c.high) for c in chunks]
-        tally: Tally = []
         for chunk in chunks:
             if not chunk.done:  # its task was lost, or compared with another run
                 _score_chunk(run, chunk)
-            elif chunk.tally is None:  # ingest rescored accounts in it since
+        # Accounts that arrived after the split: ingest left them to this step.
+        tally = _score_into(run, current, (run.split_max_id or 0) + 1, None)
+        score_tables.key_build(run.pk)
+        for chunk in chunks:
+            if chunk.tally is None:  # ingest rescored accounts in it since
                 chunk.tally = _tally_range(run, current, chunk.low, chunk.high)
                 RunChunk.objects.filter(pk=chunk.pk).update(tally=chunk.tally)
-            tally += [(t, before, n) for t, before, n in chunk.tally or []]
-        # Accounts that arrived after the split (ingest may have scored some).
-        after_split = (run.split_max_id or 0) + 1
-        unscored = ~Q(Exists(AccountScore.objects.filter(run_id=run_id, account_id=OuterRef("pk"))))
-        _score_into(run, current, after_split, None, unscored)
-        tally += _tally_range(run, current, after_split, None)
+            tally += [(t, before, n) for t, before, n in chunk.tally]
         counts, movement = _counts(tally)
         if current is None or current.version_id != run.version_id:
             # Overrides under the old version stop applying, those under the
@@ -409,18 +424,11 @@ def _mark_changed_by_run(run: ScoringRun, account_ids: list[int]) -> None:
     """
     with connection.cursor() as cursor:
         cursor.executemany(
-            f"UPDATE {_SCORES} SET changed_seq = NULL, changed_at = NULL "  # noqa: S608
+            f"UPDATE {score_tables.table(run.pk)} "  # noqa: S608
+            "SET changed_seq = NULL, changed_at = NULL "
             "WHERE run_id = %s AND account_id = %s",
             [(run.pk, account_id) for account_id in account_ids],
         )
-
-
-def _refresh_statistics() -> None:
-    """Let PostgreSQL's planner see a new run's rows at once rather than
-    when autovacuum gets to them; pages filter and join on them."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {_SCORES}")
 
 
 def _counts(tally: Tally) -> tuple[dict[str, int], dict[str, int]]:
@@ -454,12 +462,19 @@ def runs_prune(*, profile_id: int, keep: int = 2) -> int:
         if before is not None:
             keep_ids.add(before)
     doomed = list(finished.exclude(pk__in=keep_ids).values_list("pk", flat=True))
-    for run_id in doomed:
-        with transaction.atomic():
-            AccountScore.objects.filter(run_id=run_id).delete()
-            ScoringRun.objects.filter(pk=run_id).delete()
-    _refresh_statistics()
+    runs_delete(run_ids=doomed)
+    if current is not None:
+        score_tables.analyze(current.pk)
     return len(doomed)
+
+
+def runs_delete(*, run_ids: Sequence[int]) -> None:
+    """Delete runs and their scores (score rows carry no foreign key, so
+    nothing cascades to them). The scores go first: a run whose row is left
+    without its scores is simply deleted again."""
+    for run_id in run_ids:
+        score_tables.drop(run_id)
+        ScoringRun.objects.filter(pk=run_id).delete()
 
 
 # --- Scoring accounts outside a run ------------------------------------------
@@ -483,16 +498,31 @@ def accounts_score(account_ids: list[int]) -> int:
             current = next((run for run in runs if run.is_current), None)
             if current is not None and _rescore_current(current, account_ids, clock.seq + 1):
                 _tick(clock)
-            low, high = min(account_ids), max(account_ids)
+            if current is not None:
+                written += found
             for run in runs:
-                if run.is_current:
-                    continue
-                AccountScore.objects.filter(run_id=run.pk, account_id__in=account_ids).delete()
-                _score_into(run, current, low, high, Q(id__in=account_ids))
-                # The chunks that tallied these accounts count again at the finish.
-                RunChunk.objects.filter(run=run, low__lte=high, high__gte=low).update(tally=None)
-            written += found * len(runs)
+                if not run.is_current:
+                    written += _rescore_in_progress(run, current, account_ids)
     return written
+
+
+def _rescore_in_progress(
+    run: ScoringRun, current: ScoringRun | None, account_ids: list[int]
+) -> int:
+    """Score again those of the accounts that the run's chunks have already
+    scored; the others are still ahead of the run (a chunk not done yet, or
+    created after the split, which the finish scores), and it will read
+    their new data itself. Returns how many were scored."""
+    done = list(RunChunk.objects.filter(run=run, done=True).values_list("low", "high"))
+    ids = [i for i in account_ids if any(low <= i <= high for low, high in done)]
+    if not ids:
+        return 0
+    low, high = min(ids), max(ids)
+    AccountScore.objects.filter(run_id=run.pk, account_id__in=ids).delete()
+    _score_into(run, current, low, high, Q(id__in=ids))
+    # The chunks that tallied these accounts count again at the finish.
+    RunChunk.objects.filter(run=run, done=True, low__lte=high, high__gte=low).update(tally=None)
+    return Account.objects.filter(id__in=ids).count()
 
 
 def _rescore_current(run: ScoringRun, account_ids: list[int], seq: int) -> int:
@@ -502,14 +532,15 @@ def _rescore_current(run: ScoringRun, account_ids: list[int], seq: int) -> int:
     select_sql, params = scores_select(
         Account.objects.filter(id__in=account_ids), ruleset_for(run.version)
     )
-    differs = " OR ".join(f"{_SCORES}.{c} <> excluded.{c}" for c in ("score", "tier", "matched"))
+    target = score_tables.table(run.pk)
+    differs = " OR ".join(f"{target}.{c} <> excluded.{c}" for c in ("score", "tier", "matched"))
     columns = ("score", "tier", "matched", "changed_seq", "changed_at")
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {_SCORES} (run_id, account_id, {', '.join(columns)}) "  # noqa: S608
+            f"INSERT INTO {target} (run_id, account_id, {', '.join(columns)}) "  # noqa: S608
             "SELECT %s, account_id, score, tier, matched, %s, %s "
             f"FROM ({select_sql}) scored WHERE 1 = 1 "  # WHERE: SQLite's upsert grammar
-            "ON CONFLICT (run_id, account_id) DO UPDATE SET "
+            f"ON CONFLICT ({score_tables.key()}) DO UPDATE SET "
             + ", ".join(f"{c} = excluded.{c}" for c in columns)
             + f" WHERE {differs}",
             (run.pk, seq, timezone.now(), *params),
