@@ -280,6 +280,20 @@ def _score_chunk(run: ScoringRun, chunk: RunChunk) -> int:
     return sum(n for _, _, n in chunk.tally)
 
 
+def _chunk_claim(run: ScoringRun, low: int, high: int) -> RunChunk | None:
+    """The chunk, its row locked until the transaction ends; None when it
+    is done (a second delivery, or the finish did it meanwhile) or the run
+    was planned again since (the new plan's tasks do the work).
+
+    Only the chunk's own row is locked (`of`): RunChunk orders by its run,
+    and a plain FOR UPDATE would lock the run's row through that join too,
+    making the chunks of a run wait for each other.
+    """
+    chunks = RunChunk.objects.select_for_update(of=("self",)).order_by("pk")
+    chunk = chunks.filter(run=run, low=low, high=high).first()
+    return None if chunk is None or chunk.done else chunk
+
+
 def run_score_chunk(run_id: int, low: int, high: int) -> int:
     """Score accounts low..high for the run; repeating it rewrites the same rows."""
     with transaction.atomic():
@@ -287,13 +301,8 @@ def run_score_chunk(run_id: int, low: int, high: int) -> int:
         if run is None:
             return 0
         _chunk_begin(run.profile_id)
-        # Locks the chunk's row alone (`of`), so chunks write side by side;
-        # a second delivery of the chunk waits here and then finds it done.
-        chunks = RunChunk.objects.select_for_update(of=("self",)).order_by("pk")
-        chunk = chunks.filter(run=run, low=low, high=high).first()
-        if chunk is None or chunk.done:
-            # Planned again since (the new plan's tasks do the work), or a
-            # second delivery, or the finish did it meanwhile.
+        chunk = _chunk_claim(run, low, high)
+        if chunk is None:
             return 0
         written = _score_chunk(run, chunk)
         ScoringRun.objects.filter(pk=run_id, chunks_done__lt=F("chunks_total")).update(

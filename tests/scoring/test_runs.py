@@ -3,14 +3,16 @@
 from datetime import timedelta
 from typing import Any
 
+import psycopg
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
 from profiles import services as profile_services
 from profiles.models import Profile, ProfileVersion, User
-from scoring import services
+from scoring import score_tables, services
 from scoring.engine import evaluate
-from scoring.models import Account, AccountScore, RunStatus, ScoringRun
+from scoring.models import Account, AccountScore, RunChunk, RunStatus, ScoringRun
 from scoring.rulesets import ruleset_for
 from tests.drafting import fill, sign_all
 from tests.factories import AccountFactory, CriterionFactory, VersionFactory
@@ -87,14 +89,14 @@ def test_a_run_scores_every_account_once_as_the_engine_does(
     assert (finished.chunks_total, finished.chunks_done) == (3, 3)
 
 
-def test_a_repeated_chunk_rewrites_the_same_rows(
+def test_a_chunk_delivered_twice_writes_its_rows_once(
     icp: Profile, v1: ProfileVersion, base: list[Account], ops_manager: User
 ) -> None:
     run = services.run_create(profile=icp, version=v1, actor=ops_manager)
     [(low, high)] = services.run_plan(run.pk, chunk_size=10)
-    services.run_score_chunk(run.pk, low, high)
+    assert services.run_score_chunk(run.pk, low, high) == len(base)
     first = scores(run)
-    services.run_score_chunk(run.pk, low, high)
+    assert services.run_score_chunk(run.pk, low, high) == 0
     assert scores(run) == first
     assert AccountScore.objects.filter(run=run).count() == len(base)
 
@@ -269,3 +271,78 @@ def test_the_rescue_queues_a_stalled_run_once_per_stall_period(
     assert services.runs_rescue(now=soon) == {"queued": [], "running": []}
     again = later + timedelta(seconds=settings.SCORING_STALL_SECONDS + 1)
     assert services.runs_rescue(now=again) == {"queued": [lost.pk], "running": []}
+
+
+# --- Where a run's scores are stored (PostgreSQL: a table of its own) ------
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite keeps every run in one table"
+)
+
+
+def has_key(run: ScoringRun) -> bool | None:
+    """Whether the run's table has its primary key; None when it has no table."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s)", [score_tables.table(run.pk)])
+        if cursor.fetchone()[0] is None:
+            return None
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'p' "
+            "AND conrelid = %s::regclass)",
+            [score_tables.table(run.pk)],
+        )
+        return bool(cursor.fetchone()[0])
+
+
+@postgres_only
+def test_a_run_writes_into_a_table_of_its_own_keyed_at_the_finish_and_dropped_when_pruned(
+    icp: Profile, v1: ProfileVersion, base: list[Account], ops_manager: User
+) -> None:
+    first = run_all(services.run_create(profile=icp, version=v1, actor=ops_manager))
+    run = services.run_create(profile=icp, version=v1, actor=ops_manager)
+    assert has_key(run) is True
+    chunks = services.run_plan(run.pk, 2)
+    assert has_key(run) is False  # the chunks write without it
+    for low, high in chunks:
+        services.run_score_chunk(run.pk, low, high)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM {score_tables.table(run.pk)}")  # noqa: S608
+        assert cursor.fetchone()[0] == len(base)
+    services.run_finish(run.pk)
+    assert has_key(run) is True
+    third = run_all(services.run_create(profile=icp, version=v1, actor=ops_manager))
+    assert services.runs_prune(profile_id=icp.pk) == 1
+    assert first is not None
+    assert third is not None
+    assert has_key(first) is None
+    assert (has_key(run), has_key(third)) == (True, True)
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_chunk_being_scored_locks_neither_the_run_nor_the_other_chunks(
+    icp: Profile, v1: ProfileVersion, base: list[Account], ops_manager: User
+) -> None:
+    run = services.run_create(profile=icp, version=v1, actor=ops_manager, enqueue=False)
+    chunks = services.run_plan(run.pk, 2)
+    rows = dict(RunChunk.objects.filter(run=run).values_list("low", "pk"))
+    settings = connection.settings_dict
+    other = psycopg.connect(
+        host=settings["HOST"] or "localhost",
+        port=settings["PORT"] or 5432,
+        user=settings["USER"],
+        password=settings["PASSWORD"] or None,
+        dbname=settings["NAME"],
+    )
+    try:
+        with transaction.atomic():
+            assert services._chunk_claim(run, *chunks[0]) is not None
+            lock = "SELECT 1 FROM {} WHERE id = %s FOR UPDATE NOWAIT"
+            other.execute(lock.format("scoring_scoringrun"), [run.pk])
+            other.execute(lock.format("scoring_runchunk"), [rows[chunks[1][0]]])
+            other.rollback()
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                other.execute(lock.format("scoring_runchunk"), [rows[chunks[0][0]]])
+            other.rollback()
+    finally:
+        other.close()
