@@ -219,11 +219,12 @@ def _score_into(
     ids = Q(id__gte=low) & (Q(id__lte=high) if high is not None else Q()) & (only or Q())
     select_sql, params = scores_select(Account.objects.filter(ids), ruleset_for(run.version))
     same = "p.score = n.score AND p.tier = n.tier AND p.matched = n.matched"
+    earlier = score_tables.table(previous.pk if previous else None)
     scored = (
         "SELECT n.account_id, n.score, n.tier, n.matched, p.tier AS previous_tier, "  # noqa: S608
         f"CASE WHEN {same} THEN COALESCE(p.changed_seq, %s) END AS changed_seq, "
         f"CASE WHEN {same} THEN COALESCE(p.changed_at, %s) END AS changed_at "
-        f"FROM ({select_sql}) n LEFT JOIN {score_tables.table(previous and previous.pk)} p "
+        f"FROM ({select_sql}) n LEFT JOIN {earlier} p "
         "ON p.run_id = %s "
         # The id range again, on the previous run's rows: PostgreSQL does not
         # carry it through the subquery and would read that whole run.
@@ -261,7 +262,7 @@ def _tally_range(run: ScoringRun, previous: ScoringRun | None, low: int, high: i
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT n.tier, p.tier, COUNT(*) FROM {score_tables.table(run.pk)} n "  # noqa: S608
-            f"LEFT JOIN {score_tables.table(previous and previous.pk)} p "
+            f"LEFT JOIN {score_tables.table(previous.pk if previous else None)} p "
             "ON p.run_id = %s AND p.account_id = n.account_id "
             "WHERE n.run_id = %s AND n.account_id >= %s"
             + (" AND n.account_id <= %s" if high is not None else "")
