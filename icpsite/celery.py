@@ -7,15 +7,27 @@ Configuration comes from the CELERY_* names in icpsite/settings.py.
 
 import os
 import socket
+from typing import Any
 
 from celery import Celery
-from django.db import connection
+from celery.signals import task_postrun, task_prerun
+from django.db import close_old_connections, connection
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "icpsite.settings")
 
 app = Celery("icpsite")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _connections_between_tasks(sender: Any = None, **kwargs: Any) -> None:
+    """Close the database connections that are broken or older than
+    CONN_MAX_AGE, keep the others, as Django does around each request.
+    Eager tasks run inside their caller's transaction and are left alone."""
+    if sender is not None and not getattr(sender.request, "is_eager", False):
+        close_old_connections()
 
 
 @app.task(name="icpsite.ping")

@@ -112,14 +112,22 @@ def _redis_answers(url: str) -> bool:
         return False
 
 
-def point_celery_at(broker: str, backend: str, *, eager: bool) -> None:
+CeleryTarget = tuple[str, str, bool]
+
+
+def point_celery_at(broker: str, backend: str, *, eager: bool) -> CeleryTarget:
     """Reconfigure the process's Celery app and drop its cached connections,
-    so the next task is sent through the new broker."""
-    celery_app.conf.update(broker_url=broker, result_backend=backend, task_always_eager=eager)
+    so the next task is sent through the new broker. Returns the settings it
+    replaced, for the caller to point back at when done (a test's own worker
+    must not leave later tests without the session's)."""
+    conf = celery_app.conf
+    previous = (str(conf.broker_url), str(conf.result_backend), bool(conf.task_always_eager))
+    conf.update(broker_url=broker, result_backend=backend, task_always_eager=eager)
     celery_app._pool = None
     celery_app._backend_cache = None
     celery_app._local = threading.local()
     celery_app.__dict__.pop("amqp", None)
+    return previous
 
 
 def _database_url() -> str:
@@ -198,7 +206,7 @@ def celery_worker_process(
     database_url = worker_database_url(django_db_blocker)
     redis.Redis.from_url(TEST_REDIS_URL).flushdb()
     log_path = tmp_path_factory.mktemp("celery") / "worker.log"
-    point_celery_at(TEST_REDIS_URL, TEST_REDIS_URL, eager=False)
+    broker, backend, eager = point_celery_at(TEST_REDIS_URL, TEST_REDIS_URL, eager=False)
     worker = None
     try:
         worker = start_worker(
@@ -206,7 +214,7 @@ def celery_worker_process(
         )
         yield worker
     finally:
-        point_celery_at("memory://", "cache+memory://", eager=True)
+        point_celery_at(broker, backend, eager=eager)
         if worker is not None:
             stop_worker(worker)
 

@@ -48,11 +48,11 @@ def kill_broker(
     require_redis(KILL_REDIS_URL)
     database_url = worker_database_url(django_db_blocker)
     redis.Redis.from_url(KILL_REDIS_URL).flushdb()
-    point_celery_at(KILL_REDIS_URL, KILL_REDIS_URL, eager=False)
+    broker, backend, eager = point_celery_at(KILL_REDIS_URL, KILL_REDIS_URL, eager=False)
     try:
         yield database_url, tmp_path / "worker.log"
     finally:
-        point_celery_at("memory://", "cache+memory://", eager=True)
+        point_celery_at(broker, backend, eager=eager)
 
 
 def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
