@@ -193,7 +193,9 @@ class AccountScore(models.Model):
     key constraint or an index of its own: a run inserts hundreds of thousands
     of rows at once, and a per-row constraint check and second index made
     that insert about three times slower. Runs and accounts are deleted by
-    services that delete their scores too.
+    services that delete their scores too. On PostgreSQL the table is
+    partitioned by run, each run's rows in a table of its own keyed by
+    account (see scoring.score_tables).
 
     `matched` is a bit mask over the version's criteria in rule order (bit i
     set when criterion i matched), enough to show the math later.
