@@ -211,8 +211,11 @@ def queue_surprises(*, viewer: User, since: datetime) -> QuerySet[AccountScore]:
         object_id=OuterRef("account_id"),
         occurred_at=OuterRef("occurred_at"),
     )
+    # The current runs' ids as literals, so PostgreSQL reads only their
+    # scores tables (it cannot tell them from a join on the runs).
+    current = list(ScoringRun.objects.filter(is_current=True).values_list("pk", flat=True))
     return (
-        AccountScore.objects.filter(run__is_current=True)
+        AccountScore.objects.filter(run_id__in=current)
         .filter(won | churned | lost)
         .select_related("account", "run__profile", "run__version")
         .annotate(kind=kind, occurred_at=occurred)
