@@ -76,18 +76,30 @@ def create(run_id: int) -> None:
     name = table(run_id)
     with connection.cursor() as cursor:
         if _exists(name):
-            # Left behind by a test database's flush, which empties tables
-            # but keeps them: the run id is in use again.
+            # Left behind with its run id in use again: by a test database's
+            # flush, which empties tables but keeps them, or by a drop that
+            # stopped between detaching the table and dropping it.
             cursor.execute(f"TRUNCATE {name}")
-            key_build(run_id)
-            return
-        cursor.execute(
-            f"CREATE TABLE {name} (LIKE {PARENT} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
-        )
+        else:
+            cursor.execute(
+                f"CREATE TABLE {name} (LIKE {PARENT} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+            )
         key_build(run_id)
+        if _attachment(name) is None:
+            cursor.execute(
+                f"ALTER TABLE {PARENT} ATTACH PARTITION {name} FOR VALUES IN ({int(run_id)})"
+            )
+
+
+def _attachment(name: str) -> bool | None:
+    """None when the table is not attached to the parent, else whether an
+    interrupted concurrent detach left it pending."""
+    with connection.cursor() as cursor:
         cursor.execute(
-            f"ALTER TABLE {PARENT} ATTACH PARTITION {name} FOR VALUES IN ({int(run_id)})"
+            "SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = %s::regclass", [name]
         )
+        row = cursor.fetchone()
+        return None if row is None else bool(row[0])
 
 
 def clear(run_id: int) -> None:
@@ -132,16 +144,12 @@ def drop(run_id: int) -> None:
     name = table(run_id)
     if not _exists(name):
         return
+    pending = _attachment(name)
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = %s::regclass", [name]
-        )
-        attached = cursor.fetchone()
-        if attached is not None:
-            if attached[0]:  # an earlier concurrent detach was interrupted
+        if pending is not None:
+            how = "" if connection.in_atomic_block else " CONCURRENTLY"
+            if pending:  # an earlier concurrent detach was interrupted
                 how = " FINALIZE"
-            else:
-                how = "" if connection.in_atomic_block else " CONCURRENTLY"
             cursor.execute(f"ALTER TABLE {PARENT} DETACH PARTITION {name}{how}")
         cursor.execute(f"DROP TABLE {name}")
 

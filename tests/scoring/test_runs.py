@@ -346,3 +346,19 @@ def test_a_chunk_being_scored_locks_neither_the_run_nor_the_other_chunks(
             other.rollback()
     finally:
         other.close()
+
+
+@postgres_only
+def test_a_runs_table_left_behind_detached_is_emptied_and_attached_again(
+    icp: Profile, v1: ProfileVersion, base: list[Account], ops_manager: User
+) -> None:
+    run = run_all(services.run_create(profile=icp, version=v1, actor=ops_manager))
+    assert run is not None
+    name = score_tables.table(run.pk)
+    with connection.cursor() as cursor:  # a drop that stopped halfway
+        cursor.execute(f"ALTER TABLE {score_tables.PARENT} DETACH PARTITION {name}")
+    assert not AccountScore.objects.filter(run=run).exists()
+    score_tables.create(run.pk)
+    assert has_key(run) is True
+    AccountScore.objects.create(run=run, account=base[0], score=100, tier="A")
+    assert scores(run) == {base[0].pk: (100, "A")}
