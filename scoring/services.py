@@ -296,7 +296,8 @@ def _chunk_claim(run: ScoringRun, low: int, high: int) -> RunChunk | None:
 
 
 def run_score_chunk(run_id: int, low: int, high: int) -> int:
-    """Score accounts low..high for the run; repeating it rewrites the same rows."""
+    """Score accounts low..high for the run; a repeat finds the chunk done
+    and writes nothing. Returns the rows written."""
     with transaction.atomic():
         run = _wanted(run_id, lock=False)
         if run is None:
@@ -529,10 +530,10 @@ def _rescore_in_progress(
         return 0
     low, high = min(ids), max(ids)
     AccountScore.objects.filter(run_id=run.pk, account_id__in=ids).delete()
-    _score_into(run, current, low, high, Q(id__in=ids))
+    tally = _score_into(run, current, low, high, Q(id__in=ids))
     # The chunks that tallied these accounts count again at the finish.
     RunChunk.objects.filter(run=run, done=True, low__lte=high, high__gte=low).update(tally=None)
-    return Account.objects.filter(id__in=ids).count()
+    return sum(n for _, _, n in tally)
 
 
 def _rescore_current(run: ScoringRun, account_ids: list[int], seq: int) -> int:

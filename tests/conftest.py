@@ -22,6 +22,8 @@ from django.db import connection
 
 from icpsite.celery import app as celery_app
 from profiles.models import Membership, Profile, Team, User
+from scoring import score_tables
+from scoring.models import ScoringRun
 from tests.factories import MembershipFactory, ProfileFactory, TeamFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,6 +130,22 @@ def point_celery_at(broker: str, backend: str, *, eager: bool) -> CeleryTarget:
     celery_app._local = threading.local()
     celery_app.__dict__.pop("amqp", None)
     return previous
+
+
+def run_table_has_key(run: ScoringRun) -> bool | None:
+    """On PostgreSQL, whether the run's own scores table has its primary
+    key; None when the run has no table."""
+    name = score_tables.table(run.pk)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s)", [name])
+        if cursor.fetchone()[0] is None:
+            return None
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'p' "
+            "AND conrelid = %s::regclass)",
+            [name],
+        )
+        return bool(cursor.fetchone()[0])
 
 
 def _database_url() -> str:

@@ -14,6 +14,7 @@ from scoring import score_tables, services
 from scoring.engine import evaluate
 from scoring.models import Account, AccountScore, RunChunk, RunStatus, ScoringRun
 from scoring.rulesets import ruleset_for
+from tests.conftest import run_table_has_key
 from tests.drafting import fill, sign_all
 from tests.factories import AccountFactory, CriterionFactory, VersionFactory
 
@@ -280,42 +281,28 @@ postgres_only = pytest.mark.skipif(
 )
 
 
-def has_key(run: ScoringRun) -> bool | None:
-    """Whether the run's table has its primary key; None when it has no table."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT to_regclass(%s)", [score_tables.table(run.pk)])
-        if cursor.fetchone()[0] is None:
-            return None
-        cursor.execute(
-            "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'p' "
-            "AND conrelid = %s::regclass)",
-            [score_tables.table(run.pk)],
-        )
-        return bool(cursor.fetchone()[0])
-
-
 @postgres_only
 def test_a_run_writes_into_a_table_of_its_own_keyed_at_the_finish_and_dropped_when_pruned(
     icp: Profile, v1: ProfileVersion, base: list[Account], ops_manager: User
 ) -> None:
     first = run_all(services.run_create(profile=icp, version=v1, actor=ops_manager))
     run = services.run_create(profile=icp, version=v1, actor=ops_manager)
-    assert has_key(run) is True
+    assert run_table_has_key(run) is True
     chunks = services.run_plan(run.pk, 2)
-    assert has_key(run) is False  # the chunks write without it
+    assert run_table_has_key(run) is False  # the chunks write without it
     for low, high in chunks:
         services.run_score_chunk(run.pk, low, high)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT COUNT(*) FROM {score_tables.table(run.pk)}")  # noqa: S608
         assert cursor.fetchone()[0] == len(base)
     services.run_finish(run.pk)
-    assert has_key(run) is True
+    assert run_table_has_key(run) is True
     third = run_all(services.run_create(profile=icp, version=v1, actor=ops_manager))
     assert services.runs_prune(profile_id=icp.pk) == 1
     assert first is not None
     assert third is not None
-    assert has_key(first) is None
-    assert (has_key(run), has_key(third)) == (True, True)
+    assert run_table_has_key(first) is None
+    assert (run_table_has_key(run), run_table_has_key(third)) == (True, True)
 
 
 @postgres_only
@@ -359,6 +346,6 @@ def test_a_runs_table_left_behind_detached_is_emptied_and_attached_again(
         cursor.execute(f"ALTER TABLE {score_tables.PARENT} DETACH PARTITION {name}")
     assert not AccountScore.objects.filter(run=run).exists()
     score_tables.create(run.pk)
-    assert has_key(run) is True
+    assert run_table_has_key(run) is True
     AccountScore.objects.create(run=run, account=base[0], score=100, tier="A")
     assert scores(run) == {base[0].pk: (100, "A")}

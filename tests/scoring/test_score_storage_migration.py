@@ -10,6 +10,7 @@ from django.utils import timezone
 from profiles.models import Profile, User
 from scoring import score_tables, services
 from scoring.models import AccountScore
+from tests.conftest import run_table_has_key
 from tests.factories import AccountFactory, CriterionFactory, VersionFactory
 
 BEFORE = ("scoring", "0005_change_numbers_on_score_rows")
@@ -68,13 +69,7 @@ def test_scores_survive_the_move_into_per_run_tables_and_back(
         # Each run's rows sit in its own table, keyed.
         for run in runs:
             assert AccountScore.objects.filter(run=run).count() == 8
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT COUNT(*) FROM pg_constraint WHERE contype = 'p' "
-                    "AND conrelid = %s::regclass",
-                    [score_tables.table(run.pk)],
-                )
-                assert cursor.fetchone()[0] == 1
+            assert run_table_has_key(run) is True
     finally:
         executor = MigrationExecutor(connection)
         executor.migrate(executor.loader.graph.leaf_nodes())
