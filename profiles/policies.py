@@ -23,8 +23,13 @@ MANAGING_ROLES = (Membership.Role.MANAGER, Membership.Role.ADMIN)
 
 @dataclass(frozen=True)
 class Verdict:
+    """Yes, or no with the reason. `conflict` marks a no that comes from the
+    version's status rather than from who is asking: the person saw it in
+    another state, so a service answers it as a conflict (409), not 403."""
+
     allowed: bool
     reason: str = ""
+    conflict: bool = False
 
     def __bool__(self) -> bool:
         return self.allowed
@@ -35,6 +40,11 @@ YES = Verdict(True)
 
 def no(reason: str) -> Verdict:
     return Verdict(False, reason)
+
+
+def moved_on(reason: str) -> Verdict:
+    """No, because the version is in a status this cannot act on."""
+    return Verdict(False, reason, conflict=True)
 
 
 def roles_of(user: User) -> dict[int, str]:
@@ -85,7 +95,7 @@ def can_edit(user: User, version: ProfileVersion) -> Verdict:
     if not (verdict := can_write(user)):
         return verdict
     if not version.is_open:
-        return no(
+        return moved_on(
             f"v{version.number} is {version.get_status_display().lower()} and can no longer "
             "change; start a new draft instead."
         )
@@ -96,7 +106,7 @@ def can_submit(user: User, version: ProfileVersion) -> Verdict:
     if not (verdict := can_edit(user, version)):
         return verdict
     if version.status != ProfileVersion.Status.DRAFT:
-        return no(f"v{version.number} is already in review.")
+        return moved_on(f"v{version.number} is already in review.")
     return YES
 
 
@@ -118,7 +128,7 @@ def can_sign_off(user: User, version: ProfileVersion, team: Team) -> Verdict:
     if not version.profile.required_teams.filter(pk=team.pk).exists():
         return no(f"{version.profile.name} does not ask {team.name} for sign-off.")
     if version.status != ProfileVersion.Status.IN_REVIEW:
-        return no(f"Sign-off opens when v{version.number} is submitted for review.")
+        return moved_on(f"Sign-off opens when v{version.number} is submitted for review.")
     return YES
 
 
@@ -130,14 +140,14 @@ def can_approve(user: User, version: ProfileVersion) -> Verdict:
             "Only this profile's admins and the managers of its approving teams approve versions."
         )
     if version.status != ProfileVersion.Status.IN_REVIEW:
-        return no(f"v{version.number} must be in review to be approved.")
+        return moved_on(f"v{version.number} must be in review to be approved.")
     return YES
 
 
 def can_withdraw(user: User, version: ProfileVersion) -> Verdict:
     if not version.is_open:
         status = version.get_status_display().lower()
-        return no(f"v{version.number} is {status}; only open versions can be withdrawn.")
+        return moved_on(f"v{version.number} is {status}; only open versions can be withdrawn.")
     if user.pk == version.created_by_id or is_approver(user, version.profile):
         return YES
     return no("Only the author of this version and the profile's approvers withdraw it.")

@@ -614,8 +614,21 @@ def version_transition(
             )
             messages.success(request, f"v{version.number} was withdrawn.")
         else:
-            services.version_approve(actor=request.user, version=version)
+            revision = request.POST.get("revision")
+            services.version_approve(
+                actor=request.user,
+                version=version,
+                revision=_int(revision) if revision is not None else None,
+            )
             messages.success(request, f"v{version.number} is approved and live.")
+    except services.StaleRevisionError as exc:
+        messages.error(
+            request,
+            exc.messages[0].replace(
+                "Your input is kept below; check the current state and save again.",
+                "Read the changes on the page before you try again.",
+            ),
+        )
     except ValidationError as exc:
         what = {"submit": "submitted", "withdraw": "withdrawn", "approve": "approved"}[action]
         messages.error(request, f"v{version.number} cannot be {what} yet: {error_text(exc)}")

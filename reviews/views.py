@@ -20,6 +20,7 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
 from profiles.models import Criterion, Profile, ProfileVersion, User, VersionStatus
+from profiles.redirects import redirect_to_next
 from reviews import services
 from reviews.charts import validation_charts
 from reviews.drift import drift_signals, live_version
@@ -114,7 +115,7 @@ def override_decide(request: HttpRequest, pk: int, decision: str) -> HttpRespons
         messages.error(request, error)
     else:
         messages.success(request, f"Override on {override.account.name} {override.status}.")
-    return redirect(request.POST.get("next") or "review-queue")
+    return redirect_to_next(request, "review-queue")
 
 
 @login_required

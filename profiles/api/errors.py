@@ -142,8 +142,10 @@ NOT_FOUND = OpenApiResponse(
 )
 STALE_REVISION = OpenApiResponse(
     StaleRevisionSerializer,
-    description="The version changed after the revision the client sent. Nothing was "
-    "saved; the body says who changed what and gives the current revision to retry with.",
+    description="The version changed after the revision the client sent, or moved to a "
+    "status this cannot act on (approved, withdrawn, sent back to draft) since the client "
+    "loaded it. Nothing was saved; the body says who changed what and gives the current "
+    "revision to retry with.",
     examples=[
         OpenApiExample(
             "Edited in the meantime",

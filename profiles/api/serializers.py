@@ -348,6 +348,16 @@ class VersionUpdateSerializer(serializers.Serializer[Any]):
     threshold_b = serializers.IntegerField(required=False, help_text="Score where tier B starts.")
 
 
+class ApproveSerializer(serializers.Serializer[Any]):
+    revision = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        help_text="The version revision you reviewed. When it is no longer the current one, "
+        "nothing is approved (409). Without it, the revision current when the request "
+        "arrives is approved, and a change that lands while it is being approved wins.",
+    )
+
+
 class WithdrawSerializer(serializers.Serializer[Any]):
     reason = StrictCharField(allow_blank=True, default="")
 

@@ -315,10 +315,11 @@ class VersionViewSet(ProfilesAPIViewSet):
 
     @extend_schema(
         summary="Submit a draft for review",
-        description="Any team member may submit; required teams may then sign off.",
+        description="Any team member may submit; required teams may then sign off. A version "
+        "that is no longer a draft answers 409.",
         parameters=[NUMBER],
         request=None,
-        responses=answers(s.VersionDetailSerializer, 403, 404),
+        responses=answers(s.VersionDetailSerializer, 403, 404, 409),
     )
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, slug: str, number: str) -> Response:
@@ -330,22 +331,28 @@ class VersionViewSet(ProfilesAPIViewSet):
         description="The profile's admins and the managers of its approving teams approve a "
         "version in review once every required team has approved its current revision and "
         "the fit points add up to 100. The previous approved version is superseded. A "
-        "version that is not ready answers 400 listing every problem.",
+        "version that is not ready answers 400 listing every problem. A version that moved "
+        "on meanwhile (edited after `revision`, sent back to draft, withdrawn, already "
+        "approved) answers 409 and nothing is approved.",
         parameters=[NUMBER],
-        request=None,
-        responses=answers(s.VersionDetailSerializer, 400, 403, 404),
+        request=s.ApproveSerializer,
+        responses=answers(s.VersionDetailSerializer, 400, 403, 404, 409, 415),
     )
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, slug: str, number: str) -> Response:
-        version = services.version_approve(actor=self.actor, version=self.get_version())
+        data = self.valid_input(s.ApproveSerializer)
+        version = services.version_approve(
+            actor=self.actor, version=self.get_version(), revision=data.get("revision")
+        )
         return self.version_response(version)
 
     @extend_schema(
         summary="Withdraw an open version",
-        description="Its author and the profile's approvers withdraw it.",
+        description="Its author and the profile's approvers withdraw it. A version that is "
+        "no longer open answers 409.",
         parameters=[NUMBER],
         request=s.WithdrawSerializer,
-        responses=answers(s.VersionDetailSerializer, 400, 403, 404, 415),
+        responses=answers(s.VersionDetailSerializer, 400, 403, 404, 409, 415),
     )
     @action(detail=True, methods=["post"])
     def withdraw(self, request: Request, slug: str, number: str) -> Response:

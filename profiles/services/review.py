@@ -24,15 +24,15 @@ from profiles.selectors import (
     criterion_text,
     version_approval_problems,
 )
-from profiles.services.versions import StaleRevisionError, _log, _require
+from profiles.services.versions import StaleRevisionError, _log, _require, version_lock
 from profiles.signals import version_approved
 
 
 @transaction.atomic
 def version_submit(*, actor: User, version: ProfileVersion) -> ProfileVersion:
     """Send a draft to review: required teams may now sign off."""
-    version = ProfileVersion.objects.select_for_update().get(pk=version.pk)
-    _require(policies.can_submit(actor, version))
+    version = version_lock(version)
+    _require(policies.can_submit(actor, version), version)
     version.status = VersionStatus.IN_REVIEW
     version.submitted_by = actor
     version.submitted_at = timezone.now()
@@ -128,8 +128,8 @@ def signoff_give(
     revision that has since changed is refused, so nobody approves content
     they have not seen. Requesting changes sends the version back to draft.
     """
-    version = ProfileVersion.objects.select_for_update().get(pk=version.pk)
-    _require(policies.can_sign_off(actor, version, team))
+    version = version_lock(version)
+    _require(policies.can_sign_off(actor, version, team), version)
     if decision not in SignOffDecision.values:
         raise ValidationError({"decision": "Choose approve or request changes."})
     note = note.strip()
@@ -166,8 +166,8 @@ def signoff_give(
 
 @transaction.atomic
 def version_withdraw(*, actor: User, version: ProfileVersion, reason: str = "") -> ProfileVersion:
-    version = ProfileVersion.objects.select_for_update().get(pk=version.pk)
-    _require(policies.can_withdraw(actor, version))
+    version = version_lock(version)
+    _require(policies.can_withdraw(actor, version), version)
     version.status = VersionStatus.WITHDRAWN
     version.withdrawn_by = actor
     version.withdrawn_at = timezone.now()
@@ -182,17 +182,27 @@ def version_withdraw(*, actor: User, version: ProfileVersion, reason: str = "") 
 
 
 @transaction.atomic
-def version_approve(*, actor: User, version: ProfileVersion) -> ProfileVersion:
+def version_approve(
+    *, actor: User, version: ProfileVersion, revision: int | None = None
+) -> ProfileVersion:
     """Make a version the live one.
 
-    Locks the profile so two approvals cannot interleave, checks every rule
+    `revision` is the revision the approver looked at (default: the one of
+    the `version` they loaded). Locks the profile, so two approvals cannot
+    interleave, then the version, so no edit, sign-off, request for changes
+    or withdrawal lands between the checks and the status change; under
+    those locks it re-reads the version and its sign-offs, checks every rule
     (policies.can_approve and version_approval_problems), supersedes the
     previous approved version and sends `version_approved` in the same
-    transaction.
+    transaction. A version that moved on since the approver loaded it is a
+    StaleRevisionError, and nothing is stored.
     """
+    based_on = version.revision if revision is None else revision
     Profile.objects.select_for_update().get(pk=version.profile_id)
-    version = ProfileVersion.objects.select_related("profile").get(pk=version.pk)
-    _require(policies.can_approve(actor, version))
+    version = version_lock(version)
+    _require(policies.can_approve(actor, version), version)
+    if version.revision != based_on:
+        raise StaleRevisionError(version, based_on)
     problems = version_approval_problems(version=version)
     if problems:
         raise ValidationError(problems, code="not_ready")
@@ -209,6 +219,11 @@ def version_approve(*, actor: User, version: ProfileVersion) -> ProfileVersion:
     version.approved_by = actor
     version.approved_at = now
     version.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])
-    _log(version, actor, VersionEvent.Verb.APPROVED, f"Approved v{version.number}; it is now live.")
+    _log(
+        version,
+        actor,
+        VersionEvent.Verb.APPROVED,
+        f"Approved v{version.number} at revision {version.revision}; it is now live.",
+    )
     version_approved.send(sender=ProfileVersion, version=version, previous=previous, actor=actor)
     return version

@@ -41,33 +41,63 @@ from profiles.selectors import (
     criterion_text,
 )
 
+STATUS_VERBS = (
+    VersionEvent.Verb.SUBMITTED,
+    VersionEvent.Verb.CHANGES_REQUESTED,
+    VersionEvent.Verb.WITHDRAWN,
+    VersionEvent.Verb.APPROVED,
+    VersionEvent.Verb.SUPERSEDED,
+)
+
 
 class StaleRevisionError(ValidationError):
-    """An edit was based on a revision that is no longer current.
+    """The version moved on after the person loaded it: edited since their
+    revision, or moved to a status the operation cannot act on (approved,
+    withdrawn, sent back to draft). Nothing of the operation was stored.
 
-    Carries the current revision and the events since the editor's revision,
-    so the editor can be told who changed what, and nothing typed is lost.
+    Carries the current revision and the events since the person's revision
+    (or, for a change of status, the event that made it), so they can be
+    told who changed what, and nothing typed is lost. The API answers 409.
     """
 
-    def __init__(self, version: ProfileVersion, based_on: int) -> None:
+    def __init__(self, version: ProfileVersion, based_on: int, *, reason: str = "") -> None:
         self.current_revision = version.revision
         self.based_on = based_on
-        self.events = list(
-            version.events.filter(revision__gt=based_on)
-            .select_related("actor")
-            .order_by("created_at", "id")
-        )
+        events = version.events.select_related("actor").order_by("created_at", "id")
+        self.events = list(events.filter(revision__gt=based_on))
+        if reason:
+            last_move = events.filter(verb__in=STATUS_VERBS).last()
+            if last_move is not None and last_move not in self.events:
+                self.events.append(last_move)
         changes = "; ".join(
             f"{e.actor.get_full_name() or e.actor.username if e.actor else 'someone'} "
             f"{e.get_verb_display()}: {e.summary}"
-            for e in self.events[:5]
+            for e in self.events[-5:]
         )
-        super().__init__(
-            f"v{version.number} changed after you loaded it (you had revision {based_on}, "
-            f"it is now {version.revision}): {changes or 'edited'}. "
-            "Your input is kept below; check the current state and save again.",
-            code="stale_revision",
-        )
+        if reason:
+            message = f"{reason} It changed after you loaded it: {changes or 'moved on'}."
+        else:
+            message = (
+                f"v{version.number} changed after you loaded it (you had revision {based_on}, "
+                f"it is now {version.revision}): {changes or 'edited'}. "
+                "Your input is kept below; check the current state and save again."
+            )
+        super().__init__(message, code="stale_revision")
+
+
+def version_lock(version: ProfileVersion) -> ProfileVersion:
+    """The version's row, locked until the transaction ends, as it is now.
+
+    Every write that depends on a version's status or revision (edits,
+    submit, sign-off, withdraw, approve) takes this lock or claims the row
+    with a conditional UPDATE, so two of them on one version run one after
+    the other and the second sees what the first did.
+    """
+    return (
+        ProfileVersion.objects.select_for_update(of=("self",))
+        .select_related("profile")
+        .get(pk=version.pk)
+    )
 
 
 def _log(
@@ -92,9 +122,15 @@ def _log(
     )
 
 
-def _require(verdict: policies.Verdict) -> None:
-    if not verdict:
-        raise PermissionDenied(verdict.reason)
+def _require(verdict: policies.Verdict, version: ProfileVersion | None = None) -> None:
+    """Refuse what the verdict refuses: a version in the wrong status is a
+    conflict (the person saw it in another state; StaleRevisionError), any
+    other refusal is PermissionDenied with the policy's reason."""
+    if verdict:
+        return
+    if verdict.conflict and version is not None:
+        raise StaleRevisionError(version, version.revision, reason=verdict.reason)
+    raise PermissionDenied(verdict.reason)
 
 
 @transaction.atomic
@@ -203,13 +239,13 @@ def _claim_edit(*, actor: User, version: ProfileVersion, revision: int) -> None:
     still at the revision the editor saw, so two concurrent edits cannot both
     win and neither is silently overwritten.
     """
-    _require(policies.can_edit(actor, version))
+    _require(policies.can_edit(actor, version), version)
     claimed = ProfileVersion.objects.filter(
         pk=version.pk, revision=revision, status__in=OPEN_STATUSES
     ).update(revision=F("revision") + 1, updated_at=timezone.now())
     version.refresh_from_db()
     if claimed != 1:
-        _require(policies.can_edit(actor, version))
+        _require(policies.can_edit(actor, version), version)
         raise StaleRevisionError(version, revision)
 
 

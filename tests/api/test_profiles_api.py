@@ -435,6 +435,40 @@ def test_a_rep_cannot_approve(
     assert in_review.approved_by is None
 
 
+def test_an_approval_of_a_revision_that_has_since_changed_is_a_conflict(
+    in_review: ProfileVersion, rep: User, marketer: User, ops_manager: User
+) -> None:
+    sign_all(in_review, rep, marketer, ops_manager)
+    before = snapshot(in_review)
+    response = api(ops_manager).post(
+        vurl(in_review.profile, 1, "approve/"), {"revision": in_review.revision - 1}, format="json"
+    )
+    assert response.status_code == 409
+    body = response.json()
+    assert (body["code"], body["current_revision"]) == ("stale_revision", in_review.revision)
+    assert snapshot(in_review) == before
+    approved = api(ops_manager).post(
+        vurl(in_review.profile, 1, "approve/"), {"revision": in_review.revision}, format="json"
+    )
+    assert approved.status_code == 200
+    assert approved.json()["status"] == "approved"
+
+
+def test_approving_a_version_sent_back_to_draft_is_a_conflict_naming_who_sent_it_back(
+    in_review: ProfileVersion, rep: User, marketer: User, ops_manager: User, sales: Team
+) -> None:
+    sign_all(in_review, rep, marketer, ops_manager)
+    services.signoff_give(
+        actor=rep, version=in_review, team=sales, decision="request_changes", note="Too wide."
+    )
+    before = snapshot(in_review)
+    response = api(ops_manager).post(vurl(in_review.profile, 1, "approve/"))
+    assert response.status_code == 409
+    assert "v1 must be in review to be approved." in response.json()["detail"]
+    assert "Sales requested changes: Too wide." in response.json()["detail"]
+    assert snapshot(in_review) == before
+
+
 def test_a_rep_cannot_create_a_profile(rep: User, sales: Team) -> None:
     response = api(rep).post(
         API, {"name": "Enterprise", "required_teams": ["sales"]}, format="json"
@@ -586,7 +620,8 @@ def test_an_approved_version_cannot_change_through_the_api(
         if payload is None
         else send(url, {**payload, "revision": approved.revision}, format="json")
     )
-    assert response.status_code == 403
+    assert response.status_code == 409
+    assert response.json()["code"] == "stale_revision"
     assert "v1" in response.json()["detail"]
     assert snapshot(approved) == before
 

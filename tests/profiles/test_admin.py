@@ -203,7 +203,7 @@ def test_an_approved_version_is_shown_read_only_with_its_activity(
     assert 'name="threshold_a"' not in content
     assert 'name="criteria-0-points"' not in content
     assert 'name="criteria-0-DELETE"' not in content
-    assert "Approved v1; it is now live." in content
+    assert f"Approved v1 at revision {approved.revision}; it is now live." in content
     for inline in response.context["inline_admin_formsets"]:
         assert not inline.has_add_permission
         assert not inline.has_change_permission

@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from profiles import services
 from profiles.models import Comment, Profile, ProfileVersion, SignOff, Team, User
 from profiles.selectors import signoff_states
+from profiles.services import StaleRevisionError
 from tests.drafting import FIT_100, fill
 
 
@@ -79,7 +80,7 @@ def test_a_marketer_cannot_sign_for_sales(
 
 def test_sign_off_waits_for_submission(icp: Profile, rep: User, sales: Team) -> None:
     draft = services.version_start_draft(actor=rep, profile=icp)
-    with pytest.raises(PermissionDenied, match="Sign-off opens when v1 is submitted"):
+    with pytest.raises(StaleRevisionError, match="Sign-off opens when v1 is submitted"):
         services.signoff_give(actor=rep, version=draft, team=sales, decision="approve")
 
 

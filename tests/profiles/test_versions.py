@@ -173,7 +173,7 @@ def test_thresholds_must_be_ordered(draft: ProfileVersion, rep: User) -> None:
 def test_an_approved_version_cannot_change(approved: ProfileVersion, rep: User) -> None:
     criterion = approved.criteria.first()
     assert criterion is not None
-    with pytest.raises(PermissionDenied, match="v1 is approved and can no longer change"):
+    with pytest.raises(StaleRevisionError, match="v1 is approved and can no longer change"):
         services.criterion_remove(actor=rep, criterion=criterion, revision=approved.revision)
     assert approved.criteria.count() == len(FIT_100)
 

@@ -109,3 +109,54 @@ def test_the_evidence_panel_and_validation_page_render(
 def test_check_in_pages_render(client: Client, manager: User, live_run: ScoringRun) -> None:
     client.force_login(manager)
     assert client.get(reverse("checkin-list")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    ["https://evil.example/", "//evil.example/", "http://testserver.evil.example/", "\\\\evil"],
+)
+def test_a_decision_redirects_to_the_queue_rather_than_another_site(
+    next_url: str,
+    client: Client,
+    rep: User,
+    manager: User,
+    icp: Profile,
+    tiny: Account,
+    live_run: ScoringRun,
+) -> None:
+    override = services.override_create(
+        actor=rep, account=tiny, profile=icp, claimed_tier="A", reason="too_strict"
+    )
+    client.force_login(manager)
+    response = client.post(
+        reverse("override-decide", args=[override.pk, "reject"]),
+        {"note": "Too small", "next": next_url},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("review-queue")
+
+
+def test_a_decision_returns_to_a_page_of_this_site(
+    client: Client, rep: User, manager: User, icp: Profile, tiny: Account, live_run: ScoringRun
+) -> None:
+    override = services.override_create(
+        actor=rep, account=tiny, profile=icp, claimed_tier="A", reason="too_strict"
+    )
+    client.force_login(manager)
+    response = client.post(
+        reverse("override-decide", args=[override.pk, "reject"]),
+        {"note": "Too small", "next": "/reviews/?page=2"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/reviews/?page=2"
+
+
+def test_signing_in_does_not_follow_next_to_another_site(client: Client, rep: User) -> None:
+    from tests.factories import PASSWORD
+
+    response = client.post(
+        reverse("login"),
+        {"username": rep.username, "password": PASSWORD, "next": "https://evil.example/"},
+    )
+    assert response.status_code == 302
+    assert not response["Location"].startswith("https://evil.example")
