@@ -2,10 +2,12 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from profiles.attributes import MAX_VALUE_LENGTH, normalise_list
+from profiles.models import User
 from scoring.api_keys import api_key_create, api_key_revoke
 from scoring.models import (
     Account,
@@ -124,6 +126,21 @@ class ApiKeyAdmin(admin.ModelAdmin):
     readonly_fields = ["prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
     actions = ["revoke"]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ApiKey]:
+        """Staff see and revoke their own keys; a superuser sees every key."""
+        keys = super().get_queryset(request).select_related("user")
+        if request.user.is_superuser:
+            return keys
+        return keys.filter(user_id=request.user.pk)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        """Staff make keys for themselves only (api_keys.can_hold_key_for); the
+        form offers no one else, so a forged choice is refused naming `user`."""
+        if db_field.name == "user" and not request.user.is_superuser:
+            kwargs["queryset"] = User.objects.filter(pk=request.user.pk)
+            kwargs["initial"] = request.user.pk
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> Any:
         if obj is None:
             return ["name", "user", "scope"]
@@ -152,9 +169,15 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke the selected keys")
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        revoked = 0
         for key in queryset:
-            api_key_revoke(actor=request.user, key=key)  # type: ignore[arg-type]
-        self.message_user(request, f"Revoked {queryset.count()} key(s).")
+            try:
+                api_key_revoke(actor=request.user, key=key)  # type: ignore[arg-type]
+            except PermissionDenied as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                revoked += 1
+        self.message_user(request, f"Revoked {revoked} key(s).")
 
 
 class WebhookSubscriptionForm(forms.ModelForm):

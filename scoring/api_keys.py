@@ -45,10 +45,24 @@ def can_manage_api_keys(user: User) -> bool:
     return bool(user.is_authenticated and user.is_active and (user.is_staff or user.is_superuser))
 
 
+def can_hold_key_for(actor: User, user: User) -> bool:
+    """A key acts with its user's rights, so staff make and revoke keys for
+    themselves only; a superuser, who already has every right, for anyone."""
+    return actor.is_superuser or actor.pk == user.pk
+
+
 def api_key_create(*, actor: User | None, name: str, user: User, scope: str) -> NewApiKey:
-    """Make a key acting as `user` with `scope`; the plaintext is returned once."""
-    if actor is not None and not can_manage_api_keys(actor):
-        raise PermissionDenied("Only staff create API keys.")
+    """Make a key acting as `user` with `scope`; the plaintext is returned once.
+
+    `actor` None is the server's own shell (`manage.py api_key_create`)."""
+    if actor is not None:
+        if not can_manage_api_keys(actor):
+            raise PermissionDenied("Only staff create API keys.")
+        if not can_hold_key_for(actor, user):
+            raise PermissionDenied(
+                f"You make API keys for yourself only; a key for {user.username} is made by "
+                f"{user.username} or a superuser."
+            )
     name = name.strip()
     if not name:
         raise ValidationError({"name": "Name the key after what will use it."})
@@ -69,8 +83,13 @@ def api_key_create(*, actor: User | None, name: str, user: User, scope: str) -> 
 
 def api_key_revoke(*, actor: User | None, key: ApiKey) -> ApiKey:
     """Stop a key working at once; it stays listed, marked revoked."""
-    if actor is not None and not can_manage_api_keys(actor):
-        raise PermissionDenied("Only staff revoke API keys.")
+    if actor is not None:
+        if not can_manage_api_keys(actor):
+            raise PermissionDenied("Only staff revoke API keys.")
+        if not can_hold_key_for(actor, key.user):
+            raise PermissionDenied(
+                f"{key.name} acts as {key.user.username}; only they or a superuser revoke it."
+            )
     ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     key.refresh_from_db()
     return key

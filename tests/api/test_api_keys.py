@@ -4,7 +4,9 @@ import hashlib
 import io
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
+from django.core.exceptions import PermissionDenied
 from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
@@ -82,8 +84,6 @@ def test_a_read_key_cannot_write_and_nothing_changes(staff: User, icp: Profile) 
 
 
 def test_only_staff_make_keys(rep: User) -> None:
-    from django.core.exceptions import PermissionDenied
-
     with pytest.raises(PermissionDenied):
         api_key_create(actor=rep, name="Mine", user=rep, scope="write")
     assert not ApiKey.objects.exists()
@@ -131,3 +131,71 @@ def test_the_command_prints_a_new_key(staff: User) -> None:
     plaintext = out.getvalue().strip()
     assert ApiKey.objects.get().scope == "write"
     assert keyed(plaintext).get(PROFILES).status_code == 200
+
+
+@pytest.fixture
+def key_clerk(db: None) -> User:
+    """Staff with the one admin permission of adding API keys, and nothing else."""
+    clerk = UserFactory(username="clerk", is_staff=True)
+    clerk.user_permissions.add(Permission.objects.get(codename="add_apikey"))
+    return clerk
+
+
+def test_staff_make_keys_for_themselves_only(key_clerk: User, staff: User) -> None:
+    with pytest.raises(PermissionDenied, match="for yourself only"):
+        api_key_create(actor=key_clerk, name="Borrowed", user=staff, scope="write")
+    assert not ApiKey.objects.exists()
+    mine = api_key_create(actor=key_clerk, name="Mine", user=key_clerk, scope="read")
+    assert mine.key.user == key_clerk
+
+
+def test_the_admin_refuses_a_key_for_someone_else_naming_the_user_field(
+    key_clerk: User, staff: User
+) -> None:
+    client = Client()
+    client.force_login(key_clerk)
+    response = client.post(
+        "/admin/scoring/apikey/add/", {"name": "Borrowed", "user": staff.pk, "scope": "write"}
+    )
+    assert response.status_code == 200
+    assert "user" in response.context["adminform"].form.errors
+    assert not ApiKey.objects.exists()
+    before = Profile.objects.count()
+    assert keyed_profiles_post_is_refused(key_clerk)
+    assert Profile.objects.count() == before
+
+
+def keyed_profiles_post_is_refused(user: User) -> bool:
+    """The person's own key reaches no further than they do."""
+    made = api_key_create(actor=user, name="Own", user=user, scope="write")
+    response = keyed(made.plaintext).post(
+        PROFILES, {"name": "Enterprise", "required_teams": []}, format="json"
+    )
+    return response.status_code == 403
+
+
+def test_a_superuser_makes_a_key_for_an_integration_user(staff: User, rep: User) -> None:
+    made = api_key_create(actor=staff, name="CRM", user=rep, scope="write")
+    assert made.key.user == rep
+
+
+def test_staff_see_and_revoke_only_their_own_keys(key_clerk: User, staff: User) -> None:
+    theirs = api_key_create(actor=staff, name="Admin's sync", user=staff, scope="write")
+    mine = api_key_create(actor=key_clerk, name="Mine", user=key_clerk, scope="read")
+    key_clerk.user_permissions.add(
+        *Permission.objects.filter(codename__in=["change_apikey", "view_apikey"])
+    )
+    client = Client()
+    client.force_login(key_clerk)
+    listed = client.get("/admin/scoring/apikey/").content.decode()
+    assert "Mine" in listed
+    assert "Admin&#x27;s sync" not in listed
+    assert "Admin's sync" not in listed
+    client.post("/admin/scoring/apikey/", {"action": "revoke", "_selected_action": [theirs.key.pk]})
+    with pytest.raises(PermissionDenied, match="only they or a superuser revoke it"):
+        api_key_revoke(actor=key_clerk, key=theirs.key)
+    theirs.key.refresh_from_db()
+    assert theirs.key.revoked_at is None
+    api_key_revoke(actor=key_clerk, key=mine.key)
+    mine.key.refresh_from_db()
+    assert mine.key.revoked_at is not None
