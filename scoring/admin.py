@@ -137,7 +137,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         """Staff make keys for themselves only (api_keys.can_hold_key_for); the
         form offers no one else, so a forged choice is refused naming `user`."""
         if db_field.name == "user" and not request.user.is_superuser:
-            kwargs["queryset"] = User.objects.filter(pk=request.user.pk)
+            kwargs["queryset"] = User.objects.filter(username=request.user.get_username())
             kwargs["initial"] = request.user.pk
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
