@@ -37,13 +37,20 @@ def _decide(request: HttpRequest, overrides: QuerySet[Override], accept: bool) -
 @admin.register(Override)
 class OverrideAdmin(admin.ModelAdmin):
     list_display = [
-        "account", "profile", "rep", "team", "machine_tier", "claimed_tier", "reason", "status",
-        "created_at",
+        "account", "profile", "claim_of", "team", "machine_tier", "claimed_tier", "reason",
+        "status", "created_at",
     ]  # fmt: skip
     list_filter = ["status", "reason", "claimed_tier", "profile", "team"]
-    search_fields = ["account__name", "account__external_id", "rep__username", "rep__email"]
-    list_select_related = ["account", "profile", "rep", "team"]
+    search_fields = [
+        "account__name", "account__external_id", "rep__username", "rep__email",
+        "logged_by__username", "logged_by__email",
+    ]  # fmt: skip
+    list_select_related = ["account", "profile", "rep", "logged_by", "team"]
     actions = ["accept", "reject"]
+
+    @admin.display(description="Rep", ordering="rep__username")
+    def claim_of(self, override: Override) -> str:
+        return override.attribution
 
     def get_readonly_fields(self, request: HttpRequest, obj: Override | None = None) -> Any:
         return [f.name for f in Override._meta.fields]

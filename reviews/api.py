@@ -49,15 +49,25 @@ class OverrideSerializer(serializers.ModelSerializer[Override]):
     account_name = serializers.CharField(source="account.name", read_only=True)
     profile = serializers.CharField(source="profile.slug", read_only=True)
     version = serializers.IntegerField(source="version.number", read_only=True)
-    rep = serializers.EmailField(source="rep.email", read_only=True)
-    team = serializers.CharField(source="team.slug", read_only=True)
+    rep = serializers.EmailField(
+        source="rep.email", read_only=True, help_text="The rep whose claim it is."
+    )
+    logged_by = serializers.EmailField(
+        source="logged_by.email",
+        read_only=True,
+        help_text="Who logged the claim: the rep, or a manager or integration in the rep's "
+        "name. Neither they nor the rep may accept or reject it.",
+    )
+    team = serializers.CharField(
+        source="team.slug", read_only=True, help_text="The team whose managers review it."
+    )
     reviewed_by = serializers.SerializerMethodField()
     sets_tier = serializers.CharField(read_only=True)
 
     class Meta:
         model = Override
         fields = [
-            "id", "account", "account_name", "profile", "version", "rep", "team",
+            "id", "account", "account_name", "profile", "version", "rep", "logged_by", "team",
             "machine_score", "machine_tier", "claimed_tier", "sets_tier", "reason",
             "criterion", "criterion_label", "note", "status", "reviewed_by", "review_note",
             "reviewed_at", "created_at",
@@ -75,7 +85,9 @@ class OverrideCreateSerializer(serializers.Serializer[Any]):
         help_text="The account's external id in the CRM.",
     )
     rep = serializers.EmailField(
-        required=False, help_text="The rep's email; defaults to the caller."
+        required=False,
+        help_text="The rep's email; defaults to the caller. The caller is recorded as "
+        "`logged_by` either way.",
     )
     claimed_tier = serializers.ChoiceField(choices=ClaimedTier.choices)
     reason = serializers.ChoiceField(choices=OverrideReason.choices)
@@ -200,8 +212,9 @@ class OverrideViewSet(ReviewsViewSet):
     @extend_schema(
         summary="Log an override",
         description="By the account's external id and the rep's email (the caller by "
-        "default). Logging in another rep's name needs a manager of their team, an admin "
-        "of the profile or staff.",
+        "default). Logging in another rep's name needs a manager or admin of their team, "
+        "an admin of the profile or staff; the caller (the API key's user) is recorded as "
+        "`logged_by` and may not decide the claim.",
         request=OverrideCreateSerializer,
         responses=answers(OverrideSerializer, 400, 403, 415, ok_status=201),
         examples=[
@@ -236,8 +249,9 @@ class OverrideViewSet(ReviewsViewSet):
 
     @extend_schema(
         summary="Accept an override",
-        description="Managers of the rep's team and the profile's admins accept; nobody "
-        "reviews their own. The claimed tier becomes the account's effective tier.",
+        description="Managers of the rep's team and the profile's admins accept; never "
+        "the rep nor whoever logged the claim (403 with the reason). The claimed tier "
+        "becomes the account's effective tier.",
         request=NoteSerializer,
         responses=answers(OverrideSerializer, 400, 403, 404, 415),
     )
@@ -252,7 +266,8 @@ class OverrideViewSet(ReviewsViewSet):
 
     @extend_schema(
         summary="Reject an override",
-        description="The same people as accepting; a rejection needs a note.",
+        description="The same people as accepting (never the rep nor whoever logged the "
+        "claim); a rejection needs a note.",
         request=NoteSerializer,
         responses=answers(OverrideSerializer, 400, 403, 404, 415),
     )

@@ -55,7 +55,10 @@ class Override(models.Model):
 
     The machine's score and tier under the live version are stored beside
     the claim, so the evidence survives rescoring. `team` is the rep's team
-    when logged: its managers review the override.
+    when logged: its managers review the override. `rep` is whose claim it
+    is; `logged_by` is who made it (the rep, or a manager or the CRM in the
+    rep's name). Neither may decide it, so every claim has a second pair of
+    eyes.
     """
 
     Status = OverrideStatus
@@ -71,6 +74,12 @@ class Override(models.Model):
         help_text="The live version when the override was logged.",
     )
     rep = models.ForeignKey(User, on_delete=models.PROTECT, related_name="overrides")
+    logged_by = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Who logged the claim: the rep, or someone in the rep's name.",
+    )
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="overrides")
     machine_score = models.PositiveSmallIntegerField(null=True, blank=True)
     machine_tier = models.CharField(max_length=2, blank=True)
@@ -127,6 +136,14 @@ class Override(models.Model):
                 ),
                 name="override_reviewed_when_decided",
             ),
+            models.CheckConstraint(
+                condition=models.Q(reviewed_by__isnull=True)
+                | (
+                    ~models.Q(reviewed_by=models.F("rep"))
+                    & ~models.Q(reviewed_by=models.F("logged_by"))
+                ),
+                name="override_decided_by_a_second_person",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -135,6 +152,19 @@ class Override(models.Model):
     @property
     def sets_tier(self) -> str:
         return effective_claim(self.claimed_tier)
+
+    @property
+    def logged_in_reps_name(self) -> bool:
+        return self.logged_by_id != self.rep_id
+
+    @property
+    def attribution(self) -> str:
+        """Whose claim it is, naming who logged it when that is someone else
+        ("logged by Mona Manager for Rita Rep"), so nobody mistakes a claim
+        made in a rep's name for the rep's own."""
+        if self.logged_in_reps_name:
+            return f"logged by {self.logged_by} for {self.rep}"
+        return str(self.rep)
 
 
 class CheckInKind(models.TextChoices):

@@ -1,17 +1,18 @@
 """Who may do what with overrides and check-ins.
 
 - Any team member logs an override for themselves. Logging one in another
-  rep's name (as the CRM does) needs a manager of a team that rep is in, a
-  profile admin, or staff.
+  rep's name (as the CRM does) needs a manager or admin of a team that rep
+  is in, a profile admin, or staff.
 - Only managers and admins of the rep's team, and the profile's admins,
-  accept or reject an override; nobody reviews their own.
+  accept or reject an override; never the rep, nor whoever logged it (four
+  eyes: a claim made in a rep's name is decided by someone else again).
 - A check-in is closed by the profile's approvers and the managers of the
   teams the profile requires.
 """
 
 from __future__ import annotations
 
-from profiles.models import Profile, User
+from profiles.models import Profile, Team, User
 from profiles.policies import MANAGING_ROLES, YES, Verdict, can_write, is_approver, no, roles_of
 from reviews.models import Override
 
@@ -24,7 +25,10 @@ def is_profile_admin(user: User, profile: Profile) -> bool:
     return profile.admins.filter(pk=user.pk).exists()
 
 
-def can_log_override(actor: User, rep: User, profile: Profile) -> Verdict:
+def can_log_override(actor: User, rep: User, profile: Profile, team: Team | None = None) -> Verdict:
+    """A rep logs their own claims; a manager or admin logs one in the name
+    of a rep of a team they manage (`team`, when named, must be one), so a
+    claim always lands with managers who know the rep."""
     if actor.pk == rep.pk:
         return can_write(actor)
     if not actor.is_authenticated:
@@ -33,16 +37,23 @@ def can_log_override(actor: User, rep: User, profile: Profile) -> Verdict:
     # reps' names with an integration account that belongs to none.
     if actor.is_staff or is_profile_admin(actor, profile):
         return YES
-    if managed_team_ids(actor) & set(roles_of(rep)):
+    shared = managed_team_ids(actor) & set(roles_of(rep))
+    if team is not None:
+        shared &= {team.pk}
+    if shared:
         return YES
     return no(f"Only {rep} and their managers log overrides in {rep}'s name.")
 
 
 def can_review_override(actor: User, override: Override) -> Verdict:
+    """Whoever decides a claim is a second person: not whoever logged it,
+    and not the rep it is in the name of."""
     if not actor.is_authenticated:
         return no("Sign in first.")
+    if override.logged_by_id == actor.pk:
+        return no("You logged this claim, so another manager decides it.")
     if override.rep_id == actor.pk:
-        return no(f"You logged this override; another manager of {override.team.name} reviews it.")
+        return no("This claim is in your name, so another manager decides it.")
     if override.team_id in managed_team_ids(actor) or is_profile_admin(actor, override.profile):
         return YES
     return no(

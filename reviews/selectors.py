@@ -46,7 +46,7 @@ def override_list(
     """Overrides, newest first; everyone signed in reads them (they are the
     evidence behind the next revision)."""
     overrides = Override.objects.select_related(
-        "account", "profile", "version", "rep", "team", "reviewed_by", "criterion"
+        "account", "profile", "version", "rep", "logged_by", "team", "reviewed_by", "criterion"
     )
     if profile is not None:
         overrides = overrides.filter(profile=profile)
@@ -175,13 +175,15 @@ def _marked(viewer: User, kind: str, object_ref: Any, occurred: Any = None) -> E
 
 
 def queue_overrides(*, viewer: User) -> QuerySet[Override]:
-    """Pending overrides the viewer may review (never their own), oldest first."""
+    """Pending overrides the viewer may review, oldest first: never those
+    in their name or logged by them."""
     teams = managed_team_ids(viewer)
     return (
         Override.objects.filter(status=OverrideStatus.PENDING)
         .filter(Q(team_id__in=teams) | Q(profile__admins=viewer))
         .exclude(rep=viewer)
-        .select_related("account", "profile", "version", "rep", "team")
+        .exclude(logged_by=viewer)
+        .select_related("account", "profile", "version", "rep", "logged_by", "team")
         .annotate(reviewed=_marked(viewer, ReviewMark.Kind.OVERRIDE, OuterRef("pk")))
         .distinct()
         .order_by("created_at", "id")

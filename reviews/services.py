@@ -54,12 +54,18 @@ def _require(verdict: Verdict) -> None:
 # --- Overrides ------------------------------------------------------------------
 
 
-def _team_of(rep: User, team: Team | None) -> Team:
+def _team_of(rep: User, team: Team | None, logged_by: User) -> Team:
+    """The team whose managers review the claim: the one named, else the
+    first the logger manages with the rep in it, else the rep's first."""
     memberships = Membership.objects.filter(user=rep).select_related("team")
     if team is not None:
         if not memberships.filter(team=team).exists():
             raise ValidationError({"team": f"{rep} is not a member of {team.name}."})
         return team
+    if logged_by.pk != rep.pk:
+        shared = memberships.filter(team_id__in=policies.managed_team_ids(logged_by))
+        if (first_shared := shared.order_by("team__name").first()) is not None:
+            return first_shared.team
     first = memberships.order_by("team__name").first()
     if first is None:
         raise PermissionDenied(f"{rep} is in no team, so no manager could review the override.")
@@ -82,11 +88,13 @@ def override_create(
     """Log a rep's claim that an account belongs in another tier, with the
     machine's score and tier under the live version stored beside it.
 
-    One pending override per account, profile and rep: a second one is
-    refused until the first is reviewed (the database constraint guards it
-    against a race)."""
+    The actor is recorded as `logged_by` beside `rep` (the actor unless
+    named), so a claim made in a rep's name never passes as the rep's own
+    and its logger cannot decide it. One pending override per account,
+    profile and rep: a second one is refused until the first is reviewed
+    (the database constraint guards it against a race)."""
     rep = rep or actor
-    _require(policies.can_log_override(actor, rep, profile))
+    _require(policies.can_log_override(actor, rep, profile, team))
     errors: dict[str, str] = {}
     if claimed_tier not in ClaimedTier.values:
         errors["claimed_tier"] = "Choose A, B, C, DQ or not a fit."
@@ -124,7 +132,8 @@ def override_create(
         profile=profile,
         version=live,
         rep=rep,
-        team=_team_of(rep, team),
+        logged_by=actor,
+        team=_team_of(rep, team, actor),
         machine_score=score.score if score else None,
         machine_tier=score.tier if score else "",
         claimed_tier=claimed_tier,
@@ -146,7 +155,7 @@ def override_create(
 def _locked(override: Override) -> Override:
     return (
         Override.objects.select_for_update(of=("self",))
-        .select_related("profile", "team", "account", "version", "rep")
+        .select_related("profile", "team", "account", "version", "rep", "logged_by")
         .get(pk=override.pk)
     )
 
@@ -162,7 +171,9 @@ def _check_pending(override: Override) -> None:
 def override_accept(*, actor: User, override: Override, note: str = "") -> Override:
     """Accept the claim: the account's effective tier becomes the claimed
     one ("not a fit" sets DQ) under the live version, until a newer version
-    is approved. Subscribed webhooks hear of it once the decision commits."""
+    is approved. Subscribed webhooks hear of it once the decision commits.
+    Neither the rep nor whoever logged the claim may accept it (pages, API
+    and admin all come through here)."""
     override = _locked(override)
     _require(policies.can_review_override(actor, override))
     _check_pending(override)
@@ -202,7 +213,8 @@ def override_accept(*, actor: User, override: Override, note: str = "") -> Overr
 
 @transaction.atomic
 def override_reject(*, actor: User, override: Override, note: str) -> Override:
-    """Reject the claim, saying why, so the rep learns what the profile means."""
+    """Reject the claim, saying why, so the rep learns what the profile
+    means; by the same people as accepting."""
     override = _locked(override)
     _require(policies.can_review_override(actor, override))
     _check_pending(override)

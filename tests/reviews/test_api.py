@@ -218,3 +218,75 @@ def test_a_staff_account_in_no_team_logs_an_override_in_a_reps_name(
         "detail": "You are in no team, so you can read but not change anything."
     }
     assert Override.objects.count() == 1
+
+
+def test_a_manager_who_logs_a_claim_in_a_reps_name_cannot_accept_it_but_another_can(
+    client: Client, rep: User, manager: User, sales: Team, icp: Profile, live_run: ScoringRun
+) -> None:
+    logged = as_user(client, manager).post(
+        OVERRIDES, crm_override(icp, rep), content_type="application/json"
+    )
+    assert logged.status_code == 201, logged.json()
+    assert (logged.json()["rep"], logged.json()["logged_by"]) == (rep.email, manager.email)
+    url = f"{OVERRIDES}{logged.json()['id']}/accept/"
+    refused = client.post(url, {}, content_type="application/json")
+    assert refused.status_code == 403
+    assert refused.json() == {"detail": "You logged this claim, so another manager decides it."}
+    assert Override.objects.get().status == OverrideStatus.PENDING
+    assert not TierOverride.objects.exists()
+    other = MembershipFactory(user__username="manager2", team=sales, role="manager").user
+    accepted = as_user(client, other).post(url, {}, content_type="application/json")
+    assert accepted.status_code == 200
+    assert (accepted.json()["status"], accepted.json()["reviewed_by"]) == ("accepted", other.email)
+
+
+def test_a_claim_sent_with_an_api_key_is_logged_by_the_keys_user(
+    rep: User, manager: User, icp: Profile, live_run: ScoringRun
+) -> None:
+    from rest_framework.test import APIClient
+
+    from scoring.api_keys import api_key_create
+
+    crm = UserFactory(username="crm", is_staff=True)
+    key = api_key_create(actor=None, name="CRM", user=crm, scope="write").plaintext
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    logged = api.post(OVERRIDES, crm_override(icp, rep), format="json")
+    assert logged.status_code == 201, logged.json()
+    assert (logged.json()["rep"], logged.json()["logged_by"]) == (rep.email, crm.email)
+    assert Override.objects.get().logged_by == crm
+
+
+def test_a_rep_cannot_log_a_claim_in_another_reps_name_through_the_api(
+    client: Client, rep: User, sales: Team, icp: Profile, live_run: ScoringRun
+) -> None:
+    peer = MembershipFactory(user__username="peer", team=sales).user
+    refused = as_user(client, peer).post(
+        OVERRIDES, crm_override(icp, rep), content_type="application/json"
+    )
+    assert refused.status_code == 403
+    assert "their managers" in refused.json()["detail"]
+    assert not Override.objects.exists()
+
+
+def test_the_rep_cannot_decide_a_claim_logged_in_their_name_through_the_api(
+    client: Client, rep: User, manager: User, icp: Profile, tiny: Account, live_run: ScoringRun
+) -> None:
+    override = services.override_create(
+        actor=manager, rep=rep, account=tiny, profile=icp, claimed_tier="A", reason="strategic"
+    )
+    refused = as_user(client, rep).post(
+        f"{OVERRIDES}{override.pk}/reject/", {"note": "no"}, content_type="application/json"
+    )
+    assert refused.status_code == 403
+    assert refused.json() == {
+        "detail": "This claim is in your name, so another manager decides it."
+    }
+    assert Override.objects.get().status == OverrideStatus.PENDING
+
+
+def test_the_schema_describes_who_logged_an_override(client: Client, rep: User) -> None:
+    schema = as_user(client, rep).get("/api/schema/", {"format": "json"}).json()
+    fields = schema["components"]["schemas"]["Override"]["properties"]
+    assert fields["logged_by"]["readOnly"] is True
+    assert "logged the claim" in fields["logged_by"]["description"]

@@ -5,12 +5,16 @@ from typing import Any
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
+from django.urls import reverse
+from django.utils import timezone
 
-from profiles.models import Profile, User
+from profiles.models import Membership, Profile, Team, User
 from reviews import services
 from reviews.models import Override, OverrideStatus
+from reviews.selectors import queue_get
 from scoring.models import Account, ScoringRun, TierOverride
 from scoring.selectors import account_list
+from tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -192,3 +196,162 @@ def test_accepting_queues_the_override_accepted_webhook_and_a_denial_queues_none
     assert delivery.payload["data"]["account"] == "tiny"
     assert delivery.payload["data"]["tier"] == "A"
     assert len(callbacks) == 1
+
+
+# --- Four eyes: who logged a claim, whose it is, and who decides it ----------------
+
+
+def log_for(actor: User, rep: User, account: Account, profile: Profile) -> Override:
+    return services.override_create(
+        actor=actor, rep=rep, account=account, profile=profile, claimed_tier="A", reason="strategic"
+    )
+
+
+@pytest.fixture
+def second_manager(sales: Team) -> User:
+    return MembershipFactory(
+        user__username="manager2", team=sales, role=Membership.Role.MANAGER
+    ).user
+
+
+def test_an_override_records_who_logged_it_beside_whose_it_is(
+    rep: User, manager: User, icp: Profile, tiny: Account, acme: Account, live_run: ScoringRun
+) -> None:
+    for_rep = log_for(manager, rep, tiny, icp)
+    assert (for_rep.rep, for_rep.logged_by) == (rep, manager)
+    own = log(rep, acme, icp, claimed_tier="C")
+    assert (own.rep, own.logged_by) == (rep, rep)
+
+
+def test_a_manager_who_logs_in_a_reps_name_cannot_decide_it_but_another_manager_can(
+    rep: User,
+    manager: User,
+    second_manager: User,
+    icp: Profile,
+    tiny: Account,
+    live_run: ScoringRun,
+) -> None:
+    override = log_for(manager, rep, tiny, icp)
+    before = snapshot()
+    with pytest.raises(PermissionDenied, match="You logged this claim, so another manager"):
+        services.override_accept(actor=manager, override=override)
+    with pytest.raises(PermissionDenied, match="You logged this claim, so another manager"):
+        services.override_reject(actor=manager, override=override, note="No")
+    assert snapshot() == before
+    assert not TierOverride.objects.exists()
+    services.override_accept(actor=second_manager, override=override)
+    override.refresh_from_db()
+    assert (override.status, override.reviewed_by) == (OverrideStatus.ACCEPTED, second_manager)
+
+
+def test_a_profile_admin_who_logged_a_claim_in_a_reps_name_cannot_decide_it(
+    rep: User, manager: User, ops_manager: User, icp: Profile, tiny: Account, live_run: ScoringRun
+) -> None:
+    icp.admins.add(ops_manager)
+    override = log_for(ops_manager, rep, tiny, icp)
+    assert override.logged_by == ops_manager
+    before = snapshot()
+    with pytest.raises(PermissionDenied, match="You logged this claim"):
+        services.override_accept(actor=ops_manager, override=override)
+    assert snapshot() == before
+    assert not TierOverride.objects.exists()
+    services.override_accept(actor=manager, override=override)
+    assert Override.objects.get().status == OverrideStatus.ACCEPTED
+
+
+def test_the_rep_cannot_decide_a_claim_logged_in_their_name(
+    rep: User, manager: User, icp: Profile, tiny: Account, live_run: ScoringRun
+) -> None:
+    sales = rep.teams.get()
+    Membership.objects.filter(user=rep, team=sales).update(role=Membership.Role.MANAGER)
+    rep = User.objects.get(pk=rep.pk)
+    override = log_for(manager, rep, tiny, icp)
+    before = snapshot()
+    with pytest.raises(PermissionDenied, match="in your name, so another manager"):
+        services.override_accept(actor=rep, override=override)
+    assert snapshot() == before
+
+
+def test_a_rep_cannot_log_in_another_reps_name(
+    rep: User, sales: Team, icp: Profile, tiny: Account, live_run: ScoringRun
+) -> None:
+    peer = MembershipFactory(user__username="peer", team=sales).user
+    with pytest.raises(PermissionDenied, match="their managers"):
+        log_for(peer, rep, tiny, icp)
+    assert not Override.objects.exists()
+
+
+def test_a_manager_of_another_team_cannot_log_in_a_reps_name(
+    rep: User, marketing: Team, icp: Profile, tiny: Account, live_run: ScoringRun
+) -> None:
+    other = MembershipFactory(
+        user__username="mkt-manager", team=marketing, role=Membership.Role.MANAGER
+    ).user
+    with pytest.raises(PermissionDenied, match="their managers"):
+        log_for(other, rep, tiny, icp)
+    assert not Override.objects.exists()
+
+
+def test_a_team_admin_logs_in_a_reps_name_like_a_manager(
+    rep: User, sales: Team, icp: Profile, tiny: Account, live_run: ScoringRun
+) -> None:
+    admin = MembershipFactory(user__username="lead", team=sales, role=Membership.Role.ADMIN).user
+    assert log_for(admin, rep, tiny, icp).logged_by == admin
+
+
+def test_a_manager_files_a_claim_under_the_team_they_share_with_the_rep(
+    rep: User, manager: User, marketing: Team, icp: Profile, tiny: Account, live_run: ScoringRun
+) -> None:
+    # Marketing comes first by name, but the manager who logs it manages
+    # Sales, so Sales's managers decide it.
+    MembershipFactory(user=rep, team=marketing)
+    assert log_for(manager, rep, tiny, icp).team.slug == "sales"
+
+
+def test_an_override_names_both_people_only_when_they_differ(
+    rep: User, manager: User, icp: Profile, tiny: Account, acme: Account, live_run: ScoringRun
+) -> None:
+    for_rep = log_for(manager, rep, tiny, icp)
+    assert for_rep.attribution == f"logged by {manager} for {rep}"
+    own = log(rep, acme, icp, claimed_tier="C")
+    assert own.attribution == str(rep)
+
+
+def test_the_queue_leaves_out_claims_the_viewer_logged(
+    rep: User,
+    manager: User,
+    second_manager: User,
+    icp: Profile,
+    tiny: Account,
+    live_run: ScoringRun,
+) -> None:
+    log_for(manager, rep, tiny, icp)
+    assert list(queue_get(viewer=manager).overrides) == []
+    assert [o.account.name for o in queue_get(viewer=second_manager).overrides] == ["Tiny"]
+
+
+def test_the_database_refuses_a_decision_by_whoever_logged_the_claim(
+    rep: User, manager: User, icp: Profile, tiny: Account, live_run: ScoringRun
+) -> None:
+    override = log_for(manager, rep, tiny, icp)
+    with pytest.raises(IntegrityError):
+        Override.objects.filter(pk=override.pk).update(
+            status=OverrideStatus.ACCEPTED, reviewed_by=manager, reviewed_at=timezone.now()
+        )
+
+
+def test_the_admin_refuses_a_decision_by_whoever_logged_the_claim(
+    client: Any, rep: User, manager: User, icp: Profile, tiny: Account, live_run: ScoringRun
+) -> None:
+    User.objects.filter(pk=manager.pk).update(is_staff=True, is_superuser=True)
+    override = log_for(manager, rep, tiny, icp)
+    client.force_login(manager)
+    changelist = reverse("admin:reviews_override_changelist")
+    page = client.get(changelist).content.decode()
+    assert f"logged by {manager} for {rep}" in page.replace("&#x27;", "'")
+    response = client.post(
+        changelist, {"action": "accept", "_selected_action": [override.pk]}, follow=True
+    )
+    assert "You logged this claim, so another manager decides it." in response.content.decode()
+    assert Override.objects.get().status == OverrideStatus.PENDING
+    assert not TierOverride.objects.exists()

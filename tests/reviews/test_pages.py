@@ -1,13 +1,15 @@
 """The review pages: account panel, queue, check-ins, evidence, validation."""
 
 import pytest
+from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from profiles.models import Profile, ProfileVersion, User
+from profiles.models import Profile, ProfileVersion, Team, User
 from reviews import services
 from reviews.models import Override, OverrideStatus
 from scoring.models import Account, ScoringRun
+from tests.factories import MembershipFactory
 from tests.scoring.test_runs import approved_version
 
 pytestmark = pytest.mark.django_db
@@ -109,6 +111,56 @@ def test_the_evidence_panel_and_validation_page_render(
 def test_check_in_pages_render(client: Client, manager: User, live_run: ScoringRun) -> None:
     client.force_login(manager)
     assert client.get(reverse("checkin-list")).status_code == 200
+
+
+def test_pages_and_the_digest_name_who_logged_a_claim_for_whom(
+    client: Client,
+    rep: User,
+    manager: User,
+    sales: Team,
+    icp: Profile,
+    tiny: Account,
+    acme: Account,
+    live_run: ScoringRun,
+) -> None:
+    User.objects.filter(pk=rep.pk).update(first_name="Rita", last_name="Rep")
+    User.objects.filter(pk=manager.pk).update(first_name="Mona", last_name="Manager")
+    rep.refresh_from_db()
+    manager.refresh_from_db()
+    services.override_create(
+        actor=manager, rep=rep, account=tiny, profile=icp, claimed_tier="A", reason="strategic"
+    )
+    other = MembershipFactory(user__username="manager2", team=sales, role="manager").user
+    both = "logged by Mona Manager for Rita Rep"
+    client.force_login(other)
+    assert both in client.get(reverse("review-queue")).content.decode()
+    assert both in client.get(reverse("account-overrides", args=[tiny.pk])).content.decode()
+    services.override_create(
+        actor=rep, account=acme, profile=icp, claimed_tier="C", reason="timing"
+    )
+    panel = client.get(reverse("account-overrides", args=[acme.pk])).content.decode()
+    assert "<td>Rita Rep</td>" in panel
+    assert "logged by" not in panel
+    services.digests_send()
+    [digest] = [m for m in mail.outbox if m.to == [other.email]]
+    assert f"Tiny: B -> A (strategic account), {both}" in digest.body
+    assert "Acme: A -> C (timing or intent), by Rita Rep" in digest.body
+    assert both in digest.alternatives[0][0]
+
+
+def test_a_refused_decision_without_htmx_says_why_on_the_page(
+    client: Client, rep: User, manager: User, icp: Profile, tiny: Account, live_run: ScoringRun
+) -> None:
+    override = services.override_create(
+        actor=manager, rep=rep, account=tiny, profile=icp, claimed_tier="A", reason="strategic"
+    )
+    client.force_login(manager)
+    response = client.post(
+        reverse("override-decide", args=[override.pk, "accept"]), {"note": "ok"}, follow=True
+    )
+    assert "You logged this claim, so another manager decides it." in response.content.decode()
+    override.refresh_from_db()
+    assert (override.status, override.reviewed_by) == (OverrideStatus.PENDING, None)
 
 
 @pytest.mark.parametrize(
