@@ -213,7 +213,8 @@ class OverrideViewSet(ReviewsViewSet):
         summary="Log an override",
         description="By the account's external id and the rep's email (the caller by "
         "default). Logging in another rep's name needs a manager or admin of their team, "
-        "an admin of the profile or staff; the caller (the API key's user) is recorded as "
+        "or the `reviews.add_override` permission (an integration account's, granted in the "
+        "admin); the caller (the API key's user) is recorded as "
         "`logged_by` and may not decide the claim.",
         request=OverrideCreateSerializer,
         responses=answers(OverrideSerializer, 400, 403, 415, ok_status=201),

@@ -1,8 +1,10 @@
 """Who may do what with overrides and check-ins.
 
 - Any team member logs an override for themselves. Logging one in another
-  rep's name (as the CRM does) needs a manager or admin of a team that rep
-  is in, a profile admin, or staff.
+  rep's name needs a manager or admin of a team that rep is in, or the
+  explicit permission to log overrides for anyone (`reviews.add_override`,
+  granted in the admin to the CRM's integration account; superusers have
+  it). Being staff or a profile admin is not enough.
 - Only managers and admins of the rep's team, and the profile's admins,
   accept or reject an override; never the rep, nor whoever logged it (four
   eyes: a claim made in a rep's name is decided by someone else again).
@@ -15,6 +17,8 @@ from __future__ import annotations
 from profiles.models import Profile, Team, User
 from profiles.policies import MANAGING_ROLES, YES, Verdict, can_write, is_approver, no, roles_of
 from reviews.models import Override
+
+LOG_FOR_ANYONE = "reviews.add_override"
 
 
 def managed_team_ids(user: User) -> set[int]:
@@ -33,9 +37,9 @@ def can_log_override(actor: User, rep: User, profile: Profile, team: Team | None
         return can_write(actor)
     if not actor.is_authenticated:
         return no("Sign in first.")
-    # Staff and profile admins need no team of their own: the CRM logs in
-    # reps' names with an integration account that belongs to none.
-    if actor.is_staff or is_profile_admin(actor, profile):
+    # The CRM logs in reps' names with an integration account that belongs
+    # to no team: it holds the explicit permission instead.
+    if actor.has_perm(LOG_FOR_ANYONE):
         return YES
     shared = managed_team_ids(actor) & set(roles_of(rep))
     if team is not None:

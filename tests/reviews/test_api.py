@@ -4,6 +4,7 @@ managers accept or reject; check-ins, the queue and validation figures."""
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
 
@@ -204,10 +205,28 @@ def test_list_parameters_are_checked_and_named(
     assert client.get("/api/v1/reviews/checkins/?page=2").status_code == 404
 
 
-def test_a_staff_account_in_no_team_logs_an_override_in_a_reps_name(
+def crm_account() -> User:
+    """The CRM's integration account: in no team, allowed to log for anyone."""
+    crm = UserFactory(username="crm")
+    crm.user_permissions.add(Permission.objects.get(codename="add_override"))
+    return crm
+
+
+def test_staff_without_the_permission_cannot_log_in_a_reps_name(
     client: Client, rep: User, icp: Profile, tiny: Account, live_run: ScoringRun
 ) -> None:
-    crm = UserFactory(username="crm", is_staff=True)
+    staff = UserFactory(username="staff", is_staff=True)
+    response = as_user(client, staff).post(
+        OVERRIDES, crm_override(icp, rep), content_type="application/json"
+    )
+    assert response.status_code == 403
+    assert not Override.objects.exists()
+
+
+def test_an_integration_account_in_no_team_logs_an_override_in_a_reps_name(
+    client: Client, rep: User, icp: Profile, tiny: Account, live_run: ScoringRun
+) -> None:
+    crm = crm_account()
     body = crm_override(icp, rep)
     response = as_user(client, crm).post(OVERRIDES, body, content_type="application/json")
     assert response.status_code == 201, response.json()
@@ -247,7 +266,7 @@ def test_a_claim_sent_with_an_api_key_is_logged_by_the_keys_user(
 
     from scoring.api_keys import api_key_create
 
-    crm = UserFactory(username="crm", is_staff=True)
+    crm = crm_account()
     key = api_key_create(actor=None, name="CRM", user=crm, scope="write").plaintext
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")

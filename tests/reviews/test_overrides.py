@@ -3,6 +3,7 @@
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
 from django.urls import reverse
@@ -248,6 +249,8 @@ def test_a_profile_admin_who_logged_a_claim_in_a_reps_name_cannot_decide_it(
     rep: User, manager: User, ops_manager: User, icp: Profile, tiny: Account, live_run: ScoringRun
 ) -> None:
     icp.admins.add(ops_manager)
+    ops_manager.user_permissions.add(Permission.objects.get(codename="add_override"))
+    ops_manager = User.objects.get(pk=ops_manager.pk)
     override = log_for(ops_manager, rep, tiny, icp)
     assert override.logged_by == ops_manager
     before = snapshot()
