@@ -96,15 +96,24 @@ _TRUE = {"true", "yes", "1"}
 _FALSE = {"false", "no", "0"}
 
 
+IMPORT_PERMISSION = "scoring.add_account"
+IMPORT_REFUSED = (
+    "Only team managers and admins, and accounts given the permission to add accounts "
+    "(an integration's), import accounts."
+)
+
+
 def can_import_accounts(user: User) -> bool:
-    """Staff and the managers and admins of any team import accounts: an
-    import rewrites what the whole company's scores are computed from."""
+    """The managers and admins of any team, and whoever holds the explicit
+    permission to add accounts (the CRM's integration account, superusers),
+    import accounts: an import rewrites what the whole company's scores are
+    computed from. Being staff alone is not enough."""
     if not user.is_authenticated or not user.is_active:
         return False
-    if user.is_staff or user.is_superuser:
-        return True
     managing = (Membership.Role.MANAGER, Membership.Role.ADMIN)
-    return Membership.objects.filter(user=user, role__in=managing).exists()
+    if Membership.objects.filter(user=user, role__in=managing).exists():
+        return True
+    return user.has_perm(IMPORT_PERMISSION)
 
 
 def declared_traits() -> dict[str, Attribute]:
@@ -533,7 +542,7 @@ def accounts_import(
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}")
     if actor is not None and not can_import_accounts(actor):
-        raise PermissionDenied("Only team managers, team admins and staff import accounts.")
+        raise PermissionDenied(IMPORT_REFUSED)
     report = ImportReport(mode=mode)
     traits = declared_traits()
     good: dict[int, dict[str, Any]] = {}

@@ -19,6 +19,7 @@ from profiles.models import Profile
 from scoring.filters import AccountFilter
 from scoring.forms import AccountImportForm
 from scoring.ingest import (
+    IMPORT_REFUSED,
     ImportFileError,
     Mode,
     accounts_import,
@@ -113,7 +114,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def account_import(request: HttpRequest) -> HttpResponse:
     """Upload a CSV file of accounts; shows the counts, or every bad row."""
     if not can_import_accounts(request.user):  # type: ignore[arg-type]
-        raise PermissionDenied("Only team managers, team admins and staff import accounts.")
+        raise PermissionDenied(IMPORT_REFUSED)
     form = AccountImportForm(request.POST or None, request.FILES or None)
     report = None
     status = 200

@@ -1,4 +1,5 @@
 import factory
+from django.contrib.auth.models import Permission
 from django.utils.text import slugify
 
 from profiles.models import Criterion, Membership, Profile, ProfileVersion, Team, User
@@ -23,6 +24,18 @@ class UserFactory(factory.django.DjangoModelFactory):
     def save_password(self: User, create: bool, extracted: object, **kwargs: object) -> None:
         if create:
             self.save()
+
+    @factory.post_generation
+    def permissions(
+        self: User, create: bool, extracted: list[str] | None, **kwargs: object
+    ) -> None:
+        """`permissions=["scoring.add_account"]` grants those model permissions."""
+        if create and extracted:
+            for name in extracted:
+                app_label, codename = name.split(".")
+                self.user_permissions.add(
+                    Permission.objects.get(content_type__app_label=app_label, codename=codename)
+                )
 
 
 class TeamFactory(factory.django.DjangoModelFactory):

@@ -8,6 +8,7 @@ from examples.crm_sync import Client, sync
 from profiles.models import Profile, User
 from scoring import services
 from scoring.api_keys import api_key_create
+from scoring.ingest import IMPORT_PERMISSION
 from scoring.models import Account
 from tests.factories import UserFactory
 from tests.scoring.test_runs import approved_version, run_all
@@ -17,7 +18,7 @@ from tests.scoring.test_runs import approved_version, run_all
 def test_the_example_client_syncs_initially_then_incrementally(
     live_server: object, icp: Profile, ops_manager: User, tmp_path: Path
 ) -> None:
-    staff = UserFactory(username="staff", is_staff=True)
+    staff = UserFactory(username="staff", is_staff=True, permissions=[IMPORT_PERMISSION])
     key = api_key_create(actor=staff, name="Example", user=staff, scope="write").plaintext
     version = approved_version(icp, 1, [200, 2000])
     run_all(services.run_create(profile=icp, version=version, actor=ops_manager))

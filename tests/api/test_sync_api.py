@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 from profiles.models import Profile, ProfileVersion, User
 from scoring import services
 from scoring.api_keys import api_key_create
+from scoring.ingest import IMPORT_PERMISSION
 from scoring.models import Account, AccountScore, ScoringRun
 from scoring.selectors import changes_cursor
 from tests.factories import AccountFactory, UserFactory
@@ -28,7 +29,8 @@ SCORES = "/api/v1/scores/"
 
 @pytest.fixture
 def staff() -> User:
-    return UserFactory(username="staff", is_staff=True)
+    """The CRM's integration account: staff, with the permission to import."""
+    return UserFactory(username="staff", is_staff=True, permissions=[IMPORT_PERMISSION])
 
 
 @pytest.fixture

@@ -409,8 +409,12 @@ def test_a_member_without_a_managing_role_may_not_import(rep: User, outsider: Us
     assert not Account.objects.exists()
 
 
-def test_staff_may_import() -> None:
+def test_staff_import_only_with_the_permission_to_add_accounts() -> None:
     staff = UserFactory(username="admin", is_staff=True)
+    with pytest.raises(PermissionDenied):
+        accounts_import(actor=staff, rows=[{"external_id": "crm-1", "name": "Acme"}])
+    assert not Account.objects.exists()
+    staff = UserFactory(username="integration", permissions=["scoring.add_account"])
     report = accounts_import(actor=staff, rows=[{"external_id": "crm-1", "name": "Acme"}])
     assert report.created == 1
 
