@@ -18,8 +18,15 @@ from scoring.models import (
     WebhookSubscription,
     list_index_for,
 )
+from scoring.policies import can_manage_webhooks
 from scoring.services import accounts_score
-from scoring.webhooks import webhook_subscription_create, webhook_subscription_update
+from scoring.webhook_targets import TargetRefusedError, target_check
+from scoring.webhooks import (
+    webhook_subscription_create,
+    webhook_subscription_delete,
+    webhook_subscription_rotate_secret,
+    webhook_subscription_update,
+)
 
 
 class AccountAdminForm(forms.ModelForm):
@@ -180,6 +187,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
         self.message_user(request, f"Revoked {revoked} key(s).")
 
 
+def _manages_webhooks(request: HttpRequest) -> bool:
+    return bool(can_manage_webhooks(request.user))  # type: ignore[arg-type]
+
+
 class WebhookSubscriptionForm(forms.ModelForm):
     url = forms.URLField(max_length=500, assume_scheme="https")
     events = forms.MultipleChoiceField(
@@ -188,14 +199,62 @@ class WebhookSubscriptionForm(forms.ModelForm):
 
     class Meta:
         model = WebhookSubscription
-        fields = ["url", "events", "secret", "description", "is_active"]
+        fields = ["url", "events", "description", "is_active"]
+
+    def clean_url(self) -> str:
+        """A new or changed address must pass scoring.webhook_targets' rule."""
+        url: str = self.cleaned_data["url"]
+        if self.instance.pk is None or "url" in self.changed_data:
+            try:
+                target_check(url)
+            except TargetRefusedError as refused:
+                raise forms.ValidationError(refused.reason) from None
+        return url
 
 
 @admin.register(WebhookSubscription)
 class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    """Managed by whom scoring.policies.can_manage_webhooks allows (staff
+    alone see nothing here). The secret is made on adding and shown once, in
+    the message after saving; the change page says only that it is set, and
+    the action "Rotate the secret" makes a new one, shown once the same way."""
+
     form = WebhookSubscriptionForm
     list_display = ["url", "description", "is_active", "created_at"]
     list_filter = ["is_active"]
+    readonly_fields = ["secret_state", "created_by", "created_at"]
+    actions = ["rotate_secret"]
+
+    def get_fields(self, request: HttpRequest, obj: WebhookSubscription | None = None) -> Any:
+        fields = list(WebhookSubscriptionForm.Meta.fields)
+        return fields if obj is None else [*fields, *self.readonly_fields]
+
+    @admin.display(description="secret")
+    def secret_state(self, obj: WebhookSubscription) -> str:
+        if not obj.secret:
+            return "Not set."
+        return "Set; it is never shown again. Lost or leaked: rotate it from the list."
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return _manages_webhooks(request)
+
+    def has_view_permission(
+        self, request: HttpRequest, obj: WebhookSubscription | None = None
+    ) -> bool:
+        return _manages_webhooks(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return _manages_webhooks(request)
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: WebhookSubscription | None = None
+    ) -> bool:
+        return _manages_webhooks(request)
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: WebhookSubscription | None = None
+    ) -> bool:
+        return _manages_webhooks(request)
 
     def save_model(
         self, request: HttpRequest, obj: WebhookSubscription, form: Any, change: bool
@@ -204,18 +263,54 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
         fields = {k: form.cleaned_data[k] for k in form.Meta.fields}
         if change:
             webhook_subscription_update(actor=actor, subscription=obj, **fields)  # type: ignore[arg-type]
-        else:
-            made = webhook_subscription_create(actor=actor, **fields)  # type: ignore[arg-type]
-            obj.pk = made.pk
+            return
+        made = webhook_subscription_create(actor=actor, **fields)  # type: ignore[arg-type]
+        obj.pk = made.pk
+        messages.warning(
+            request,
+            f"The secret for {made.url}: {made.secret} — copy it to the receiver now; it is "
+            "not shown again.",
+        )
+
+    def delete_model(self, request: HttpRequest, obj: WebhookSubscription) -> None:
+        webhook_subscription_delete(actor=request.user, subscription=obj)  # type: ignore[arg-type]
+
+    def delete_queryset(
+        self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]
+    ) -> None:
+        for subscription in queryset:
+            self.delete_model(request, subscription)
+
+    @admin.action(
+        description="Rotate the secret (the new one is shown once)", permissions=["change"]
+    )
+    def rotate_secret(self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]) -> None:
+        for subscription in queryset:
+            rotated = webhook_subscription_rotate_secret(
+                actor=request.user,  # type: ignore[arg-type]
+                subscription=subscription,
+            )
+            messages.warning(
+                request,
+                f"The new secret for {rotated.url}: {rotated.secret} — copy it to the receiver "
+                "now; it is not shown again. Deliveries are signed with it from now on.",
+            )
 
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
-    """The delivery log: what was sent where, and how it went."""
+    """The delivery log: what was sent where, and how it went; for those
+    who manage webhooks."""
 
     list_display = ["event", "subscription", "status", "attempts", "response_status", "created_at"]
     list_filter = ["status", "event"]
     readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return _manages_webhooks(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: WebhookDelivery | None = None) -> bool:
+        return _manages_webhooks(request)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -393,6 +393,9 @@ class WebhookSubscription(models.Model):
 
     class Meta:
         ordering = ["id"]
+        permissions = [
+            ("manage_webhooks", "Can manage webhooks (addresses, events, secrets, the log)")
+        ]
 
     def __str__(self) -> str:
         return self.url
@@ -402,6 +405,8 @@ class DeliveryStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
+    # The address broke the rule of scoring.webhook_targets when it was due; not sent.
+    REFUSED = "refused", "Refused (not sent)"
 
 
 class WebhookDelivery(models.Model):

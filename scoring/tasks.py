@@ -68,7 +68,8 @@ def fail_run_task(request: Any, exc: BaseException, traceback: Any, run_id: int)
 
 @shared_task(name="webhooks.deliver", bind=True, max_retries=webhooks.MAX_ATTEMPTS)
 def webhook_deliver_task(self: Any, delivery_id: int) -> str:
-    """Send one delivery; a failure is retried later, with the wait doubling."""
+    """Send one delivery; a failure is retried later, with the wait doubling.
+    A delivery refused by the address rule (scoring.webhook_targets) is final."""
     delivery = webhooks.webhook_deliver(delivery_id)
     if self.request.is_eager:
         # No broker to wait with (the embedded mode): the attempts follow at once.

@@ -10,21 +10,25 @@ header. Each POST carries `X-Icpsite-Timestamp` (Unix seconds) and
 `X-Icpsite-Signature: sha256=<hex>`, the HMAC-SHA256 with the
 subscription's secret of `<timestamp>.<body>`; a receiver recomputes it and
 refuses old timestamps, so a captured delivery cannot be replayed later.
+
+Where a subscription may point is scoring.webhook_targets' rule, checked when
+it is made or changed and again before every delivery; a delivery whose
+address breaks it by then is marked refused and never sent. Who manages
+subscriptions is scoring.policies.can_manage_webhooks. The secret is handed
+out once, when made or rotated.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import secrets
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -33,6 +37,14 @@ from django.utils import timezone
 
 from profiles.models import ProfileVersion, User
 from scoring.models import DeliveryStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
+from scoring.policies import can_manage_webhooks
+from scoring.webhook_targets import (
+    Target,
+    TargetRefusedError,
+    TargetUnresolvedError,
+    target_check,
+    target_connection,
+)
 
 SIGNATURE_HEADER = "X-Icpsite-Signature"
 TIMESTAMP_HEADER = "X-Icpsite-Timestamp"
@@ -51,19 +63,27 @@ ERROR_LENGTH = 1000
 SECRET_MIN_LENGTH = 16
 
 
-def can_manage_webhooks(user: User) -> bool:
-    """Staff manage subscriptions: a subscription receives every profile's events."""
-    return bool(user.is_authenticated and user.is_active and (user.is_staff or user.is_superuser))
+def _check_actor(actor: User | None) -> None:
+    if actor is not None and not (verdict := can_manage_webhooks(actor)):
+        raise PermissionDenied(verdict.reason)
+
+
+def _new_secret() -> str:
+    return secrets.token_urlsafe(32)
 
 
 # --- Subscriptions ----------------------------------------------------------------
 
 
-def _check_fields(url: str, events: Iterable[str], secret: str) -> list[str]:
+def _check_fields(
+    url: str, events: Iterable[str], secret: str, *, check_url: bool = True
+) -> list[str]:
     errors: dict[str, str] = {}
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        errors["url"] = "Give an http:// or https:// address."
+    try:
+        if check_url:
+            target_check(url)
+    except TargetRefusedError as refused:
+        errors["url"] = refused.reason
     chosen = list(dict.fromkeys(events))
     unknown = [e for e in chosen if e not in WebhookEvent.values]
     if unknown or not chosen:
@@ -84,10 +104,10 @@ def webhook_subscription_create(
     secret: str | None = None,
     is_active: bool = True,
 ) -> WebhookSubscription:
-    """Subscribe `url` to `events`; without a secret, a random one is made."""
-    if actor is not None and not can_manage_webhooks(actor):
-        raise PermissionDenied("Only staff manage webhooks.")
-    secret = secret if secret is not None else secrets.token_urlsafe(32)
+    """Subscribe `url` to `events`; without a secret, a random one is made.
+    The caller shows the secret once; nothing shows it again."""
+    _check_actor(actor)
+    secret = secret if secret is not None else _new_secret()
     chosen = _check_fields(url, events, secret)
     return WebhookSubscription.objects.create(
         url=url,
@@ -102,19 +122,38 @@ def webhook_subscription_create(
 def webhook_subscription_update(
     *, actor: User | None, subscription: WebhookSubscription, **changes: Any
 ) -> WebhookSubscription:
-    """Change url, events, description, secret or is_active."""
-    if actor is not None and not can_manage_webhooks(actor):
-        raise PermissionDenied("Only staff manage webhooks.")
+    """Change url, events, description, secret or is_active. A new url is
+    checked as on subscribing; an unchanged one is not, so a subscription
+    whose host stopped resolving can still be paused (its deliveries are
+    checked anyway)."""
+    _check_actor(actor)
+    old_url = subscription.url
     for name, value in changes.items():
         setattr(subscription, name, value)
-    subscription.events = _check_fields(subscription.url, subscription.events, subscription.secret)
+    subscription.events = _check_fields(
+        subscription.url,
+        subscription.events,
+        subscription.secret,
+        check_url=subscription.url != old_url,
+    )
     subscription.save()
     return subscription
 
 
+def webhook_subscription_rotate_secret(
+    *, actor: User | None, subscription: WebhookSubscription
+) -> WebhookSubscription:
+    """Give the subscription a new random secret, returned on it for the
+    caller to show once: the way to a secret that was lost or leaked, since
+    none is ever shown again. Deliveries signed from now on use it."""
+    _check_actor(actor)
+    subscription.secret = _new_secret()
+    subscription.save(update_fields=["secret"])
+    return subscription
+
+
 def webhook_subscription_delete(*, actor: User | None, subscription: WebhookSubscription) -> None:
-    if actor is not None and not can_manage_webhooks(actor):
-        raise PermissionDenied("Only staff manage webhooks.")
+    _check_actor(actor)
     subscription.delete()
 
 
@@ -179,58 +218,40 @@ def retry_delay(attempts: int) -> int:
     return int(min(BACKOFF_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_MAX_SECONDS))
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer, not an instruction: the signed body goes to
-    the subscribed address only."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirect)
-
-
-def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
-    """POST and return (HTTP status or None, error text or "")."""
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
+def _post(target: Target, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
+    """POST to the checked addresses of `target` and return (HTTP status or
+    None, error text or ""). A redirect is an answer, not an instruction: the
+    signed body goes to the subscribed address only."""
+    connection = target_connection(target, timeout=TIMEOUT_SECONDS)
     try:
-        with _OPENER.open(request, timeout=TIMEOUT_SECONDS) as response:
-            status = int(response.status)
-    except urllib.error.HTTPError as exc:
-        return exc.code, f"HTTP {exc.code} {exc.reason}"
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return None, f"{type(exc).__name__}: {reason}"
+        connection.request("POST", target.path, body=body, headers=headers)
+        response = connection.getresponse()
+        status, reason = int(response.status), str(response.reason)
+    except (http.client.HTTPException, OSError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+    finally:
+        connection.close()
     if 200 <= status < 300:
         return status, ""
-    return status, f"HTTP {status}"
+    if 300 <= status < 400:
+        return status, f"HTTP {status} {reason}; redirects are not followed"
+    return status, f"HTTP {status} {reason}"
 
 
-def webhook_deliver(delivery_id: int) -> WebhookDelivery | None:
-    """One attempt at a pending delivery; records the outcome.
-
-    Returns the delivery (status PENDING means: try again later), or None
-    when there is nothing to send (gone, delivered or given up).
-    """
-    delivery = (
-        WebhookDelivery.objects.select_related("subscription")
-        .filter(pk=delivery_id, status=DeliveryStatus.PENDING)
-        .first()
+def _refuse(delivery: WebhookDelivery, reason: str) -> WebhookDelivery:
+    """Mark a pending delivery refused, unsent: its address broke the rule."""
+    WebhookDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.PENDING).update(
+        status=DeliveryStatus.REFUSED,
+        response_status=None,
+        last_error=f"Not sent: {reason}"[:ERROR_LENGTH],
+        last_attempt_at=timezone.now(),
     )
-    if delivery is None:
-        return None
-    subscription = delivery.subscription
-    body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
-    stamp = int(time.time())
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": "icpsite-webhooks/1",
-        EVENT_HEADER: delivery.event,
-        DELIVERY_HEADER: str(delivery.pk),
-        TIMESTAMP_HEADER: str(stamp),
-        SIGNATURE_HEADER: webhook_signature(subscription.secret, stamp, body),
-    }
-    status, error = _post(subscription.url, body, headers)
+    delivery.refresh_from_db()
+    return delivery
+
+
+def _record(delivery: WebhookDelivery, status: int | None, error: str) -> WebhookDelivery:
+    """Count one attempt and its outcome: done, given up, or pending a retry."""
     now = timezone.now()
     attempts = delivery.attempts + 1
     if not error:
@@ -249,3 +270,44 @@ def webhook_deliver(delivery_id: int) -> WebhookDelivery | None:
     )
     delivery.refresh_from_db()
     return delivery
+
+
+def webhook_deliver(delivery_id: int) -> WebhookDelivery | None:
+    """One attempt at a pending delivery; records the outcome.
+
+    The address is checked and resolved again first, and the POST goes to
+    the addresses just checked, so DNS switched since the subscription (or
+    between the check and the connection) cannot send it inside. An address
+    that now breaks the rule is marked REFUSED without any connection and
+    not retried; a name that does not resolve is a failed attempt, retried
+    like any other (resolvers have outages).
+
+    Returns the delivery (status PENDING means: try again later), or None
+    when there is nothing to send (gone, or no longer pending).
+    """
+    delivery = (
+        WebhookDelivery.objects.select_related("subscription")
+        .filter(pk=delivery_id, status=DeliveryStatus.PENDING)
+        .first()
+    )
+    if delivery is None:
+        return None
+    subscription = delivery.subscription
+    try:
+        target = target_check(subscription.url)
+    except TargetUnresolvedError as unresolved:
+        return _record(delivery, None, unresolved.reason)
+    except TargetRefusedError as refused:
+        return _refuse(delivery, refused.reason)
+    body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
+    stamp = int(time.time())
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "icpsite-webhooks/1",
+        EVENT_HEADER: delivery.event,
+        DELIVERY_HEADER: str(delivery.pk),
+        TIMESTAMP_HEADER: str(stamp),
+        SIGNATURE_HEADER: webhook_signature(subscription.secret, stamp, body),
+    }
+    status, error = _post(target, body, headers)
+    return _record(delivery, status, error)

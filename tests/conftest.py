@@ -8,6 +8,7 @@ marketing and RevOps.
 """
 
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -53,6 +54,30 @@ def _plain_static_storage(settings: object) -> None:
         **settings.STORAGES,  # type: ignore[attr-defined]
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+# A public address (example.com's) that names under the domains kept for
+# examples (RFC 2606) resolve to in tests.
+EXAMPLE_ADDRESS = "93.184.215.14"
+EXAMPLE_DOMAINS = ("example", "example.com", "example.net", "example.org")
+
+
+@pytest.fixture(autouse=True)
+def _example_names_resolve(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Webhook addresses are resolved when subscribed and before delivery; the
+    names tests use for them (crm.example, crm.example.com) resolve to a
+    fixed public address without asking DNS, which a test run may not reach.
+    Other names go to the real resolver; a test may patch it again."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: object, port: object, *args: object, **kwargs: object) -> object:
+        name = str(host).lower().rstrip(".")
+        if any(name == d or name.endswith(f".{d}") for d in EXAMPLE_DOMAINS):
+            port_number = int(port) if isinstance(port, int | str) and str(port).isdigit() else 0
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (EXAMPLE_ADDRESS, port_number))]
+        return real(host, port, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
 @pytest.fixture

@@ -283,8 +283,18 @@ class WebhookSubscriptionSerializer(serializers.ModelSerializer[WebhookSubscript
 
 
 class WebhookCreatedSerializer(WebhookSubscriptionSerializer):
+    """The answer to a creation: the only one with the secret."""
+
     class Meta(WebhookSubscriptionSerializer.Meta):
         fields = [*WebhookSubscriptionSerializer.Meta.fields, "secret"]
+
+
+class WebhookSecretSerializer(serializers.ModelSerializer[WebhookSubscription]):
+    """The answer to a rotation: the new secret, shown this once."""
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ["id", "secret"]
 
 
 class WebhookInSerializer(StrictFieldsMixin, serializers.Serializer[Any]):
@@ -298,7 +308,8 @@ class WebhookInSerializer(StrictFieldsMixin, serializers.Serializer[Any]):
         min_length=16,
         max_length=100,
         required=False,
-        help_text="Leave out to have one made; it is returned once, on creation.",
+        help_text="Leave out to have one made; it is returned once, on creation, and "
+        "never shown again (rotate-secret makes a new one).",
     )
 
 

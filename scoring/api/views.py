@@ -22,6 +22,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import exceptions, serializers, status
 from rest_framework.decorators import action
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -36,6 +37,7 @@ from scoring.engine import Contribution, Outcome, Result, Ruleset, Tier
 from scoring.filters import ScoreFilter
 from scoring.ingest import ImportFileError, ImportReport, accounts_import
 from scoring.models import Account, ScoringRun, TierOverride, WebhookSubscription
+from scoring.policies import can_manage_webhooks
 from scoring.rulesets import ruleset_for
 from scoring.selectors import (
     ProfileScore,
@@ -46,9 +48,9 @@ from scoring.selectors import (
     score_feed,
 )
 from scoring.webhooks import (
-    can_manage_webhooks,
     webhook_subscription_create,
     webhook_subscription_delete,
+    webhook_subscription_rotate_secret,
     webhook_subscription_update,
 )
 
@@ -483,26 +485,48 @@ class ScoreViewSet(SyncViewSet):
 # --- Webhooks ---------------------------------------------------------------
 
 WEBHOOK_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)
+WHO_MANAGES = (
+    "Needs the permission 'Can manage webhooks' (`scoring.manage_webhooks`), the admin "
+    "role in a RevOps team, or a superuser; being staff is not enough (403)."
+)
+SHOWN_ONCE = "The secret is in this answer only; no later answer shows it."
+TARGETS = (
+    "`url` must be `https://` (`http://` only where the site allows it) and resolve to "
+    "public addresses only: loopback, private, link-local, multicast, reserved and "
+    "unspecified addresses are refused (400 naming `url` and why), unless the host is "
+    "listed in the site's WEBHOOK_ALLOWED_HOSTS. The address is checked again before "
+    "each delivery; one that no longer passes is logged as `refused` and not sent."
+)
+
+
+class ManagesWebhooks(BasePermission):
+    """scoring.policies.can_manage_webhooks, with its reason as the 403's detail."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        verdict = can_manage_webhooks(cast(User, request.user))
+        self.message = verdict.reason
+        return verdict.allowed
 
 
 @extend_schema(tags=["webhooks"])
 class WebhookViewSet(SyncViewSet):
-    """Subscriptions to events, sent as signed POSTs; staff manage them."""
+    """Subscriptions to events, sent as signed POSTs; managed by whom
+    can_manage_webhooks allows."""
 
     serializer_class = s.WebhookSubscriptionSerializer
     queryset = WebhookSubscription.objects.none()
     lookup_value_regex = ANY_SEGMENT
+    permission_classes = [IsAuthenticated, ManagesWebhooks]
 
     def get_object(self) -> WebhookSubscription:
         return row_in_path(self.get_queryset(), self.kwargs["pk"])
 
     def get_queryset(self) -> QuerySet[WebhookSubscription]:
-        if not can_manage_webhooks(self.actor):
-            raise exceptions.PermissionDenied("Only staff manage webhooks.")
         return WebhookSubscription.objects.order_by("id")
 
     @extend_schema(
         summary="List subscriptions",
+        description=f"Secrets are not shown. {WHO_MANAGES}",
         responses=answers(s.WebhookSubscriptionSerializer(many=True), 403),
     )
     def list(self, request: Request) -> Response:
@@ -514,7 +538,8 @@ class WebhookViewSet(SyncViewSet):
         "headers `X-Icpsite-Event`, `X-Icpsite-Delivery` (dedupe on it: delivery is at least "
         "once), `X-Icpsite-Timestamp` (Unix seconds) and `X-Icpsite-Signature: "
         "sha256=<hex>`, the HMAC-SHA256 of `<timestamp>.<body>` with the secret. Answer "
-        "2xx; anything else is retried with growing waits, 8 attempts in all.",
+        "2xx; anything else (a redirect too: it is not followed) is retried with growing "
+        f"waits, 8 attempts in all. {TARGETS} {SHOWN_ONCE} {WHO_MANAGES}",
         request=s.WebhookInSerializer,
         responses=answers(s.WebhookCreatedSerializer, 400, 403, ok_status=201),
         examples=[
@@ -526,7 +551,6 @@ class WebhookViewSet(SyncViewSet):
         ],
     )
     def create(self, request: Request) -> Response:
-        self.get_queryset()
         data = s.WebhookInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         made = webhook_subscription_create(actor=self.actor, **data.validated_data)
@@ -534,6 +558,7 @@ class WebhookViewSet(SyncViewSet):
 
     @extend_schema(
         summary="Read a subscription",
+        description=f"The secret is not shown. {WHO_MANAGES}",
         parameters=[WEBHOOK_ID],
         responses=answers(s.WebhookSubscriptionSerializer, 403, 404),
     )
@@ -542,6 +567,7 @@ class WebhookViewSet(SyncViewSet):
 
     @extend_schema(
         summary="Change a subscription",
+        description=f"A new `url` is checked as on creation. {TARGETS} {WHO_MANAGES}",
         parameters=[WEBHOOK_ID],
         request=s.WebhookInSerializer(partial=True),
         responses=answers(s.WebhookSubscriptionSerializer, 400, 403, 404),
@@ -557,6 +583,7 @@ class WebhookViewSet(SyncViewSet):
 
     @extend_schema(
         summary="Remove a subscription",
+        description=WHO_MANAGES,
         parameters=[WEBHOOK_ID],
         request=None,
         responses=answers(OpenApiResponse(description="Removed."), 403, 404, ok_status=204),
@@ -567,7 +594,8 @@ class WebhookViewSet(SyncViewSet):
 
     @extend_schema(
         summary="A subscription's delivery log",
-        description="Newest first, the latest 100.",
+        description="Newest first, the latest 100. `refused`: the address broke the rule "
+        f"when the delivery was due, so it was not sent. {WHO_MANAGES}",
         parameters=[WEBHOOK_ID],
         responses=answers(s.WebhookDeliverySerializer(many=True), 403, 404),
     )
@@ -575,3 +603,18 @@ class WebhookViewSet(SyncViewSet):
     def deliveries(self, request: Request, pk: str) -> Response:
         deliveries = self.get_object().deliveries.order_by("-created_at", "-id")[:100]
         return Response(s.WebhookDeliverySerializer(deliveries, many=True).data)
+
+    @extend_schema(
+        summary="Give a subscription a new secret",
+        description="A new random secret replaces the old at once: deliveries signed from "
+        f"now on use it. {SHOWN_ONCE} {WHO_MANAGES}",
+        parameters=[WEBHOOK_ID],
+        request=None,
+        responses=answers(s.WebhookSecretSerializer, 403, 404),
+    )
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request: Request, pk: str) -> Response:
+        rotated = webhook_subscription_rotate_secret(
+            actor=self.actor, subscription=self.get_object()
+        )
+        return Response(s.WebhookSecretSerializer(rotated).data)

@@ -1,5 +1,8 @@
 """Webhooks: queued with the write that caused them, signed, retried, logged,
-delivered to a receiver on 127.0.0.1."""
+delivered to a receiver on 127.0.0.1 (an internal host the tests allow with
+WEBHOOK_ALLOWED_HOSTS and WEBHOOK_ALLOW_HTTP, as an on-premises site would).
+Managed by people with the permission or RevOps admins only; the secret is
+shown once."""
 
 import hashlib
 import hmac
@@ -10,13 +13,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
-from profiles.models import Profile, User
+from profiles.models import Membership, Profile, Team, User
 from scoring import services
 from scoring.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from scoring.webhooks import MAX_ATTEMPTS, webhook_subscription_create, webhooks_emit
-from tests.factories import AccountFactory, UserFactory
+from tests.factories import AccountFactory, MembershipFactory, UserFactory
 from tests.scoring.test_runs import approved_version
 
 pytestmark = pytest.mark.django_db
@@ -53,7 +57,9 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
+def receiver(settings: Any) -> Iterator[Receiver]:
+    settings.WEBHOOK_ALLOW_HTTP = True
+    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
     server = Receiver()
     yield server
     server.close()
@@ -61,7 +67,27 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture
 def staff() -> User:
+    """Staff, without any permission: may sign in to the admin, no more."""
     return UserFactory(username="staff", is_staff=True)
+
+
+@pytest.fixture
+def hooks_manager() -> User:
+    """Given the permission to manage webhooks, and staff for the admin."""
+    return UserFactory(username="hooks", is_staff=True, permissions=["scoring.manage_webhooks"])
+
+
+@pytest.fixture
+def revops_admin(revops: Team) -> User:
+    return MembershipFactory(
+        user__username="opsadmin", team=revops, role=Membership.Role.ADMIN
+    ).user
+
+
+def api(user: User) -> APIClient:
+    client = APIClient()
+    client.force_login(user)
+    return client
 
 
 def subscribe(url: str, *events: str) -> WebhookSubscription:
@@ -174,9 +200,10 @@ def test_events_go_only_to_active_subscriptions_that_want_them(receiver: Receive
         webhooks_emit("account.deleted", {})
 
 
-def test_staff_manage_subscriptions_through_the_api(staff: User, rep: User) -> None:
-    client = APIClient()
-    client.force_login(staff)
+def test_a_webhook_manager_manages_subscriptions_through_the_api(
+    hooks_manager: User, rep: User
+) -> None:
+    client = api(hooks_manager)
     made = client.post(
         "/api/v1/webhooks/",
         {"url": "https://crm.example/hooks", "events": ["scoring_run.finished"]},
@@ -190,15 +217,196 @@ def test_staff_manage_subscriptions_through_the_api(staff: User, rep: User) -> N
     assert "secret" not in listed[0]
     changed = client.patch(f"/api/v1/webhooks/{body['id']}/", {"is_active": False}, format="json")
     assert changed.json()["is_active"] is False
+    assert "secret" not in changed.json()
     assert client.get(f"/api/v1/webhooks/{body['id']}/deliveries/").json() == []
     bad = client.post(
         "/api/v1/webhooks/", {"url": "ftp://x", "events": ["nope"], "x": 1}, format="json"
     )
     assert bad.status_code == 400
     assert set(bad.json()) == {"url", "events"}
-    outsider = APIClient()
-    outsider.force_login(rep)
+    outsider = api(rep)
     assert outsider.get("/api/v1/webhooks/").status_code == 403
     assert outsider.delete(f"/api/v1/webhooks/{body['id']}/").status_code == 403
     assert client.delete(f"/api/v1/webhooks/{body['id']}/").status_code == 204
     assert not WebhookSubscription.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://127.0.0.1/hooks", "Give an https:// address."),
+        ("https://127.0.0.1/hooks", "127.0.0.1 is a loopback address; webhooks go to public"),
+        ("https://[::1]/", "::1 is a loopback address"),
+        ("https://0.0.0.0/", "0.0.0.0 is an unspecified address"),
+        ("https://169.254.169.254/latest/meta-data/", "169.254.169.254 is a link-local address"),
+        ("https://10.0.0.5/", "10.0.0.5 is a private address"),
+        ("https://[::ffff:127.0.0.1]/", "a loopback address (127.0.0.1 inside IPv6)"),
+        ("https://localhost:8000/admin/", "localhost is this machine, a loopback address"),
+        ("https://evil@127.0.0.1/", "Leave the user name and password"),
+        ("https://nowhere.invalid/", "nowhere.invalid does not resolve"),
+    ],
+)
+def test_a_subscription_to_an_address_that_is_not_public_is_refused_naming_url(
+    hooks_manager: User, url: str, reason: str
+) -> None:
+    answer = api(hooks_manager).post(
+        "/api/v1/webhooks/", {"url": url, "events": ["version.approved"]}, format="json"
+    )
+    assert answer.status_code == 400
+    [message] = answer.json()["url"]
+    assert reason in message
+    assert list(answer.json()) == ["url"]
+    assert not WebhookSubscription.objects.exists()
+
+
+def test_changing_a_subscription_to_an_inside_address_is_refused_and_changes_nothing(
+    hooks_manager: User,
+) -> None:
+    made = webhook_subscription_create(
+        actor=None, url="https://crm.example/hooks", events=["version.approved"], secret=SECRET
+    )
+    answer = api(hooks_manager).patch(
+        f"/api/v1/webhooks/{made.pk}/",
+        {"url": "https://169.254.169.254/", "is_active": False},
+        format="json",
+    )
+    assert answer.status_code == 400
+    assert "169.254.169.254 is a link-local address" in answer.json()["url"][0]
+    made.refresh_from_db()
+    assert (made.url, made.is_active) == ("https://crm.example/hooks", True)
+
+
+def _state() -> list[tuple[Any, ...]]:
+    return list(WebhookSubscription.objects.values_list("id", "url", "secret", "is_active"))
+
+
+def test_plain_staff_may_not_manage_webhooks_and_nothing_changes(staff: User) -> None:
+    made = webhook_subscription_create(
+        actor=None, url="https://crm.example/hooks", events=["version.approved"], secret=SECRET
+    )
+    before = _state()
+    client = api(staff)
+    hook = f"/api/v1/webhooks/{made.pk}/"
+    answers = [
+        client.get("/api/v1/webhooks/"),
+        client.post(
+            "/api/v1/webhooks/",
+            {"url": "https://other.example/", "events": ["version.approved"]},
+            format="json",
+        ),
+        client.get(hook),
+        client.patch(hook, {"is_active": False}, format="json"),
+        client.post(f"{hook}rotate-secret/"),
+        client.get(f"{hook}deliveries/"),
+        client.delete(hook),
+    ]
+    assert [a.status_code for a in answers] == [403] * 7
+    assert "permission 'Can manage webhooks'" in answers[0].json()["detail"]
+    assert _state() == before
+
+
+def test_a_revops_manager_is_not_enough_but_a_revops_admin_manages_webhooks(
+    ops_manager: User, revops_admin: User
+) -> None:
+    body = {"url": "https://crm.example/hooks", "events": ["version.approved"]}
+    assert api(ops_manager).post("/api/v1/webhooks/", body, format="json").status_code == 403
+    assert not WebhookSubscription.objects.exists()
+    made = api(revops_admin).post("/api/v1/webhooks/", body, format="json")
+    assert made.status_code == 201
+    assert WebhookSubscription.objects.get().created_by == revops_admin
+
+
+def test_the_secret_is_shown_at_creation_and_never_again_until_rotated(
+    hooks_manager: User,
+) -> None:
+    client = api(hooks_manager)
+    made = client.post(
+        "/api/v1/webhooks/",
+        {"url": "https://crm.example/hooks", "events": ["version.approved"], "secret": SECRET},
+        format="json",
+    ).json()
+    assert made["secret"] == SECRET
+    hook = f"/api/v1/webhooks/{made['id']}/"
+    for answer in (client.get("/api/v1/webhooks/"), client.get(hook)):
+        assert SECRET not in answer.content.decode()
+    rotated = client.post(f"{hook}rotate-secret/")
+    assert rotated.status_code == 200
+    new = rotated.json()["secret"]
+    assert rotated.json() == {"id": made["id"], "secret": new}
+    assert len(new) >= 32
+    assert new != SECRET
+    assert WebhookSubscription.objects.get().secret == new
+    assert new not in client.get(hook).content.decode()
+    assert client.post("/api/v1/webhooks/999/rotate-secret/").status_code == 404
+
+
+def test_the_schema_says_who_manages_webhooks(hooks_manager: User) -> None:
+    schema = api(hooks_manager).get("/api/schema/", {"format": "json"}).json()
+    create = schema["paths"]["/api/v1/webhooks/"]["post"]
+    assert "permission 'Can manage webhooks'" in create["description"]
+    assert "/api/v1/webhooks/{id}/rotate-secret/" in schema["paths"]
+
+
+# --- The admin ---------------------------------------------------------------------
+
+ADMIN = "/admin/scoring/webhooksubscription/"
+
+
+def test_the_admin_shows_the_secret_once_after_adding_and_never_on_the_change_page(
+    hooks_manager: User,
+) -> None:
+    client = Client()
+    client.force_login(hooks_manager)
+    added = client.post(
+        f"{ADMIN}add/",
+        {"url": "https://crm.example/hooks", "events": ["version.approved"], "is_active": "on"},
+        follow=True,
+    )
+    assert added.status_code == 200
+    made = WebhookSubscription.objects.get()
+    shown = [str(m) for m in added.context["messages"]]
+    assert any(made.secret in m and "not shown again" in m for m in shown)
+    page = client.get(f"{ADMIN}{made.pk}/change/")
+    assert page.status_code == 200
+    assert made.secret not in page.content.decode()
+    assert 'name="secret"' not in page.content.decode()
+    again = client.get(f"{ADMIN}{made.pk}/change/")
+    assert made.secret not in again.content.decode()
+
+
+def test_the_admin_refuses_an_inside_address_naming_the_reason(hooks_manager: User) -> None:
+    client = Client()
+    client.force_login(hooks_manager)
+    page = client.post(
+        f"{ADMIN}add/", {"url": "https://169.254.169.254/", "events": ["version.approved"]}
+    )
+    assert page.status_code == 200
+    assert "169.254.169.254 is a link-local address" in page.content.decode()
+    assert not WebhookSubscription.objects.exists()
+
+
+def test_the_admin_rotates_a_secret_and_shows_the_new_one_once(hooks_manager: User) -> None:
+    made = webhook_subscription_create(
+        actor=None, url="https://crm.example/hooks", events=["version.approved"], secret=SECRET
+    )
+    client = Client()
+    client.force_login(hooks_manager)
+    done = client.post(
+        ADMIN, {"action": "rotate_secret", "_selected_action": [made.pk]}, follow=True
+    )
+    made.refresh_from_db()
+    assert made.secret != SECRET
+    assert any(made.secret in str(m) for m in done.context["messages"])
+    assert made.secret not in client.get(ADMIN).content.decode()
+
+
+def test_plain_staff_see_no_webhooks_in_the_admin(staff: User) -> None:
+    made = webhook_subscription_create(
+        actor=None, url="https://crm.example/hooks", events=["version.approved"], secret=SECRET
+    )
+    client = Client()
+    client.force_login(staff)
+    assert client.get(ADMIN).status_code == 403
+    assert client.get(f"{ADMIN}{made.pk}/change/").status_code == 403
+    assert client.post(f"{ADMIN}{made.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert WebhookSubscription.objects.filter(pk=made.pk).exists()

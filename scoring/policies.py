@@ -1,0 +1,31 @@
+"""Who may do what in scoring, in the style of profiles.policies: each rule
+returns a Verdict with the reason when it says no, so a service refuses with
+that reason and the API answers 403 with it.
+
+- Webhooks are managed by superusers, by people given the
+  `scoring.manage_webhooks` permission, and by admins of a RevOps team. Being
+  staff is not enough: a subscription receives every profile's events, and
+  its address and secret decide where signed company data goes.
+"""
+
+from profiles.models import Membership, TeamFunction, User
+from profiles.policies import YES, Verdict, no
+
+MANAGE_WEBHOOKS = "scoring.manage_webhooks"
+
+
+def is_revops_admin(user: User) -> bool:
+    return Membership.objects.filter(
+        user=user, role=Membership.Role.ADMIN, team__function=TeamFunction.REVOPS
+    ).exists()
+
+
+def can_manage_webhooks(user: User) -> Verdict:
+    if not user.is_authenticated or not user.is_active:
+        return no("Sign in first.")
+    if user.is_superuser or user.has_perm(MANAGE_WEBHOOKS) or is_revops_admin(user):
+        return YES
+    return no(
+        "Managing webhooks needs the permission 'Can manage webhooks' or the admin "
+        "role in a RevOps team; ask an administrator."
+    )
