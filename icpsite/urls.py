@@ -1,10 +1,19 @@
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from icpsite.health import health
 
 handler404 = "icpsite.errors.page_not_found"
+
+# Swagger UI with its start-up script served from its own address (?script),
+# so script-src stays 'self'; its page keeps an inline <style> block and its
+# icons are data: images, allowed on this page alone.
+api_docs = csp_update({"style-src": [UNSAFE_INLINE], "img-src": ["data:"]})(
+    SpectacularSwaggerSplitView.as_view(url_name="api-schema")
+)
 
 urlpatterns = [
     # Before profiles.urls, whose "v<n>/<action>/" would otherwise take these.
@@ -18,5 +27,5 @@ urlpatterns = [
     path("health/", health, name="health"),
     path("api/v1/", include("icpsite.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", api_docs, name="api-docs"),
 ]

@@ -27,3 +27,11 @@
   document.addEventListener("input", track);
   document.addEventListener("change", track);
 })();
+
+// A form with data-confirm asks before it is sent (in place of an inline
+// onsubmit handler, which the Content-Security-Policy refuses).
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  var question = form.getAttribute && form.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) event.preventDefault();
+});

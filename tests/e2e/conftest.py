@@ -40,6 +40,36 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.skip(reason=f"no Chromium at {CHROMIUM}"))
 
 
+def _is_csp_violation(text: str) -> bool:
+    return "Content Security Policy" in text or text.startswith("Refused to")
+
+
+@pytest.fixture(autouse=True)
+def csp_violations() -> Iterator[list[str]]:
+    """Every page a browser test opens runs under the site's
+    Content-Security-Policy; anything it refuses (an inline script, style or
+    handler) fails the test, with the browser's own words."""
+    seen: list[str] = []
+    yield seen
+    if seen:
+        pytest.fail("Content-Security-Policy violations:\n" + "\n".join(seen))
+
+
+def watch_csp(page: Page, seen: list[str]) -> Page:
+    page.on(
+        "console",
+        lambda message: (
+            seen.append(f"{page.url}: {message.text}") if _is_csp_violation(message.text) else None
+        ),
+    )
+    return page
+
+
+@pytest.fixture
+def page(page: Page, csp_violations: list[str]) -> Page:
+    return watch_csp(page, csp_violations)
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
@@ -99,7 +129,9 @@ def v2(v1: ProfileVersion, cast: dict[str, User]) -> ProfileVersion:
 
 
 @pytest.fixture
-def sign_in(live_server: LiveServer, browser: Browser) -> Iterator[Callable[[User], Page]]:
+def sign_in(
+    live_server: LiveServer, browser: Browser, csp_violations: list[str]
+) -> Iterator[Callable[[User], Page]]:
     """Open a browser context already signed in as a user (one context per person)."""
     contexts: list[BrowserContext] = []
 
@@ -120,7 +152,7 @@ def sign_in(live_server: LiveServer, browser: Browser) -> Iterator[Callable[[Use
         )
         context.set_default_timeout(10_000)
         contexts.append(context)
-        page = context.new_page()
+        page = watch_csp(context.new_page(), csp_violations)
         page.on("dialog", lambda dialog: dialog.accept())
         return page
 
