@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -756,13 +757,19 @@ def _check_header(header: list[str]) -> None:
         raise ImportFileError(
             [
                 f"Unknown column{'s' if len(unknown) > 1 else ''} "
-                f"{', '.join(repr(c) for c in unknown)}. Accepted columns: "
+                f"{_listed(unknown)}. Accepted columns: "
                 f"{', '.join(COLUMNS)}, and traits.<key> for a declared trait."
             ]
         )
-    twice = sorted({c for c in header if header.count(c) > 1})
+    twice = sorted(name for name, count in Counter(header).items() if count > 1)
     if twice:
-        raise ImportFileError([f"The header names {', '.join(map(repr, twice))} more than once."])
+        raise ImportFileError([f"The header names {_listed(twice)} more than once."])
+
+
+def _listed(names: list[str], most: int = 10) -> str:
+    """Names for a message, the first `most` of them and how many more."""
+    shown = ", ".join(repr(name[:60]) for name in names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 def accounts_import_csv(*, actor: User | None, data: bytes, mode: Mode) -> ImportReport:
@@ -786,7 +793,8 @@ EXPORT_COLUMNS = (
 
 
 def _cell(value: Any) -> Any:
-    """Text as a spreadsheet will not run it as a formula."""
+    """Text as a spreadsheet will not run it as a formula. Every cell of
+    every CSV the product writes goes through here."""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
@@ -807,16 +815,15 @@ def export_lines(
     yield writer.writerow(EXPORT_COLUMNS)
     for external_id, name, domain, score, tier, effective_tier, override_tier in rows:
         scored = score is not None
-        yield writer.writerow(
-            [
-                _cell(external_id),
-                _cell(name),
-                _cell(domain),
-                "" if score is None else score,
-                tier or "",
-                effective_tier or "",
-                "yes" if override_tier else ("no" if scored else ""),
-                profile if scored else "",
-                version if scored else "",
-            ]
-        )
+        cells = [
+            external_id,
+            name,
+            domain,
+            "" if score is None else score,
+            tier or "",
+            effective_tier or "",
+            "yes" if override_tier else ("no" if scored else ""),
+            profile if scored else "",
+            version if scored else "",
+        ]
+        yield writer.writerow([_cell(cell) for cell in cells])

