@@ -7,11 +7,13 @@ and Celery tasks executed eagerly in-process.
 
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 import orjson
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -72,6 +74,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "axes",
+    "csp",
     "profiles",
     "scoring",
     "reviews",
@@ -88,6 +92,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into its page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "icpsite.urls"
@@ -133,7 +140,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "profiles.User"
-AUTHENTICATION_BACKENDS = ["profiles.auth.UsernameOrEmailBackend"]
+# django-axes first: it refuses a locked-out sign-in before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "profiles.auth.UsernameOrEmailBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -143,6 +154,24 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
+
+# Sign-in throttling (django-axes), on the sign-in page and the admin alike:
+# after SIGN_IN_FAILURE_LIMIT wrong passwords for one person from one
+# address, that pair is refused for SIGN_IN_COOL_OFF_MINUTES, counted from
+# the last try. Per person and address together, so nobody can lock a
+# colleague out from everywhere; the email and the username count as one.
+AXES_FAILURE_LIMIT = env_int("SIGN_IN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("SIGN_IN_COOL_OFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "profiles.auth.sign_in_name"
+AXES_CLIENT_IP_CALLABLE = "profiles.auth.client_address"
+AXES_LOCKOUT_CALLABLE = "profiles.auth.locked_out"
+AXES_VERBOSE = False  # no banner on every start and manage.py command
+# Proxies in front of the site that each append the address they were
+# reached from to X-Forwarded-For (a load balancer: 1). With 0 the header is
+# ignored: anyone can write it, and a forged one would dodge the lockout.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
@@ -177,6 +206,22 @@ if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Scripts and styles from the site's own static files only: no inline script,
+# style or event handler anywhere (HTMX's inline indicator style is turned off
+# in base.html). The API docs page loosens style-src for itself alone.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # Email: SMTP when EMAIL_HOST is set, otherwise printed to the console.
 EMAIL_HOST = env_str("EMAIL_HOST")
@@ -296,6 +341,14 @@ CELERY_BEAT_SCHEDULE.update(
 # and a period (second, minute, hour, day), e.g. 3000/minute. Counted in the
 # cache: per process without REDIS_URL, shared with it.
 API_THROTTLE_RATE = env_str("API_THROTTLE_RATE", "3000/minute")
+
+# Webhook targets (scoring/webhook_targets.py): https to public addresses
+# only, checked on subscribing and again before each delivery. http:// is
+# accepted only with WEBHOOK_ALLOW_HTTP; hosts in WEBHOOK_ALLOWED_HOSTS (names
+# or IP addresses, as written in the URL) may be internal, for an on-premises
+# receiver.
+WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", False)
+WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", [])
 
 REST_FRAMEWORK = {
     # Where orjson renders (the scores feed), datetimes in UTC end in "Z", as

@@ -378,3 +378,19 @@ def test_the_connection_dials_the_checked_addresses_in_turn_without_a_lookup(
     https = target_connection(Target("https", "crm.example", 443, "/", (PUBLIC,)), timeout=5)
     assert isinstance(https, http.client.HTTPSConnection)
     assert https.host == "crm.example"
+
+
+def test_the_settings_default_to_https_and_no_internal_hosts_and_read_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.icpsite.test_settings import load_settings
+
+    monkeypatch.delenv("WEBHOOK_ALLOW_HTTP", raising=False)
+    monkeypatch.delenv("WEBHOOK_ALLOWED_HOSTS", raising=False)
+    plain = load_settings(monkeypatch)
+    assert (plain.WEBHOOK_ALLOW_HTTP, plain.WEBHOOK_ALLOWED_HOSTS) == (False, [])
+    on_premises = load_settings(
+        monkeypatch, WEBHOOK_ALLOW_HTTP="true", WEBHOOK_ALLOWED_HOSTS="hooks.corp, 10.0.0.7,"
+    )
+    assert on_premises.WEBHOOK_ALLOW_HTTP is True
+    assert on_premises.WEBHOOK_ALLOWED_HOSTS == ["hooks.corp", "10.0.0.7"]
