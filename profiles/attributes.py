@@ -13,6 +13,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from profiles.text import TextError, check_text
+
 
 class AttrType(StrEnum):
     NUMBER = "number"
@@ -62,6 +64,10 @@ MAX_CRITERIA = 62
 
 # Longest text accepted in one categorical or list value.
 MAX_VALUE_LENGTH = 200
+
+# Most items in one list value (a criterion's choices, an account's tech
+# stack): every list is indexed and compared item by item.
+MAX_LIST_ITEMS = 200
 
 # List items are indexed for the database as "|key:item|"; an item cannot hold it.
 LIST_SEPARATOR = "|"
@@ -149,8 +155,8 @@ def _number(value: Any) -> int | float:
 def _text(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise TypeError
-    text = value.strip()
-    if len(text) > MAX_VALUE_LENGTH or "\x00" in text:
+    text = check_text(value.strip())
+    if len(text) > MAX_VALUE_LENGTH:
         raise TypeError
     return text
 
@@ -188,12 +194,16 @@ def validate_value(attribute: Attribute, operator: Operator, value: Any) -> Any:
         if attribute.type in (AttrType.CATEGORY, AttrType.LIST):
             if isinstance(value, str) or not isinstance(value, list | tuple) or not value:
                 raise TypeError
+            if len(value) > MAX_LIST_ITEMS:
+                raise TypeError
             if attribute.type == AttrType.LIST:
                 return normalise_list(value)
             return list(dict.fromkeys(_text(item) for item in value))
         if value not in (None, "", [], True):
             raise TypeError
         return None
+    except TextError as exc:
+        raise ValueError(f"{where}: a value {exc}.") from None
     except TypeError:
         raise ValueError(f"{where} needs {_expected(attribute, operator)}.") from None
 
@@ -207,11 +217,14 @@ def _expected(attribute: Attribute, operator: Operator) -> str:
         return f"one text value of at most {MAX_VALUE_LENGTH} characters"
     if attribute.type == AttrType.LIST:
         return (
-            f"a non-empty list of text values of at most {MAX_VALUE_LENGTH} characters each, "
-            f"without {LIST_SEPARATOR!r}"
+            f"a non-empty list of at most {MAX_LIST_ITEMS} text values of at most "
+            f"{MAX_VALUE_LENGTH} characters each, without {LIST_SEPARATOR!r}"
         )
     if attribute.type == AttrType.CATEGORY:
-        return f"a non-empty list of text values of at most {MAX_VALUE_LENGTH} characters each"
+        return (
+            f"a non-empty list of at most {MAX_LIST_ITEMS} text values of at most "
+            f"{MAX_VALUE_LENGTH} characters each"
+        )
     return "no value"
 
 

@@ -4,9 +4,35 @@ the services do the validating that matters."""
 from typing import Any, cast
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 from profiles.attributes import CATEGORIES, OPERATOR_LABELS, Attribute, AttrType, Operator
 from profiles.models import CriterionKind, Profile, SignOffDecision, Team
+from profiles.text import text_problem
+
+
+def validate_stored_text(value: Any) -> None:
+    """profiles.text's rule as a Django validator: text a person typed is
+    refused, naming the problem, when the database could not store it."""
+    if isinstance(value, str):
+        problem = text_problem(value)
+        if problem is not None:
+            raise ValidationError(f"This text {problem}.", code="invalid_text")
+
+
+class StoredTextFormMixin:
+    """Forms whose text fields all follow profiles.text's rule: every
+    CharField the form has, declared or made from a model field, gets
+    validate_stored_text. Django's CharField refuses NUL but lets a lone
+    surrogate through to the database, which then fails (a 500)."""
+
+    fields: dict[str, forms.Field]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, forms.CharField) and validate_stored_text not in field.validators:
+                field.validators.append(validate_stored_text)
 
 
 def split_list(text: str) -> list[str]:
@@ -49,7 +75,7 @@ def value_text(value: Any) -> str:
     return str(value)
 
 
-class CriterionForm(forms.Form):
+class CriterionForm(StoredTextFormMixin, forms.Form):
     revision = forms.IntegerField(widget=forms.HiddenInput)
     attribute = forms.ChoiceField()
     operator = forms.ChoiceField(choices=[(o.value, OPERATOR_LABELS[o]) for o in Operator])
@@ -88,7 +114,7 @@ class CriterionForm(forms.Form):
         return data
 
 
-class VersionSettingsForm(forms.Form):
+class VersionSettingsForm(StoredTextFormMixin, forms.Form):
     revision = forms.IntegerField(widget=forms.HiddenInput)
     rationale = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
     threshold_a = forms.IntegerField(label="Tier A from", min_value=1, max_value=100)
@@ -99,7 +125,7 @@ class VersionSettingsForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
-class CommentForm(forms.Form):
+class CommentForm(StoredTextFormMixin, forms.Form):
     team = forms.ModelChoiceField(queryset=Team.objects.none())
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
     criterion = forms.IntegerField(required=False, widget=forms.HiddenInput)
@@ -110,7 +136,7 @@ class CommentForm(forms.Form):
         cast(forms.ModelChoiceField, self.fields["team"]).queryset = teams
 
 
-class SignOffForm(forms.Form):
+class SignOffForm(StoredTextFormMixin, forms.Form):
     revision = forms.IntegerField(widget=forms.HiddenInput)
     team = forms.ModelChoiceField(queryset=Team.objects.none())
     decision = forms.ChoiceField(choices=SignOffDecision.choices)
@@ -121,7 +147,7 @@ class SignOffForm(forms.Form):
         cast(forms.ModelChoiceField, self.fields["team"]).queryset = teams
 
 
-class ProfileForm(forms.ModelForm):
+class ProfileForm(StoredTextFormMixin, forms.ModelForm):
     class Meta:
         model = Profile
         fields = ["name", "description", "required_teams", "approving_teams", "checkin_cadence"]
