@@ -6,7 +6,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from icpsite.health import health
 
+handler400 = "icpsite.errors.bad_request"
+handler403 = "icpsite.errors.permission_denied"
 handler404 = "icpsite.errors.page_not_found"
+handler500 = "icpsite.errors.server_error"
 
 # Swagger UI with its start-up script served from its own address (?script),
 # so script-src stays 'self'; its page keeps an inline <style> block and its

@@ -22,10 +22,11 @@ from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
-from profiles.api.errors import answers, api_exception_handler
+from profiles.api.base import ApiViewMixin
+from profiles.api.errors import answers
 from profiles.api.fields import StrictCharField, StrictSlugRelatedField
 from profiles.api.pagination import MAX_PAGE_SIZE, NewestFirstCursor, NumberedPages
-from profiles.api.params import ANY_SEGMENT, row_in_path, slug_in_path, valid_query
+from profiles.api.params import ANY_SEGMENT, row_in_path, slug_in_path
 from profiles.models import Criterion, Profile, ProfileVersion, User
 from reviews import services
 from reviews.evidence import validation_for
@@ -159,12 +160,9 @@ class ValidationQuerySerializer(serializers.Serializer[Any]):
 # --- Views -------------------------------------------------------------------------
 
 
-class ReviewsViewSet(GenericViewSet[Any]):
+class ReviewsViewSet(ApiViewMixin, GenericViewSet[Any]):
     permission_classes = [IsAuthenticated]
     lookup_value_regex = ANY_SEGMENT
-
-    def get_exception_handler(self) -> Any:
-        return api_exception_handler
 
     @property
     def actor(self) -> User:
@@ -186,6 +184,7 @@ class OverrideViewSet(ReviewsViewSet):
     serializer_class = OverrideSerializer
     queryset = Override.objects.none()
     pagination_class = NewestFirstCursor
+    query_serializers = {"list": OverrideQuerySerializer}
 
     def get_queryset(self) -> QuerySet[Override]:
         return override_list(viewer=self.actor)
@@ -196,7 +195,7 @@ class OverrideViewSet(ReviewsViewSet):
         responses=answers(OverrideSerializer, 400),
     )
     def list(self, request: Request) -> Response:
-        query = valid_query(request, OverrideQuerySerializer)
+        query = self.query
         overrides = override_list(viewer=self.actor, status=query.get("status"))
         if "profile" in query:
             overrides = overrides.filter(profile__slug=query["profile"])
@@ -289,6 +288,7 @@ class CheckInViewSet(ReviewsViewSet):
     serializer_class = CheckInSerializer
     queryset = CheckIn.objects.none()
     pagination_class = NumberedPages
+    query_serializers = {"list": CheckInQuerySerializer}
 
     def get_queryset(self) -> QuerySet[CheckIn]:
         return checkin_list(viewer=self.actor)
@@ -301,7 +301,6 @@ class CheckInViewSet(ReviewsViewSet):
         responses=answers(CheckInSerializer, 400, 404),
     )
     def list(self, request: Request) -> Response:
-        valid_query(request, CheckInQuerySerializer)
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
@@ -328,13 +327,10 @@ class CheckInViewSet(ReviewsViewSet):
         return Response(self.get_serializer(checkin).data)
 
 
-class QueueView(APIView):
+class QueueView(ApiViewMixin, APIView):
     """The caller's review queue (first page of each list, with totals)."""
 
     permission_classes = [IsAuthenticated]
-
-    def get_exception_handler(self) -> Any:
-        return api_exception_handler
 
     @extend_schema(
         tags=["reviews"], summary="My review queue", responses=answers(OpenApiTypes.OBJECT)
@@ -386,13 +382,11 @@ class QueueView(APIView):
         )
 
 
-class ValidationView(APIView):
+class ValidationView(ApiViewMixin, APIView):
     """Outcome figures by tier for the live version and, with ?draft=N, a draft."""
 
     permission_classes = [IsAuthenticated]
-
-    def get_exception_handler(self) -> Any:
-        return api_exception_handler
+    query_serializers = {"get": ValidationQuerySerializer}
 
     @extend_schema(
         tags=["reviews"],
@@ -405,7 +399,7 @@ class ValidationView(APIView):
         profile = Profile.objects.filter(slug=slug).first()
         if profile is None:
             raise exceptions.NotFound(f"No profile {slug!r}.")
-        query = valid_query(request, ValidationQuerySerializer)
+        query = self.query
         draft = None
         if "draft" in query:
             draft = ProfileVersion.objects.filter(profile=profile, number=query["draft"]).first()

@@ -9,6 +9,7 @@ answers a NUL character with an error rather than with no row.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
@@ -54,14 +55,31 @@ def text_in_path(value: str, what: str) -> str:
     return value
 
 
-def valid_query(request: Request, serializer_class: type[serializers.Serializer[Any]]) -> Any:
-    """The query parameters checked by a serializer; a parameter given with no
+def valid_query(
+    request: Request,
+    serializer_class: type[serializers.Serializer[Any]] | None,
+    *,
+    also: Iterable[str] = (),
+) -> Any:
+    """The query parameters checked by a serializer (None: the endpoint takes
+    none). A parameter it does not take is refused, naming the ones it does,
+    since a misspelt filter would otherwise answer everything; `also` names
+    parameters read elsewhere (a FilterSet's). A parameter given with no
     value is refused too, since it reads as a filter the client forgot to fill."""
+    taken = [*(serializer_class().fields if serializer_class else ()), *also]
+    unknown = sorted(set(request.query_params) - set(taken))
+    if unknown:
+        takes = f"this endpoint takes {', '.join(taken)}" if taken else "this endpoint takes none"
+        raise exceptions.ValidationError(
+            {name: [f"Unknown parameter; {takes}."] for name in unknown}
+        )
     empty = sorted(k for k, v in request.query_params.lists() if any(not x for x in v))
     if empty:
         raise exceptions.ValidationError(
             {name: ["Give a value or leave the parameter out."] for name in empty}
         )
+    if serializer_class is None:
+        return {}
     query = serializer_class(data=request.query_params)
     query.is_valid(raise_exception=True)
     return query.validated_data

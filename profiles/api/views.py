@@ -22,14 +22,9 @@ from rest_framework.viewsets import GenericViewSet
 
 from profiles import services
 from profiles.api import serializers as s
-from profiles.api.errors import answers, api_exception_handler
-from profiles.api.params import (
-    ANY_SEGMENT,
-    id_in_path,
-    row_in_path,
-    slug_in_path,
-    valid_query,
-)
+from profiles.api.base import ApiViewMixin
+from profiles.api.errors import answers
+from profiles.api.params import ANY_SEGMENT, id_in_path, row_in_path, slug_in_path
 from profiles.diff import version_diff
 from profiles.models import (
     Comment,
@@ -68,7 +63,7 @@ NO_CONTENT = OpenApiResponse(description="Removed.")
 # --- Shared behaviour -------------------------------------------------------
 
 
-class ProfilesAPIViewSet(GenericViewSet[Any]):
+class ProfilesAPIViewSet(ApiViewMixin, GenericViewSet[Any]):
     """Signed-in access, the services' errors translated, and nested lookups.
 
     Each subclass names its model with an empty `queryset` (for the schema)
@@ -76,9 +71,6 @@ class ProfilesAPIViewSet(GenericViewSet[Any]):
     """
 
     permission_classes = [IsAuthenticated]
-
-    def get_exception_handler(self) -> Any:
-        return api_exception_handler
 
     @property
     def actor(self) -> User:
@@ -132,6 +124,7 @@ class ProfileViewSet(ProfilesAPIViewSet):
     queryset = Profile.objects.none()
     lookup_field = "slug"
     lookup_value_regex = ANY_SEGMENT
+    query_serializers = {"diff": s.DiffQuerySerializer}
 
     def get_queryset(self) -> QuerySet[Profile]:
         return profile_list(viewer=self.actor)
@@ -191,7 +184,7 @@ class ProfileViewSet(ProfilesAPIViewSet):
     )
     @action(detail=True, methods=["get"])
     def diff(self, request: Request, slug: str) -> Response:
-        numbers = valid_query(request, s.DiffQuerySerializer)
+        numbers = self.query
         profile = self.get_profile()
         versions = {v.number: v for v in version_list(profile=profile).select_related("parent")}
         if not versions:
@@ -403,6 +396,7 @@ class CriterionViewSet(ProfilesAPIViewSet):
     serializer_class = s.CriterionSerializer
     queryset = Criterion.objects.none()
     lookup_value_regex = ANY_SEGMENT
+    query_serializers = {"destroy": s.RevisionSerializer}
 
     def get_queryset(self) -> QuerySet[Criterion]:
         return criterion_list(version=self.get_version())
@@ -492,8 +486,8 @@ class CriterionViewSet(ProfilesAPIViewSet):
     )
     def destroy(self, request: Request, slug: str, number: str, pk: str) -> Response:
         criterion = self.get_object()
-        query = valid_query(request, s.RevisionSerializer)
-        services.criterion_remove(actor=self.actor, criterion=criterion, revision=query["revision"])
+        revision = self.query["revision"]
+        services.criterion_remove(actor=self.actor, criterion=criterion, revision=revision)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _save(self, *, partial: bool) -> Response:

@@ -28,8 +28,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
-from profiles.api.errors import ErrorDetailSerializer, answers, api_exception_handler
-from profiles.api.params import ANY_SEGMENT, ANY_TEXT, row_in_path, text_in_path, valid_query
+from profiles.api.base import ApiViewMixin
+from profiles.api.errors import ErrorDetailSerializer, answers
+from profiles.api.params import ANY_SEGMENT, ANY_TEXT, row_in_path, text_in_path
 from profiles.api.parsers import MAX_BODY_BYTES, PayloadTooLargeError
 from profiles.models import Profile, User
 from scoring.api import serializers as s
@@ -86,10 +87,7 @@ ROW_EXAMPLE = {
 # --- Shared behaviour -------------------------------------------------------
 
 
-class SyncViewSet(GenericViewSet[Any]):
-    def get_exception_handler(self) -> Any:
-        return api_exception_handler
-
+class SyncViewSet(ApiViewMixin, GenericViewSet[Any]):
     @property
     def actor(self) -> User:
         return cast(User, self.request.user)
@@ -415,9 +413,10 @@ class ScoreViewSet(SyncViewSet):
     serializer_class = s.ScoreRowSerializer
     filterset_class = ScoreFilter
     queryset = Account.objects.none()
+    query_serializers = {"list": FeedQuerySerializer}
 
     def list(self, request: Request) -> Response:
-        query = valid_query(request, FeedQuerySerializer)
+        query = self.query
         slug = query["profile"]
         profile = Profile.objects.filter(slug=slug).first()
         if profile is None:
