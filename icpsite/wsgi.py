@@ -2,6 +2,12 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from icpsite.chunked import ChunkedBodies
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "icpsite.settings")
 
-application = get_wsgi_application()
+_django = get_wsgi_application()
+
+from profiles.api.parsers import MAX_BODY_BYTES  # noqa: E402  (needs the settings)
+
+application = ChunkedBodies(_django, limit=MAX_BODY_BYTES)
