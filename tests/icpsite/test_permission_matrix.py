@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
@@ -42,10 +41,11 @@ from reviews import services as review_services
 from reviews.models import CheckIn, CheckInKind, Override
 from scoring import services as scoring_services
 from scoring.api_keys import api_key_create
-from scoring.models import Account, ApiKey, WebhookSubscription
+from scoring.models import Account, WebhookSubscription
 from tests.drafting import FIT_100, fill, sign_all
 from tests.factories import AccountFactory, UserFactory
 from tests.scoring.test_runs import approved_version, run_all
+from tests.snapshots import snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -165,21 +165,6 @@ def world(
         people=people,
         keys={role: made.plaintext for role, made in keys.items()},
     )
-
-
-# --- What is stored ------------------------------------------------------------
-
-
-def snapshot() -> dict[str, list[str]]:
-    """Every row of every icpsite table (API keys aside: using one stamps it)."""
-    tables: dict[str, list[str]] = {}
-    for label in ("profiles", "scoring", "reviews"):
-        for model in apps.get_app_config(label).get_models():
-            if model is ApiKey:
-                continue
-            rows = model._base_manager.values_list()  # type: ignore[attr-defined]
-            tables[model._meta.db_table] = sorted(repr(row) for row in rows)
-    return tables
 
 
 # --- The cases -----------------------------------------------------------------
