@@ -45,6 +45,16 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}.") from None
 
 
+def env_float(name: str, default: float) -> float:
+    raw = env_str(name)
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number of seconds, not {raw!r}.") from None
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = env_str(name)
     if not raw:
@@ -240,12 +250,21 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Redis: broker, result backend and cache. Absent: tasks run eagerly in-process.
 REDIS_URL = env_str("REDIS_URL")
+# A Redis that does not answer must fail a page's cache read or a task's
+# send fast, not hang it: seconds to connect, and to wait for an answer
+# (above 1: a worker's BRPOP waits 1 s for a task).
+REDIS_CONNECT_TIMEOUT = env_float("REDIS_CONNECT_TIMEOUT", 0.5)
+REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 2.0)
 
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+                "socket_timeout": REDIS_SOCKET_TIMEOUT,
+            },
         }
     }
 else:
@@ -279,6 +298,20 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": VISIBILITY_TIMEOUT,
     "unacked_restore_interval": env_int("CELERY_RESTORE_CHECK_SECONDS", 100),
     "unacked_restore_throttle": 1,
+    "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+    "socket_timeout": REDIS_SOCKET_TIMEOUT,
+}
+# Sending a task when the broker does not answer: one quick retry, then the
+# sender gives up (icpsite.celery.task_send logs it, and the sweep on beat
+# sends it later). Kombu's default, three retries, added 0.6 s to every
+# refused send, and without the socket timeouts above a Redis that accepts
+# connections but does not answer held the send for ever.
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_CONNECT_TIMEOUT
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
 }
 # Celery's Django fixup closes every database connection before and after
 # every task unless this is set: a new PostgreSQL backend per task, which

@@ -6,6 +6,7 @@ the same few queries whatever its size.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +33,8 @@ from profiles.policies import MANAGING_ROLES
 from reviews.models import CheckIn, Override, OverrideStatus, ReviewCheckpoint, ReviewMark
 from reviews.policies import managed_team_ids
 from scoring.models import AccountScore, ScoringRun
+
+logger = logging.getLogger(__name__)
 
 _SCORES = AccountScore._meta.db_table
 
@@ -287,6 +290,23 @@ def _moves(run_id: int, previous_id: int, limit: int) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in cursor.fetchall()]
 
 
+def _cache_get(key: str) -> Any:
+    """The cached value, or None when absent or the cache does not answer:
+    worked-out figures are then worked out again, and the page still shows."""
+    try:
+        return cache.get(key)
+    except Exception as exc:  # a cache outage must not take the page down
+        logger.warning("Cache not read (%s: %s); working the figures out", type(exc).__name__, exc)
+        return None
+
+
+def _cache_set(key: str, value: Any, seconds: int) -> None:
+    try:
+        cache.set(key, value, seconds)
+    except Exception as exc:  # a cache outage must not take the page down
+        logger.warning("Cache not written (%s: %s)", type(exc).__name__, exc)
+
+
 def largest_moves(*, limit: int | None = None) -> list[Move]:
     """The accounts whose tier moved most in each profile's last rescoring
     (its current run against the run before it)."""
@@ -309,10 +329,10 @@ def largest_moves(*, limit: int | None = None) -> list[Move]:
         # out once per run, not on every look at the queue.
         finished = run.finished_at.timestamp() if run.finished_at else 0
         key = f"reviews:moves:{run.pk}:{finished}:{previous}:{limit}"
-        rows = cache.get(key)
+        rows = _cache_get(key)
         if rows is None:
             rows = _moves(run.pk, previous, limit)
-            cache.set(key, rows, MOVES_CACHE_SECONDS)
+            _cache_set(key, rows, MOVES_CACHE_SECONDS)
         moves.extend(Move(run.profile, run, *row) for row in rows)
     return moves
 

@@ -49,14 +49,20 @@ def test_staff_see_the_database_error(
     client.force_login(UserFactory(username="staff", is_staff=True))
     response = client.get("/health/")
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "checks": {"database": DATABASE_ERROR}}
+    assert response.json() == {
+        "status": "unavailable",
+        "checks": {"database": DATABASE_ERROR, "cache": "ok", "broker": "ok"},
+    }
 
 
 def test_staff_see_each_check_when_all_is_well(client: Client, db: None) -> None:
     client.force_login(UserFactory(username="staff", is_staff=True))
     response = client.get("/health/")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"database": "ok"}}
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "cache": "ok", "broker": "ok"},
+    }
 
 
 def test_it_still_answers_when_the_session_store_is_down_too(
