@@ -69,6 +69,15 @@ MAX_VALUE_LENGTH = 200
 # stack): every list is indexed and compared item by item.
 MAX_LIST_ITEMS = 200
 
+# Lengths of what people write, the same in the models, the API, the page
+# forms and the admin.
+MAX_PROFILE_NAME_LENGTH = 120
+MAX_ATTRIBUTE_KEY_LENGTH = 60
+MAX_RATIONALE_LENGTH = 300
+MAX_COMMENT_LENGTH = 5000
+# The criterion form's value box: a full list, items separated by ", ".
+MAX_VALUE_TEXT_LENGTH = MAX_LIST_ITEMS * (MAX_VALUE_LENGTH + 2)
+
 # List items are indexed for the database as "|key:item|"; an item cannot hold it.
 LIST_SEPARATOR = "|"
 

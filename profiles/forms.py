@@ -6,7 +6,16 @@ from typing import Any, cast
 from django import forms
 from django.core.exceptions import ValidationError
 
-from profiles.attributes import CATEGORIES, OPERATOR_LABELS, Attribute, AttrType, Operator
+from profiles.attributes import (
+    CATEGORIES,
+    MAX_COMMENT_LENGTH,
+    MAX_RATIONALE_LENGTH,
+    MAX_VALUE_TEXT_LENGTH,
+    OPERATOR_LABELS,
+    Attribute,
+    AttrType,
+    Operator,
+)
 from profiles.models import CriterionKind, Profile, SignOffDecision, Team
 from profiles.text import text_problem
 
@@ -81,7 +90,7 @@ class CriterionForm(StoredTextFormMixin, forms.Form):
     operator = forms.ChoiceField(choices=[(o.value, OPERATOR_LABELS[o]) for o in Operator])
     value = forms.CharField(
         required=False,
-        max_length=2000,
+        max_length=MAX_VALUE_TEXT_LENGTH,
         widget=forms.TextInput(attrs={"aria-describedby": "value-hint"}),
     )
     points = forms.IntegerField(min_value=0, max_value=100, initial=0)
@@ -90,7 +99,7 @@ class CriterionForm(StoredTextFormMixin, forms.Form):
         choices=[("", "Attribute's default")] + [(c, c.title()) for c in CATEGORIES],
         required=False,
     )
-    rationale = forms.CharField(label="Why", required=False, max_length=300)
+    rationale = forms.CharField(label="Why", required=False, max_length=MAX_RATIONALE_LENGTH)
 
     def __init__(self, *args: Any, registry: dict[str, Attribute], **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "criterion_%s")
@@ -127,7 +136,7 @@ class VersionSettingsForm(StoredTextFormMixin, forms.Form):
 
 class CommentForm(StoredTextFormMixin, forms.Form):
     team = forms.ModelChoiceField(queryset=Team.objects.none())
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=MAX_COMMENT_LENGTH)
     criterion = forms.IntegerField(required=False, widget=forms.HiddenInput)
     parent = forms.IntegerField(required=False, widget=forms.HiddenInput)
 

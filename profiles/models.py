@@ -9,6 +9,9 @@ from django.db.models.functions import Lower
 
 from profiles.attributes import (
     CATEGORIES,
+    MAX_ATTRIBUTE_KEY_LENGTH,
+    MAX_PROFILE_NAME_LENGTH,
+    MAX_RATIONALE_LENGTH,
     OPERATOR_LABELS,
     Attribute,
     AttrType,
@@ -134,8 +137,8 @@ class Profile(models.Model):
         HALF_YEARLY = 6, "Every six months"
         YEARLY = 12, "Yearly"
 
-    name = models.CharField(max_length=120, unique=True)
-    slug = models.SlugField(max_length=120, unique=True)
+    name = models.CharField(max_length=MAX_PROFILE_NAME_LENGTH, unique=True)
+    slug = models.SlugField(max_length=MAX_PROFILE_NAME_LENGTH, unique=True)
     description = models.TextField(blank=True)
     required_teams: models.ManyToManyField[Team, Any] = models.ManyToManyField(
         Team, related_name="required_for", help_text="Teams whose fresh sign-off approval needs."
@@ -269,7 +272,7 @@ class Criterion(models.Model):
 
     version = models.ForeignKey(ProfileVersion, on_delete=models.CASCADE, related_name="criteria")
     lineage = models.UUIDField(default=uuid.uuid4, editable=False)
-    attribute = models.CharField(max_length=60)
+    attribute = models.CharField(max_length=MAX_ATTRIBUTE_KEY_LENGTH)
     operator = models.CharField(
         max_length=16, choices=[(o.value, OPERATOR_LABELS[o]) for o in Operator]
     )
@@ -277,7 +280,7 @@ class Criterion(models.Model):
     points = models.PositiveSmallIntegerField(default=0)
     kind = models.CharField(max_length=16, choices=CriterionKind.choices, default="fit")
     category = models.CharField(max_length=16, choices=[(c, c.title()) for c in CATEGORIES])
-    rationale = models.CharField(max_length=300, blank=True)
+    rationale = models.CharField(max_length=MAX_RATIONALE_LENGTH, blank=True)
     position = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -11,7 +11,16 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from profiles.api.fields import StrictCharField, StrictSlugRelatedField
-from profiles.attributes import CATEGORIES, OPERATOR_LABELS, Attribute, Operator
+from profiles.attributes import (
+    CATEGORIES,
+    MAX_ATTRIBUTE_KEY_LENGTH,
+    MAX_COMMENT_LENGTH,
+    MAX_PROFILE_NAME_LENGTH,
+    MAX_RATIONALE_LENGTH,
+    OPERATOR_LABELS,
+    Attribute,
+    Operator,
+)
 from profiles.diff import CriterionChange, VersionDiff
 from profiles.models import (
     Comment,
@@ -107,7 +116,7 @@ class ProfileDetailSerializer(ProfileSerializer):
 
 
 class ProfileCreateSerializer(serializers.Serializer[Any]):
-    name = StrictCharField(max_length=120)
+    name = StrictCharField(max_length=MAX_PROFILE_NAME_LENGTH)
     description = StrictCharField(allow_blank=True, default="")
     required_teams = StrictSlugRelatedField(
         many=True,
@@ -181,7 +190,7 @@ class CriterionInputSerializer(serializers.Serializer[Any]):
     revision = serializers.IntegerField(
         min_value=1, help_text="The version revision this edit is based on."
     )
-    attribute = StrictCharField(max_length=60)
+    attribute = StrictCharField(max_length=MAX_ATTRIBUTE_KEY_LENGTH)
     operator = serializers.ChoiceField(choices=[(o.value, OPERATOR_LABELS[o]) for o in Operator])
     value = serializers.JSONField(
         default=None,
@@ -198,7 +207,7 @@ class CriterionInputSerializer(serializers.Serializer[Any]):
         allow_null=True,
         help_text="Default: the attribute's own category.",
     )
-    rationale = StrictCharField(max_length=300, allow_blank=True, default="")
+    rationale = StrictCharField(max_length=MAX_RATIONALE_LENGTH, allow_blank=True, default="")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         # A partial change (PATCH) leaves every field optional but this one:
@@ -409,7 +418,7 @@ class CommentInputSerializer(serializers.Serializer[Any]):
     team = StrictSlugRelatedField(
         slug_field="slug", queryset=Team.objects.all(), help_text="Slug of the team you speak for."
     )
-    body = StrictCharField(max_length=5000)
+    body = StrictCharField(max_length=MAX_COMMENT_LENGTH)
     criterion = serializers.PrimaryKeyRelatedField(
         queryset=Criterion.objects.all(),
         required=False,
