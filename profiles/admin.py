@@ -23,6 +23,7 @@ from django.utils.html import format_html_join
 
 from profiles import services
 from profiles.attributes import CATEGORIES
+from profiles.forms import StoredTextFormMixin
 from profiles.models import (
     Comment,
     Criterion,
@@ -229,7 +230,7 @@ class _DraftEdit:
         self.revision = self.version.revision
 
 
-class ProfileVersionAdminForm(forms.ModelForm):
+class ProfileVersionAdminForm(StoredTextFormMixin, forms.ModelForm):
     loaded_revision = forms.IntegerField(
         widget=forms.HiddenInput,
         help_text="The revision this form was loaded at; a save based on an older one is refused.",
@@ -262,7 +263,7 @@ class ProfileVersionAdminForm(forms.ModelForm):
         self.instance = construct_instance(self, self.instance, self._meta.fields)
 
 
-class CriterionAdminForm(forms.ModelForm):
+class CriterionAdminForm(StoredTextFormMixin, forms.ModelForm):
     attribute = forms.ChoiceField(choices=())
     points = forms.IntegerField(min_value=0, max_value=100, initial=0)
     category = forms.ChoiceField(

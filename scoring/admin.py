@@ -6,7 +6,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from profiles.attributes import MAX_VALUE_LENGTH, normalise_list
+from profiles.attributes import MAX_LIST_ITEMS, MAX_VALUE_LENGTH, normalise_list
+from profiles.forms import StoredTextFormMixin, validate_stored_text
 from profiles.models import User
 from scoring.api_keys import api_key_create, api_key_revoke
 from scoring.models import (
@@ -29,7 +30,7 @@ from scoring.webhooks import (
 )
 
 
-class AccountAdminForm(forms.ModelForm):
+class AccountAdminForm(StoredTextFormMixin, forms.ModelForm):
     class Meta:
         model = Account
         fields = [
@@ -57,6 +58,10 @@ class AccountAdminForm(forms.ModelForm):
         value = self.cleaned_data.get("tech_stack") or []
         if not isinstance(value, list):
             raise forms.ValidationError('Enter a list of tools, e.g. ["salesforce", "slack"].')
+        if len(value) > MAX_LIST_ITEMS:
+            raise forms.ValidationError(f"Enter at most {MAX_LIST_ITEMS} tools.")
+        for item in value:
+            validate_stored_text(item)
         try:
             return normalise_list(value)
         except (TypeError, ValueError):
@@ -68,6 +73,9 @@ class AccountAdminForm(forms.ModelForm):
         value = self.cleaned_data.get("traits") or {}
         if not isinstance(value, dict):
             raise forms.ValidationError('Enter an object of trait values, e.g. {"seats": 120}.')
+        for key, item in value.items():
+            for text in [key, *(item if isinstance(item, list) else [item])]:
+                validate_stored_text(text)
         return value
 
 
@@ -191,7 +199,7 @@ def _manages_webhooks(request: HttpRequest) -> bool:
     return bool(can_manage_webhooks(request.user))  # type: ignore[arg-type]
 
 
-class WebhookSubscriptionForm(forms.ModelForm):
+class WebhookSubscriptionForm(StoredTextFormMixin, forms.ModelForm):
     url = forms.URLField(max_length=500, assume_scheme="https")
     events = forms.MultipleChoiceField(
         choices=WebhookEvent.choices, widget=forms.CheckboxSelectMultiple
