@@ -6,9 +6,11 @@ from typing import Any
 
 from django import forms
 
+from profiles.forms import StoredTextFormMixin
 from profiles.models import Criterion, CriterionKind, Profile
 from profiles.selectors import criterion_text
 from reviews.models import CheckInOutcome, ClaimedTier, OverrideReason
+from scoring.ingest import EARLIEST_YEAR, LATEST_YEAR, MAX_BIGINT
 
 
 class CriterionChoiceField(forms.ModelChoiceField):
@@ -19,7 +21,7 @@ class CriterionChoiceField(forms.ModelChoiceField):
         return f"{criterion_text(obj)} ({kind})"
 
 
-class OverrideForm(forms.Form):
+class OverrideForm(StoredTextFormMixin, forms.Form):
     profile = forms.ModelChoiceField(queryset=Profile.objects.none(), label="Profile")
     claimed_tier = forms.ChoiceField(choices=ClaimedTier.choices, label="Tier it should be")
     reason = forms.ChoiceField(choices=OverrideReason.choices, label="Reason")
@@ -37,7 +39,7 @@ class OverrideForm(forms.Form):
             self.fields["profile"].widget = forms.HiddenInput()
 
 
-class ReviewForm(forms.Form):
+class ReviewForm(StoredTextFormMixin, forms.Form):
     note = forms.CharField(
         widget=forms.TextInput(attrs={"placeholder": "Note for the rep"}),
         required=False,
@@ -45,10 +47,35 @@ class ReviewForm(forms.Form):
     )
 
 
-class CheckInOutcomeForm(forms.Form):
+class CheckInOutcomeForm(StoredTextFormMixin, forms.Form):
     outcome = forms.ChoiceField(
         choices=[c for c in CheckInOutcome.choices if c[0]],
         widget=forms.RadioSelect,
         label="Outcome",
     )
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Note")
+
+
+class MarkForm(StoredTextFormMixin, forms.Form):
+    """A queue item to mark reviewed. The id fits the column and the moment is
+    a real date in business time, so a bad one is a 400 naming the field
+    rather than a database error."""
+
+    kind = forms.CharField(max_length=32)
+    object_id = forms.IntegerField(min_value=1, max_value=MAX_BIGINT)
+    occurred_at = forms.DateTimeField(required=False)
+    undo = forms.BooleanField(required=False)
+
+    def clean_occurred_at(self) -> Any:
+        moment = self.cleaned_data.get("occurred_at")
+        if moment is not None and not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+            raise forms.ValidationError(
+                f"Enter a date between the years {EARLIEST_YEAR} and {LATEST_YEAR}."
+            )
+        return moment
+
+    def error_text(self) -> str:
+        return " ".join(
+            f"{name}: {' '.join(str(m) for m in messages)}"
+            for name, messages in self.errors.items()
+        )

@@ -16,7 +16,6 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
 from profiles.models import Criterion, Profile, ProfileVersion, User, VersionStatus
@@ -25,7 +24,7 @@ from reviews import services
 from reviews.charts import validation_charts
 from reviews.drift import drift_signals, live_version
 from reviews.evidence import evidence_for, validation_for
-from reviews.forms import CheckInOutcomeForm, OverrideForm, ReviewForm
+from reviews.forms import CheckInOutcomeForm, MarkForm, OverrideForm, ReviewForm
 from reviews.models import CheckIn, Override
 from reviews.policies import can_close_checkin
 from reviews.selectors import (
@@ -121,14 +120,14 @@ def override_decide(request: HttpRequest, pk: int, decision: str) -> HttpRespons
 @login_required
 @require_POST
 def mark(request: HttpRequest) -> HttpResponse:
-    kind = request.POST.get("kind", "")
+    form = MarkForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse(form.error_text(), status=400, content_type="text/plain")
+    kind = form.cleaned_data["kind"]
+    object_id = form.cleaned_data["object_id"]
+    occurred: datetime | None = form.cleaned_data["occurred_at"]
     occurred_raw = request.POST.get("occurred_at") or ""
-    occurred: datetime | None = parse_datetime(occurred_raw) if occurred_raw else None
-    try:
-        object_id = int(request.POST.get("object_id", ""))
-    except ValueError:
-        return HttpResponse("Name the item to mark.", status=400)
-    undo = request.POST.get("undo") == "1"
+    undo = form.cleaned_data["undo"]
     try:
         if undo:
             services.review_unmark(
