@@ -111,6 +111,20 @@ BAD_REQUEST = OpenApiResponse(
                 "detail": "The body is not valid JSON: Expecting value: line 1 column 1 (char 0)."
             },
         ),
+        OpenApiExample(
+            "Nested too deep",
+            value={"detail": "The body is not valid JSON: nested deeper than 64."},
+        ),
+        OpenApiExample(
+            "A misspelt parameter",
+            value={
+                "changed_sinse": [
+                    "Unknown parameter; this endpoint takes profile, page_size, changed_since, "
+                    "until, after, tier, effective_tier, score_min, score_max, overridden, "
+                    "version."
+                ]
+            },
+        ),
     ],
 )
 UNAUTHORIZED = OpenApiResponse(
@@ -197,7 +211,8 @@ def answers(
     ok: Any, *codes: int, ok_status: int = 200, own: dict[int, Any] | None = None
 ) -> dict[int, Any]:
     """The documented responses of an endpoint: the success body, the listed
-    error codes, and 401 and 429, which any request may meet. `own` describes
-    a code the endpoint answers differently from the rest of the API."""
+    error codes, and 400 (an unknown query parameter), 401 and 429, which any
+    request may meet. `own` describes a code the endpoint answers differently
+    from the rest of the API."""
     errors = {**ERRORS, **(own or {})}
-    return {ok_status: ok, **{code: errors[code] for code in (*codes, 401, 429)}}
+    return {ok_status: ok, **{code: errors[code] for code in (*codes, 400, 401, 429)}}
