@@ -50,14 +50,15 @@ class OverrideSerializer(serializers.ModelSerializer[Override]):
     account_name = serializers.CharField(source="account.name", read_only=True)
     profile = serializers.CharField(source="profile.slug", read_only=True)
     version = serializers.IntegerField(source="version.number", read_only=True)
-    rep = serializers.EmailField(
-        source="rep.email", read_only=True, help_text="The rep whose claim it is."
+    # Emails as stored: empty for a person (an integration account) without one.
+    rep = serializers.CharField(
+        source="rep.email", read_only=True, help_text="The email of the rep whose claim it is."
     )
-    logged_by = serializers.EmailField(
+    logged_by = serializers.CharField(
         source="logged_by.email",
         read_only=True,
-        help_text="Who logged the claim: the rep, or a manager or integration in the rep's "
-        "name. Neither they nor the rep may accept or reject it.",
+        help_text="The email of who logged the claim: the rep, or a manager or integration in "
+        "the rep's name. Neither they nor the rep may accept or reject it.",
     )
     team = serializers.CharField(
         source="team.slug", read_only=True, help_text="The team whose managers review it."

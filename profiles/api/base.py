@@ -54,7 +54,10 @@ class ApiViewMixin:
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
-        name = getattr(self, "action", None) or (request.method or "").lower()
+        method = (request.method or "").lower()
+        if getattr(self, method, None) is None:
+            return  # no handler: DRF answers 405, whatever the query
+        name = getattr(self, "action", None) or method
         filterset = getattr(self, "filterset_class", None) if name == "list" else None
         self.query = valid_query(
             request,

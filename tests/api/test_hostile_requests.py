@@ -349,3 +349,9 @@ def test_pages_keep_their_html_404(client: Any) -> None:
     response = client.get("/no-such-page/")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
+
+
+def test_a_method_the_endpoint_lacks_is_a_405_whatever_the_query(writer: APIClient) -> None:
+    response = writer.generic("TRACE", "/api/v1/reviews/checkins/?page=1&nope=2")
+    assert response.status_code == 405
+    assert list(response.json()) == ["detail"]
