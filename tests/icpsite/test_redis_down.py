@@ -2,7 +2,10 @@
 queue works its figures out uncached, and /health/ tells staff which of
 database, cache and broker does not answer."""
 
+import contextlib
 import logging
+import socket
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -10,6 +13,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from icpsite.celery import ping_task, task_send
 from profiles.models import Profile, ProfileVersion, User
 from scoring import services as scoring_services
 from tests.conftest import point_celery_at
@@ -109,3 +113,39 @@ def test_staff_see_the_cache_and_the_broker_ok_on_redis(
         "status": "ok",
         "checks": {"database": "ok", "cache": "ok", "broker": "ok"},
     }
+
+
+@pytest.fixture
+def hung_redis() -> Iterator[str]:
+    """A server that takes connections and never answers, as a Redis stuck
+    behind a dead NAT or failover does."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                held.append(server.accept()[0])
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield f"redis://127.0.0.1:{server.getsockname()[1]}/0"
+    server.close()
+    for conn in held:
+        conn.close()
+
+
+def test_a_send_to_a_redis_that_never_answers_gives_up_in_seconds(
+    hung_redis: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    broker, backend, eager = point_celery_at(hung_redis, hung_redis, eager=False)
+    started = time.monotonic()
+    try:
+        with caplog.at_level(logging.WARNING, logger="icpsite.celery"):
+            sent = task_send(ping_task)
+    finally:
+        point_celery_at(broker, backend, eager=eager)
+    assert sent is False
+    assert time.monotonic() - started < 6
+    assert "icpsite.ping() not sent" in caplog.text

@@ -17,6 +17,8 @@ VARIABLES = [
     "ALLOWED_HOSTS",
     "HTTPS",
     "EMAIL_HOST",
+    "REDIS_CONNECT_TIMEOUT",
+    "REDIS_SOCKET_TIMEOUT",
 ]
 
 
@@ -71,6 +73,27 @@ def test_it_uses_redis_as_broker_backend_and_cache_with_redis_url(
     assert s.CELERY_BROKER_URL == "redis://cache.internal:6379/2"
     assert s.CELERY_RESULT_BACKEND == "redis://cache.internal:6379/2"
     assert s.CACHES["default"]["LOCATION"] == "redis://cache.internal:6379/2"
+
+
+def test_the_cache_and_the_broker_give_up_on_redis_within_its_timeouts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    s = load_settings(
+        monkeypatch,
+        REDIS_URL="redis://cache.internal:6379/2",
+        REDIS_CONNECT_TIMEOUT="0.25",
+        REDIS_SOCKET_TIMEOUT="3",
+    )
+    assert s.CACHES["default"]["OPTIONS"] == {"socket_connect_timeout": 0.25, "socket_timeout": 3}
+    assert s.CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] == 0.25
+    assert s.CELERY_BROKER_TRANSPORT_OPTIONS["socket_timeout"] == 3
+    assert s.CELERY_BROKER_CONNECTION_TIMEOUT == 0.25
+    assert s.CELERY_TASK_PUBLISH_RETRY_POLICY["max_retries"] == 1
+
+
+def test_it_rejects_a_timeout_it_cannot_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ImproperlyConfigured, match="REDIS_SOCKET_TIMEOUT"):
+        load_settings(monkeypatch, REDIS_SOCKET_TIMEOUT="two")
 
 
 def test_celery_is_configured_for_safe_redelivery(monkeypatch: pytest.MonkeyPatch) -> None:
