@@ -274,7 +274,7 @@ def checkin_open(
     *, profile: Profile, kind: str, due_on: date, trigger: str = "", reason: str = ""
 ) -> CheckIn | None:
     """Create a check-in with its agenda, or None if the same one exists."""
-    Profile.objects.select_for_update().filter(pk=profile.pk).first()
+    profile_services.profile_lock(profile.pk)
     live = live_version(profile)
     if live is None:
         return None

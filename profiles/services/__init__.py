@@ -20,6 +20,7 @@ from profiles.services.versions import (
     criterion_remove,
     criterion_update,
     profile_create,
+    profile_lock,
     version_start_draft,
     version_update,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "criterion_update",
     "membership_set",
     "profile_create",
+    "profile_lock",
     "signoff_give",
     "team_create",
     "version_approve",

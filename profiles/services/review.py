@@ -11,7 +11,6 @@ from profiles import policies
 from profiles.models import (
     Comment,
     Criterion,
-    Profile,
     ProfileVersion,
     SignOff,
     SignOffDecision,
@@ -24,7 +23,13 @@ from profiles.selectors import (
     criterion_text,
     version_approval_problems,
 )
-from profiles.services.versions import StaleRevisionError, _log, _require, version_lock
+from profiles.services.versions import (
+    StaleRevisionError,
+    _log,
+    _require,
+    profile_lock,
+    version_lock,
+)
 from profiles.signals import version_approved
 
 
@@ -198,7 +203,7 @@ def version_approve(
     StaleRevisionError, and nothing is stored.
     """
     based_on = version.revision if revision is None else revision
-    Profile.objects.select_for_update().get(pk=version.profile_id)
+    profile_lock(version.profile_id)
     version = version_lock(version)
     _require(policies.can_approve(actor, version), version)
     if version.revision != based_on:

@@ -85,6 +85,20 @@ class StaleRevisionError(ValidationError):
         super().__init__(message, code="stale_revision")
 
 
+def profile_lock(profile_id: int) -> None:
+    """Queue behind every other writer of the profile as a whole (approval,
+    a new draft, a check-in), until the transaction ends.
+
+    FOR NO KEY UPDATE rather than FOR UPDATE: it still makes those writers
+    take turns, but does not block the key-share lock that PostgreSQL's
+    foreign-key checks take on the profile when a row pointing at it is
+    written. With FOR UPDATE, an approval holding the profile and waiting
+    for a version row deadlocked with the edit holding that row, whose
+    second write to it checks its profile key.
+    """
+    Profile.objects.select_for_update(no_key=True).filter(pk=profile_id).first()
+
+
 def version_lock(version: ProfileVersion) -> ProfileVersion:
     """The version's row, locked until the transaction ends, as it is now.
 
@@ -192,7 +206,7 @@ def version_start_draft(
 
     A profile has at most one open version; copied criteria keep their lineage.
     """
-    Profile.objects.select_for_update().get(pk=profile.pk)
+    profile_lock(profile.pk)
     open_version = profile.versions.filter(status__in=OPEN_STATUSES).first()
     _require(policies.can_start_draft(actor, profile, open_version))
     if empty and source is not None:

@@ -260,3 +260,58 @@ def test_a_withdrawal_racing_an_approval_that_started_first_loses(
     assert isinstance(withdraw.error, services.StaleRevisionError)
     in_review.refresh_from_db()
     assert in_review.status == "approved"
+
+
+def test_an_approval_racing_a_settings_edit_that_started_first_loses_without_a_deadlock(
+    in_review: ProfileVersion, ops_manager: User, marketer: User
+) -> None:
+    revision = in_review.revision
+    edit, approve = _race(
+        "profiles_versionevent",
+        lambda: services.version_update(
+            actor=marketer,
+            version=ProfileVersion.objects.get(pk=in_review.pk),
+            revision=revision,
+            rationale="Raise the bar.",
+            threshold_a=90,
+            threshold_b=40,
+        ),
+        lambda: services.version_approve(
+            actor=ops_manager,
+            version=ProfileVersion.objects.get(pk=in_review.pk),
+            revision=revision,
+        ),
+    )
+
+    assert edit.error is None
+    assert isinstance(approve.error, services.StaleRevisionError)
+    in_review.refresh_from_db()
+    assert (in_review.status, in_review.threshold_a) == ("in_review", 90)
+
+
+def test_a_settings_edit_racing_an_approval_that_started_first_loses_without_a_deadlock(
+    in_review: ProfileVersion, ops_manager: User, marketer: User
+) -> None:
+    revision = in_review.revision
+    approve, edit = _race(
+        "profiles_signoff",
+        lambda: services.version_approve(
+            actor=ops_manager,
+            version=ProfileVersion.objects.get(pk=in_review.pk),
+            revision=revision,
+        ),
+        lambda: services.version_update(
+            actor=marketer,
+            version=ProfileVersion.objects.get(pk=in_review.pk),
+            revision=revision,
+            rationale="Raise the bar.",
+            threshold_a=90,
+            threshold_b=40,
+        ),
+    )
+
+    assert approve.error is None
+    assert isinstance(edit.error, services.StaleRevisionError)
+    in_review.refresh_from_db()
+    assert (in_review.status, in_review.threshold_a) == ("approved", 70)
+    _assert_live_only_as_signed(in_review)
