@@ -105,10 +105,12 @@ def version_lock(version: ProfileVersion) -> ProfileVersion:
     Every write that depends on a version's status or revision (edits,
     submit, sign-off, withdraw, approve) takes this lock or claims the row
     with a conditional UPDATE, so two of them on one version run one after
-    the other and the second sees what the first did.
+    the other and the second sees what the first did. FOR NO KEY UPDATE,
+    as an UPDATE takes, so rows that merely point at the version (comments,
+    runs) are written without waiting (see profile_lock).
     """
     return (
-        ProfileVersion.objects.select_for_update(of=("self",))
+        ProfileVersion.objects.select_for_update(of=("self",), no_key=True)
         .select_related("profile")
         .get(pk=version.pk)
     )
