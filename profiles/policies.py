@@ -128,7 +128,10 @@ def can_sign_off(user: User, version: ProfileVersion, team: Team) -> Verdict:
     if not version.profile.required_teams.filter(pk=team.pk).exists():
         return no(f"{version.profile.name} does not ask {team.name} for sign-off.")
     if version.status != ProfileVersion.Status.IN_REVIEW:
-        return moved_on(f"Sign-off opens when v{version.number} is submitted for review.")
+        if version.status == ProfileVersion.Status.DRAFT:
+            return moved_on(f"Sign-off opens when v{version.number} is submitted for review.")
+        status = version.get_status_display().lower()
+        return moved_on(f"v{version.number} is {status}; its sign-off is closed.")
     return YES
 
 

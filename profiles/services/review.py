@@ -134,7 +134,7 @@ def signoff_give(
     they have not seen. Requesting changes sends the version back to draft.
     """
     version = version_lock(version)
-    _require(policies.can_sign_off(actor, version, team), version)
+    _require(policies.can_sign_off(actor, version, team), version, revision)
     if decision not in SignOffDecision.values:
         raise ValidationError({"decision": "Choose approve or request changes."})
     note = note.strip()
@@ -205,7 +205,7 @@ def version_approve(
     based_on = version.revision if revision is None else revision
     profile_lock(version.profile_id)
     version = version_lock(version)
-    _require(policies.can_approve(actor, version), version)
+    _require(policies.can_approve(actor, version), version, based_on)
     if version.revision != based_on:
         raise StaleRevisionError(version, based_on)
     problems = version_approval_problems(version=version)

@@ -75,7 +75,9 @@ class StaleRevisionError(ValidationError):
             for e in self.events[-5:]
         )
         if reason:
-            message = f"{reason} It changed after you loaded it: {changes or 'moved on'}."
+            message = (
+                f"{reason} It changed after you loaded it: {changes.rstrip('.') or 'moved on'}."
+            )
         else:
             message = (
                 f"v{version.number} changed after you loaded it (you had revision {based_on}, "
@@ -138,14 +140,20 @@ def _log(
     )
 
 
-def _require(verdict: policies.Verdict, version: ProfileVersion | None = None) -> None:
+def _require(
+    verdict: policies.Verdict,
+    version: ProfileVersion | None = None,
+    based_on: int | None = None,
+) -> None:
     """Refuse what the verdict refuses: a version in the wrong status is a
-    conflict (the person saw it in another state; StaleRevisionError), any
-    other refusal is PermissionDenied with the policy's reason."""
+    conflict (the person saw it in another state, at revision `based_on`;
+    StaleRevisionError), any other refusal is PermissionDenied with the
+    policy's reason."""
     if verdict:
         return
     if verdict.conflict and version is not None:
-        raise StaleRevisionError(version, version.revision, reason=verdict.reason)
+        seen = version.revision if based_on is None else based_on
+        raise StaleRevisionError(version, seen, reason=verdict.reason)
     raise PermissionDenied(verdict.reason)
 
 
@@ -255,13 +263,13 @@ def _claim_edit(*, actor: User, version: ProfileVersion, revision: int) -> None:
     still at the revision the editor saw, so two concurrent edits cannot both
     win and neither is silently overwritten.
     """
-    _require(policies.can_edit(actor, version), version)
+    _require(policies.can_edit(actor, version), version, revision)
     claimed = ProfileVersion.objects.filter(
         pk=version.pk, revision=revision, status__in=OPEN_STATUSES
     ).update(revision=F("revision") + 1, updated_at=timezone.now())
     version.refresh_from_db()
     if claimed != 1:
-        _require(policies.can_edit(actor, version), version)
+        _require(policies.can_edit(actor, version), version, revision)
         raise StaleRevisionError(version, revision)
 
 

@@ -466,6 +466,7 @@ def test_approving_a_version_sent_back_to_draft_is_a_conflict_naming_who_sent_it
     assert response.status_code == 409
     assert "v1 must be in review to be approved." in response.json()["detail"]
     assert "Sales requested changes: Too wide." in response.json()["detail"]
+    assert ".." not in response.json()["detail"]
     assert snapshot(in_review) == before
 
 
