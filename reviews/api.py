@@ -26,7 +26,7 @@ from profiles.api.base import ApiViewMixin
 from profiles.api.errors import answers
 from profiles.api.fields import StrictCharField, StrictSlugRelatedField
 from profiles.api.pagination import MAX_PAGE_SIZE, NewestFirstCursor, NumberedPages
-from profiles.api.params import ANY_SEGMENT, row_in_path, slug_in_path
+from profiles.api.params import ANY_SEGMENT, row_in_path, slug_in_path, valid_body
 from profiles.models import Criterion, Profile, ProfileVersion, User
 from reviews import services
 from reviews.evidence import validation_for
@@ -170,9 +170,7 @@ class ReviewsViewSet(ApiViewMixin, GenericViewSet[Any]):
         return cast(User, self.request.user)
 
     def valid(self, serializer_class: type[serializers.Serializer[Any]]) -> Any:
-        serializer = serializer_class(data=self.request.data)
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
+        return valid_body(self.request, serializer_class)
 
     def get_object(self) -> Any:
         return row_in_path(self.get_queryset(), self.kwargs["pk"])

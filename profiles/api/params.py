@@ -1,4 +1,4 @@
-"""What a request names in its address: ids and slugs in the path, the query.
+"""What a request names: ids and slugs in the path, the query, the body's fields.
 
 The routes let any path segment reach the view, which checks it here, so a
 malformed id answers the same JSON 404 as a missing one rather than the
@@ -83,3 +83,24 @@ def valid_query(
     query = serializer_class(data=request.query_params)
     query.is_valid(raise_exception=True)
     return query.validated_data
+
+
+def valid_body(
+    request: Request, serializer_class: type[serializers.BaseSerializer[Any]], **options: Any
+) -> Any:
+    """The JSON body checked by a serializer. A field it does not take is
+    refused, naming the ones it does, as an unknown query parameter is: a
+    misspelt or read-only field (`statuss`, `approved_by`) would otherwise be
+    dropped without a word."""
+    data = request.data
+    fields = getattr(serializer_class(), "fields", None)
+    if isinstance(data, dict) and fields is not None:
+        unknown = sorted(set(data) - set(fields))
+        if unknown:
+            takes = ", ".join(fields) or "none"
+            raise exceptions.ValidationError(
+                {name: [f"Unknown field; this endpoint takes {takes}."] for name in unknown}
+            )
+    serializer = serializer_class(data=data, **options)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

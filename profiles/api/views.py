@@ -24,7 +24,7 @@ from profiles import services
 from profiles.api import serializers as s
 from profiles.api.base import ApiViewMixin
 from profiles.api.errors import answers
-from profiles.api.params import ANY_SEGMENT, id_in_path, row_in_path, slug_in_path
+from profiles.api.params import ANY_SEGMENT, id_in_path, row_in_path, slug_in_path, valid_body
 from profiles.diff import version_diff
 from profiles.models import (
     Comment,
@@ -101,9 +101,7 @@ class ProfilesAPIViewSet(ApiViewMixin, GenericViewSet[Any]):
             raise exceptions.NotFound(f"{profile.name} has no v{number}.") from None
 
     def valid_input(self, serializer_class: type[BaseSerializer[Any]], **kwargs: Any) -> Any:
-        serializer = serializer_class(data=self.request.data, **kwargs)
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
+        return valid_body(self.request, serializer_class, **kwargs)
 
     def version_response(self, version: ProfileVersion, code: int = 200) -> Response:
         fresh = self.find_version(version.number)

@@ -41,6 +41,14 @@ def vurl(profile: Profile, number: int, rest: str = "") -> str:
     return f"{API}{profile.slug}/versions/{number}/{rest}"
 
 
+def with_revision(rest: str, payload: dict[str, Any], revision: int) -> dict[str, Any]:
+    """The body with the revision the client saw, where the endpoint takes one
+    (any other field is refused as unknown)."""
+    if rest.endswith(("versions/", "comments/", "withdraw/", "resolve/", "submit/")):
+        return payload
+    return {**payload, "revision": revision}
+
+
 def snapshot(version: ProfileVersion) -> dict[str, Any]:
     """Everything a refused write must leave as it was."""
     version.refresh_from_db()
@@ -530,7 +538,7 @@ def test_someone_in_no_team_reads_but_cannot_write(
     response = (
         send(url)
         if payload is None
-        else send(url, {**payload, "revision": in_review.revision}, format="json")
+        else send(url, with_revision(rest, payload, in_review.revision), format="json")
     )
     assert response.status_code == 403
     assert response.json()["detail"]
@@ -619,7 +627,7 @@ def test_an_approved_version_cannot_change_through_the_api(
     response = (
         send(url)
         if payload is None
-        else send(url, {**payload, "revision": approved.revision}, format="json")
+        else send(url, with_revision(rest, payload, approved.revision), format="json")
     )
     assert response.status_code == 409
     assert response.json()["code"] == "stale_revision"
@@ -799,3 +807,18 @@ def test_a_team_named_with_a_nul_character_is_refused_naming_the_field(
     assert response.status_code == 400
     assert list(response.json()) == ["team"]
     assert not Comment.objects.exists()
+
+
+def test_a_field_an_endpoint_does_not_take_is_refused_by_name_and_nothing_changes(
+    in_review: ProfileVersion, marketer: User
+) -> None:
+    before = snapshot(in_review)
+    response = api(marketer).patch(
+        vurl(in_review.profile, 1),
+        {"revision": in_review.revision, "status": "approved", "threshold_a": 80},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert list(response.json()) == ["status"]
+    assert "Unknown field; this endpoint takes revision, rationale" in response.json()["status"][0]
+    assert snapshot(in_review) == before
