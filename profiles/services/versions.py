@@ -436,6 +436,13 @@ def version_update(
         raise ValidationError(errors)
     assert a is not None
     assert b is not None
+    current = ProfileVersion.objects.get(pk=version.pk)
+    if (current.rationale, current.threshold_a, current.threshold_b) == (rationale.strip(), a, b):
+        # Nothing changes, so nothing is claimed: sign-offs stay fresh.
+        _require(policies.can_edit(actor, current), current, revision)
+        if current.revision != revision:
+            raise StaleRevisionError(current, revision)
+        return current
     _claim_edit(actor=actor, version=version, revision=revision)
     before = {
         "rationale": version.rationale,

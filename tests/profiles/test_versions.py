@@ -283,3 +283,21 @@ def test_criteria_factory_respects_the_disqualifier_constraint(draft: ProfileVer
     with pytest.raises(IntegrityError), transaction.atomic():
         CriterionFactory(version=draft, kind="disqualifier", points=10)
     assert Criterion.objects.filter(version=draft).count() == len(FIT_100)
+
+
+def test_saving_the_settings_unchanged_keeps_every_sign_off_fresh(
+    in_review: ProfileVersion, rep: User, marketer: User, ops_manager: User
+) -> None:
+    sign_all(in_review, rep, marketer, ops_manager)
+    in_review.refresh_from_db()
+    saved = services.version_update(
+        actor=rep,
+        version=in_review,
+        revision=in_review.revision,
+        rationale=in_review.rationale,
+        threshold_a=in_review.threshold_a,
+        threshold_b=in_review.threshold_b,
+    )
+    assert saved.revision == in_review.revision
+    assert in_review.events.filter(verb=VersionEvent.Verb.EDITED).count() == 0
+    assert services.version_approve(actor=ops_manager, version=saved).status == "approved"
