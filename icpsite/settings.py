@@ -334,6 +334,10 @@ SCORING_CHUNK_SIZE = env_int("SCORING_CHUNK_SIZE", 50_000)
 SCORING_STALL_SECONDS = env_int(
     "SCORING_STALL_SECONDS", VISIBILITY_TIMEOUT + CELERY_TASK_TIME_LIMIT
 )
+# A task handed to the broker that has not started this long after it was
+# due is sent again by the sweep on beat (every minute); one the broker
+# refused is sent at the sweep's next look. See scoring.tasks.resend_unsent_task.
+TASK_RESEND_SECONDS = env_int("TASK_RESEND_SECONDS", 600)
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
@@ -362,6 +366,10 @@ CELERY_BEAT_SCHEDULE.update(
         "scoring-rescue-stalled-runs": {
             "task": "scoring.rescue_stalled_runs",
             "schedule": 300.0,
+        },
+        "outbox-resend-unsent": {
+            "task": "outbox.resend_unsent",
+            "schedule": 60.0,
         },
         "reviews-weekly-digest": {
             "task": "reviews.send_digests",

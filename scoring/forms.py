@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from django import forms
 
-from scoring.ingest import MAX_FILE_BYTES, ImportFileError, csv_rows
+from scoring.ingest import MAX_FILE_BYTES
 
 
 class AccountImportForm(forms.Form):
-    """A CSV file of accounts; the file is read and checked as a whole here,
-    the rows by the import itself."""
+    """A CSV file of accounts. The import service checks the file as a whole
+    (size, encoding, header) when it stores it; a worker reads the rows."""
 
     file = forms.FileField(
         label="CSV file",
@@ -24,10 +24,3 @@ class AccountImportForm(forms.Form):
         label="Import the valid rows and skip the bad ones",
         help_text="Without this, one bad row means nothing is imported.",
     )
-
-    def clean_file(self) -> list[dict[str, str]]:
-        upload = self.cleaned_data["file"]
-        try:
-            return csv_rows(upload.read(MAX_FILE_BYTES + 1))
-        except ImportFileError as exc:
-            raise forms.ValidationError(exc.problems) from None

@@ -20,7 +20,7 @@ import csv
 import io
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
@@ -31,9 +31,16 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from profiles.attributes import LIST_SEPARATOR, MAX_VALUE_LENGTH, Attribute, AttrType
+from profiles.attributes import (
+    LIST_SEPARATOR,
+    MAX_LIST_ITEMS,
+    MAX_VALUE_LENGTH,
+    Attribute,
+    AttrType,
+)
 from profiles.models import Membership, User
 from profiles.selectors import attribute_registry
+from profiles.text import text_problem
 from scoring.models import Account, DealStatus, list_index_for
 from scoring.services import accounts_score
 
@@ -43,6 +50,11 @@ BATCH_SIZE = 1000
 
 # The largest CSV file accepted, in bytes.
 MAX_FILE_BYTES = 20 * 1024 * 1024
+
+CONCURRENT_WRITE = (
+    "Another import wrote some of these accounts at the same moment, so nothing was stored. "
+    "Import the file again."
+)
 
 # How many malformed CSV records a file error lists before summing up the rest.
 MAX_LISTED_PROBLEMS = 10
@@ -151,8 +163,9 @@ def _text(value: Any, max_length: int = MAX_VALUE_LENGTH) -> str:
     if not isinstance(value, str):
         raise _BadValueError(f"{_shown(value)} is not text")
     text = value.strip()
-    if "\x00" in text:
-        raise _BadValueError("contains a NUL character")
+    problem = text_problem(text)
+    if problem is not None:
+        raise _BadValueError(problem)
     if len(text) > max_length:
         raise _BadValueError(f"is {len(text)} characters long; the limit is {max_length}")
     return text
@@ -230,16 +243,21 @@ def _list(value: Any) -> list[str]:
         raise _BadValueError(
             f"{_shown(value)} is not a list (in a CSV cell, separate items with , or ;)"
         )
+    if len(items) > MAX_LIST_ITEMS:
+        raise _BadValueError(f"has {len(items)} items; the limit is {MAX_LIST_ITEMS}")
     seen: dict[str, None] = {}
     for item in items:
         if not isinstance(item, str) or not item.strip():
             raise _BadValueError(f"item {_shown(item)} is not text")
         text = item.strip().lower()
+        problem = text_problem(text)
+        if problem is not None:
+            raise _BadValueError(f"item {_shown(item.strip())} {problem}")
         if LIST_SEPARATOR in text:
             raise _BadValueError(f"item {_shown(item.strip())} may not contain {LIST_SEPARATOR!r}")
-        if "\x00" in text or len(text) > MAX_VALUE_LENGTH:
+        if len(text) > MAX_VALUE_LENGTH:
             raise _BadValueError(
-                f"item {_shown(item.strip())} is over {MAX_VALUE_LENGTH} characters or holds NUL"
+                f"item {_shown(item.strip())} is over {MAX_VALUE_LENGTH} characters"
             )
         seen.setdefault(text, None)
     return list(seen)
@@ -597,12 +615,7 @@ def accounts_import(
             for start in range(0, len(cleaned), BATCH_SIZE):
                 _write_batch(report, cleaned[start : start + BATCH_SIZE])
     except IntegrityError:
-        raise ImportFileError(
-            [
-                "Another import wrote some of these accounts at the same moment, so nothing was "
-                "stored. Import the file again."
-            ]
-        ) from None
+        raise ImportFileError([CONCURRENT_WRITE]) from None
     report.written = True
     return report
 
@@ -630,7 +643,17 @@ def _refuse_unknown_accounts(report: ImportReport, good: dict[int, dict[str, Any
                 del good[number]
 
 
-def _write_batch(report: ImportReport, batch: list[tuple[int, dict[str, Any]]]) -> None:
+def _write_batch(
+    report: ImportReport,
+    batch: list[tuple[int, dict[str, Any]]],
+    *,
+    score: bool = True,
+    insert: Callable[[list[Account]], None] | None = None,
+) -> list[int]:
+    """Upsert a batch of clean rows; returns the ids of the accounts created
+    or changed, scored here unless `score` is False (the caller scores them).
+    `insert` stores the new accounts instead of bulk_create (a file import
+    COPYs them)."""
     ids = [clean["external_id"] for _, clean in batch]
     existing = Account.objects.select_for_update().in_bulk(ids, field_name="external_id")
     created: list[Account] = []
@@ -650,7 +673,10 @@ def _write_batch(report: ImportReport, batch: list[tuple[int, dict[str, Any]]]) 
         else:
             report.unchanged += 1
             report.outcomes[number] = "unchanged"
-    Account.objects.bulk_create(created, batch_size=BATCH_SIZE)
+    if insert is None:
+        Account.objects.bulk_create(created, batch_size=BATCH_SIZE)
+    else:
+        insert(created)
     Account.objects.bulk_update(updated, UPDATE_FIELDS, batch_size=BATCH_SIZE)
     new_ids = [a.pk for a in created]
     if None in new_ids:
@@ -661,8 +687,9 @@ def _write_batch(report: ImportReport, batch: list[tuple[int, dict[str, Any]]]) 
     report.created += len(created)
     report.updated += len(updated)
     changed = [*new_ids, *(a.pk for a in updated)]
-    if changed:
+    if changed and score:
         report.scored += accounts_score(changed)
+    return changed
 
 
 # --- CSV -----------------------------------------------------------------------
@@ -676,11 +703,20 @@ class ImportFileError(Exception):
         self.problems = problems
 
 
-def csv_rows(data: bytes) -> list[dict[str, str]]:
-    """The records of a CSV file as {column: cell}, after checking the file
-    as a whole: size, encoding (UTF-8, with or without a BOM), a header of
-    known columns, and the same number of cells in every record. The
-    delimiter is a comma, or a semicolon when the header holds no comma."""
+@dataclass(frozen=True)
+class CsvFile:
+    """A CSV file whose size, encoding and header have been checked."""
+
+    text: str
+    delimiter: str
+    header: list[str]
+
+
+def csv_open(data: bytes) -> CsvFile:
+    """The cheap checks of a CSV file as a whole, reading only its header:
+    size, encoding (UTF-8, with or without a BOM) and a header of known
+    columns. The delimiter is a comma, or a semicolon when the header holds
+    no comma. The records are read by csv_records."""
     if len(data) > MAX_FILE_BYTES:
         limit = MAX_FILE_BYTES // 1024 // 1024
         raise ImportFileError(
@@ -705,37 +741,62 @@ def csv_rows(data: bytes) -> list[dict[str, str]]:
                 "Save it as 'CSV UTF-8' and upload it again."
             ]
         ) from None
-    first_line = text.split("\n", 1)[0]
+    end = text.find("\n")
+    first_line = text if end < 0 else text[:end]
     delimiter = ";" if "," not in first_line and ";" in first_line else ","
     records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         header = [_column(cell) for cell in next(records, [])]
-        body = list(records)
     except csv.Error as exc:
         raise ImportFileError(
             [f"The file is not valid CSV near line {records.line_num}: {exc}."]
         ) from None
     _check_header(header)
-    problems = []
-    rows: list[dict[str, str]] = []
-    for number, cells in enumerate(body, start=2):
-        if not cells:
-            rows.append({})
-        elif len(cells) != len(header):
-            problems.append(
-                f"Row {number} has {len(cells)} cells but the header has {len(header)} columns."
-            )
-        else:
-            rows.append(dict(zip(header, cells, strict=True)))
-    if not any(any(cell.strip() for cell in row.values()) for row in rows) and not problems:
+    return CsvFile(text=text, delimiter=delimiter, header=header)
+
+
+def csv_records(file: CsvFile) -> Iterator[tuple[int, dict[str, str]]]:
+    """Each record after the header as (row number, {column: cell}), {} for
+    an empty line; the header is row 1. Streams, so a large file is never
+    held as rows. A record with the wrong number of cells is not yielded:
+    ImportFileError lists them once the file is read (as it does when no
+    record holds an account); invalid CSV raises it at once."""
+    records = csv.reader(io.StringIO(file.text, newline=""), delimiter=file.delimiter, strict=True)
+    width = len(file.header)
+    problems: list[str] = []
+    wrong = 0
+    accounts = False
+    try:
+        next(records, None)
+        for number, cells in enumerate(records, start=2):
+            if not cells:
+                yield number, {}
+            elif len(cells) != width:
+                wrong += 1
+                if wrong <= MAX_LISTED_PROBLEMS:
+                    problems.append(
+                        f"Row {number} has {len(cells)} cells but the header has {width} columns."
+                    )
+            else:
+                accounts = accounts or any(cell.strip() for cell in cells)
+                yield number, dict(zip(file.header, cells, strict=True))
+    except csv.Error as exc:
+        raise ImportFileError(
+            [f"The file is not valid CSV near line {records.line_num}: {exc}."]
+        ) from None
+    if not accounts and not problems:
         raise ImportFileError(["The file has a header but no account rows."])
     if problems:
-        more = len(problems) - MAX_LISTED_PROBLEMS
-        listed = problems[:MAX_LISTED_PROBLEMS]
+        more = wrong - len(problems)
         raise ImportFileError(
-            [*listed, *([f"... and {more} more rows like these."] if more > 0 else [])]
+            [*problems, *([f"... and {more} more rows like these."] if more > 0 else [])]
         )
-    return rows
+
+
+def csv_rows(data: bytes) -> list[dict[str, str]]:
+    """The records of a CSV file as {column: cell}, after checking the file
+    as a whole (csv_open) and every record's number of cells (csv_records)."""
+    return [row for _, row in csv_records(csv_open(data))]
 
 
 def _column(cell: str) -> str:

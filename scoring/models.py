@@ -133,6 +133,12 @@ class ScoringRun(models.Model):
         null=True, blank=True, help_text="When the run was planned or a chunk last finished."
     )
     finished_at = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When its rescoring task was handed to the broker; empty while it was not "
+        "(the broker did not answer), and the sweep on beat sends it.",
+    )
     previous = models.ForeignKey(
         "self",
         null=True,
@@ -429,10 +435,25 @@ class WebhookDelivery(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the task of its next attempt is due: when it was handed to the broker, "
+        "or when a retry is. Empty while no task was handed over (the broker did not answer), "
+        "and the sweep on beat sends one.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "webhook deliveries"
+        indexes = [
+            # The sweep's every-minute look for pending deliveries whose task was lost.
+            models.Index(
+                fields=["due_at"],
+                condition=models.Q(status="pending"),
+                name="webhook_delivery_pending_due",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(status__in=DeliveryStatus.values),
@@ -442,3 +463,83 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} to {self.subscription} ({self.status})"
+
+
+class ImportJobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ImportMode(models.TextChoices):
+    ALL_OR_NOTHING = "all_or_nothing", "All or nothing"
+    VALID_ONLY = "valid_only", "The valid rows"
+
+
+class ImportJob(models.Model):
+    """A CSV file of accounts uploaded on the import page, and its import by
+    a worker (scoring.imports).
+
+    The file's bytes live in the row, not on a disk: web and worker machines
+    share only PostgreSQL and Redis. They are dropped once the job is
+    finished; the counts and the report stay. `errors` holds the first
+    problems, [row, external_id, field, message] in row order, and
+    `error_count` how many there were in all. `problems` says why a failed
+    job stored nothing (the file as a whole, or the import stopping).
+    While the job runs, its live counts are in the cache (scoring.imports),
+    since the import's own transaction hides its writes until the end.
+    """
+
+    Status = ImportJobStatus
+    Mode = ImportMode
+
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    file_name = models.CharField(max_length=255)
+    file_size = models.PositiveIntegerField(default=0)
+    data = models.BinaryField(default=b"", help_text="The file, until the job is finished.")
+    mode = models.CharField(max_length=16, choices=ImportMode.choices)
+    status = models.CharField(
+        max_length=8, choices=ImportJobStatus.choices, default=ImportJobStatus.QUEUED
+    )
+    rows_read = models.PositiveIntegerField(default=0)
+    rows_bad = models.PositiveIntegerField(default=0)
+    blank = models.PositiveIntegerField(default=0)
+    accounts_created = models.PositiveIntegerField(default=0)
+    accounts_updated = models.PositiveIntegerField(default=0)
+    accounts_unchanged = models.PositiveIntegerField(default=0)
+    written = models.BooleanField(default=False)
+    errors = models.JSONField(default=list, blank=True)
+    error_count = models.PositiveIntegerField(default=0)
+    problems = models.JSONField(default=list, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["created_by", "-created_at"], name="import_job_by_owner")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=ImportJobStatus.values),
+                name="import_job_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(mode__in=ImportMode.values), name="import_job_mode_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (ImportJobStatus.DONE, ImportJobStatus.FAILED)
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()

@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.db.models import F, Max, Min, Q
 from django.utils import timezone
 
+from icpsite.celery import task_send
 from profiles.models import Profile, ProfileVersion, User
 from scoring import score_tables
 from scoring.engine import Tier
@@ -45,6 +46,8 @@ logger = logging.getLogger(__name__)
 # CHUNK_SIZE): large enough that per-task overhead is noise, small enough that
 # a redelivered chunk redoes little and progress moves visibly.
 CHUNK_SIZE = 50_000
+# Runs the sweep sends at most per look (one a minute).
+RESEND_BATCH = 100
 
 _CLOCKS = ChangeClock._meta.db_table
 
@@ -116,17 +119,63 @@ def run_create(
     """Queue a run for a newly approved version; any run still in progress for
     the profile is superseded. Enqueues the rescoring once the caller's
     transaction commits (unless the caller drives the run itself)."""
-    from scoring.tasks import rescore_task
-
     now = timezone.now()
     ScoringRun.objects.filter(
         profile=profile, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]
     ).update(status=RunStatus.SUPERSEDED, finished_at=now)
-    run = ScoringRun.objects.create(profile=profile, version=version, requested_by=actor)
+    # A run its caller drives is stamped as handed over, so the sweep leaves it be.
+    run = ScoringRun.objects.create(
+        profile=profile,
+        version=version,
+        requested_by=actor,
+        dispatched_at=None if enqueue else now,
+    )
     score_tables.create(run.pk)
     if enqueue:
-        transaction.on_commit(lambda: rescore_task.delay(run.pk))
+        transaction.on_commit(lambda: run_dispatch(run.pk))
     return run
+
+
+def run_dispatch(run_id: int, *, resend_before: datetime | None = None) -> bool:
+    """Hand a queued run's rescoring to the broker; whether this call did.
+
+    The send is claimed first, by a conditional UPDATE of `dispatched_at`
+    that matches only a queued run never handed over (or, with
+    `resend_before`, handed over before then): of two callers at once (the
+    approval's on-commit hook and the sweep, or two sweeps) one sends. A
+    send the broker refuses clears the stamp again, for the sweep's next
+    look; the approval that called it has committed and answers anyway.
+    """
+    from scoring.tasks import rescore_task
+
+    now = timezone.now()
+    unsent = Q(dispatched_at__isnull=True)
+    if resend_before is not None:
+        unsent |= Q(dispatched_at__lt=resend_before)
+    runs = ScoringRun.objects.filter(pk=run_id, status=RunStatus.QUEUED)
+    if not runs.filter(unsent).update(dispatched_at=now):
+        return False
+    if task_send(rescore_task, run_id):
+        return True
+    runs.filter(dispatched_at=now).update(dispatched_at=None)
+    return False
+
+
+def runs_resend(*, now: datetime | None = None) -> list[int]:
+    """Send again the rescoring of queued runs whose task never reached a
+    worker: never handed over (the broker was down when they were
+    approved), or handed over TASK_RESEND_SECONDS ago and still not started
+    (the broker lost it). The sweep on beat calls it every minute, so a
+    broker that comes back gets them within a minute or two instead of the
+    stall rescue's SCORING_STALL_SECONDS. A run sent twice is planned twice,
+    which is safe (see run_plan). Returns the ids sent."""
+    now = now or timezone.now()
+    before = now - timedelta(seconds=settings.TASK_RESEND_SECONDS)
+    due = ScoringRun.objects.filter(
+        Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=before), status=RunStatus.QUEUED
+    )
+    ids = list(due.order_by("pk").values_list("pk", flat=True)[:RESEND_BATCH])
+    return [run_id for run_id in ids if run_dispatch(run_id, resend_before=before)]
 
 
 def run_on_approval(*, version: ProfileVersion, actor: User, **_: Any) -> None:

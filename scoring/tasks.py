@@ -12,7 +12,7 @@ from typing import Any
 from celery import chord, group, shared_task
 from django.db import IntegrityError, OperationalError
 
-from scoring import services, webhooks
+from scoring import imports, services, webhooks
 
 # Retry only on errors a retry can cure: a dropped connection or a lock
 # timeout, and the key conflict of two writers scoring the same account for
@@ -60,6 +60,15 @@ def rescue_stalled_runs_task() -> dict[str, list[int]]:
     return stalled
 
 
+@shared_task(name="outbox.resend_unsent")
+def resend_unsent_task() -> dict[str, list[int]]:
+    """On beat, every minute: send again what never reached a worker, the
+    rescoring of queued runs and pending webhook deliveries whose send the
+    broker refused (or lost; see TASK_RESEND_SECONDS). On the default queue,
+    so a long rescoring does not hold it up."""
+    return {"runs": services.runs_resend(), "deliveries": webhooks.deliveries_resend()}
+
+
 @shared_task(name="scoring.fail_run")
 def fail_run_task(request: Any, exc: BaseException, traceback: Any, run_id: int) -> None:
     """Errback of the chord: a chunk gave up after its retries."""
@@ -80,3 +89,24 @@ def webhook_deliver_task(self: Any, delivery_id: int) -> str:
     if delivery.status == delivery.Status.PENDING:
         raise self.retry(countdown=webhooks.retry_delay(delivery.attempts))
     return str(delivery.status)
+
+
+# Retries of an import stopped by the database (a dropped connection, a lock
+# timeout), 30 s, 60 s and 120 s apart; then the job fails.
+IMPORT_MAX_RETRIES = 3
+IMPORT_RETRY_SECONDS = 30
+
+
+@shared_task(name="accounts.import_job", bind=True, max_retries=IMPORT_MAX_RETRIES)
+def import_job_run_task(self: Any, job_id: int) -> str:
+    """Import an uploaded CSV file (scoring.imports.import_job_run), on the
+    default queue. A finished job is left as it is, so a second delivery
+    does nothing."""
+    try:
+        job = imports.import_job_run(job_id=job_id)
+    except OperationalError as exc:
+        if self.request.retries >= IMPORT_MAX_RETRIES:
+            imports.import_job_fail(job_id=job_id, problems=[imports.STOPPED])
+            raise
+        raise self.retry(exc=exc, countdown=IMPORT_RETRY_SECONDS * 2**self.request.retries) from exc
+    return "nothing to do" if job is None else str(job.status)

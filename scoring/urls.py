@@ -6,5 +6,6 @@ urlpatterns = [
     path("", views.account_index, name="account-list"),
     path("<int:pk>/", views.account_detail, name="account-detail"),
     path("import/", views.account_import, name="account-import"),
+    path("import/<int:pk>/", views.account_import_job, name="account-import-job"),
     path("export.csv", views.account_export, name="account-export"),
 ]

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.views.decorators.http import require_GET, require_http_methods
@@ -18,16 +18,23 @@ from django.views.decorators.http import require_GET, require_http_methods
 from profiles.models import Profile
 from scoring.filters import AccountFilter
 from scoring.forms import AccountImportForm
+from scoring.imports import (
+    import_job_create,
+    import_job_get,
+    import_job_list,
+    import_job_progress,
+    import_job_report,
+)
 from scoring.ingest import (
     IMPORT_REFUSED,
+    MAX_FILE_BYTES,
     ImportFileError,
     Mode,
-    accounts_import,
     can_import_accounts,
     declared_traits,
     export_lines,
 )
-from scoring.models import Account, ScoringRun
+from scoring.models import Account, ImportJob, ScoringRun
 from scoring.selectors import (
     account_explanations,
     account_history,
@@ -61,6 +68,9 @@ class CappedPaginator(Paginator):
 
 # Rows fetched from the database per round trip while streaming an export.
 EXPORT_CHUNK_SIZE = 2000
+
+# How often an import's progress page asks for news while the job runs.
+IMPORT_POLL_SECONDS = 2
 
 
 def _chosen(request: HttpRequest) -> tuple[list[Profile], Profile | None, ScoringRun | None]:
@@ -112,35 +122,56 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def account_import(request: HttpRequest) -> HttpResponse:
-    """Upload a CSV file of accounts; shows the counts, or every bad row."""
+    """Upload a CSV file of accounts. The file is checked as a whole and
+    stored as a job that a worker imports; the answer is the job's page."""
     if not can_import_accounts(request.user):  # type: ignore[arg-type]
         raise PermissionDenied(IMPORT_REFUSED)
     form = AccountImportForm(request.POST or None, request.FILES or None)
-    report = None
     status = 200
     if request.method == "POST":
         if form.is_valid():
+            upload = form.cleaned_data["file"]
             mode: Mode = "valid_only" if form.cleaned_data["valid_only"] else "all_or_nothing"
             try:
-                report = accounts_import(
+                job = import_job_create(
                     actor=request.user,  # type: ignore[arg-type]
-                    rows=form.cleaned_data["file"],
+                    file_name=upload.name or "accounts.csv",
+                    data=upload.read(MAX_FILE_BYTES + 1),
                     mode=mode,
-                    first_row=2,
                 )
             except ImportFileError as exc:
                 form.add_error("file", list(exc.problems))
-                status = 400
             else:
-                status = 422 if report.errors and not report.written else 200
-        else:
-            status = 400
+                return redirect("account-import-job", pk=job.pk)
+        status = 400
     return render(
         request,
         "scoring/account_import.html",
-        {"form": form, "report": report, "traits": declared_traits()},
+        {
+            "form": form,
+            "traits": declared_traits(),
+            "jobs": import_job_list(viewer=request.user),  # type: ignore[arg-type]
+        },
         status=status,
     )
+
+
+@login_required
+@require_GET
+def account_import_job(request: HttpRequest, pk: int) -> HttpResponse:
+    """An import's progress while a worker runs it, then its counts and every
+    bad row; for its owner and whoever may import. Over HTMX, the section
+    alone, which asks again every IMPORT_POLL_SECONDS until the job ends."""
+    job = import_job_get(viewer=request.user, pk=pk)  # type: ignore[arg-type]
+    context = {
+        "job": job,
+        "progress": import_job_progress(job=job),
+        "report": import_job_report(job=job) if job.status == ImportJob.Status.DONE else None,
+        "poll_seconds": IMPORT_POLL_SECONDS,
+    }
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "scoring/partials/_import_job.html", context)
+    return render(request, "scoring/account_import_job.html", context)
 
 
 @login_required

@@ -28,13 +28,16 @@ import secrets
 import time
 import uuid
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
+from icpsite.celery import task_send
 from profiles.models import ProfileVersion, User
 from scoring.models import DeliveryStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
 from scoring.policies import can_manage_webhooks
@@ -61,6 +64,8 @@ TIMEOUT_SECONDS = 10
 # Characters of a failure kept in last_error.
 ERROR_LENGTH = 1000
 SECRET_MIN_LENGTH = 16
+# Deliveries the sweep sends at most per look (one a minute).
+RESEND_BATCH = 500
 
 
 def _check_actor(actor: User | None) -> None:
@@ -164,8 +169,6 @@ def webhooks_emit(event: str, payload: dict[str, Any]) -> list[int]:
     """Queue `event` with `payload` (JSON-ready) for every active subscription
     that wants it, inside the caller's transaction; sent once it commits.
     Returns the delivery ids."""
-    from scoring.tasks import webhook_deliver_task
-
     if event not in WebhookEvent.values:
         raise ValueError(f"Unknown webhook event {event!r}.")
     wanting = [s for s in WebhookSubscription.objects.filter(is_active=True) if event in s.events]
@@ -186,10 +189,55 @@ def webhooks_emit(event: str, payload: dict[str, Any]) -> list[int]:
 
     def enqueue() -> None:
         for delivery_id in ids:
-            webhook_deliver_task.delay(delivery_id)
+            sent = delivery_dispatch(delivery_id)
+            unsent = WebhookDelivery.objects.filter(pk=delivery_id, due_at__isnull=True)
+            if not sent and unsent.exists():
+                break  # the broker does not answer: the sweep sends the rest
 
     transaction.on_commit(enqueue)
     return ids
+
+
+def delivery_dispatch(delivery_id: int, *, resend_before: datetime | None = None) -> bool:
+    """Hand a pending delivery's task to the broker; whether this call did.
+
+    Claimed first by a conditional UPDATE of `due_at`, matching only a
+    delivery with no task handed over (or, with `resend_before`, one due
+    before then), so that of two callers one sends. A send the broker
+    refuses clears the stamp again, for the sweep.
+    """
+    from scoring.tasks import webhook_deliver_task
+
+    now = timezone.now()
+    unsent = Q(due_at__isnull=True)
+    if resend_before is not None:
+        unsent |= Q(due_at__lt=resend_before)
+    deliveries = WebhookDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING)
+    if not deliveries.filter(unsent).update(due_at=now):
+        return False
+    if task_send(webhook_deliver_task, delivery_id):
+        return True
+    deliveries.filter(due_at=now).update(due_at=None)
+    return False
+
+
+def deliveries_resend(*, now: datetime | None = None) -> list[int]:
+    """Send again the pending deliveries whose task never reached a worker:
+    never handed over (the broker was down when the event committed), or
+    due more than TASK_RESEND_SECONDS ago (a first send or a scheduled
+    retry the broker lost) with no attempt since. The sweep on beat calls
+    it every minute. A delivery sent twice may reach its receiver twice,
+    which at-least-once delivery allows (receivers dedupe by delivery id).
+    Returns the ids sent."""
+    now = now or timezone.now()
+    before = now - timedelta(seconds=settings.TASK_RESEND_SECONDS)
+    due = WebhookDelivery.objects.filter(
+        Q(due_at__isnull=True) | Q(due_at__lt=before), status=DeliveryStatus.PENDING
+    )
+    ids = list(due.order_by("pk").values_list("pk", flat=True)[:RESEND_BATCH])
+    return [
+        delivery_id for delivery_id in ids if delivery_dispatch(delivery_id, resend_before=before)
+    ]
 
 
 def on_version_approved(*, version: ProfileVersion, actor: User, **_: Any) -> None:
@@ -267,6 +315,10 @@ def _record(delivery: WebhookDelivery, status: int | None, error: str) -> Webhoo
         last_error=error[:ERROR_LENGTH],
         last_attempt_at=now,
         delivered_at=now if outcome == DeliveryStatus.SUCCEEDED else None,
+        # The retry the task schedules (webhook_deliver_task) is due then.
+        due_at=now + timedelta(seconds=retry_delay(attempts))
+        if outcome == DeliveryStatus.PENDING
+        else delivery.due_at,
     )
     delivery.refresh_from_db()
     return delivery

@@ -1,13 +1,18 @@
-"""Import accounts from a CSV file, the same way the import page does."""
+"""Import accounts from a CSV file, here and now, by the rules of the import
+page, with a progress line on a terminal."""
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from scoring.ingest import MAX_FILE_BYTES, ImportFileError, Mode, accounts_import_csv
+from scoring.imports import FileImportReport, accounts_import_file
+from scoring.ingest import MAX_FILE_BYTES, ImportFileError, Mode
+
+BAR_WIDTH = 30
 
 
 class Command(BaseCommand):
@@ -23,6 +28,12 @@ class Command(BaseCommand):
             action="store_true",
             help="Import the valid rows and report the bad ones instead of importing nothing.",
         )
+        parser.add_argument(
+            "--progress",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="Show a progress line on stderr (by default, when stderr is a terminal).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["file"]
@@ -32,13 +43,45 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror}.") from None
         mode: Mode = "valid_only" if options["valid_only"] else "all_or_nothing"
+        show = options["progress"]
+        if show is None:
+            show = self.stderr.isatty()
+        self._shown = False
         try:
-            report = accounts_import_csv(actor=None, data=data, mode=mode)
+            report = accounts_import_file(
+                actor=None,
+                data=data,
+                mode=mode,
+                max_errors=None,
+                progress=self._bar if show else None,
+            )
         except ImportFileError as exc:
             raise CommandError(f"{path}: " + " ".join(exc.problems)) from None
+        finally:
+            if self._shown:
+                self.stderr.write("")
         for error in report.errors:
             self.stderr.write(str(error))
         if report.errors and not report.written:
             raise CommandError(f"{report.summary()} Fix the rows above and import again.")
         style = self.style.WARNING if report.errors else self.style.SUCCESS
         self.stdout.write(style(report.summary()))
+
+    def _bar(self, report: FileImportReport) -> None:
+        """One line, rewritten in place: rows checked, then accounts stored."""
+        if report.phase == "reading":
+            line = f"Checking rows: {report.rows_read:,} read, {report.rows_bad:,} with errors"
+        elif report.phase == "writing":
+            share = report.rows_written / report.rows_to_write if report.rows_to_write else 1.0
+            filled = int(BAR_WIDTH * share)
+            line = (
+                f"Storing: [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {share:4.0%}  "
+                f"{report.rows_written:,}/{report.rows_to_write:,} accounts"
+            )
+        elif report.phase == "scoring":
+            line = f"Scoring {report.rows_written:,} accounts"
+        else:
+            line = f"Read {report.rows_read:,} rows, {report.rows_bad:,} with errors"
+        self.stderr.write(f"\r{line:<79}", ending="")
+        self.stderr.flush()
+        self._shown = True

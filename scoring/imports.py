@@ -1,0 +1,497 @@
+"""Account imports from CSV files of any size up to MAX_FILE_BYTES, and the
+import jobs that run them on a worker.
+
+The import page stores the upload as an ImportJob and a task on the default
+queue imports it (import_job_run); the request only checks the file cheaply
+(csv_open), so a 200,000-row file never meets the web's timeout.
+`manage.py import_accounts` runs the same import in the foreground.
+
+A file is read twice, so memory holds the file and its external_ids, never
+its rows, whatever their number:
+
+1. Every row is checked and repeated external_ids found. Only the numbers of
+   the bad rows are kept, with the first `max_errors` problems and a count
+   of them all. All or nothing with a bad row ends here: nothing is written.
+2. The good rows are read and cleaned again and written in batches of
+   BATCH_SIZE inside one transaction; the new and changed accounts are
+   scored at its end, in batches of SCORE_BATCH_SIZE, so the profiles'
+   change counters are locked for the scoring alone, not for the writing.
+
+Progress goes to the cache, not to the job's row: the row is written in the
+import's own transaction, which nobody else sees until it commits. With
+Redis (the full stack) every web process reads what the worker wrote;
+without it the task runs in the request (eager), and the page shows the job
+finished.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from operator import attrgetter
+from typing import Any
+
+import orjson
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import JSONField
+from django.http import Http404
+from django.utils import timezone
+
+from icpsite.celery import task_send
+from profiles.models import User
+from scoring.ingest import (
+    BATCH_SIZE,
+    CONCURRENT_WRITE,
+    IMPORT_REFUSED,
+    MODES,
+    AccountInvalidError,
+    CsvFile,
+    ImportFileError,
+    ImportReport,
+    Mode,
+    RowError,
+    _external_id_of,
+    _is_empty,
+    _write_batch,
+    account_clean,
+    can_import_accounts,
+    csv_open,
+    csv_records,
+    declared_traits,
+)
+from scoring.models import Account, ImportJob, ImportJobStatus
+from scoring.services import accounts_score
+
+logger = logging.getLogger(__name__)
+
+# Problems an import job keeps for its report; it counts them all.
+MAX_STORED_ERRORS = 500
+
+# Accounts scored per statement after the writing: ten write batches at a
+# time, well inside SQLite's 32,766 parameters.
+SCORE_BATCH_SIZE = 10_000
+
+# How long a running job's progress stays in the cache without an update.
+PROGRESS_TIMEOUT_SECONDS = 24 * 3600
+
+STOPPED = (
+    "The import stopped before it finished, so nothing was stored. Upload the file again; "
+    "if this happens again, tell an administrator."
+)
+
+
+# --- Importing a file --------------------------------------------------------
+
+
+@dataclass
+class FileImportReport(ImportReport):
+    """An ImportReport for a whole file: `errors` holds at most the first
+    `max_errors` problems, `error_count` counts them all and `rows_bad` the
+    rows they are on. `phase` and the row counts tell progress."""
+
+    phase: str = "reading"
+    rows_read: int = 0
+    rows_bad: int = 0
+    rows_to_write: int = 0
+    rows_written: int = 0
+    error_count: int = 0
+
+    @property
+    def bad_rows(self) -> int:
+        return self.rows_bad
+
+    @property
+    def errors_left_out(self) -> int:
+        return self.error_count - len(self.errors)
+
+
+Progress = Callable[[FileImportReport], None]
+
+
+def accounts_import_file(
+    *,
+    actor: User | None,
+    data: bytes,
+    mode: Mode = "all_or_nothing",
+    max_errors: int | None = MAX_STORED_ERRORS,
+    progress: Progress | None = None,
+) -> FileImportReport:
+    """Import a CSV file's accounts, by the rules of scoring.ingest, in the
+    two passes the module describes; `progress` hears the report after
+    every batch. ImportFileError when the file cannot be read as a whole
+    (nothing is stored); `max_errors` None keeps every problem."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}")
+    if actor is not None and not can_import_accounts(actor):
+        raise PermissionDenied(IMPORT_REFUSED)
+    file = csv_open(data)
+    traits = declared_traits()
+    report = FileImportReport(mode=mode)
+    notify = progress or _quiet
+    bad = _check_rows(report, file, traits, max_errors, notify)
+    if report.error_count and mode == "all_or_nothing":
+        report.phase = "done"
+        notify(report)
+        return report
+    report.phase = "writing"
+    report.rows_to_write = report.rows_read - report.blank - report.rows_bad
+    notify(report)
+    try:
+        with transaction.atomic():
+            _write_rows(report, file, traits, bad, notify)
+    except IntegrityError:
+        raise ImportFileError([CONCURRENT_WRITE]) from None
+    report.written = True
+    report.phase = "done"
+    notify(report)
+    return report
+
+
+def _quiet(report: FileImportReport) -> None:
+    return None
+
+
+def _check_rows(
+    report: FileImportReport,
+    file: CsvFile,
+    traits: dict[str, Any],
+    max_errors: int | None,
+    notify: Progress,
+) -> set[int]:
+    """The first pass: every row checked; returns the numbers of the bad
+    rows, those repeating an external_id included."""
+    bad: set[int] = set()
+    kept: list[RowError] = []
+    first_row: dict[str, int] = {}
+    repeats: dict[str, list[int]] = {}
+    for number, row in csv_records(file):
+        report.rows_read += 1
+        if report.rows_read % BATCH_SIZE == 0:
+            report.rows_bad = len(bad)
+            notify(report)
+        if all(_is_empty(v) for v in row.values()):
+            report.blank += 1
+            continue
+        try:
+            external_id = account_clean(row, traits=traits)["external_id"]
+        except AccountInvalidError as exc:
+            bad.add(number)
+            external_id = _external_id_of(row)
+            for name, messages in exc.errors.items():
+                for message in messages:
+                    report.error_count += 1
+                    if max_errors is None or len(kept) < max_errors:
+                        kept.append(RowError(number, external_id, name, message))
+        if external_id:
+            first = first_row.setdefault(external_id, number)
+            if first != number:
+                repeats.setdefault(external_id, [first]).append(number)
+    repeated = []
+    for external_id, numbers in repeats.items():
+        for number in numbers:
+            others = ", ".join(str(n) for n in numbers if n != number)
+            repeated.append(
+                RowError(
+                    number,
+                    external_id,
+                    "external_id",
+                    f"{external_id!r} also appears in row {others}; "
+                    "each account may appear once per import",
+                )
+            )
+            bad.add(number)
+    report.error_count += len(repeated)
+    # The first max_errors of either list hold the first max_errors of both.
+    errors = sorted([*kept, *repeated], key=lambda e: (e.row, e.field))
+    report.errors = errors if max_errors is None else errors[:max_errors]
+    report.rows_bad = len(bad)
+    return bad
+
+
+def _write_rows(
+    report: FileImportReport,
+    file: CsvFile,
+    traits: dict[str, Any],
+    bad: set[int],
+    notify: Progress,
+) -> None:
+    """The second pass, inside the caller's transaction: the good rows
+    written batch by batch, then the changed accounts scored."""
+    changed: list[int] = []
+    batch: list[tuple[int, dict[str, Any]]] = []
+    for number, row in csv_records(file):
+        if number in bad or all(_is_empty(v) for v in row.values()):
+            continue
+        batch.append((number, account_clean(row, traits=traits)))
+        if len(batch) == BATCH_SIZE:
+            changed += _write(report, batch, notify)
+            batch = []
+    if batch:
+        changed += _write(report, batch, notify)
+    report.phase = "scoring"
+    notify(report)
+    for start in range(0, len(changed), SCORE_BATCH_SIZE):
+        report.scored += accounts_score(changed[start : start + SCORE_BATCH_SIZE])
+
+
+def _write(
+    report: FileImportReport, batch: list[tuple[int, dict[str, Any]]], notify: Progress
+) -> list[int]:
+    insert = _copy_accounts if connection.vendor == "postgresql" else None
+    changed = _write_batch(report, batch, score=False, insert=insert)
+    report.outcomes.clear()  # per-row outcomes are for the API's answer
+    report.rows_written += len(batch)
+    notify(report)
+    return changed
+
+
+_COPY_FIELDS = [f for f in Account._meta.concrete_fields if not f.primary_key]
+
+
+def _json_cell(name: str) -> Callable[[Account], str]:
+    return lambda account: orjson.dumps(getattr(account, name)).decode()
+
+
+def _copy_accounts(accounts: list[Account]) -> None:
+    """Insert new accounts with COPY (PostgreSQL): several times faster than
+    bulk_create, whose per-value preparation was most of a large import."""
+    if not accounts:
+        return
+    now = timezone.now()
+    cells: list[Callable[[Account], Any]] = []
+    for f in _COPY_FIELDS:
+        if f.attname in ("created_at", "updated_at"):
+            cells.append(lambda account: now)
+        elif isinstance(f, JSONField):
+            cells.append(_json_cell(f.attname))
+        else:
+            cells.append(attrgetter(f.attname))
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in _COPY_FIELDS)
+    sql = f"COPY {Account._meta.db_table} ({columns}) FROM STDIN"
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        cursor.cursor.copy(sql) as copy,
+    ):
+        for account in accounts:
+            copy.write_row([cell(account) for cell in cells])
+
+
+# --- Import jobs -------------------------------------------------------------
+
+
+def import_job_create(*, actor: User, file_name: str, data: bytes, mode: Mode) -> ImportJob:
+    """Store an uploaded file as a job and start its import once the job is
+    committed. Only the cheap checks of the file as a whole run here
+    (csv_open: size, encoding, header), raising ImportFileError; the rows
+    are the worker's."""
+    from scoring.tasks import import_job_run_task
+
+    if not can_import_accounts(actor):
+        raise PermissionDenied(IMPORT_REFUSED)
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}")
+    csv_open(data)
+    with transaction.atomic():
+        job = ImportJob.objects.create(
+            created_by=actor,
+            file_name=file_name[:255],
+            file_size=len(data),
+            data=data,
+            mode=mode,
+        )
+        # robust: a broker that does not answer leaves the job queued, and the
+        # upload, already stored, is not turned into an error page.
+        transaction.on_commit(lambda: task_send(import_job_run_task, job.pk), robust=True)
+    return job
+
+
+def import_job_run(*, job_id: int) -> ImportJob | None:
+    """Import the job's file; None when there is nothing to do.
+
+    Safe to deliver twice. The claim from queued to running is a conditional
+    UPDATE; the import then runs in one transaction that holds the job's
+    row, and the job's finish (counts, report, done) commits with the
+    accounts. So a finished job is never imported again, a second delivery
+    while the first runs finds the row locked and leaves it, and a job left
+    running by a worker that died (its transaction rolled back, nothing
+    stored) is taken over by the next delivery, which finds it unlocked.
+    A database error that a retry may cure (OperationalError) is raised for
+    the task to retry; any other error fails the job.
+    """
+    ImportJob.objects.filter(pk=job_id, status=ImportJobStatus.QUEUED).update(
+        status=ImportJobStatus.RUNNING, started_at=timezone.now()
+    )
+    try:
+        with transaction.atomic():
+            job = (
+                ImportJob.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("created_by")
+                .filter(pk=job_id, status=ImportJobStatus.RUNNING)
+                .first()
+            )
+            if job is None:
+                return None
+            _import(job)
+    except OperationalError:
+        raise
+    except Exception:
+        logger.exception("Import job %s stopped", job_id)
+        import_job_fail(job_id=job_id, problems=[STOPPED])
+        raise
+    transaction.on_commit(lambda: _forget_progress(job_id), robust=True)
+    return job
+
+
+def _forget_progress(job_id: int) -> None:
+    """Drop the job's progress from the cache; a cache that does not answer
+    only leaves it to expire."""
+    try:
+        cache.delete(_progress_key(job_id))
+    except Exception as exc:  # the import is done whatever the cache says
+        logger.warning("Progress of import job %s not cleared: %s", job_id, exc)
+
+
+def _import(job: ImportJob) -> None:
+    mode: Mode = "valid_only" if job.mode == ImportJob.Mode.VALID_ONLY else "all_or_nothing"
+    try:
+        report = accounts_import_file(
+            actor=job.created_by,
+            data=bytes(job.data),
+            mode=mode,
+            progress=lambda report: _progress_set(job.pk, report),
+        )
+    except ImportFileError as exc:
+        _finish(job, ImportJobStatus.FAILED, problems=exc.problems)
+    except PermissionDenied:
+        _finish(job, ImportJobStatus.FAILED, problems=[IMPORT_REFUSED])
+    else:
+        _finish(job, ImportJobStatus.DONE, report=report)
+
+
+def _finish(
+    job: ImportJob,
+    status: str,
+    *,
+    report: FileImportReport | None = None,
+    problems: list[str] | None = None,
+) -> None:
+    job.status = status
+    job.problems = problems or []
+    job.finished_at = timezone.now()
+    job.data = b""
+    if report is not None:
+        job.rows_read = report.rows_read
+        job.rows_bad = report.rows_bad
+        job.blank = report.blank
+        job.accounts_created = report.created
+        job.accounts_updated = report.updated
+        job.accounts_unchanged = report.unchanged
+        job.written = report.written
+        job.errors = [[e.row, e.external_id, e.field, e.message] for e in report.errors]
+        job.error_count = report.error_count
+    job.save()
+
+
+def import_job_fail(*, job_id: int, problems: list[str]) -> None:
+    """Fail a job that is not finished, keeping what it found so far; for an
+    import that stopped (its transaction rolled back: nothing is stored)."""
+    ImportJob.objects.filter(
+        pk=job_id, status__in=[ImportJobStatus.QUEUED, ImportJobStatus.RUNNING]
+    ).update(status=ImportJobStatus.FAILED, problems=problems, finished_at=timezone.now(), data=b"")
+
+
+# --- Reading jobs ------------------------------------------------------------
+
+
+def import_job_get(*, viewer: User, pk: int) -> ImportJob:
+    """A job, without its file, for its owner and for those who may import
+    accounts; Http404 for anyone else, who need not know it exists."""
+    job = ImportJob.objects.defer("data").select_related("created_by").filter(pk=pk).first()
+    if job is None or (job.created_by_id != viewer.pk and not can_import_accounts(viewer)):
+        raise Http404("No such import.")
+    return job
+
+
+def import_job_list(*, viewer: User, limit: int = 5) -> list[ImportJob]:
+    """The viewer's latest jobs, newest first, without their files."""
+    jobs = ImportJob.objects.defer("data").filter(created_by=viewer)
+    return list(jobs.order_by("-created_at", "-id")[:limit])
+
+
+@dataclass(frozen=True)
+class ImportProgress:
+    phase: str
+    rows_read: int
+    rows_bad: int
+    rows_to_write: int
+    rows_written: int
+
+    @property
+    def percent_written(self) -> int:
+        if not self.rows_to_write:
+            return 0
+        return min(100, self.rows_written * 100 // self.rows_to_write)
+
+
+def import_job_progress(*, job: ImportJob) -> ImportProgress:
+    """Where the job stands: the worker's latest counts while it runs, the
+    stored counts once it is finished."""
+    if job.status == ImportJobStatus.RUNNING:
+        live = _progress_get(job.pk)
+        if live is not None:
+            return live
+        return ImportProgress("reading", 0, 0, 0, 0)
+    if job.status == ImportJobStatus.QUEUED:
+        return ImportProgress("queued", 0, 0, 0, 0)
+    written = job.accounts_created + job.accounts_updated + job.accounts_unchanged
+    return ImportProgress("done", job.rows_read, job.rows_bad, written, written)
+
+
+def import_job_report(*, job: ImportJob) -> FileImportReport:
+    """The job's result as the report the page shows."""
+    return FileImportReport(
+        mode="valid_only" if job.mode == ImportJob.Mode.VALID_ONLY else "all_or_nothing",
+        created=job.accounts_created,
+        updated=job.accounts_updated,
+        unchanged=job.accounts_unchanged,
+        blank=job.blank,
+        written=job.written,
+        errors=[RowError(*error) for error in job.errors],
+        phase="done",
+        rows_read=job.rows_read,
+        rows_bad=job.rows_bad,
+        error_count=job.error_count,
+    )
+
+
+def _progress_key(job_id: int) -> str:
+    return f"import-job:{job_id}:progress"
+
+
+def _progress_set(job_id: int, report: FileImportReport) -> None:
+    """Progress is for show: a cache that does not answer must not stop an
+    import, so its errors are logged and dropped."""
+    counts = (
+        report.phase,
+        report.rows_read,
+        report.rows_bad,
+        report.rows_to_write,
+        report.rows_written,
+    )
+    try:
+        cache.set(_progress_key(job_id), counts, PROGRESS_TIMEOUT_SECONDS)
+    except Exception:
+        logger.warning("Could not record the progress of import job %s", job_id, exc_info=True)
+
+
+def _progress_get(job_id: int) -> ImportProgress | None:
+    try:
+        counts = cache.get(_progress_key(job_id))
+    except Exception:
+        logger.warning("Could not read the progress of import job %s", job_id, exc_info=True)
+        return None
+    return None if counts is None else ImportProgress(*counts)
