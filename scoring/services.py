@@ -22,9 +22,9 @@ from django.db import connection, transaction
 from django.db.models import F, Max, Min, Q
 from django.utils import timezone
 
-from icpsite.celery import task_send
 from profiles.models import Profile, ProfileVersion, User
 from scoring import score_tables
+from scoring.dispatch import claimed_send
 from scoring.engine import Tier
 from scoring.expressions import scores_select
 from scoring.models import (
@@ -148,17 +148,13 @@ def run_dispatch(run_id: int, *, resend_before: datetime | None = None) -> bool:
     """
     from scoring.tasks import rescore_task
 
-    now = timezone.now()
-    unsent = Q(dispatched_at__isnull=True)
-    if resend_before is not None:
-        unsent |= Q(dispatched_at__lt=resend_before)
-    runs = ScoringRun.objects.filter(pk=run_id, status=RunStatus.QUEUED)
-    if not runs.filter(unsent).update(dispatched_at=now):
-        return False
-    if task_send(rescore_task, run_id):
-        return True
-    runs.filter(dispatched_at=now).update(dispatched_at=None)
-    return False
+    return claimed_send(
+        ScoringRun.objects.filter(pk=run_id, status=RunStatus.QUEUED),
+        stamp="dispatched_at",
+        task=rescore_task,
+        object_id=run_id,
+        resend_before=resend_before,
+    )
 
 
 def runs_resend(*, now: datetime | None = None) -> list[int]:

@@ -37,8 +37,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from icpsite.celery import task_send
 from profiles.models import ProfileVersion, User
+from scoring.dispatch import claimed_send
 from scoring.models import DeliveryStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
 from scoring.policies import can_manage_webhooks
 from scoring.webhook_targets import (
@@ -208,17 +208,13 @@ def delivery_dispatch(delivery_id: int, *, resend_before: datetime | None = None
     """
     from scoring.tasks import webhook_deliver_task
 
-    now = timezone.now()
-    unsent = Q(due_at__isnull=True)
-    if resend_before is not None:
-        unsent |= Q(due_at__lt=resend_before)
-    deliveries = WebhookDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING)
-    if not deliveries.filter(unsent).update(due_at=now):
-        return False
-    if task_send(webhook_deliver_task, delivery_id):
-        return True
-    deliveries.filter(due_at=now).update(due_at=None)
-    return False
+    return claimed_send(
+        WebhookDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING),
+        stamp="due_at",
+        task=webhook_deliver_task,
+        object_id=delivery_id,
+        resend_before=resend_before,
+    )
 
 
 def deliveries_resend(*, now: datetime | None = None) -> list[int]:

@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 
 from profiles import services as profile_services
 from profiles.models import Profile, ProfileVersion, User
-from scoring import services, webhooks
+from scoring import dispatch, services, webhooks
 from scoring.models import DeliveryStatus, RunStatus, ScoringRun, WebhookDelivery
 from scoring.tasks import resend_unsent_task
 from tests.api.test_webhooks import Receiver, subscribe, verify
@@ -197,8 +197,7 @@ def test_the_sweep_leaves_alone_what_the_broker_took_recently_and_resends_what_i
         sends.append((task.name, args))
         return True
 
-    monkeypatch.setattr(services, "task_send", task_send)
-    monkeypatch.setattr(webhooks, "task_send", task_send)
+    monkeypatch.setattr(dispatch, "task_send", task_send)
     subscription = subscribe(receiver.url, "version.approved")
     version = approved_version(icp, 1, [200, 2000])
     now = timezone.now()
@@ -244,7 +243,7 @@ def test_of_two_sweeps_at_once_one_sends(
     from tests.scoring.test_runs import approved_version
 
     sends: list[int] = []
-    monkeypatch.setattr(services, "task_send", lambda task, run_id: sends.append(run_id) or True)
+    monkeypatch.setattr(dispatch, "task_send", lambda task, run_id: sends.append(run_id) or True)
     run = ScoringRun.objects.create(profile=icp, version=approved_version(icp, 1, [200, 2000]))
     results = [services.run_dispatch(run.pk), services.run_dispatch(run.pk)]
     assert results == [True, False]
@@ -376,7 +375,7 @@ def test_a_failed_attempt_is_due_again_when_its_retry_is_so_the_sweep_leaves_it(
     db: None, receiver: Receiver, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings.TASK_RESEND_SECONDS = 600
-    monkeypatch.setattr(webhooks, "task_send", lambda task, *args: True)
+    monkeypatch.setattr(dispatch, "task_send", lambda task, *args: True)
     receiver.statuses = [500]
     subscribe(receiver.url, "version.approved")
     webhooks.webhooks_emit("version.approved", {"profile": "icp", "version": 2})
