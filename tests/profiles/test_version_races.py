@@ -28,6 +28,7 @@ from profiles.models import (
     User,
     VersionEvent,
 )
+from tests.conftest import point_celery_at
 from tests.drafting import fill, sign_all
 
 pytestmark = [
@@ -36,6 +37,17 @@ pytestmark = [
     ),
     pytest.mark.django_db(transaction=True),
 ]
+
+
+@pytest.fixture(autouse=True)
+def _tasks_run_here() -> Iterator[None]:
+    """An approval's rescoring runs in this process, after its commit, even
+    when an earlier test of the session pointed Celery at a worker of its own
+    (which would go on writing to the database while the test ends)."""
+    previous = point_celery_at("memory://", "cache+memory://", eager=True)
+    yield
+    broker, backend, eager = previous
+    point_celery_at(broker, backend, eager=eager)
 
 
 def _connect() -> psycopg.Connection[Any]:
