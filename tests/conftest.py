@@ -157,6 +157,32 @@ def point_celery_at(broker: str, backend: str, *, eager: bool) -> CeleryTarget:
     return previous
 
 
+# Redis as it is when it is down: a closed port.
+DOWN_URL = "redis://127.0.0.1:1/0"
+
+
+@pytest.fixture
+def cache_down(settings: object) -> None:
+    """The cache pointed at a closed port, failing fast as production's does."""
+    settings.CACHES = {  # type: ignore[attr-defined]
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": DOWN_URL,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1},
+        }
+    }
+
+
+@pytest.fixture
+def broker_down() -> Iterator[None]:
+    """Celery pointed at a closed port, as the web is when Redis is down."""
+    broker, backend, eager = point_celery_at(DOWN_URL, DOWN_URL, eager=False)
+    try:
+        yield
+    finally:
+        point_celery_at(broker, backend, eager=eager)
+
+
 def run_table_has_key(run: ScoringRun) -> bool | None:
     """On PostgreSQL, whether the run's own scores table has its primary
     key; None when the run has no table."""

@@ -22,28 +22,6 @@ from tests.scoring.test_runs import approved_version, run_all
 
 pytestmark = pytest.mark.django_db
 
-DOWN_URL = "redis://127.0.0.1:1/0"
-
-
-@pytest.fixture
-def cache_down(settings: Any) -> None:
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": DOWN_URL,
-            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1},
-        }
-    }
-
-
-@pytest.fixture
-def broker_down() -> Iterator[None]:
-    broker, backend, eager = point_celery_at(DOWN_URL, DOWN_URL, eager=False)
-    try:
-        yield
-    finally:
-        point_celery_at(broker, backend, eager=eager)
-
 
 @pytest.fixture
 def staff_client(client: Client) -> Client:

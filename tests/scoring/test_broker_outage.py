@@ -25,6 +25,7 @@ from scoring.models import DeliveryStatus, RunStatus, ScoringRun, WebhookDeliver
 from scoring.tasks import resend_unsent_task
 from tests.api.test_webhooks import Receiver, subscribe, verify
 from tests.conftest import (
+    DOWN_URL,
     point_celery_at,
     require_redis,
     start_worker,
@@ -34,32 +35,10 @@ from tests.conftest import (
 from tests.drafting import fill, sign_all
 from tests.factories import AccountFactory
 
-DOWN_URL = "redis://127.0.0.1:1/0"
 # A broker of its own, for a worker allowed to deliver to 127.0.0.1.
 OUTAGE_REDIS_URL = os.environ.get("TEST_OUTAGE_REDIS_URL", "redis://127.0.0.1:6379/12")
 # Approval must answer well within this while Redis is down (it took 19 s).
 ANSWER_SECONDS = 3.0
-
-
-@pytest.fixture
-def broker_down() -> Iterator[None]:
-    """Celery pointed at a closed port, as the web is when Redis is down."""
-    broker, backend, eager = point_celery_at(DOWN_URL, DOWN_URL, eager=False)
-    try:
-        yield
-    finally:
-        point_celery_at(broker, backend, eager=eager)
-
-
-@pytest.fixture
-def cache_down(settings: Any) -> None:
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": DOWN_URL,
-            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1},
-        }
-    }
 
 
 @pytest.fixture
