@@ -153,6 +153,23 @@ def _add_catch_all_disqualifier(version: ProfileVersion, actor: User, revision: 
     )
 
 
+def _approve(version: ProfileVersion, actor: User, revision: int | None = None) -> ProfileVersion:
+    return services.version_approve(
+        actor=actor, version=ProfileVersion.objects.get(pk=version.pk), revision=revision
+    )
+
+
+def _raise_tier_a(version: ProfileVersion, actor: User, revision: int) -> ProfileVersion:
+    return services.version_update(
+        actor=actor,
+        version=ProfileVersion.objects.get(pk=version.pk),
+        revision=revision,
+        rationale="Raise the bar.",
+        threshold_a=90,
+        threshold_b=40,
+    )
+
+
 def _assert_live_only_as_signed(version: ProfileVersion) -> None:
     version.refresh_from_db()
     if version.status != ProfileVersion.Status.APPROVED:
@@ -169,9 +186,7 @@ def test_an_edit_racing_an_approval_that_started_first_loses_and_stores_nothing(
     revision = in_review.revision
     approve, edit = _race(
         "profiles_signoff",
-        lambda: services.version_approve(
-            actor=ops_manager, version=ProfileVersion.objects.get(pk=in_review.pk)
-        ),
+        lambda: _approve(in_review, ops_manager),
         lambda: _add_catch_all_disqualifier(in_review, marketer, revision),
     )
 
@@ -191,11 +206,7 @@ def test_an_approval_racing_an_edit_that_started_first_loses(
     edit, approve = _race(
         "profiles_versionevent",
         lambda: _add_catch_all_disqualifier(in_review, marketer, revision),
-        lambda: services.version_approve(
-            actor=ops_manager,
-            version=ProfileVersion.objects.get(pk=in_review.pk),
-            revision=revision,
-        ),
+        lambda: _approve(in_review, ops_manager, revision),
     )
 
     assert (edit.won, approve.won) == (True, False)
@@ -217,9 +228,7 @@ def test_an_approval_racing_a_request_for_changes_does_not_go_live_over_it(
             decision="request_changes",
             note="Drop the funding criterion.",
         ),
-        lambda: services.version_approve(
-            actor=ops_manager, version=ProfileVersion.objects.get(pk=in_review.pk)
-        ),
+        lambda: _approve(in_review, ops_manager),
     )
 
     assert (request.won, approve.won) == (True, False)
@@ -235,9 +244,7 @@ def test_a_request_for_changes_racing_an_approval_that_started_first_loses(
 ) -> None:
     approve, request = _race(
         "profiles_signoff",
-        lambda: services.version_approve(
-            actor=ops_manager, version=ProfileVersion.objects.get(pk=in_review.pk)
-        ),
+        lambda: _approve(in_review, ops_manager),
         lambda: services.signoff_give(
             actor=rep,
             version=ProfileVersion.objects.get(pk=in_review.pk),
@@ -260,9 +267,7 @@ def test_a_withdrawal_racing_an_approval_that_started_first_loses(
 ) -> None:
     approve, withdraw = _race(
         "profiles_signoff",
-        lambda: services.version_approve(
-            actor=ops_manager, version=ProfileVersion.objects.get(pk=in_review.pk)
-        ),
+        lambda: _approve(in_review, ops_manager),
         lambda: services.version_withdraw(
             actor=marketer, version=ProfileVersion.objects.get(pk=in_review.pk)
         ),
@@ -280,19 +285,8 @@ def test_an_approval_racing_a_settings_edit_that_started_first_loses_without_a_d
     revision = in_review.revision
     edit, approve = _race(
         "profiles_versionevent",
-        lambda: services.version_update(
-            actor=marketer,
-            version=ProfileVersion.objects.get(pk=in_review.pk),
-            revision=revision,
-            rationale="Raise the bar.",
-            threshold_a=90,
-            threshold_b=40,
-        ),
-        lambda: services.version_approve(
-            actor=ops_manager,
-            version=ProfileVersion.objects.get(pk=in_review.pk),
-            revision=revision,
-        ),
+        lambda: _raise_tier_a(in_review, marketer, revision),
+        lambda: _approve(in_review, ops_manager, revision),
     )
 
     assert edit.error is None
@@ -307,19 +301,8 @@ def test_a_settings_edit_racing_an_approval_that_started_first_loses_without_a_d
     revision = in_review.revision
     approve, edit = _race(
         "profiles_signoff",
-        lambda: services.version_approve(
-            actor=ops_manager,
-            version=ProfileVersion.objects.get(pk=in_review.pk),
-            revision=revision,
-        ),
-        lambda: services.version_update(
-            actor=marketer,
-            version=ProfileVersion.objects.get(pk=in_review.pk),
-            revision=revision,
-            rationale="Raise the bar.",
-            threshold_a=90,
-            threshold_b=40,
-        ),
+        lambda: _approve(in_review, ops_manager, revision),
+        lambda: _raise_tier_a(in_review, marketer, revision),
     )
 
     assert approve.error is None
