@@ -45,7 +45,6 @@ from profiles.models import User
 from scoring.ingest import (
     BATCH_SIZE,
     CONCURRENT_WRITE,
-    IMPORT_REFUSED,
     MODES,
     AccountInvalidError,
     CsvFile,
@@ -57,12 +56,12 @@ from scoring.ingest import (
     _is_empty,
     _write_batch,
     account_clean,
-    can_import_accounts,
     csv_open,
     csv_records,
     declared_traits,
 )
 from scoring.models import Account, ImportJob, ImportJobStatus
+from scoring.policies import IMPORT_REFUSED, can_import_accounts
 from scoring.services import accounts_score
 
 logger = logging.getLogger(__name__)

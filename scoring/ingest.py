@@ -38,10 +38,11 @@ from profiles.attributes import (
     Attribute,
     AttrType,
 )
-from profiles.models import Membership, User
+from profiles.models import User
 from profiles.selectors import attribute_registry
 from profiles.text import text_problem
 from scoring.models import Account, DealStatus, list_index_for
+from scoring.policies import IMPORT_REFUSED, can_import_accounts
 from scoring.services import accounts_score
 
 # Rows fetched, written and scored per statement: one IN (...) list per batch
@@ -107,26 +108,6 @@ _WHOLE = re.compile(r"[+-]?[0-9]+")
 _DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
 _TRUE = {"true", "yes", "1"}
 _FALSE = {"false", "no", "0"}
-
-
-IMPORT_PERMISSION = "scoring.add_account"
-IMPORT_REFUSED = (
-    "Only team managers and admins, and accounts given the permission to add accounts "
-    "(an integration's), import accounts."
-)
-
-
-def can_import_accounts(user: User) -> bool:
-    """The managers and admins of any team, and whoever holds the explicit
-    permission to add accounts (the CRM's integration account, superusers),
-    import accounts: an import rewrites what the whole company's scores are
-    computed from. Being staff alone is not enough."""
-    if not user.is_authenticated or not user.is_active:
-        return False
-    managing = (Membership.Role.MANAGER, Membership.Role.ADMIN)
-    if Membership.objects.filter(user=user, role__in=managing).exists():
-        return True
-    return user.has_perm(IMPORT_PERMISSION)
 
 
 def declared_traits() -> dict[str, Attribute]:

@@ -6,6 +6,8 @@ that reason and the API answers 403 with it.
   `scoring.manage_webhooks` permission, and by admins of a RevOps team. Being
   staff is not enough: a subscription receives every profile's events, and
   its address and secret decide where signed company data goes.
+- Accounts are imported (page, API, CSV) by the managers and admins of any
+  team and by holders of `scoring.add_account` (an integration account).
 """
 
 from profiles.models import Membership, TeamFunction, User
@@ -29,3 +31,23 @@ def can_manage_webhooks(user: User) -> Verdict:
         "Managing webhooks needs the permission 'Can manage webhooks' or the admin "
         "role in a RevOps team; ask an administrator."
     )
+
+
+IMPORT_PERMISSION = "scoring.add_account"
+IMPORT_REFUSED = (
+    "Only team managers and admins, and accounts given the permission to add accounts "
+    "(an integration's), import accounts."
+)
+
+
+def can_import_accounts(user: User) -> bool:
+    """The managers and admins of any team, and whoever holds the explicit
+    permission to add accounts (the CRM's integration account, superusers),
+    import accounts: an import rewrites what the whole company's scores are
+    computed from. Being staff alone is not enough."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    managing = (Membership.Role.MANAGER, Membership.Role.ADMIN)
+    if Membership.objects.filter(user=user, role__in=managing).exists():
+        return True
+    return user.has_perm(IMPORT_PERMISSION)

@@ -26,15 +26,14 @@ from scoring.imports import (
     import_job_report,
 )
 from scoring.ingest import (
-    IMPORT_REFUSED,
     MAX_FILE_BYTES,
     ImportFileError,
     Mode,
-    can_import_accounts,
     declared_traits,
     export_lines,
 )
 from scoring.models import Account, ImportJob, ScoringRun
+from scoring.policies import IMPORT_REFUSED, can_import_accounts
 from scoring.selectors import (
     account_explanations,
     account_history,

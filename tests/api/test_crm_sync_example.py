@@ -8,8 +8,8 @@ from examples.crm_sync import Client, sync
 from profiles.models import Profile, User
 from scoring import services
 from scoring.api_keys import api_key_create
-from scoring.ingest import IMPORT_PERMISSION
 from scoring.models import Account
+from scoring.policies import IMPORT_PERMISSION
 from tests.factories import UserFactory
 from tests.scoring.test_runs import approved_version, run_all
 

@@ -16,8 +16,8 @@ from icpsite.chunked import ChunkedBodies
 from profiles.api.parsers import MAX_BODY_BYTES, MAX_DEPTH, StrictJSONParser
 from profiles.models import Comment, Profile, ProfileVersion, User
 from scoring.api_keys import api_key_create
-from scoring.ingest import IMPORT_PERMISSION
 from scoring.models import Account
+from scoring.policies import IMPORT_PERMISSION
 from tests.factories import AccountFactory, UserFactory
 from tests.snapshots import snapshot
 

@@ -14,8 +14,8 @@ from rest_framework.test import APIClient
 from profiles.models import Profile, ProfileVersion, User
 from scoring import services
 from scoring.api_keys import api_key_create
-from scoring.ingest import IMPORT_PERMISSION
 from scoring.models import Account, AccountScore, ScoringRun
+from scoring.policies import IMPORT_PERMISSION
 from scoring.selectors import changes_cursor
 from tests.factories import AccountFactory, UserFactory
 from tests.scoring.test_runs import approved_version, run_all
