@@ -29,19 +29,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Any
 
 import orjson
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import JSONField
+from django.db.models import JSONField, Q
 from django.http import Http404
 from django.utils import timezone
 
-from icpsite.celery import task_send
 from profiles.models import User
+from scoring.dispatch import claimed_send
 from scoring.ingest import (
     BATCH_SIZE,
     CONCURRENT_WRITE,
@@ -287,8 +289,6 @@ def import_job_create(*, actor: User, file_name: str, data: bytes, mode: Mode) -
     committed. Only the cheap checks of the file as a whole run here
     (csv_open: size, encoding, header), raising ImportFileError; the rows
     are the worker's."""
-    from scoring.tasks import import_job_run_task
-
     if not can_import_accounts(actor):
         raise PermissionDenied(IMPORT_REFUSED)
     if mode not in MODES:
@@ -302,10 +302,60 @@ def import_job_create(*, actor: User, file_name: str, data: bytes, mode: Mode) -
             data=data,
             mode=mode,
         )
-        # robust: a broker that does not answer leaves the job queued, and the
-        # upload, already stored, is not turned into an error page.
-        transaction.on_commit(lambda: task_send(import_job_run_task, job.pk), robust=True)
+        # A broker that does not answer leaves the job queued for the sweep
+        # (import_jobs_resend), and the upload, already stored, is not turned
+        # into an error page.
+        transaction.on_commit(lambda: import_job_dispatch(job.pk), robust=True)
     return job
+
+
+def import_job_dispatch(job_id: int, *, resend_before: datetime | None = None) -> bool:
+    """Hand a queued job's import to the broker; whether this call did. The
+    send is claimed by a conditional UPDATE of `dispatched_at`, as a run's
+    is (scoring.dispatch)."""
+    from scoring.tasks import import_job_run_task
+
+    return claimed_send(
+        ImportJob.objects.filter(pk=job_id, status=ImportJobStatus.QUEUED),
+        stamp="dispatched_at",
+        task=import_job_run_task,
+        object_id=job_id,
+        resend_before=resend_before,
+    )
+
+
+# Jobs looked at per sweep.
+RESEND_BATCH = 100
+
+
+def import_jobs_resend(*, now: datetime | None = None) -> list[int]:
+    """For the sweep on beat: send again the queued jobs whose task never
+    reached a worker (never handed over, or handed over TASK_RESEND_SECONDS
+    ago and still not started), and fail the jobs left running by a task
+    that ended without finishing them (a worker stopped by the hard time
+    limit: its transaction rolled back, nothing is stored, and its task is
+    not redelivered). A job counts as abandoned once it has run longer than
+    SCORING_STALL_SECONDS, past any task's time limit and the broker's
+    redelivery of a killed worker's task, and its row is not locked by an
+    import still at work. Returns the ids sent and failed."""
+    now = now or timezone.now()
+    before = now - timedelta(seconds=settings.TASK_RESEND_SECONDS)
+    due = ImportJob.objects.filter(
+        Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=before), status=ImportJobStatus.QUEUED
+    )
+    ids = list(due.order_by("pk").values_list("pk", flat=True)[:RESEND_BATCH])
+    sent = [job_id for job_id in ids if import_job_dispatch(job_id, resend_before=before)]
+    abandoned_before = now - timedelta(seconds=settings.SCORING_STALL_SECONDS)
+    with transaction.atomic():
+        abandoned = list(
+            ImportJob.objects.select_for_update(skip_locked=True)
+            .filter(status=ImportJobStatus.RUNNING, started_at__lt=abandoned_before)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:RESEND_BATCH]
+        )
+        for job_id in abandoned:
+            import_job_fail(job_id=job_id, problems=[STOPPED])
+    return sent + abandoned
 
 
 def import_job_run(*, job_id: int) -> ImportJob | None:

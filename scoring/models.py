@@ -517,6 +517,9 @@ class ImportJob(models.Model):
     problems = models.JSONField(default=list, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When the job's task was handed to the broker (scoring.dispatch); NULL
+    # until then, and again after a send the broker refused.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

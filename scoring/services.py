@@ -174,6 +174,14 @@ def runs_resend(*, now: datetime | None = None) -> list[int]:
     return [run_id for run_id in ids if run_dispatch(run_id, resend_before=before)]
 
 
+def run_requeue(run_id: int) -> None:
+    """Put a running run back in the queue, unsent, for the sweep on beat
+    (runs_resend): its chunks could not be handed to the broker."""
+    ScoringRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
+        status=RunStatus.QUEUED, dispatched_at=None, progressed_at=timezone.now()
+    )
+
+
 def run_on_approval(*, version: ProfileVersion, actor: User, **_: Any) -> None:
     """Receiver of profiles.signals.version_approved."""
     run_create(profile=version.profile, version=version, actor=actor)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import kombu.exceptions
+import redis.exceptions
 from celery import chord, group, shared_task
 from django.db import IntegrityError, OperationalError
 
@@ -18,17 +20,30 @@ from scoring import imports, services, webhooks
 # timeout, and the key conflict of two writers scoring the same account for
 # the same run at once (the retry finds the rows written or the run finished).
 TRANSIENT = (OperationalError, IntegrityError)
+# What sending a task or setting up a chord raises when Redis does not answer.
+BROKER_ERRORS = (
+    kombu.exceptions.OperationalError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
 
 
 @shared_task(name="scoring.rescore", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5)
 def rescore_task(run_id: int) -> int:
     """Split the run into chunks and fan them out; the chord's callback finishes it."""
     chunks = services.run_plan(run_id)
-    if not chunks:
-        finish_run_task.delay([], run_id)
-        return 0
-    callback = finish_run_task.s(run_id).on_error(fail_run_task.s(run_id))
-    chord(group(score_chunk_task.s(run_id, low, high) for low, high in chunks))(callback)
+    try:
+        if not chunks:
+            finish_run_task.delay([], run_id)
+            return 0
+        callback = finish_run_task.s(run_id).on_error(fail_run_task.s(run_id))
+        chord(group(score_chunk_task.s(run_id, low, high) for low, high in chunks))(callback)
+    except BROKER_ERRORS:
+        # The broker went away between taking this task and sending the
+        # chunks: back to queued, for the sweep on beat to send again within
+        # a minute of its return (planning again starts over).
+        services.run_requeue(run_id)
+        raise
     return len(chunks)
 
 
@@ -63,10 +78,15 @@ def rescue_stalled_runs_task() -> dict[str, list[int]]:
 @shared_task(name="outbox.resend_unsent")
 def resend_unsent_task() -> dict[str, list[int]]:
     """On beat, every minute: send again what never reached a worker, the
-    rescoring of queued runs and pending webhook deliveries whose send the
-    broker refused (or lost; see TASK_RESEND_SECONDS). On the default queue,
-    so a long rescoring does not hold it up."""
-    return {"runs": services.runs_resend(), "deliveries": webhooks.deliveries_resend()}
+    rescoring of queued runs, pending webhook deliveries and queued import
+    jobs whose send the broker refused (or lost; see TASK_RESEND_SECONDS),
+    and fail the import jobs a stopped task abandoned. On the default
+    queue, so a long rescoring does not hold it up."""
+    return {
+        "runs": services.runs_resend(),
+        "deliveries": webhooks.deliveries_resend(),
+        "imports": imports.import_jobs_resend(),
+    }
 
 
 @shared_task(name="scoring.fail_run")

@@ -12,16 +12,27 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import kombu.exceptions
 import pytest
 import redis
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from profiles import services as profile_services
 from profiles.models import Profile, ProfileVersion, User
-from scoring import dispatch, services, webhooks
-from scoring.models import DeliveryStatus, RunStatus, ScoringRun, WebhookDelivery
+from scoring import dispatch, imports, services, webhooks
+from scoring.models import (
+    Account,
+    DeliveryStatus,
+    ImportJob,
+    ImportJobStatus,
+    RunStatus,
+    ScoringRun,
+    WebhookDelivery,
+)
 from scoring.tasks import resend_unsent_task
 from tests.api.test_webhooks import Receiver, subscribe, verify
 from tests.conftest import (
@@ -155,7 +166,7 @@ def test_the_sweep_sends_the_run_and_the_webhook_the_outage_held_back(
 
     run = ScoringRun.objects.get(version=version)
     delivery = WebhookDelivery.objects.get()
-    assert sent == {"runs": [run.pk], "deliveries": [delivery.pk]}
+    assert sent == {"runs": [run.pk], "deliveries": [delivery.pk], "imports": []}
     assert (run.status, run.is_current, run.accounts_scored) == (RunStatus.SUCCEEDED, True, 5)
     assert delivery.status == DeliveryStatus.SUCCEEDED
     [request] = receiver.received
@@ -206,10 +217,10 @@ def test_the_sweep_leaves_alone_what_the_broker_took_recently_and_resends_what_i
         due_at=now - timedelta(seconds=601),
     )
 
-    assert resend_unsent_task() == {"runs": [lost.pk], "deliveries": [overdue.pk]}
+    assert resend_unsent_task() == {"runs": [lost.pk], "deliveries": [overdue.pk], "imports": []}
     assert sends == [("scoring.rescore", (lost.pk,)), ("webhooks.deliver", (overdue.pk,))]
     # Claimed: a second sweep straight after sends nothing again.
-    assert resend_unsent_task() == {"runs": [], "deliveries": []}
+    assert resend_unsent_task() == {"runs": [], "deliveries": [], "imports": []}
     recent.refresh_from_db()
     due_later.refresh_from_db()
     assert recent.dispatched_at == now
@@ -242,6 +253,85 @@ def test_a_send_the_broker_refuses_leaves_the_run_for_the_sweep(
     run.refresh_from_db()
     assert run.dispatched_at is None
     assert f"scoring.rescore({run.pk},) not sent" in caplog.text
+
+
+def test_an_upload_while_the_broker_is_down_is_imported_by_the_sweep_once_it_is_back(
+    transactional_db: None, manager: User, client: Client
+) -> None:
+    from tests.scoring.test_import_jobs import csv_file
+
+    client.force_login(manager)
+    broker, backend, eager = point_celery_at(DOWN_URL, DOWN_URL, eager=False)
+    try:
+        upload = SimpleUploadedFile("accounts.csv", csv_file(4), content_type="text/csv")
+        response = client.post(reverse("account-import"), {"file": upload})
+        assert response.status_code == 302
+        job = ImportJob.objects.get()
+        assert (job.status, job.dispatched_at) == (ImportJobStatus.QUEUED, None)
+        point_celery_at("memory://", "cache+memory://", eager=True)
+        sent = resend_unsent_task()
+    finally:
+        point_celery_at(broker, backend, eager=eager)
+
+    job.refresh_from_db()
+    assert sent["imports"] == [job.pk]
+    assert (job.status, job.accounts_created) == (ImportJobStatus.DONE, 4)
+    assert Account.objects.count() == 4
+
+
+def test_the_sweep_fails_a_job_its_task_abandoned_and_leaves_one_still_running(
+    manager: User, settings: Any
+) -> None:
+    from tests.scoring.test_import_jobs import csv_file, queued
+
+    settings.SCORING_STALL_SECONDS = 3600
+    now = timezone.now()
+    abandoned, running = queued(manager, csv_file(2)), queued(manager, csv_file(2))
+    ImportJob.objects.filter(pk=abandoned.pk).update(
+        status=ImportJobStatus.RUNNING, started_at=now - timedelta(seconds=3601)
+    )
+    ImportJob.objects.filter(pk=running.pk).update(
+        status=ImportJobStatus.RUNNING, started_at=now - timedelta(seconds=60)
+    )
+
+    assert imports.import_jobs_resend(now=now) == [abandoned.pk]
+    abandoned.refresh_from_db()
+    running.refresh_from_db()
+    assert (abandoned.status, abandoned.problems) == (ImportJobStatus.FAILED, [imports.STOPPED])
+    assert abandoned.data == b""
+    assert running.status == ImportJobStatus.RUNNING
+    assert Account.objects.count() == 0
+
+
+def test_a_run_whose_chunks_the_broker_refused_goes_back_to_the_sweep(
+    icp: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The broker answered the approval but went away before the worker
+    sent the chunks: the run is queued again, unsent, and the next sweep
+    scores it instead of the stall rescue an hour and a half later."""
+    from celery import canvas
+
+    from scoring import tasks
+    from tests.scoring.test_runs import approved_version
+
+    AccountFactory.create_batch(3)
+    version = approved_version(icp, 1, [200, 2000])
+    run = services.run_create(profile=icp, version=version, actor=None, enqueue=False)
+    ScoringRun.objects.filter(pk=run.pk).update(dispatched_at=None)
+
+    def refused(*args: Any, **kwargs: Any) -> None:
+        raise kombu.exceptions.OperationalError("Error 111 connecting to 127.0.0.1:6379")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(canvas._chord, "__call__", refused)
+        with pytest.raises(kombu.exceptions.OperationalError):
+            tasks.rescore_task.apply(args=[run.pk]).get()
+    run.refresh_from_db()
+    assert (run.status, run.dispatched_at) == (RunStatus.QUEUED, None)
+
+    assert resend_unsent_task()["runs"] == [run.pk]
+    run.refresh_from_db()
+    assert (run.status, run.is_current, run.accounts_scored) == (RunStatus.SUCCEEDED, True, 3)
 
 
 def test_the_sweep_runs_every_minute_on_beat(settings: Any) -> None:
@@ -314,6 +404,7 @@ def test_after_an_outage_the_worker_scores_the_run_and_delivers_the_webhook_once
     assert resend_unsent_task() == {
         "runs": [run.pk],
         "deliveries": [WebhookDelivery.objects.get().pk],
+        "imports": [],
     }
 
     def finished() -> bool:
