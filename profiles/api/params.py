@@ -55,6 +55,18 @@ def text_in_path(value: str, what: str) -> str:
     return value
 
 
+def unknown_names(given: Iterable[str], taken: Iterable[str], kind: str) -> dict[str, list[str]]:
+    """The errors for the names in `given` that are not in `taken`, each
+    naming what is taken: a misspelt or read-only name (`statuss`,
+    `changed_sinse`) would otherwise be dropped without a word."""
+    taken = list(taken)
+    takes = ", ".join(taken) or "none"
+    return {
+        name: [f"Unknown {kind}; this endpoint takes {takes}."]
+        for name in sorted(set(given) - set(taken))
+    }
+
+
 def valid_query(
     request: Request,
     serializer_class: type[serializers.Serializer[Any]] | None,
@@ -67,12 +79,9 @@ def valid_query(
     parameters read elsewhere (a FilterSet's). A parameter given with no
     value is refused too, since it reads as a filter the client forgot to fill."""
     taken = [*(serializer_class().fields if serializer_class else ()), *also]
-    unknown = sorted(set(request.query_params) - set(taken))
+    unknown = unknown_names(request.query_params, taken, "parameter")
     if unknown:
-        takes = f"this endpoint takes {', '.join(taken)}" if taken else "this endpoint takes none"
-        raise exceptions.ValidationError(
-            {name: [f"Unknown parameter; {takes}."] for name in unknown}
-        )
+        raise exceptions.ValidationError(unknown)
     empty = sorted(k for k, v in request.query_params.lists() if any(not x for x in v))
     if empty:
         raise exceptions.ValidationError(
@@ -95,12 +104,9 @@ def valid_body(
     data = request.data
     fields = getattr(serializer_class(), "fields", None)
     if isinstance(data, dict) and fields is not None:
-        unknown = sorted(set(data) - set(fields))
+        unknown = unknown_names(data, fields, "field")
         if unknown:
-            takes = ", ".join(fields) or "none"
-            raise exceptions.ValidationError(
-                {name: [f"Unknown field; this endpoint takes {takes}."] for name in unknown}
-            )
+            raise exceptions.ValidationError(unknown)
     serializer = serializer_class(data=data, **options)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data

@@ -13,6 +13,7 @@ from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_seri
 from rest_framework import serializers
 
 from profiles.api.fields import StrictBooleanField, StrictCharField
+from profiles.api.params import unknown_names
 from profiles.attributes import MAX_VALUE_LENGTH
 from scoring.engine import Outcome, Tier
 from scoring.ingest import (
@@ -32,20 +33,21 @@ MAX_ROWS = 1000
 NO_NUL = r"^[^\x00]*$"
 
 
-class StrictFieldsMixin:
-    """Refuse keys the serializer does not declare, instead of ignoring them."""
+class StrictFieldsMixin(serializers.Serializer[Any]):
+    """Refuse keys the serializer does not declare, instead of ignoring them,
+    alongside any errors of the fields it does (profiles.api.params.unknown_names)."""
 
-    initial_data: Any
-    fields: Any
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if isinstance(self.initial_data, dict):
-            unknown = sorted(set(self.initial_data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    {name: ["Unknown field; remove it."] for name in unknown}
-                )
-        return attrs
+    def to_internal_value(self, data: Any) -> Any:
+        unknown = unknown_names(data, self.fields, "field") if isinstance(data, dict) else {}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if unknown and isinstance(exc.detail, dict):
+                raise serializers.ValidationError({**exc.detail, **unknown}) from exc
+            raise
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return value
 
 
 class StrictURLField(StrictCharField, serializers.URLField):
@@ -111,14 +113,14 @@ class AccountInSerializer(OutcomeInSerializer):
     )
 
 
-class BulkUpsertSerializer(StrictFieldsMixin, serializers.Serializer[Any]):
+class BulkUpsertSerializer(StrictFieldsMixin):
     accounts = serializers.ListField(
         child=serializers.DictField(), min_length=1, max_length=MAX_ROWS
     )
     mode = serializers.ChoiceField(choices=MODES, default="all_or_nothing")
 
 
-class OutcomesSerializer(StrictFieldsMixin, serializers.Serializer[Any]):
+class OutcomesSerializer(StrictFieldsMixin):
     outcomes = serializers.ListField(
         child=serializers.DictField(), min_length=1, max_length=MAX_ROWS
     )
@@ -297,7 +299,7 @@ class WebhookSecretSerializer(serializers.ModelSerializer[WebhookSubscription]):
         fields = ["id", "secret"]
 
 
-class WebhookInSerializer(StrictFieldsMixin, serializers.Serializer[Any]):
+class WebhookInSerializer(StrictFieldsMixin):
     url = StrictURLField(max_length=500)
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=WebhookEvent.choices), min_length=1
