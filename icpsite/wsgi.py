@@ -8,6 +8,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "icpsite.settings")
 
 _django = get_wsgi_application()
 
-from profiles.api.parsers import MAX_BODY_BYTES  # noqa: E402  (needs the settings)
+from icpsite.api.parsers import MAX_BODY_BYTES  # noqa: E402  (needs the settings)
 
 application = ChunkedBodies(_django, limit=MAX_BODY_BYTES)

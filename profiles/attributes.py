@@ -13,7 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from profiles.text import TextError, check_text
+from icpsite.text import TextError, check_text
 
 
 class AttrType(StrEnum):

@@ -6,6 +6,7 @@ from typing import Any, cast
 from django import forms
 from django.core.exceptions import ValidationError
 
+from icpsite.text import text_problem
 from profiles.attributes import (
     CATEGORIES,
     MAX_COMMENT_LENGTH,
@@ -17,11 +18,10 @@ from profiles.attributes import (
     Operator,
 )
 from profiles.models import CriterionKind, Profile, SignOffDecision, Team
-from profiles.text import text_problem
 
 
 def validate_stored_text(value: Any) -> None:
-    """profiles.text's rule as a Django validator: text a person typed is
+    """icpsite.text's rule as a Django validator: text a person typed is
     refused, naming the problem, when the database could not store it."""
     if isinstance(value, str):
         problem = text_problem(value)
@@ -30,7 +30,7 @@ def validate_stored_text(value: Any) -> None:
 
 
 class StoredTextFormMixin:
-    """Forms whose text fields all follow profiles.text's rule: every
+    """Forms whose text fields all follow icpsite.text's rule: every
     CharField the form has, declared or made from a model field, gets
     validate_stored_text. Django's CharField refuses NUL but lets a lone
     surrogate through to the database, which then fails (a 500)."""

@@ -22,11 +22,11 @@ from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
-from profiles.api.base import ApiViewMixin
-from profiles.api.errors import answers
-from profiles.api.fields import StrictCharField, StrictSlugRelatedField
-from profiles.api.pagination import MAX_PAGE_SIZE, NewestFirstCursor, NumberedPages
-from profiles.api.params import ANY_SEGMENT, row_in_path, slug_in_path, valid_body
+from icpsite.api.base import ApiViewMixin
+from icpsite.api.errors import answers
+from icpsite.api.fields import StrictCharField, StrictSlugRelatedField
+from icpsite.api.pagination import MAX_PAGE_SIZE, NewestFirstCursor, NumberedPages
+from icpsite.api.params import ANY_SEGMENT, row_in_path, slug_in_path, valid_body
 from profiles.models import Criterion, Profile, ProfileVersion, User
 from reviews import services
 from reviews.evidence import validation_for

@@ -31,6 +31,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from icpsite.text import text_problem
 from profiles.attributes import (
     LIST_SEPARATOR,
     MAX_LIST_ITEMS,
@@ -40,7 +41,6 @@ from profiles.attributes import (
 )
 from profiles.models import User
 from profiles.selectors import attribute_registry
-from profiles.text import text_problem
 from scoring.models import Account, DealStatus, list_index_for
 from scoring.policies import IMPORT_REFUSED, can_import_accounts
 from scoring.services import accounts_score

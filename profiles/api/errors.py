@@ -1,39 +1,17 @@
-"""How the services' refusals reach an API client.
+"""The profiles API's own error: a stale revision answers 409 with the
+current revision and who changed what since the client's (registered with
+icpsite.api.errors.answer_with in ProfilesConfig.ready)."""
 
-Services raise Django's exceptions; these become DRF responses:
-PermissionDenied -> 403 with the policy's reason, ValidationError -> 400
-keyed by field name, StaleRevisionError -> 409 with the current revision and
-who changed what since the client's revision.
+from __future__ import annotations
 
-`answers` documents an endpoint's responses from the same error bodies, so
-every app under /api/v1/ describes a 400 or a 404 alike.
-"""
+from typing import Any
 
-from collections.abc import Callable
-from typing import Any, cast
-
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
-from rest_framework import exceptions, serializers, status
+from rest_framework import serializers, status
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
-from rest_framework.views import exception_handler as drf_exception_handler
 
+from icpsite.api.errors import answers as api_answers
 from profiles.services import StaleRevisionError
-
-ExceptionHandler = Callable[[Exception, dict[str, Any]], Response | None]
-
-
-def validation_error_body(exc: DjangoValidationError) -> dict[str, list[str]]:
-    """A service's ValidationError as DRF shapes errors: field name -> messages."""
-    key = api_settings.NON_FIELD_ERRORS_KEY
-    if hasattr(exc, "error_dict"):
-        return {
-            (key if field == "__all__" else field): messages
-            for field, messages in exc.message_dict.items()
-        }
-    return {key: exc.messages}
 
 
 def stale_revision_body(exc: StaleRevisionError) -> dict[str, Any]:
@@ -55,25 +33,8 @@ def stale_revision_body(exc: StaleRevisionError) -> dict[str, Any]:
     }
 
 
-def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """Translate the services' exceptions, then defer to the configured handler."""
-    if isinstance(exc, StaleRevisionError):
-        return Response(stale_revision_body(exc), status=status.HTTP_409_CONFLICT)
-    if isinstance(exc, DjangoValidationError):
-        exc = exceptions.ValidationError(validation_error_body(exc))
-    elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied(str(exc) or None)
-    handler = cast(ExceptionHandler, api_settings.EXCEPTION_HANDLER)
-    if handler is api_exception_handler:
-        handler = drf_exception_handler
-    return handler(exc, context)
-
-
-# --- Error bodies, for the schema ------------------------------------------
-
-
-class ErrorDetailSerializer(serializers.Serializer[Any]):
-    detail = serializers.CharField()
+def stale_revision_response(exc: StaleRevisionError) -> Response:
+    return Response(stale_revision_body(exc), status=status.HTTP_409_CONFLICT)
 
 
 class StaleChangeSerializer(serializers.Serializer[Any]):
@@ -92,68 +53,6 @@ class StaleRevisionSerializer(serializers.Serializer[Any]):
     changes = StaleChangeSerializer(many=True)
 
 
-# --- Documented answers -----------------------------------------------------
-
-BAD_REQUEST = OpenApiResponse(
-    dict[str, Any],
-    description="The request is wrong: a body that is not JSON, an unknown field or "
-    "parameter, a wrong type. Each key names a field or query parameter "
-    "(non_field_errors: the request as a whole; detail: a body that could not be read) "
-    "and holds what to do about it.",
-    examples=[
-        OpenApiExample(
-            "A field is wrong",
-            value={"points": ["Points must be a whole number from 0 to 100."]},
-        ),
-        OpenApiExample(
-            "Malformed JSON",
-            value={
-                "detail": "The body is not valid JSON: Expecting value: line 1 column 1 (char 0)."
-            },
-        ),
-        OpenApiExample(
-            "Nested too deep",
-            value={"detail": "The body is not valid JSON: nested deeper than 64."},
-        ),
-        OpenApiExample(
-            "A misspelt parameter",
-            value={
-                "changed_sinse": [
-                    "Unknown parameter; this endpoint takes profile, page_size, changed_since, "
-                    "until, after, tier, effective_tier, score_min, score_max, overridden, "
-                    "version."
-                ]
-            },
-        ),
-    ],
-)
-UNAUTHORIZED = OpenApiResponse(
-    ErrorDetailSerializer,
-    description="No valid credentials: send `Authorization: Bearer <key>`.",
-    examples=[
-        OpenApiExample("No key", value={"detail": "Authentication credentials were not provided."})
-    ],
-)
-FORBIDDEN = OpenApiResponse(
-    ErrorDetailSerializer,
-    description="Not allowed: a read key on a write, or a person who may not do this; the "
-    "detail says why.",
-    examples=[
-        OpenApiExample(
-            "Read key",
-            value={"detail": "The API key 'a1b2c3d4e5' may only read; writing needs a write key."},
-        ),
-        OpenApiExample(
-            "Not a member of the team",
-            value={"detail": "You are not a member of Sales, so you cannot speak for it."},
-        ),
-    ],
-)
-NOT_FOUND = OpenApiResponse(
-    ErrorDetailSerializer,
-    description="No such item at this address, or an id that cannot be one.",
-    examples=[OpenApiExample("No such version", value={"detail": "Mid-market SaaS has no v9."})],
-)
 STALE_REVISION = OpenApiResponse(
     StaleRevisionSerializer,
     description="The version changed after the revision the client sent, or moved to a "
@@ -183,36 +82,9 @@ STALE_REVISION = OpenApiResponse(
         ),
     ],
 )
-TOO_LARGE = OpenApiResponse(ErrorDetailSerializer, description="The body is over 8 MB.")
-UNSUPPORTED = OpenApiResponse(ErrorDetailSerializer, description="Send application/json.")
-THROTTLED = OpenApiResponse(
-    ErrorDetailSerializer,
-    description="Over the key's rate (API_THROTTLE_RATE); wait the `Retry-After` seconds.",
-    examples=[
-        OpenApiExample(
-            "Slow down",
-            value={"detail": "Request was throttled. Expected available in 12 seconds."},
-        )
-    ],
-)
-ERRORS = {
-    400: BAD_REQUEST,
-    401: UNAUTHORIZED,
-    403: FORBIDDEN,
-    404: NOT_FOUND,
-    409: STALE_REVISION,
-    413: TOO_LARGE,
-    415: UNSUPPORTED,
-    429: THROTTLED,
-}
 
 
-def answers(
-    ok: Any, *codes: int, ok_status: int = 200, own: dict[int, Any] | None = None
-) -> dict[int, Any]:
-    """The documented responses of an endpoint: the success body, the listed
-    error codes, and 400 (an unknown query parameter), 401 and 429, which any
-    request may meet. `own` describes a code the endpoint answers differently
-    from the rest of the API."""
-    errors = {**ERRORS, **(own or {})}
-    return {ok_status: ok, **{code: errors[code] for code in (*codes, 400, 401, 429)}}
+def answers(ok: Any, *codes: int, **options: Any) -> dict[int, Any]:
+    """icpsite.api.errors.answers, with the profiles API's 409."""
+    own = {409: STALE_REVISION, **options.pop("own", {})}
+    return api_answers(ok, *codes, own=own, **options)

@@ -10,7 +10,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from profiles.api.fields import StrictCharField, StrictSlugRelatedField
+from icpsite.api.fields import StrictCharField, StrictSlugRelatedField
 from profiles.attributes import (
     CATEGORIES,
     MAX_ATTRIBUTE_KEY_LENGTH,

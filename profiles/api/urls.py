@@ -2,8 +2,8 @@
 
 from rest_framework.routers import SimpleRouter
 
+from icpsite.api.params import ANY_SEGMENT
 from profiles.api import views
-from profiles.api.params import ANY_SEGMENT
 
 PROFILE = rf"profiles/(?P<slug>{ANY_SEGMENT})"
 VERSION = PROFILE + rf"/versions/(?P<number>{ANY_SEGMENT})"

@@ -20,11 +20,11 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.viewsets import GenericViewSet
 
+from icpsite.api.base import ApiViewMixin
+from icpsite.api.params import ANY_SEGMENT, id_in_path, row_in_path, slug_in_path, valid_body
 from profiles import services
 from profiles.api import serializers as s
-from profiles.api.base import ApiViewMixin
 from profiles.api.errors import answers
-from profiles.api.params import ANY_SEGMENT, id_in_path, row_in_path, slug_in_path, valid_body
 from profiles.diff import version_diff
 from profiles.models import (
     Comment,

@@ -12,8 +12,8 @@ from typing import Any
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_serializer
 from rest_framework import serializers
 
-from profiles.api.fields import StrictBooleanField, StrictCharField
-from profiles.api.params import unknown_names
+from icpsite.api.fields import StrictBooleanField, StrictCharField
+from icpsite.api.params import unknown_names
 from profiles.attributes import MAX_VALUE_LENGTH
 from scoring.engine import Outcome, Tier
 from scoring.ingest import (
@@ -35,7 +35,7 @@ NO_NUL = r"^[^\x00]*$"
 
 class StrictFieldsMixin(serializers.Serializer[Any]):
     """Refuse keys the serializer does not declare, instead of ignoring them,
-    alongside any errors of the fields it does (profiles.api.params.unknown_names)."""
+    alongside any errors of the fields it does (icpsite.api.params.unknown_names)."""
 
     def to_internal_value(self, data: Any) -> Any:
         unknown = unknown_names(data, self.fields, "field") if isinstance(data, dict) else {}

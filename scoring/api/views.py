@@ -28,10 +28,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
-from profiles.api.base import ApiViewMixin
-from profiles.api.errors import ErrorDetailSerializer, answers
-from profiles.api.params import ANY_SEGMENT, ANY_TEXT, row_in_path, text_in_path
-from profiles.api.parsers import MAX_BODY_BYTES, PayloadTooLargeError
+from icpsite.api.base import ApiViewMixin
+from icpsite.api.errors import ErrorDetailSerializer, answers
+from icpsite.api.params import ANY_SEGMENT, ANY_TEXT, row_in_path, text_in_path
+from icpsite.api.parsers import MAX_BODY_BYTES, PayloadTooLargeError
 from profiles.models import Profile, User
 from scoring.api import serializers as s
 from scoring.engine import Contribution, Outcome, Result, Ruleset, Tier

@@ -12,8 +12,8 @@ from django.core.signals import request_started
 from django.db import close_old_connections
 from rest_framework.test import APIClient
 
+from icpsite.api.parsers import MAX_BODY_BYTES, MAX_DEPTH, StrictJSONParser
 from icpsite.chunked import ChunkedBodies
-from profiles.api.parsers import MAX_BODY_BYTES, MAX_DEPTH, StrictJSONParser
 from profiles.models import Comment, Profile, ProfileVersion, User
 from scoring.api_keys import api_key_create
 from scoring.models import Account

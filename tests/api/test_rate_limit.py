@@ -106,7 +106,7 @@ def test_the_throttle_lets_requests_through_with_a_warning_when_the_cache_is_dow
     settings.API_THROTTLE_RATE = "1/minute"
     settings.CACHES = redis_cache(DOWN_REDIS_URL)
     plaintext = api_key_create(actor=staff, name="Busy", user=staff, scope="read").plaintext
-    with caplog.at_level(logging.WARNING, logger="scoring.api.auth"):
+    with caplog.at_level(logging.WARNING, logger="icpsite.api.throttling"):
         answers = [client.get(PROFILES, HTTP_AUTHORIZATION=f"Bearer {plaintext}") for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 200]
     assert answers[0]["Content-Type"] == "application/json"

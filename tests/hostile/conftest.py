@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from profiles.api.parsers import MAX_BODY_BYTES
+from icpsite.api.parsers import MAX_BODY_BYTES
 from tests.icpsite.test_permission_matrix import world  # noqa: F401  (the fixture)
 
 HERE = Path(__file__).parent

@@ -17,7 +17,7 @@ from typing import Any
 
 from rest_framework import exceptions, parsers, status
 
-from profiles.text import text_problem
+from icpsite.text import text_problem
 
 # The largest request body accepted, in bytes: 1,000 full account rows fit with room.
 MAX_BODY_BYTES = 8 * 1024 * 1024

@@ -1,13 +1,13 @@
 """Input fields that take a JSON value only as its own type: DRF's fields
 turn 0 into "0" and "yes" into true, so a client's wrong type would be
-stored instead of named. Text follows profiles.text's rule (no NUL, no lone
+stored instead of named. Text follows icpsite.text's rule (no NUL, no lone
 surrogate), with the same words as the forms and the account rows."""
 
 from typing import Any
 
 from rest_framework import serializers
 
-from profiles.text import text_problem
+from icpsite.text import text_problem
 
 
 def stored_text(value: str) -> str:

@@ -18,8 +18,8 @@ from typing import Any, ClassVar
 from rest_framework import renderers, serializers
 from rest_framework.request import Request
 
-from profiles.api.errors import api_exception_handler
-from profiles.api.params import valid_query
+from icpsite.api.errors import api_exception_handler
+from icpsite.api.params import valid_query
 
 
 class JSONRenderer(renderers.JSONRenderer):
