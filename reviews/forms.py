@@ -10,7 +10,7 @@ from profiles.forms import StoredTextFormMixin
 from profiles.models import Criterion, CriterionKind, Profile
 from profiles.selectors import criterion_text
 from reviews.models import CheckInOutcome, ClaimedTier, OverrideReason
-from scoring.ingest import EARLIEST_YEAR, LATEST_YEAR, MAX_BIGINT
+from scoring.ingest.rows import EARLIEST_YEAR, LATEST_YEAR, MAX_BIGINT
 
 
 class CriterionChoiceField(forms.ModelChoiceField):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from scoring.ingest import MAX_FILE_BYTES
+from scoring.ingest.csvfiles import MAX_FILE_BYTES
 
 
 class AccountImportForm(forms.Form):

@@ -479,7 +479,7 @@ class ImportMode(models.TextChoices):
 
 class ImportJob(models.Model):
     """A CSV file of accounts uploaded on the import page, and its import by
-    a worker (scoring.imports).
+    a worker (scoring.ingest.jobs).
 
     The file's bytes live in the row, not on a disk: web and worker machines
     share only PostgreSQL and Redis. They are dropped once the job is
@@ -487,7 +487,7 @@ class ImportJob(models.Model):
     problems, [row, external_id, field, message] in row order, and
     `error_count` how many there were in all. `problems` says why a failed
     job stored nothing (the file as a whole, or the import stopping).
-    While the job runs, its live counts are in the cache (scoring.imports),
+    While the job runs, its live counts are in the cache (scoring.ingest.jobs),
     since the import's own transaction hides its writes until the end.
     """
 

@@ -14,7 +14,8 @@ import redis.exceptions
 from celery import chord, group, shared_task
 from django.db import IntegrityError, OperationalError
 
-from scoring import imports, services, webhooks
+from scoring import services, webhooks
+from scoring.ingest import jobs
 
 # Retry only on errors a retry can cure: a dropped connection or a lock
 # timeout, and the key conflict of two writers scoring the same account for
@@ -85,7 +86,7 @@ def resend_unsent_task() -> dict[str, list[int]]:
     return {
         "runs": services.runs_resend(),
         "deliveries": webhooks.deliveries_resend(),
-        "imports": imports.import_jobs_resend(),
+        "imports": jobs.import_jobs_resend(),
     }
 
 
@@ -119,14 +120,14 @@ IMPORT_RETRY_SECONDS = 30
 
 @shared_task(name="accounts.import_job", bind=True, max_retries=IMPORT_MAX_RETRIES)
 def import_job_run_task(self: Any, job_id: int) -> str:
-    """Import an uploaded CSV file (scoring.imports.import_job_run), on the
+    """Import an uploaded CSV file (scoring.ingest.jobs.import_job_run), on the
     default queue. A finished job is left as it is, so a second delivery
     does nothing."""
     try:
-        job = imports.import_job_run(job_id=job_id)
+        job = jobs.import_job_run(job_id=job_id)
     except OperationalError as exc:
         if self.request.retries >= IMPORT_MAX_RETRIES:
-            imports.import_job_fail(job_id=job_id, problems=[imports.STOPPED])
+            jobs.import_job_fail(job_id=job_id, problems=[jobs.STOPPED])
             raise
         raise self.retry(exc=exc, countdown=IMPORT_RETRY_SECONDS * 2**self.request.retries) from exc
     return "nothing to do" if job is None else str(job.status)

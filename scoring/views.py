@@ -16,22 +16,19 @@ from django.utils.functional import cached_property
 from django.views.decorators.http import require_GET, require_http_methods
 
 from profiles.models import Profile
+from scoring.export import export_lines
 from scoring.filters import AccountFilter
 from scoring.forms import AccountImportForm
-from scoring.imports import (
+from scoring.ingest.csvfiles import MAX_FILE_BYTES
+from scoring.ingest.importer import ImportFileError, Mode
+from scoring.ingest.jobs import (
     import_job_create,
     import_job_get,
     import_job_list,
     import_job_progress,
     import_job_report,
 )
-from scoring.ingest import (
-    MAX_FILE_BYTES,
-    ImportFileError,
-    Mode,
-    declared_traits,
-    export_lines,
-)
+from scoring.ingest.rows import declared_traits
 from scoring.models import Account, ImportJob, ScoringRun
 from scoring.policies import IMPORT_REFUSED, can_import_accounts
 from scoring.selectors import (

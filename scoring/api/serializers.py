@@ -1,6 +1,6 @@
 """Serializers of the CRM sync API.
 
-Incoming account rows are checked by scoring.ingest (the same rules as the
+Incoming account rows are checked by scoring.ingest.rows (the same rules as the
 CSV import), not here: AccountInSerializer only describes a row for the
 schema. The envelope serializers check what surrounds the rows.
 """
@@ -16,13 +16,13 @@ from icpsite.api.fields import StrictBooleanField, StrictCharField
 from icpsite.api.params import unknown_names
 from profiles.attributes import MAX_VALUE_LENGTH
 from scoring.engine import Outcome, Tier
-from scoring.ingest import (
+from scoring.ingest.importer import MODES
+from scoring.ingest.rows import (
     LIFECYCLE_STAGE_LENGTH,
     MAX_BIGINT,
     MAX_DEAL_AMOUNT,
     MAX_EXTERNAL_ID_LENGTH,
     MAX_INT,
-    MODES,
     NAME_LENGTH,
 )
 from scoring.models import DealStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
@@ -85,7 +85,7 @@ class OutcomeInSerializer(serializers.Serializer[Any]):
 
 
 class AccountInSerializer(OutcomeInSerializer):
-    """One account as a CRM sends it (schema only; scoring.ingest validates).
+    """One account as a CRM sends it (schema only; scoring.ingest.rows validates).
 
     A field left out keeps the stored value; null clears it.
     """

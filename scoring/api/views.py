@@ -36,7 +36,7 @@ from profiles.models import Profile, User
 from scoring.api import serializers as s
 from scoring.engine import Contribution, Outcome, Result, Ruleset, Tier
 from scoring.filters import ScoreFilter
-from scoring.ingest import ImportFileError, ImportReport, accounts_import
+from scoring.ingest.importer import ImportFileError, ImportReport, accounts_import
 from scoring.models import Account, ScoringRun, TierOverride, WebhookSubscription
 from scoring.policies import can_manage_webhooks
 from scoring.rulesets import ruleset_for

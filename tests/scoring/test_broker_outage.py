@@ -23,7 +23,8 @@ from rest_framework.test import APIClient
 
 from profiles import services as profile_services
 from profiles.models import Profile, ProfileVersion, User
-from scoring import dispatch, imports, services, webhooks
+from scoring import dispatch, services, webhooks
+from scoring.ingest import jobs as imports
 from scoring.models import (
     Account,
     DeliveryStatus,

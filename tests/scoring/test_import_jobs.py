@@ -17,9 +17,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from profiles.models import Profile, Trait, User
-from scoring import imports, services
-from scoring.imports import import_job_create, import_job_run
-from scoring.ingest import BATCH_SIZE, accounts_import
+from scoring import services
+from scoring.ingest import jobs as imports
+from scoring.ingest.importer import BATCH_SIZE, accounts_import
+from scoring.ingest.jobs import import_job_create, import_job_run
 from scoring.models import Account, AccountScore, ImportJob, ScoringRun
 from scoring.tasks import import_job_run_task
 from tests.factories import AccountFactory
@@ -160,7 +161,7 @@ def test_a_failure_while_writing_the_last_batch_undoes_the_batches_before_it(
 ) -> None:
     AccountFactory(external_id="crm-5", name="Before", employees=7)
     written = []
-    real = imports._write_batch
+    real = imports.write_batch
 
     def failing(report: Any, batch: list[Any], **kwargs: Any) -> list[int]:
         written.append(len(batch))
@@ -168,7 +169,7 @@ def test_a_failure_while_writing_the_last_batch_undoes_the_batches_before_it(
             raise RuntimeError("disk full")
         return real(report, batch, **kwargs)
 
-    monkeypatch.setattr(imports, "_write_batch", failing)
+    monkeypatch.setattr(imports, "write_batch", failing)
     job = queued(manager, csv_file(2 * BATCH_SIZE + 10))
     with pytest.raises(RuntimeError):
         import_job_run_task.delay(job.pk)

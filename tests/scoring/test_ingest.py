@@ -19,16 +19,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from profiles.models import Profile, Trait, User
-from scoring import ingest, services
-from scoring.ingest import (
-    AccountInvalidError,
-    ImportFileError,
-    RowError,
-    account_clean,
-    accounts_import,
-    csv_rows,
-    declared_traits,
-)
+from scoring import services
+from scoring.ingest.csvfiles import accounts_import_csv, csv_rows
+from scoring.ingest.importer import ImportFileError, ImportReport, RowError, accounts_import
+from scoring.ingest.rows import AccountInvalidError, account_clean, declared_traits
 from scoring.models import Account, AccountScore, ImportJob, ScoringRun
 from tests.factories import AccountFactory, UserFactory
 from tests.scoring.test_runs import approved_version, run_all
@@ -66,7 +60,7 @@ def current_run(icp: Profile, ops_manager: User) -> ScoringRun:
     return run
 
 
-def error_lines(report: ingest.ImportReport) -> list[str]:
+def error_lines(report: ImportReport) -> list[str]:
     return [str(e) for e in report.errors]
 
 
@@ -312,11 +306,11 @@ def test_reimporting_the_same_file_reports_everything_unchanged(
         'crm-1,Acme,acme.example,450,yes,"Salesforce; Slack",DE,1200.5,2024-05-31,Figma,12.5',
         "crm-2,Beta,beta.example,12,no,,US,,,,",
     )
-    first = ingest.accounts_import_csv(actor=manager, data=data, mode="all_or_nothing")
+    first = accounts_import_csv(actor=manager, data=data, mode="all_or_nothing")
     assert (first.created, first.updated, first.unchanged) == (2, 0, 0)
     acme = Account.objects.get(external_id="crm-1")
     stamp = acme.updated_at
-    again = ingest.accounts_import_csv(actor=manager, data=data, mode="all_or_nothing")
+    again = accounts_import_csv(actor=manager, data=data, mode="all_or_nothing")
     assert (again.created, again.updated, again.unchanged, again.scored) == (0, 0, 2, 0)
     acme.refresh_from_db()
     assert acme.updated_at == stamp
@@ -433,7 +427,7 @@ def test_a_csv_file_may_have_a_bom_semicolons_and_blank_rows(manager: User) -> N
             "employees": "",
         },
     ]
-    report = ingest.accounts_import_csv(actor=manager, data=data, mode="all_or_nothing")
+    report = accounts_import_csv(actor=manager, data=data, mode="all_or_nothing")
     assert (report.created, report.blank) == (1, 2)
 
 
@@ -703,8 +697,8 @@ def test_a_header_of_sixty_thousand_columns_is_answered_naming_a_few(
 ) -> None:
     header = ",".join(["external_id", "name", *(f"traits.k{n}" for n in range(60_000))])
     duplicated = header + ",name,traits.k1"
-    with pytest.raises(ingest.ImportFileError) as caught:
-        ingest.csv_rows(f"{duplicated}\ncrm-1,Acme{',' * 60_002}\n".encode())
+    with pytest.raises(ImportFileError) as caught:
+        csv_rows(f"{duplicated}\ncrm-1,Acme{',' * 60_002}\n".encode())
     assert caught.value.problems == ["The header names 'name', 'traits.k1' more than once."]
     unknown = ",".join(["external_id", "name", *(f"col{n}" for n in range(60_000))])
     client.force_login(manager)

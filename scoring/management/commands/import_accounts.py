@@ -9,8 +9,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from scoring.imports import FileImportReport, accounts_import_file
-from scoring.ingest import MAX_FILE_BYTES, ImportFileError, Mode
+from scoring.ingest.csvfiles import MAX_FILE_BYTES
+from scoring.ingest.importer import ImportFileError, Mode
+from scoring.ingest.jobs import FileImportReport, accounts_import_file
 
 BAR_WIDTH = 30
 

@@ -44,24 +44,19 @@ from django.utils import timezone
 
 from profiles.models import User
 from scoring.dispatch import claimed_send
-from scoring.ingest import (
+from scoring.ingest.csvfiles import CsvFile, csv_open, csv_records
+from scoring.ingest.importer import (
     BATCH_SIZE,
     CONCURRENT_WRITE,
     MODES,
-    AccountInvalidError,
-    CsvFile,
     ImportFileError,
     ImportReport,
     Mode,
     RowError,
-    _external_id_of,
-    _is_empty,
-    _write_batch,
-    account_clean,
-    csv_open,
-    csv_records,
-    declared_traits,
+    external_id_of,
+    write_batch,
 )
+from scoring.ingest.rows import AccountInvalidError, account_clean, declared_traits, is_empty
 from scoring.models import Account, ImportJob, ImportJobStatus
 from scoring.policies import IMPORT_REFUSED, can_import_accounts
 from scoring.services import accounts_score
@@ -120,7 +115,7 @@ def accounts_import_file(
     max_errors: int | None = MAX_STORED_ERRORS,
     progress: Progress | None = None,
 ) -> FileImportReport:
-    """Import a CSV file's accounts, by the rules of scoring.ingest, in the
+    """Import a CSV file's accounts, by the rules of scoring.ingest.rows, in the
     two passes the module describes; `progress` hears the report after
     every batch. ImportFileError when the file cannot be read as a whole
     (nothing is stored); `max_errors` None keeps every problem."""
@@ -173,14 +168,14 @@ def _check_rows(
         if report.rows_read % BATCH_SIZE == 0:
             report.rows_bad = len(bad)
             notify(report)
-        if all(_is_empty(v) for v in row.values()):
+        if all(is_empty(v) for v in row.values()):
             report.blank += 1
             continue
         try:
             external_id = account_clean(row, traits=traits)["external_id"]
         except AccountInvalidError as exc:
             bad.add(number)
-            external_id = _external_id_of(row)
+            external_id = external_id_of(row)
             for name, messages in exc.errors.items():
                 for message in messages:
                     report.error_count += 1
@@ -224,7 +219,7 @@ def _write_rows(
     changed: list[int] = []
     batch: list[tuple[int, dict[str, Any]]] = []
     for number, row in csv_records(file):
-        if number in bad or all(_is_empty(v) for v in row.values()):
+        if number in bad or all(is_empty(v) for v in row.values()):
             continue
         batch.append((number, account_clean(row, traits=traits)))
         if len(batch) == BATCH_SIZE:
@@ -242,7 +237,7 @@ def _write(
     report: FileImportReport, batch: list[tuple[int, dict[str, Any]]], notify: Progress
 ) -> list[int]:
     insert = _copy_accounts if connection.vendor == "postgresql" else None
-    changed = _write_batch(report, batch, score=False, insert=insert)
+    changed = write_batch(report, batch, score=False, insert=insert)
     report.outcomes.clear()  # per-row outcomes are for the API's answer
     report.rows_written += len(batch)
     notify(report)

@@ -1,0 +1,157 @@
+"""Reading CSV files of accounts: the file as a whole (size, encoding,
+header) checked at once by csv_open, then its records one at a time."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from profiles.models import User
+from scoring.ingest.importer import ImportFileError, ImportReport, Mode, accounts_import
+from scoring.ingest.rows import COLUMNS, TRAIT_PREFIX
+
+# The largest CSV file accepted, in bytes.
+MAX_FILE_BYTES = 20 * 1024 * 1024
+
+# How many malformed CSV records a file error lists before summing up the rest.
+MAX_LISTED_PROBLEMS = 10
+
+# --- CSV -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CsvFile:
+    """A CSV file whose size, encoding and header have been checked."""
+
+    text: str
+    delimiter: str
+    header: list[str]
+
+
+def csv_open(data: bytes) -> CsvFile:
+    """The cheap checks of a CSV file as a whole, reading only its header:
+    size, encoding (UTF-8, with or without a BOM) and a header of known
+    columns. The delimiter is a comma, or a semicolon when the header holds
+    no comma. The records are read by csv_records."""
+    if len(data) > MAX_FILE_BYTES:
+        limit = MAX_FILE_BYTES // 1024 // 1024
+        raise ImportFileError(
+            [f"The file is larger than {limit} MB. Split it into smaller files and import each."]
+        )
+    if not data.strip():
+        raise ImportFileError(["The file is empty. Upload a CSV file with a header row."])
+    if b"\x00" in data:
+        raise ImportFileError(
+            [
+                "The file contains NUL bytes, so it is not plain CSV text (perhaps a spreadsheet "
+                "or UTF-16 file). Save it as 'CSV UTF-8' and upload it again."
+            ]
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ImportFileError(
+            [
+                f"The file is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}). "
+                "Save it as 'CSV UTF-8' and upload it again."
+            ]
+        ) from None
+    end = text.find("\n")
+    first_line = text if end < 0 else text[:end]
+    delimiter = ";" if "," not in first_line and ";" in first_line else ","
+    records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        header = [_column(cell) for cell in next(records, [])]
+    except csv.Error as exc:
+        raise ImportFileError(
+            [f"The file is not valid CSV near line {records.line_num}: {exc}."]
+        ) from None
+    _check_header(header)
+    return CsvFile(text=text, delimiter=delimiter, header=header)
+
+
+def csv_records(file: CsvFile) -> Iterator[tuple[int, dict[str, str]]]:
+    """Each record after the header as (row number, {column: cell}), {} for
+    an empty line; the header is row 1. Streams, so a large file is never
+    held as rows. A record with the wrong number of cells is not yielded:
+    ImportFileError lists them once the file is read (as it does when no
+    record holds an account); invalid CSV raises it at once."""
+    records = csv.reader(io.StringIO(file.text, newline=""), delimiter=file.delimiter, strict=True)
+    width = len(file.header)
+    problems: list[str] = []
+    wrong = 0
+    accounts = False
+    try:
+        next(records, None)
+        for number, cells in enumerate(records, start=2):
+            if not cells:
+                yield number, {}
+            elif len(cells) != width:
+                wrong += 1
+                if wrong <= MAX_LISTED_PROBLEMS:
+                    problems.append(
+                        f"Row {number} has {len(cells)} cells but the header has {width} columns."
+                    )
+            else:
+                accounts = accounts or any(cell.strip() for cell in cells)
+                yield number, dict(zip(file.header, cells, strict=True))
+    except csv.Error as exc:
+        raise ImportFileError(
+            [f"The file is not valid CSV near line {records.line_num}: {exc}."]
+        ) from None
+    if not accounts and not problems:
+        raise ImportFileError(["The file has a header but no account rows."])
+    if problems:
+        more = wrong - len(problems)
+        raise ImportFileError(
+            [*problems, *([f"... and {more} more rows like these."] if more > 0 else [])]
+        )
+
+
+def csv_rows(data: bytes) -> list[dict[str, str]]:
+    """The records of a CSV file as {column: cell}, after checking the file
+    as a whole (csv_open) and every record's number of cells (csv_records)."""
+    return [row for _, row in csv_records(csv_open(data))]
+
+
+def _column(cell: str) -> str:
+    name = cell.strip()
+    return name.lower() if name.lower() in COLUMNS else name
+
+
+def _check_header(header: list[str]) -> None:
+    if "external_id" not in header or "name" not in header:
+        seen = ", ".join(repr(c) for c in header[:8]) or "nothing"
+        raise ImportFileError(
+            [
+                "The first row must be a header naming the columns, with at least external_id "
+                f"and name; it reads {seen}."
+            ]
+        )
+    unknown = [c for c in header if c not in COLUMNS and not c.startswith(TRAIT_PREFIX)]
+    if unknown:
+        raise ImportFileError(
+            [
+                f"Unknown column{'s' if len(unknown) > 1 else ''} "
+                f"{_listed(unknown)}. Accepted columns: "
+                f"{', '.join(COLUMNS)}, and traits.<key> for a declared trait."
+            ]
+        )
+    twice = sorted(name for name, count in Counter(header).items() if count > 1)
+    if twice:
+        raise ImportFileError([f"The header names {_listed(twice)} more than once."])
+
+
+def _listed(names: list[str], most: int = 10) -> str:
+    """Names for a message, the first `most` of them and how many more."""
+    shown = ", ".join(repr(name[:60]) for name in names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
+def accounts_import_csv(*, actor: User | None, data: bytes, mode: Mode) -> ImportReport:
+    """Import a CSV file's accounts; ImportFileError when the file is unreadable."""
+    return accounts_import(actor=actor, rows=csv_rows(data), mode=mode, first_row=2)

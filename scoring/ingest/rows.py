@@ -1,0 +1,418 @@
+"""The rules of one incoming account row, whichever way it comes (a CSV
+file's record or a CRM's JSON object): account_clean turns a mapping of
+column to value into the values to store, or raises AccountInvalidError
+naming each bad field.
+
+- A row sets the columns it has. An empty cell (or JSON null) clears the
+  value (NULL, "" or []); a column the row lacks leaves the stored value
+  alone. external_id and name are required in every row.
+- Nothing is guessed: a value that does not read cleanly is an error naming
+  the field and the value, never coerced or dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from icpsite.text import text_problem
+from profiles.attributes import (
+    LIST_SEPARATOR,
+    MAX_LIST_ITEMS,
+    MAX_VALUE_LENGTH,
+    Attribute,
+    AttrType,
+)
+from profiles.selectors import attribute_registry
+from scoring.models import DealStatus
+
+MAX_EXTERNAL_ID_LENGTH = 64
+NAME_LENGTH = 200
+LIFECYCLE_STAGE_LENGTH = 60
+MAX_INT = 2_147_483_647
+MAX_BIGINT = 9_223_372_036_854_775_807
+MAX_DEAL_AMOUNT = Decimal("999999999999.99")
+
+TRAIT_PREFIX = "traits."
+
+TEXT_FIELDS = ("industry", "country", "funding_stage", "crm")
+DATETIME_FIELDS = ("opportunity_opened_at", "deal_closed_at", "churned_at")
+COLUMNS = (
+    "external_id",
+    "name",
+    "domain",
+    "employees",
+    "annual_revenue",
+    *TEXT_FIELDS,
+    "tech_stack",
+    "has_revops",
+    "lifecycle_stage",
+    "opportunity_opened_at",
+    "deal_status",
+    "deal_closed_at",
+    "deal_amount",
+    "churned_at",
+)
+# Deal outcomes and churn: what an outcomes-only import may set on accounts it
+# already holds.
+OUTCOME_COLUMNS = (
+    "external_id",
+    "lifecycle_stage",
+    "opportunity_opened_at",
+    "deal_status",
+    "deal_closed_at",
+    "deal_amount",
+    "churned_at",
+)
+# Written on update; external_id is the key and never changes.
+UPDATE_FIELDS = [*(c for c in COLUMNS if c != "external_id"), "traits", "list_index", "updated_at"]
+
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
+_TRUE = {"true", "yes", "1"}
+_FALSE = {"false", "no", "0"}
+
+
+def declared_traits() -> dict[str, Attribute]:
+    return {key: a for key, a in attribute_registry().items() if a.is_trait}
+
+
+# --- One row -------------------------------------------------------------------
+
+
+class AccountInvalidError(Exception):
+    """A row that does not validate; `errors` maps each field to its messages."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("; ".join(f"{f}: {m}" for f, ms in errors.items() for m in ms))
+        self.errors = errors
+
+
+class _BadValueError(Exception):
+    """One field's value is unusable; the message says why."""
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def is_empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _text(value: Any, max_length: int = MAX_VALUE_LENGTH) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _BadValueError(f"{_shown(value)} is not text")
+    text = value.strip()
+    problem = text_problem(text)
+    if problem is not None:
+        raise _BadValueError(problem)
+    if len(text) > max_length:
+        raise _BadValueError(f"is {len(text)} characters long; the limit is {max_length}")
+    return text
+
+
+def _whole(value: Any, maximum: int) -> int | None:
+    if is_empty(value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and _WHOLE.fullmatch(value.strip()):
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _BadValueError(
+            f"{_shown(value)} is not a whole number (write digits only, e.g. 1200)"
+        )
+    if value < 0:
+        raise _BadValueError(f"{value} is negative; enter 0 or more")
+    if value > maximum:
+        raise _BadValueError(f"{value} is larger than {maximum:,}")
+    return value
+
+
+def _decimal(value: Any) -> Decimal:
+    if isinstance(value, bool):
+        raise _BadValueError(f"{_shown(value)} is not a number")
+    if isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
+        return Decimal(value.strip())
+    if isinstance(value, int | float | Decimal):
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            number = Decimal("NaN")
+        if number.is_finite():
+            return number
+    raise _BadValueError(
+        f"{_shown(value)} is not a number (write digits with an optional '.', e.g. 1200.50)"
+    )
+
+
+def _amount(value: Any) -> Decimal | None:
+    if is_empty(value):
+        return None
+    number = _decimal(value)
+    if number < 0:
+        raise _BadValueError(f"{value} is negative; enter 0 or more")
+    if number > MAX_DEAL_AMOUNT:
+        raise _BadValueError(f"{value} is larger than {MAX_DEAL_AMOUNT:,}")
+    if number != number.quantize(Decimal("0.01")):
+        raise _BadValueError(f"{value} has more than 2 decimal places")
+    return number.quantize(Decimal("0.01"))
+
+
+def _boolean(value: Any) -> bool | None:
+    if is_empty(value):
+        return None
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower() if isinstance(value, str | int) else None
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise _BadValueError(f"{_shown(value)} is not one of true, false, yes, no, 1, 0 (or empty)")
+
+
+def _list(value: Any) -> list[str]:
+    if is_empty(value):
+        return []
+    if isinstance(value, str):
+        items: list[Any] = [item for item in re.split(r"[,;]", value) if item.strip()]
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        raise _BadValueError(
+            f"{_shown(value)} is not a list (in a CSV cell, separate items with , or ;)"
+        )
+    if len(items) > MAX_LIST_ITEMS:
+        raise _BadValueError(f"has {len(items)} items; the limit is {MAX_LIST_ITEMS}")
+    seen: dict[str, None] = {}
+    for item in items:
+        if not isinstance(item, str) or not item.strip():
+            raise _BadValueError(f"item {_shown(item)} is not text")
+        text = item.strip().lower()
+        problem = text_problem(text)
+        if problem is not None:
+            raise _BadValueError(f"item {_shown(item.strip())} {problem}")
+        if LIST_SEPARATOR in text:
+            raise _BadValueError(f"item {_shown(item.strip())} may not contain {LIST_SEPARATOR!r}")
+        if len(text) > MAX_VALUE_LENGTH:
+            raise _BadValueError(
+                f"item {_shown(item.strip())} is over {MAX_VALUE_LENGTH} characters"
+            )
+        seen.setdefault(text, None)
+    return list(seen)
+
+
+# Outcomes happen in business time: a date outside these years is a typo or
+# a placeholder, and the far past does not even survive the trip through
+# UTC (year 1 at +06:00 is 1 BC, which PostgreSQL stores and Python cannot read).
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2999
+
+
+def _moment(value: Any) -> datetime | None:
+    """A timezone-aware datetime; a bare date means the start of that day in
+    the site's time zone. A time without an offset is refused: guessing the
+    zone would shift the moment by hours."""
+    if is_empty(value):
+        return None
+    moment = _parsed(value)
+    if moment is None:
+        raise _BadValueError(
+            f"{_shown(value)} is not a date (2024-05-31) or a date and time with an offset "
+            "(2024-05-31T09:30:00+02:00)"
+        )
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        raise _BadValueError(
+            f"{_shown(value)} is outside the years {EARLIEST_YEAR} to {LATEST_YEAR}"
+        )
+    if not isinstance(moment, datetime):
+        return _start_of(moment)
+    if timezone.is_naive(moment):
+        raise _BadValueError(f"{_shown(value)} has no time zone; add an offset such as Z or +02:00")
+    return moment
+
+
+def _parsed(value: Any) -> date | None:
+    """The date or the date and time a value holds; None when it holds neither."""
+    if isinstance(value, date):  # a datetime is a date too
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return parse_date(text) or parse_datetime(text)
+        except ValueError:
+            return None
+    return None
+
+
+def _start_of(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time()), timezone.get_default_timezone())
+
+
+def _deal_status(value: Any) -> str:
+    word = _text(value).lower()
+    if word not in DealStatus.values:
+        raise _BadValueError(f"{_shown(value)} is not one of open, won, lost (or empty)")
+    return word
+
+
+def _trait(attribute: Attribute, value: Any) -> Any:
+    """A trait value in its stored JSON form; None clears the trait."""
+    if is_empty(value) or value == []:
+        return None
+    if attribute.type == AttrType.NUMBER:
+        number = _decimal(value)
+        whole = number == number.to_integral_value()
+        return int(number) if whole and abs(number) < 2**53 else float(number)
+    if attribute.type == AttrType.CATEGORY:
+        return _text(value)
+    if attribute.type == AttrType.LIST:
+        return _list(value)
+    return _boolean(value)
+
+
+_FIELD_RULES: dict[str, Any] = {
+    "domain": _text,
+    "employees": lambda v: _whole(v, MAX_INT),
+    "annual_revenue": lambda v: _whole(v, MAX_BIGINT),
+    **dict.fromkeys(TEXT_FIELDS, _text),
+    "tech_stack": _list,
+    "has_revops": _boolean,
+    "lifecycle_stage": lambda v: _text(v, LIFECYCLE_STAGE_LENGTH),
+    **dict.fromkeys(DATETIME_FIELDS, _moment),
+    "deal_status": _deal_status,
+    "deal_amount": _amount,
+}
+
+
+# The JSON types each column takes from a JSON client (strict mode), where a
+# number in quotes is a client's bug rather than a spreadsheet's habit.
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    **dict.fromkeys(
+        ("external_id", "name", "domain", *TEXT_FIELDS, "lifecycle_stage", "deal_status"), (str,)
+    ),
+    **dict.fromkeys(DATETIME_FIELDS, (str,)),
+    "employees": (int,),
+    "annual_revenue": (int,),
+    "deal_amount": (int, float, str),
+    "has_revops": (bool,),
+    "tech_stack": (list,),
+}
+_TRAIT_JSON_TYPES: dict[AttrType, tuple[type, ...]] = {
+    AttrType.NUMBER: (int, float),
+    AttrType.CATEGORY: (str,),
+    AttrType.LIST: (list,),
+    AttrType.BOOLEAN: (bool,),
+}
+_JSON_NAMES = {str: "a string", int: "a whole number", float: "a number", bool: "true or false"}
+_JSON_NAMES[list] = "an array"
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, dict):
+        return "an object"
+    return _JSON_NAMES.get(type(value), type(value).__name__)
+
+
+def _check_json_type(value: Any, expected: tuple[type, ...]) -> None:
+    """Refuse a JSON value of the wrong type; null always passes (it clears)."""
+    if value is None:
+        return
+    wrong_bool = isinstance(value, bool) and bool not in expected
+    if wrong_bool or not isinstance(value, expected):
+        wanted = " or ".join(_JSON_NAMES[t] for t in expected if t in _JSON_NAMES)
+        raise _BadValueError(f"{_shown(value)} is {_json_kind(value)}; send {wanted} or null")
+
+
+def _required(value: Any, max_length: int) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    text = _text(value, max_length)
+    if not text:
+        raise _BadValueError("missing; every row needs one")
+    return text
+
+
+def account_clean(
+    row: Mapping[str, Any],
+    *,
+    traits: dict[str, Attribute],
+    strict: bool = False,
+    columns: tuple[str, ...] = COLUMNS,
+) -> dict[str, Any]:
+    """The row's fields in stored form, or AccountInvalidError naming every bad field.
+
+    Only the columns present come back (see the module rules). Traits come
+    from a `traits` mapping (JSON) or `traits.<key>` columns (CSV), must be
+    declared, and come back under "traits" as {key: value or None to clear}.
+    `strict` (JSON clients) also refuses values of the wrong JSON type, such
+    as a number in quotes. `columns` narrows what a row may hold (outcomes
+    only, for instance); without "name" among them, name is not required.
+    """
+    errors: dict[str, list[str]] = {}
+    clean: dict[str, Any] = {}
+    trait_values: dict[str, Any] = {}
+    unknown = []
+    with_traits = columns == COLUMNS
+    for column, value in row.items():
+        if column == "traits" and with_traits:
+            if not isinstance(value, Mapping):
+                errors["traits"] = [f"{_shown(value)} is not an object of trait values"]
+                continue
+            trait_values.update({f"{TRAIT_PREFIX}{k}": v for k, v in value.items()})
+        elif isinstance(column, str) and column.startswith(TRAIT_PREFIX) and with_traits:
+            trait_values[column] = value
+        elif column not in columns:
+            unknown.append(str(column))
+    if unknown:
+        accepted = ", ".join(columns) + (" and traits.<key>" if with_traits else "")
+        errors["columns"] = [
+            f"unknown column{'s' if len(unknown) > 1 else ''} "
+            + ", ".join(repr(c) for c in sorted(unknown))
+            + f"; accepted: {accepted}"
+        ]
+    required = [("external_id", lambda v: _required(v, MAX_EXTERNAL_ID_LENGTH))]
+    if "name" in columns:
+        required.append(("name", lambda v: _required(v, NAME_LENGTH)))
+    for column, rule in (
+        *required,
+        *((c, _FIELD_RULES[c]) for c in columns if c in row and c in _FIELD_RULES),
+    ):
+        try:
+            if strict:
+                _check_json_type(row.get(column), _JSON_TYPES[column])
+            clean[column] = rule(row.get(column))
+        except _BadValueError as exc:
+            errors.setdefault(column, []).append(str(exc))
+    if trait_values:
+        clean["traits"] = {}
+    for column, value in trait_values.items():
+        key = column.removeprefix(TRAIT_PREFIX)
+        attribute = traits.get(key)
+        if attribute is None:
+            declared = ", ".join(sorted(traits)) or "none yet"
+            errors.setdefault(column, []).append(
+                f"no trait {key!r} is declared (declared traits: {declared})"
+            )
+            continue
+        try:
+            if strict:
+                _check_json_type(value, _TRAIT_JSON_TYPES[attribute.type])
+            clean["traits"][key] = _trait(attribute, value)
+        except _BadValueError as exc:
+            errors.setdefault(column, []).append(f"{exc}; {key} is a {attribute.type.value} trait")
+    if errors:
+        raise AccountInvalidError(errors)
+    return clean
