@@ -10,7 +10,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 help:
 	@echo "make run               install, migrate SQLite, seed the demo and serve http://127.0.0.1:8000"
 	@echo "make test              run the whole test suite (PostgreSQL when DATABASE_URL points at one)"
-	@echo "make lint / typecheck  ruff, mypy"
+	@echo "make lint / typecheck  ruff and the import contracts, mypy"
 	@echo "make web|worker|beat   the full stack's processes (set DATABASE_URL and REDIS_URL first)"
 
 $(BIN)/python:
@@ -42,6 +42,7 @@ test: $(VENV)/.installed-dev
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy .
