@@ -362,10 +362,26 @@ def account_clean(
     only, for instance); without "name" among them, name is not required.
     """
     errors: dict[str, list[str]] = {}
-    clean: dict[str, Any] = {}
+    with_traits = columns == COLUMNS
+    trait_values = _trait_cells(row, columns, with_traits, errors)
+    clean = _clean_fields(row, columns, strict, errors)
+    if trait_values:
+        clean["traits"] = _clean_traits(trait_values, traits, strict, errors)
+    if errors:
+        raise AccountInvalidError(errors)
+    return clean
+
+
+def _trait_cells(
+    row: Mapping[str, Any],
+    columns: tuple[str, ...],
+    with_traits: bool,
+    errors: dict[str, list[str]],
+) -> dict[str, Any]:
+    """The row's trait values keyed `traits.<key>`, from a `traits` object or
+    from `traits.<key>` columns; an unknown column is an error under "columns"."""
     trait_values: dict[str, Any] = {}
     unknown = []
-    with_traits = columns == COLUMNS
     for column, value in row.items():
         if column == "traits" and with_traits:
             if not isinstance(value, Mapping):
@@ -383,6 +399,15 @@ def account_clean(
             + ", ".join(repr(c) for c in sorted(unknown))
             + f"; accepted: {accepted}"
         ]
+    return trait_values
+
+
+def _clean_fields(
+    row: Mapping[str, Any], columns: tuple[str, ...], strict: bool, errors: dict[str, list[str]]
+) -> dict[str, Any]:
+    """The built-in columns the row has, in stored form; external_id (and
+    name, when a row may hold it) whether the row has them or not."""
+    clean: dict[str, Any] = {}
     required = [("external_id", lambda v: _required(v, MAX_EXTERNAL_ID_LENGTH))]
     if "name" in columns:
         required.append(("name", lambda v: _required(v, NAME_LENGTH)))
@@ -396,8 +421,18 @@ def account_clean(
             clean[column] = rule(row.get(column))
         except _BadValueError as exc:
             errors.setdefault(column, []).append(str(exc))
-    if trait_values:
-        clean["traits"] = {}
+    return clean
+
+
+def _clean_traits(
+    trait_values: dict[str, Any],
+    traits: dict[str, Attribute],
+    strict: bool,
+    errors: dict[str, list[str]],
+) -> dict[str, Any]:
+    """The trait values in stored form, {key: value or None to clear}; each
+    must be declared."""
+    clean: dict[str, Any] = {}
     for column, value in trait_values.items():
         key = column.removeprefix(TRAIT_PREFIX)
         attribute = traits.get(key)
@@ -410,9 +445,7 @@ def account_clean(
         try:
             if strict:
                 _check_json_type(value, _TRAIT_JSON_TYPES[attribute.type])
-            clean["traits"][key] = _trait(attribute, value)
+            clean[key] = _trait(attribute, value)
         except _BadValueError as exc:
             errors.setdefault(column, []).append(f"{exc}; {key} is a {attribute.type.value} trait")
-    if errors:
-        raise AccountInvalidError(errors)
     return clean
