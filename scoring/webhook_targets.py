@@ -29,7 +29,7 @@ import socket
 import ssl
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from django.conf import settings
 
@@ -136,6 +136,31 @@ def _allowed_hosts() -> set[str]:
 def target_check(url: str) -> Target:
     """The address `url` may be delivered to, resolved now; TargetRefusedError
     (with the reason) when the rule says no."""
+    parts, port = _parsed(url)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    host = (parts.hostname or "").rstrip(".")
+    literal = _literal(host)
+    if literal is None:
+        host = _host_name(host)
+    allowed = host in _allowed_hosts()
+    if literal is not None:
+        if not allowed and (kind := _kind(literal)):
+            raise TargetRefusedError(f"{host} is {kind}; {PUBLIC_ONLY}.")
+        return Target(parts.scheme, host, port, path, (str(literal),))
+    if not allowed and (host == "localhost" or host.endswith(".localhost")):
+        raise TargetRefusedError(f"{host} is this machine, a loopback address; {PUBLIC_ONLY}.")
+    addresses = _resolve(host, port)
+    if not allowed:
+        for address in addresses:
+            kind = _kind(ipaddress.ip_address(address))
+            if kind:
+                raise TargetRefusedError(f"{host} resolves to {address}, {kind}; {PUBLIC_ONLY}.")
+    return Target(parts.scheme, host, port, path, addresses)
+
+
+def _parsed(url: str) -> tuple[SplitResult, int]:
+    """The address split into its parts and its port (the scheme's when it
+    has none), or TargetRefusedError for what no webhook address may have."""
     allow_http = bool(getattr(settings, "WEBHOOK_ALLOW_HTTP", False))
     url = url.strip()
     if any(ord(c) < 33 or ord(c) == 127 for c in url):
@@ -157,35 +182,22 @@ def target_check(url: str) -> Target:
             "Leave the user name and password (user@host) out of the address; the "
             "receiver checks the signature instead."
         )
-    host = (parts.hostname or "").rstrip(".")
-    if not host:
+    if not (parts.hostname or "").rstrip("."):
         raise TargetRefusedError("The address has no host.")
     if port == 0:
         raise TargetRefusedError("Port 0 is not a port; give one from 1 to 65535.")
-    port = port or (443 if parts.scheme == "https" else 80)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    literal = _literal(host)
-    if literal is None:
-        try:
-            host = host.encode("idna").decode("ascii")
-        except UnicodeError:
-            raise TargetRefusedError(f"{host} is not a valid host name.") from None
-        if not HOST_NAME.match(host):
-            raise TargetRefusedError(f"{host} is not a valid host name.")
-    allowed = host in _allowed_hosts()
-    if literal is not None:
-        if not allowed and (kind := _kind(literal)):
-            raise TargetRefusedError(f"{host} is {kind}; {PUBLIC_ONLY}.")
-        return Target(parts.scheme, host, port, path, (str(literal),))
-    if not allowed and (host == "localhost" or host.endswith(".localhost")):
-        raise TargetRefusedError(f"{host} is this machine, a loopback address; {PUBLIC_ONLY}.")
-    addresses = _resolve(host, port)
-    if not allowed:
-        for address in addresses:
-            kind = _kind(ipaddress.ip_address(address))
-            if kind:
-                raise TargetRefusedError(f"{host} resolves to {address}, {kind}; {PUBLIC_ONLY}.")
-    return Target(parts.scheme, host, port, path, addresses)
+    return parts, port or (443 if parts.scheme == "https" else 80)
+
+
+def _host_name(host: str) -> str:
+    """A host name in its ASCII (IDNA) form, or TargetRefusedError."""
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise TargetRefusedError(f"{host} is not a valid host name.") from None
+    if not HOST_NAME.match(host):
+        raise TargetRefusedError(f"{host} is not a valid host name.")
+    return host
 
 
 # --- Connecting to the approved addresses only --------------------------------
