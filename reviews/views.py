@@ -35,8 +35,8 @@ from reviews.selectors import (
     override_list,
     queue_get,
 )
-from scoring.models import Account, ScoringRun, TierOverride
-from scoring.selectors import current_run, scored_profiles
+from scoring.models import Account, ScoringRun
+from scoring.selectors import account_standings, current_run, scored_profiles
 
 PAGE_SIZE = 25
 
@@ -169,29 +169,7 @@ def _account_context(
     criteria = Criterion.objects.filter(version_id__in=live_ids).order_by("version", "position")
     if form is None:
         form = OverrideForm(profiles=scored_profiles(), criteria=criteria)
-    effective = {
-        t.profile_id: t
-        for t in TierOverride.objects.filter(account=account, version_id__in=live_ids)
-    }
-    runs = {
-        run.profile_id: run
-        for run in ScoringRun.objects.filter(is_current=True, profile__in=profiles)
-    }
-    scored = {s.run_id: s for s in account.scores.filter(run_id__in=[r.pk for r in runs.values()])}
-    standing = []
-    for profile in profiles:
-        run = runs.get(profile.pk)
-        score = scored.get(run.pk) if run else None
-        override = effective.get(profile.pk)
-        standing.append(
-            {
-                "profile": profile,
-                "tier": score.tier if score else None,
-                "score": score.score if score else None,
-                "effective": override.tier if override else (score.tier if score else None),
-                "overridden": override is not None,
-            }
-        )
+    standing = account_standings(account=account)
     return {
         "account": account,
         "form": form,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import (
     CharField,
@@ -10,15 +11,26 @@ from django.db.models import (
     F,
     FilteredRelation,
     IntegerField,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Value,
 )
 from django.db.models.functions import Coalesce
 
 from profiles.models import Profile, User
 from scoring.engine import Result, evaluate
-from scoring.models import Account, AccountScore, ChangeClock, RunStatus, ScoringRun
+from scoring.models import (
+    Account,
+    AccountScore,
+    ChangeClock,
+    RunStatus,
+    ScoringRun,
+    TierOverride,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from scoring.rulesets import ruleset_for
 
 
@@ -39,9 +51,29 @@ def scored_profiles() -> QuerySet[Profile]:
     return Profile.objects.filter(scoring_runs__is_current=True).order_by("name")
 
 
+def live_override(profile_id: Any, version_id: Any, *, through: str = "") -> Q:
+    """Which tier override applies to an account under a profile: the one
+    set under the version that scored the profile's current run.
+
+    The definition of an effective tier: an applying override, else the
+    scored tier. An override set under another version, an older one or one
+    approved while its rescoring run is still in progress, does not apply;
+    readers see the current run's tiers and the overrides set against them
+    until the next run takes over. `profile_id` and `version_id` are the
+    current run's, as values or expressions; `through` is the path to the
+    override rows from the model queried.
+    """
+    return Q(**{f"{through}profile_id": profile_id, f"{through}version_id": version_id})
+
+
+def effective_tier(override_tier: Any, tier: Any) -> Coalesce:
+    """The effective tier from the applying override's tier and the scored tier."""
+    return Coalesce(override_tier, tier, output_field=CharField())
+
+
 def account_list(*, viewer: User, run: ScoringRun | None) -> QuerySet[Account]:
     """Every account with `score` and `tier` from `run` (None when unscored),
-    `override_tier` when people set one under the run's version, and
+    `override_tier` when an override applies (see live_override), and
     `effective_tier`, the override or else the scored tier. Best first.
 
     One LEFT JOIN on the run's score rows and one on live overrides:
@@ -57,16 +89,14 @@ def account_list(*, viewer: User, run: ScoringRun | None) -> QuerySet[Account]:
             override_tier=none,
             effective_tier=none,
         ).order_by("name", "id")
-    live_override = Q(
-        tier_overrides__profile_id=run.profile_id, tier_overrides__version_id=run.version_id
-    )
+    applies = live_override(run.profile_id, run.version_id, through="tier_overrides__")
     return accounts.annotate(
         current=FilteredRelation("scores", condition=Q(scores__run_id=run.pk)),
-        override=FilteredRelation("tier_overrides", condition=live_override),
+        override=FilteredRelation("tier_overrides", condition=applies),
         score=F("current__score"),
         tier=F("current__tier"),
         override_tier=F("override__tier"),
-        effective_tier=Coalesce(F("override__tier"), F("current__tier")),
+        effective_tier=effective_tier(F("override__tier"), F("current__tier")),
     ).order_by(F("score").desc(nulls_last=True), "name", "id")
 
 
@@ -75,24 +105,99 @@ def account_get(*, viewer: User, pk: int) -> Account:
 
 
 @dataclass(frozen=True)
-class ProfileScore:
-    """An account's standing under one profile: the stored score of the
-    current run and the engine's explanation of it."""
+class Standing:
+    """An account's standing under one profile: its score and tier in the
+    profile's current run (None when that run did not score it, or there is
+    no current run), the tier of an override that applies (see
+    live_override) and the effective tier."""
 
     profile: Profile
-    run: ScoringRun
-    stored: AccountScore | None
+    run: ScoringRun | None
+    score: int | None
+    tier: str | None
+    override_tier: str | None
+    effective_tier: str | None
+
+    @property
+    def overridden(self) -> bool:
+        return self.override_tier is not None
+
+
+def _standings(*, account: Account, runs: QuerySet[ScoringRun]) -> list[Standing]:
+    """The account's standing in each of `runs` (current runs), in one query."""
+    scored = AccountScore.objects.filter(run_id=OuterRef("pk"), account_id=account.pk)
+    override = TierOverride.objects.filter(
+        live_override(OuterRef("profile_id"), OuterRef("version_id")), account_id=account.pk
+    )
+    rows = runs.select_related("profile", "version").annotate(
+        account_score=Subquery(scored.values("score")[:1]),
+        account_tier=Subquery(scored.values("tier")[:1]),
+        override_tier=Subquery(override.values("tier")[:1]),
+        account_effective_tier=effective_tier(F("override_tier"), F("account_tier")),
+    )
+    return [
+        Standing(
+            profile=run.profile,
+            run=run,
+            score=run.account_score,
+            tier=run.account_tier,
+            override_tier=run.override_tier,
+            effective_tier=run.account_effective_tier,
+        )
+        for run in rows
+    ]
+
+
+def account_standing(*, account: Account, profile: Profile) -> Standing:
+    """The account's standing under `profile`; empty without a current run."""
+    runs = ScoringRun.objects.filter(profile=profile, is_current=True)
+    found = _standings(account=account, runs=runs)
+    if found:
+        return found[0]
+    return Standing(profile, None, None, None, None, None)
+
+
+def account_standings(*, account: Account) -> list[Standing]:
+    """The account's standing under every profile with a current run, by
+    profile name, in one query."""
+    runs = ScoringRun.objects.filter(is_current=True).order_by("profile__name", "profile_id")
+    return _standings(account=account, runs=runs)
+
+
+@dataclass(frozen=True)
+class ProfileScore:
+    """An account's standing under one profile's current run and the
+    engine's explanation of the account as it is now."""
+
+    standing: Standing
     result: Result
+
+    @property
+    def profile(self) -> Profile:
+        return self.standing.profile
+
+    @property
+    def run(self) -> ScoringRun:
+        assert self.standing.run is not None
+        return self.standing.run
+
+    @property
+    def rescore_pending(self) -> bool:
+        """The account changed since the run scored it (or the run did not)."""
+        stored = (self.standing.score, self.standing.tier)
+        return self.standing.score is None or stored != (self.result.score, self.result.tier.value)
 
 
 def account_explanations(*, account: Account) -> list[ProfileScore]:
-    explanations = []
-    runs = ScoringRun.objects.filter(is_current=True).select_related("profile", "version")
-    for run in runs:
-        stored = AccountScore.objects.filter(run=run, account=account).first()
-        result = evaluate(ruleset_for(run.version), account.facts())
-        explanations.append(ProfileScore(run.profile, run, stored, result))
-    return explanations
+    """For each current run, newest first: the account's standing and the
+    engine's explanation of its data now under the run's version."""
+    standings = _standings(account=account, runs=ScoringRun.objects.filter(is_current=True))
+    facts = account.facts()
+    return [
+        ProfileScore(standing, evaluate(ruleset_for(standing.run.version), facts))
+        for standing in standings
+        if standing.run is not None
+    ]
 
 
 def account_history(*, account: Account) -> QuerySet[AccountScore]:
@@ -164,3 +269,24 @@ def score_feed(
         .filter(window, id__gt=after, row_account__gt=after)
         .order_by("id")
     )
+
+
+def account_get_by_external_id(*, viewer: User, external_id: str) -> Account | None:
+    """The account a CRM knows by `external_id`, or None."""
+    return Account.objects.filter(external_id=external_id).first()
+
+
+def score_profile_get(*, viewer: User, slug: str) -> Profile | None:
+    """The profile whose scores are read, by slug, or None."""
+    return Profile.objects.filter(slug=slug).first()
+
+
+def webhook_subscription_list(*, viewer: User) -> QuerySet[WebhookSubscription]:
+    return WebhookSubscription.objects.order_by("id")
+
+
+def webhook_delivery_list(
+    *, viewer: User, subscription: WebhookSubscription, limit: int = 100
+) -> QuerySet[WebhookDelivery]:
+    """The subscription's latest `limit` deliveries, newest first."""
+    return subscription.deliveries.order_by("-created_at", "-id")[:limit]

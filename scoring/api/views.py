@@ -32,21 +32,25 @@ from icpsite.api.base import ApiViewMixin
 from icpsite.api.errors import ErrorDetailSerializer, answers
 from icpsite.api.params import ANY_SEGMENT, ANY_TEXT, row_in_path, text_in_path
 from icpsite.api.parsers import MAX_BODY_BYTES, PayloadTooLargeError
-from profiles.models import Profile, User
+from profiles.models import User
 from scoring.api import serializers as s
-from scoring.engine import Contribution, Outcome, Result, Ruleset, Tier
+from scoring.explain import StoredReasons, criterion_outcomes
 from scoring.filters import ScoreFilter
 from scoring.ingest.importer import ImportFileError, ImportReport, accounts_import
-from scoring.models import Account, ScoringRun, TierOverride, WebhookSubscription
+from scoring.models import Account, ScoringRun, WebhookSubscription
 from scoring.policies import can_manage_webhooks
 from scoring.rulesets import ruleset_for
 from scoring.selectors import (
     ProfileScore,
     account_explanations,
+    account_get_by_external_id,
     account_history,
     changes_cursor,
     current_run,
     score_feed,
+    score_profile_get,
+    webhook_delivery_list,
+    webhook_subscription_list,
 )
 from scoring.webhooks import (
     webhook_subscription_create,
@@ -57,7 +61,6 @@ from scoring.webhooks import (
 
 PAGE_SIZE = 500
 MAX_PAGE_SIZE = 5000
-REASONS = 3
 
 
 # --- Schema pieces ----------------------------------------------------------
@@ -126,34 +129,21 @@ def _results(rows: list[dict[str, Any]], report: ImportReport) -> dict[str, Any]
 # --- Accounts in ------------------------------------------------------------
 
 
-def _profile_score(explained: ProfileScore, override: str | None) -> dict[str, Any]:
-    """One profile's standing; `override` is the tier people set under the
-    version that scored it, if any."""
-    stored = explained.stored
+def _profile_score(explained: ProfileScore) -> dict[str, Any]:
+    """One profile's standing with the math behind it."""
+    standing = explained.standing
     result = explained.result
-    tier = stored.tier if stored else None
     return {
         "profile": explained.profile.slug,
         "version": explained.run.version.number,
-        "score": stored.score if stored else None,
-        "tier": tier,
-        "effective_tier": override or tier,
-        "overridden": override is not None,
+        "score": standing.score,
+        "tier": standing.tier,
+        "effective_tier": standing.effective_tier,
+        "overridden": standing.overridden,
         "scored_at": explained.run.finished_at,
-        "rescore_pending": stored is None
-        or (stored.score, stored.tier) != (result.score, result.tier.value),
+        "rescore_pending": explained.rescore_pending,
         "disqualified_by": [rule.label for rule in result.disqualified_by],
-        "criteria": [
-            {
-                "criterion": c.rule.criterion_id,
-                "text": c.rule.label,
-                "kind": "disqualifier" if c.rule.disqualifier else "fit",
-                "outcome": c.outcome.value,
-                "points": c.points,
-                "points_possible": c.rule.points,
-            }
-            for c in result.contributions
-        ],
+        "criteria": criterion_outcomes(result),
     }
 
 
@@ -179,7 +169,7 @@ class AccountSyncViewSet(SyncViewSet):
     )
     def retrieve(self, request: Request, external_id: str) -> Response:
         external_id = text_in_path(external_id, "account")
-        account = Account.objects.filter(external_id=external_id).first()
+        account = account_get_by_external_id(viewer=self.actor, external_id=external_id)
         if account is None:
             raise exceptions.NotFound(f"No account {external_id!r}.")
         fields = s.AccountDetailSerializer().fields.keys()
@@ -188,16 +178,7 @@ class AccountSyncViewSet(SyncViewSet):
             for name in fields
             if name not in ("scores", "history")
         }
-        overrides = {
-            (profile_id, version_id): tier
-            for profile_id, version_id, tier in TierOverride.objects.filter(
-                account=account
-            ).values_list("profile_id", "version_id", "tier")
-        }
-        body["scores"] = [
-            _profile_score(x, overrides.get((x.profile.pk, x.run.version_id)))
-            for x in account_explanations(account=account)
-        ]
+        body["scores"] = [_profile_score(x) for x in account_explanations(account=account)]
         body["history"] = [
             {
                 "profile": row.run.profile.slug,
@@ -341,26 +322,6 @@ class AccountSyncViewSet(SyncViewSet):
 # --- Scores out -------------------------------------------------------------
 
 
-class Reasons:
-    """Top reasons from a stored matched mask, without evaluating the
-    account again: bit i of the mask is rule i of the version's ruleset."""
-
-    def __init__(self, ruleset: Ruleset) -> None:
-        self.ruleset = ruleset
-        self.cache: dict[tuple[int, str], list[str]] = {}
-
-    def __call__(self, matched: int, tier: str) -> list[str]:
-        key = (matched, tier)
-        if key not in self.cache:
-            contributions = tuple(
-                Contribution(rule, Outcome.MATCHED if matched >> i & 1 else Outcome.NOT_MATCHED)
-                for i, rule in enumerate(self.ruleset.rules)
-            )
-            result = Result(0, Tier(tier), contributions)
-            self.cache[key] = result.top_reasons(REASONS)
-        return self.cache[key]
-
-
 PROFILE_PARAM = OpenApiParameter(
     "profile", OpenApiTypes.STR, required=True, description="The profile's slug."
 )
@@ -418,7 +379,7 @@ class ScoreViewSet(SyncViewSet):
     def list(self, request: Request) -> Response:
         query = self.query
         slug = query["profile"]
-        profile = Profile.objects.filter(slug=slug).first()
+        profile = score_profile_get(viewer=self.actor, slug=slug)
         if profile is None:
             raise exceptions.ValidationError({"profile": [f"No profile {slug!r}."]})
         # The counter before the run: a flip in between then falls after `until`.
@@ -463,7 +424,7 @@ class ScoreViewSet(SyncViewSet):
     ) -> Sequence[dict[str, Any]]:
         if run is None:
             return []
-        reasons = Reasons(ruleset_for(run.version)) if rows else None
+        reasons = StoredReasons(ruleset_for(run.version)) if rows else None
         version = run.version.number
         return [
             {
@@ -521,7 +482,7 @@ class WebhookViewSet(SyncViewSet):
         return row_in_path(self.get_queryset(), self.kwargs["pk"])
 
     def get_queryset(self) -> QuerySet[WebhookSubscription]:
-        return WebhookSubscription.objects.order_by("id")
+        return webhook_subscription_list(viewer=self.actor)
 
     @extend_schema(
         summary="List subscriptions",
@@ -600,7 +561,7 @@ class WebhookViewSet(SyncViewSet):
     )
     @action(detail=True, methods=["get"])
     def deliveries(self, request: Request, pk: str) -> Response:
-        deliveries = self.get_object().deliveries.order_by("-created_at", "-id")[:100]
+        deliveries = webhook_delivery_list(viewer=self.actor, subscription=self.get_object())
         return Response(s.WebhookDeliverySerializer(deliveries, many=True).data)
 
     @extend_schema(
