@@ -5,6 +5,7 @@ criterion whose value or points changed shows as changed, not as one removed
 and one added.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from profiles.models import Criterion, ProfileVersion
@@ -66,3 +67,18 @@ def version_diff(*, old: ProfileVersion, new: ProfileVersion) -> VersionDiff:
             if getattr(old, name) != getattr(new, name)
         },
     )
+
+
+def versions_to_compare(
+    versions: Mapping[int, ProfileVersion], *, old: int | None = None, new: int | None = None
+) -> tuple[ProfileVersion, ProfileVersion]:
+    """The (old, new) pair a diff compares, from a profile's versions by
+    number: `new` by default the latest, `old` by default the version `new`
+    was copied from, or `new` itself when it was copied from none. A number
+    the profile lacks, or a profile without versions, raises KeyError."""
+    if not versions:
+        raise KeyError(new)
+    chosen_new = versions[new if new is not None else max(versions)]
+    if old is None:
+        old = chosen_new.parent.number if chosen_new.parent else chosen_new.number
+    return versions[old], chosen_new

@@ -21,7 +21,7 @@ from django_htmx.middleware import HtmxDetails
 
 from profiles import policies, services
 from profiles.attributes import CATEGORIES
-from profiles.diff import version_diff
+from profiles.diff import version_diff, versions_to_compare
 from profiles.forms import (
     CommentForm,
     CriterionForm,
@@ -160,11 +160,14 @@ def version_compare(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     profile = _profile_or_404(request, slug)
     versions = list(version_list(profile=profile))
     by_number = {v.number: v for v in versions}
+    chosen_new, chosen_old = request.GET.get("to"), request.GET.get("from")
     try:
-        new = by_number[int(request.GET.get("to") or versions[0].number)]
-        default_old = new.parent.number if new.parent else new.number
-        old = by_number[int(request.GET.get("from") or default_old)]
-    except (KeyError, ValueError, IndexError):
+        old, new = versions_to_compare(
+            by_number,
+            old=int(chosen_old) if chosen_old else None,
+            new=int(chosen_new) if chosen_new else None,
+        )
+    except (KeyError, ValueError):
         messages.error(request, "Choose two versions of this profile to compare.")
         return redirect("profile-detail", slug=slug)
     return render(

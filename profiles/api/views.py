@@ -25,7 +25,7 @@ from icpsite.api.params import ANY_SEGMENT, id_in_path, row_in_path, slug_in_pat
 from profiles import services
 from profiles.api import serializers as s
 from profiles.api.errors import answers
-from profiles.diff import version_diff
+from profiles.diff import version_diff, versions_to_compare
 from profiles.models import (
     Comment,
     Criterion,
@@ -194,9 +194,7 @@ class ProfileViewSet(ProfilesAPIViewSet):
         }
         if errors:
             raise exceptions.ValidationError(errors)
-        new = versions[numbers.get("new", max(versions))]
-        default_old = new.parent.number if new.parent else new.number
-        old = versions[numbers.get("old", default_old)]
+        old, new = versions_to_compare(versions, old=numbers.get("old"), new=numbers.get("new"))
         diff = version_diff(old=old, new=new)
         return Response(s.VersionDiffSerializer(diff, context=self.get_serializer_context()).data)
 
