@@ -189,32 +189,38 @@ def validate_value(attribute: Attribute, operator: Operator, value: Any) -> Any:
         allowed = ", ".join(OPERATOR_LABELS[o] for o in OPERATORS_BY_TYPE[attribute.type])
         raise ValueError(f"{attribute.label} takes one of: {allowed}.")
     try:
-        if operator == Operator.BETWEEN:
-            if not isinstance(value, list | tuple) or len(value) != 2:
-                raise TypeError
-            low, high = _number(value[0]), _number(value[1])
-            if low > high:
-                raise TypeError
-            return [low, high]
-        if attribute.type == AttrType.NUMBER:
-            return _number(value)
-        if operator == Operator.EQ:
-            return _text(value)
-        if attribute.type in (AttrType.CATEGORY, AttrType.LIST):
-            if isinstance(value, str) or not isinstance(value, list | tuple) or not value:
-                raise TypeError
-            if len(value) > MAX_LIST_ITEMS:
-                raise TypeError
-            if attribute.type == AttrType.LIST:
-                return normalise_list(value)
-            return list(dict.fromkeys(_text(item) for item in value))
-        if value not in (None, "", [], True):
-            raise TypeError
-        return None
+        return _stored(attribute, operator, value)
     except TextError as exc:
         raise ValueError(f"{where}: a value {exc}.") from None
     except TypeError:
         raise ValueError(f"{where} needs {_expected(attribute, operator)}.") from None
+
+
+def _stored(attribute: Attribute, operator: Operator, value: Any) -> Any:
+    """The value in stored form; TypeError (or TextError) when it is not one
+    the operator takes (validate_value words the error)."""
+    if operator == Operator.BETWEEN:
+        if not isinstance(value, list | tuple) or len(value) != 2:
+            raise TypeError
+        low, high = _number(value[0]), _number(value[1])
+        if low > high:
+            raise TypeError
+        return [low, high]
+    if attribute.type == AttrType.NUMBER:
+        return _number(value)
+    if operator == Operator.EQ:
+        return _text(value)
+    if attribute.type in (AttrType.CATEGORY, AttrType.LIST):
+        if isinstance(value, str) or not isinstance(value, list | tuple) or not value:
+            raise TypeError
+        if len(value) > MAX_LIST_ITEMS:
+            raise TypeError
+        if attribute.type == AttrType.LIST:
+            return normalise_list(value)
+        return list(dict.fromkeys(_text(item) for item in value))
+    if value not in (None, "", [], True):
+        raise TypeError
+    return None
 
 
 def _expected(attribute: Attribute, operator: Operator) -> str:

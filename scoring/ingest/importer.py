@@ -173,21 +173,9 @@ def accounts_import(
             continue
         rows_of.setdefault(clean["external_id"], []).append(number)
         good[number] = clean
-    for external_id, numbers in rows_of.items():
-        if len(numbers) < 2:
-            continue
-        for number in numbers:
-            others = ", ".join(str(n) for n in numbers if n != number)
-            report.errors.append(
-                RowError(
-                    number,
-                    external_id,
-                    "external_id",
-                    f"{external_id!r} also appears in row {others}; "
-                    "each account may appear once per import",
-                )
-            )
-            good.pop(number, None)
+    for error in repeated_id_errors(rows_of):
+        report.errors.append(error)
+        good.pop(error.row, None)
     if outcomes_only:
         _refuse_unknown_accounts(report, good)
     report.errors.sort(key=lambda e: (e.row, e.field))
@@ -202,6 +190,25 @@ def accounts_import(
         raise ImportFileError([CONCURRENT_WRITE]) from None
     report.written = True
     return report
+
+
+def repeated_id_errors(rows_of: Mapping[str, list[int]]) -> list[RowError]:
+    """An error on each row of an external_id that appears in more than one
+    row (`rows_of`: external_id -> its row numbers)."""
+    errors = []
+    for external_id, numbers in rows_of.items():
+        for number in numbers if len(numbers) > 1 else ():
+            others = ", ".join(str(n) for n in numbers if n != number)
+            errors.append(
+                RowError(
+                    number,
+                    external_id,
+                    "external_id",
+                    f"{external_id!r} also appears in row {others}; "
+                    "each account may appear once per import",
+                )
+            )
+    return errors
 
 
 def _refuse_unknown_accounts(report: ImportReport, good: dict[int, dict[str, Any]]) -> None:

@@ -54,6 +54,7 @@ from scoring.ingest.importer import (
     Mode,
     RowError,
     external_id_of,
+    repeated_id_errors,
     write_batch,
 )
 from scoring.ingest.rows import AccountInvalidError, account_clean, declared_traits, is_empty
@@ -146,7 +147,7 @@ def accounts_import_file(
     return report
 
 
-def _quiet(report: FileImportReport) -> None:
+def _quiet(_report: FileImportReport) -> None:
     return None
 
 
@@ -185,20 +186,8 @@ def _check_rows(
             first = first_row.setdefault(external_id, number)
             if first != number:
                 repeats.setdefault(external_id, [first]).append(number)
-    repeated = []
-    for external_id, numbers in repeats.items():
-        for number in numbers:
-            others = ", ".join(str(n) for n in numbers if n != number)
-            repeated.append(
-                RowError(
-                    number,
-                    external_id,
-                    "external_id",
-                    f"{external_id!r} also appears in row {others}; "
-                    "each account may appear once per import",
-                )
-            )
-            bad.add(number)
+    repeated = repeated_id_errors(repeats)
+    bad.update(error.row for error in repeated)
     report.error_count += len(repeated)
     # The first max_errors of either list hold the first max_errors of both.
     errors = sorted([*kept, *repeated], key=lambda e: (e.row, e.field))
