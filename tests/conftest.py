@@ -82,49 +82,51 @@ def _example_names_resolve(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def sales(db: None) -> Team:
-    return TeamFactory(name="Sales", slug="sales", function=Team.Function.SALES)
+    return TeamFactory.create(name="Sales", slug="sales", function=Team.Function.SALES)
 
 
 @pytest.fixture
 def marketing(db: None) -> Team:
-    return TeamFactory(name="Marketing", slug="marketing", function=Team.Function.MARKETING)
+    return TeamFactory.create(name="Marketing", slug="marketing", function=Team.Function.MARKETING)
 
 
 @pytest.fixture
 def rep(sales: Team) -> User:
-    return MembershipFactory(user__username="rep", team=sales).user
+    return MembershipFactory.create(user__username="rep", team=sales).user
 
 
 @pytest.fixture
 def manager(sales: Team) -> User:
-    return MembershipFactory(
+    return MembershipFactory.create(
         user__username="manager", team=sales, role=Membership.Role.MANAGER
     ).user
 
 
 @pytest.fixture
 def marketer(marketing: Team) -> User:
-    return MembershipFactory(user__username="marketer", team=marketing).user
+    return MembershipFactory.create(user__username="marketer", team=marketing).user
 
 
 @pytest.fixture
 def outsider(db: None) -> User:
-    return UserFactory(username="outsider")
+    return UserFactory.create(username="outsider")
 
 
 @pytest.fixture
 def revops(db: None) -> Team:
-    return TeamFactory(name="RevOps", slug="revops", function=Team.Function.REVOPS)
+    return TeamFactory.create(name="RevOps", slug="revops", function=Team.Function.REVOPS)
 
 
 @pytest.fixture
 def ops_manager(revops: Team) -> User:
-    return MembershipFactory(user__username="ops", team=revops, role=Membership.Role.MANAGER).user
+    return MembershipFactory.create(
+        user__username="ops", team=revops, role=Membership.Role.MANAGER
+    ).user
 
 
 @pytest.fixture
 def icp(sales: Team, marketing: Team, revops: Team, ops_manager: User) -> Profile:
-    return ProfileFactory(
+    return ProfileFactory.create(
         name="Mid-market SaaS",
         created_by=ops_manager,
         required_teams=[sales, marketing, revops],

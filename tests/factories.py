@@ -8,7 +8,7 @@ from scoring.models import Account
 PASSWORD = "correct-horse-battery"
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         django_get_or_create = ("username",)
@@ -38,7 +38,7 @@ class UserFactory(factory.django.DjangoModelFactory):
                 )
 
 
-class TeamFactory(factory.django.DjangoModelFactory):
+class TeamFactory(factory.django.DjangoModelFactory[Team]):
     class Meta:
         model = Team
         django_get_or_create = ("slug",)
@@ -48,7 +48,7 @@ class TeamFactory(factory.django.DjangoModelFactory):
     function = Team.Function.OTHER
 
 
-class MembershipFactory(factory.django.DjangoModelFactory):
+class MembershipFactory(factory.django.DjangoModelFactory[Membership]):
     class Meta:
         model = Membership
 
@@ -57,7 +57,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     role = Membership.Role.MEMBER
 
 
-class ProfileFactory(factory.django.DjangoModelFactory):
+class ProfileFactory(factory.django.DjangoModelFactory[Profile]):
     class Meta:
         model = Profile
         skip_postgeneration_save = True
@@ -81,7 +81,7 @@ class ProfileFactory(factory.django.DjangoModelFactory):
             obj.approving_teams.set(extracted)
 
 
-class VersionFactory(factory.django.DjangoModelFactory):
+class VersionFactory(factory.django.DjangoModelFactory[ProfileVersion]):
     class Meta:
         model = ProfileVersion
 
@@ -90,7 +90,7 @@ class VersionFactory(factory.django.DjangoModelFactory):
     created_by = factory.SubFactory(UserFactory)
 
 
-class CriterionFactory(factory.django.DjangoModelFactory):
+class CriterionFactory(factory.django.DjangoModelFactory[Criterion]):
     class Meta:
         model = Criterion
 
@@ -104,7 +104,7 @@ class CriterionFactory(factory.django.DjangoModelFactory):
     position = factory.Sequence(lambda n: n)
 
 
-class AccountFactory(factory.django.DjangoModelFactory):
+class AccountFactory(factory.django.DjangoModelFactory[Account]):
     """A mid-market SaaS account that fits the usual test profile."""
 
     class Meta:

@@ -24,7 +24,7 @@ PROFILES = "/api/v1/profiles/"
 
 @pytest.fixture
 def staff() -> User:
-    return UserFactory(username="staff", is_staff=True, is_superuser=True)
+    return UserFactory.create(username="staff", is_staff=True, is_superuser=True)
 
 
 def keyed(plaintext: str) -> APIClient:
@@ -136,7 +136,7 @@ def test_the_command_prints_a_new_key(staff: User) -> None:
 @pytest.fixture
 def key_clerk(db: None) -> User:
     """Staff with the one admin permission of adding API keys, and nothing else."""
-    clerk = UserFactory(username="clerk", is_staff=True)
+    clerk = UserFactory.create(username="clerk", is_staff=True)
     clerk.user_permissions.add(Permission.objects.get(codename="add_apikey"))
     return clerk
 

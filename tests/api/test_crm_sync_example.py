@@ -18,7 +18,7 @@ from tests.scoring.test_runs import approved_version, run_all
 def test_the_example_client_syncs_initially_then_incrementally(
     live_server: object, icp: Profile, ops_manager: User, tmp_path: Path
 ) -> None:
-    staff = UserFactory(username="staff", is_staff=True, permissions=[IMPORT_PERMISSION])
+    staff = UserFactory.create(username="staff", is_staff=True, permissions=[IMPORT_PERMISSION])
     key = api_key_create(actor=staff, name="Example", user=staff, scope="write").plaintext
     version = approved_version(icp, 1, [200, 2000])
     run_all(services.run_create(profile=icp, version=version, actor=ops_manager))

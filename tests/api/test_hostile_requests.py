@@ -29,7 +29,7 @@ OUTCOMES = "/api/v1/accounts/outcomes/"
 
 @pytest.fixture
 def writer() -> APIClient:
-    user = UserFactory(username="crm", is_staff=True, permissions=[IMPORT_PERMISSION])
+    user = UserFactory.create(username="crm", is_staff=True, permissions=[IMPORT_PERMISSION])
     client = APIClient()
     key = api_key_create(actor=None, name="CRM", user=user, scope="write").plaintext
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
@@ -152,7 +152,7 @@ def test_valid_only_keeps_the_good_rows_beside_surrogates_and_nul(writer: APICli
 
 
 def test_outcomes_name_a_surrogate_in_the_lifecycle_stage(writer: APIClient) -> None:
-    AccountFactory(external_id="acme", name="Acme")
+    AccountFactory.create(external_id="acme", name="Acme")
     body = '{"outcomes": [{"external_id": "acme", "lifecycle_stage": "\\ud800"}]}'
     before = snapshot()
     response = post_raw(writer, OUTCOMES, body)
@@ -251,7 +251,7 @@ def test_a_chunked_body_past_the_limit_is_a_json_413_before_the_app_runs() -> No
 def test_a_chunked_upsert_through_the_site_is_read_and_stored() -> None:
     from icpsite.wsgi import application
 
-    user = UserFactory(username="crm", is_staff=True, permissions=[IMPORT_PERMISSION])
+    user = UserFactory.create(username="crm", is_staff=True, permissions=[IMPORT_PERMISSION])
     key = api_key_create(actor=None, name="CRM", user=user, scope="write").plaintext
     body = b'{"accounts": [{"external_id": "c1", "name": "Chunked"}]}'
     request_started.disconnect(close_old_connections)
@@ -300,7 +300,7 @@ def test_a_misspelt_parameter_is_refused_naming_the_accepted_ones(
     ],
 )
 def test_every_list_and_read_refuses_an_unknown_parameter(icp: Profile, path: str) -> None:
-    root = UserFactory(username="root", is_staff=True, is_superuser=True)
+    root = UserFactory.create(username="root", is_staff=True, is_superuser=True)
     response = signed_in(root).get(path, {"nope": "1"})
     assert response.status_code == 400
     assert list(response.json()) == ["nope"]

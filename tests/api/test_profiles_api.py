@@ -667,7 +667,7 @@ def test_a_draft_starts_empty_on_request(approved: ProfileVersion, rep: User) ->
 
 def test_missing_things_answer_404(draft: ProfileVersion, rep: User) -> None:
     client = api(rep)
-    other = CriterionFactory()
+    other = CriterionFactory.create()
     assert client.get(f"{API}nope/").json() == {"detail": "No profile 'nope'."}
     assert client.get(vurl(draft.profile, 9)).status_code == 404
     assert client.get(vurl(draft.profile, 9)).json() == {"detail": "Mid-market SaaS has no v9."}
@@ -705,7 +705,7 @@ def test_the_profile_list_takes_the_same_queries_for_2_or_20(
                 name=f"Segment {Profile.objects.count()}-{i}",
                 required_teams=[sales],
             )
-            VersionFactory(profile=profile, number=1, status="draft")
+            VersionFactory.create(profile=profile, number=1, status="draft")
 
     client = api(rep)
     add(2)
@@ -718,7 +718,7 @@ def test_the_profile_list_takes_the_same_queries_for_2_or_20(
 def test_the_version_list_takes_the_same_queries_for_2_or_20(icp: Profile, rep: User) -> None:
     def add(numbers: range) -> None:
         for number in numbers:
-            VersionFactory(
+            VersionFactory.create(
                 profile=icp, number=number, status="superseded", parent=icp.versions.first()
             )
 
@@ -732,14 +732,14 @@ def test_the_version_list_takes_the_same_queries_for_2_or_20(icp: Profile, rep: 
 
 @pytest.mark.parametrize("rest", ["criteria/", "comments/", "signoffs/", "events/"])
 def test_a_versions_lists_take_the_same_queries_for_2_or_20(icp: Profile, rest: str) -> None:
-    version = VersionFactory(profile=icp, number=1, status="in_review")
-    teams = [TeamFactory(name=f"Team {n:02}") for n in range(20)]
+    version = VersionFactory.create(profile=icp, number=1, status="in_review")
+    teams = [TeamFactory.create(name=f"Team {n:02}") for n in range(20)]
     icp.required_teams.add(*teams)
-    author = UserFactory(username="author")
+    author = UserFactory.create(username="author")
 
     def add(start: int, stop: int) -> None:
         for n in range(start, stop):
-            criterion = CriterionFactory(version=version, points=1)
+            criterion = CriterionFactory.create(version=version, points=1)
             team = teams[n]
             Comment.objects.create(
                 version=version, team=team, author=author, criterion=criterion, body=f"#{n}"

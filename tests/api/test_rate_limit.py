@@ -39,7 +39,7 @@ def redis_cache(url: str) -> dict[str, Any]:
 
 @pytest.fixture
 def staff(db: None) -> User:
-    return UserFactory(username="staff", is_staff=True, is_superuser=True)
+    return UserFactory.create(username="staff", is_staff=True, is_superuser=True)
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def test_parallel_clients_on_one_key_get_exactly_the_rate_through(
     live_server: Any, transactional_db: None, shared_redis_cache: None, settings: Any
 ) -> None:
     settings.API_THROTTLE_RATE = "50/minute"
-    staff = UserFactory(username="staff", is_staff=True, is_superuser=True)
+    staff = UserFactory.create(username="staff", is_staff=True, is_superuser=True)
     made = api_key_create(actor=staff, name="Busy", user=staff, scope="read")
     headers = {"Authorization": f"Bearer {made.plaintext}"}
     statuses: Counter[int] = Counter()

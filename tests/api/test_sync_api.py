@@ -30,7 +30,7 @@ SCORES = "/api/v1/scores/"
 @pytest.fixture
 def staff() -> User:
     """The CRM's integration account: staff, with the permission to import."""
-    return UserFactory(username="staff", is_staff=True, permissions=[IMPORT_PERMISSION])
+    return UserFactory.create(username="staff", is_staff=True, permissions=[IMPORT_PERMISSION])
 
 
 @pytest.fixture
@@ -113,7 +113,7 @@ def test_an_upsert_creates_then_reports_repeats_unchanged_and_changes_updated(
 
 
 def test_one_bad_row_stores_nothing_and_every_row_says_why(writer: APIClient, db: None) -> None:
-    AccountFactory(external_id="crm-1", name="Acme", employees=10)
+    AccountFactory.create(external_id="crm-1", name="Acme", employees=10)
     before = stored()
     response = push(writer, [row("crm-1", employees=20), row("crm-2", employees="many")])
     assert response.status_code == 400
@@ -222,7 +222,7 @@ def test_a_person_who_may_not_import_is_refused(rep: User) -> None:
 
 
 def test_outcomes_update_accounts_held_and_name_the_unknown(writer: APIClient, db: None) -> None:
-    AccountFactory(external_id="crm-1", name="Acme")
+    AccountFactory.create(external_id="crm-1", name="Acme")
     outcome = {
         "external_id": "crm-1",
         "deal_status": "won",

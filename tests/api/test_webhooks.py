@@ -68,18 +68,20 @@ def receiver(settings: Any) -> Iterator[Receiver]:
 @pytest.fixture
 def staff() -> User:
     """Staff, without any permission: may sign in to the admin, no more."""
-    return UserFactory(username="staff", is_staff=True)
+    return UserFactory.create(username="staff", is_staff=True)
 
 
 @pytest.fixture
 def hooks_manager() -> User:
     """Given the permission to manage webhooks, and staff for the admin."""
-    return UserFactory(username="hooks", is_staff=True, permissions=["scoring.manage_webhooks"])
+    return UserFactory.create(
+        username="hooks", is_staff=True, permissions=["scoring.manage_webhooks"]
+    )
 
 
 @pytest.fixture
 def revops_admin(revops: Team) -> User:
-    return MembershipFactory(
+    return MembershipFactory.create(
         user__username="opsadmin", team=revops, role=Membership.Role.ADMIN
     ).user
 
@@ -113,7 +115,7 @@ def test_a_finished_run_is_announced_signed_once_it_commits(
 ) -> None:
     subscribe(receiver.url, "scoring_run.finished")
     subscribe(receiver.url, "version.approved")
-    AccountFactory()
+    AccountFactory.create()
     version = approved_version(icp, 1, [200, 2000])
     run = services.run_create(profile=icp, version=version, actor=ops_manager, enqueue=False)
     with django_capture_on_commit_callbacks(execute=False) as pending:

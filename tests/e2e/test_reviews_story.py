@@ -27,10 +27,12 @@ def base(icp: Profile) -> Account:
     """Scored by the live v1: the default account is A; Small Co is B (55)."""
     now = timezone.now()
     for i in range(3):
-        AccountFactory(name=f"Won {i}", deal_status="won", deal_closed_at=now,
+        AccountFactory.create(name=f"Won {i}", deal_status="won", deal_closed_at=now,
                        deal_amount=Decimal("12000"))  # fmt: skip
-    AccountFactory(name="Lost one", deal_status="lost", deal_closed_at=now)
-    return AccountFactory(name="Small Co", external_id="small", employees=150, funding_stage="Seed")
+    AccountFactory.create(name="Lost one", deal_status="lost", deal_closed_at=now)
+    return AccountFactory.create(
+        name="Small Co", external_id="small", employees=150, funding_stage="Seed"
+    )
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ from tests.factories import AccountFactory
 @pytest.fixture
 def base(transactional_db: None) -> list[Account]:
     return [
-        AccountFactory(name="Acme Fit", employees=450),  # 100 under v1
-        AccountFactory(name="Small Shop", employees=120, crm="Pipedrive"),  # 45 (B) under v1
-        AccountFactory(name="Unknown Size", employees=None),  # 70 (A) under v1
+        AccountFactory.create(name="Acme Fit", employees=450),  # 100 under v1
+        AccountFactory.create(name="Small Shop", employees=120, crm="Pipedrive"),  # 45 (B) under v1
+        AccountFactory.create(name="Unknown Size", employees=None),  # 70 (A) under v1
     ]
 
 

@@ -31,7 +31,7 @@ def test_an_inline_script_is_refused_and_the_refusal_is_caught(
 
 
 def test_the_admin_works_under_the_policy(sign_in: Callable[[User], Page], db: None) -> None:
-    staff = UserFactory(username="staff", is_staff=True, is_superuser=True)
+    staff = UserFactory.create(username="staff", is_staff=True, is_superuser=True)
     page = sign_in(staff)
 
     page.goto("/admin/")
@@ -44,7 +44,7 @@ def test_the_admin_works_under_the_policy(sign_in: Callable[[User], Page], db: N
 
 
 def test_the_api_docs_render_under_the_policy(sign_in: Callable[[User], Page], db: None) -> None:
-    page = sign_in(UserFactory(username="staff", is_staff=True))
+    page = sign_in(UserFactory.create(username="staff", is_staff=True))
     page.goto("/api/docs/")
     expect(page.get_by_role("heading", name="icpsite API")).to_be_visible()
     expect(page.get_by_text("/api/v1/profiles/").first).to_be_visible()

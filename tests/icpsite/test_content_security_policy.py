@@ -22,7 +22,7 @@ def directives(header: str) -> dict[str, list[str]]:
 
 @pytest.fixture
 def staff(db: None) -> User:
-    return UserFactory(username="staff", is_staff=True, is_superuser=True)
+    return UserFactory.create(username="staff", is_staff=True, is_superuser=True)
 
 
 def test_the_sign_in_page_allows_scripts_and_styles_from_the_site_only(

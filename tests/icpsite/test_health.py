@@ -46,7 +46,7 @@ def test_a_signed_in_person_who_is_not_staff_sees_no_details(
 def test_staff_see_the_database_error(
     client: Client, db: None, database_down: mock.MagicMock
 ) -> None:
-    client.force_login(UserFactory(username="staff", is_staff=True))
+    client.force_login(UserFactory.create(username="staff", is_staff=True))
     response = client.get("/health/")
     assert response.status_code == 503
     assert response.json() == {
@@ -56,7 +56,7 @@ def test_staff_see_the_database_error(
 
 
 def test_staff_see_each_check_when_all_is_well(client: Client, db: None) -> None:
-    client.force_login(UserFactory(username="staff", is_staff=True))
+    client.force_login(UserFactory.create(username="staff", is_staff=True))
     response = client.get("/health/")
     assert response.status_code == 200
     assert response.json() == {
@@ -68,7 +68,7 @@ def test_staff_see_each_check_when_all_is_well(client: Client, db: None) -> None
 def test_it_still_answers_when_the_session_store_is_down_too(
     client: Client, db: None, database_down: mock.MagicMock
 ) -> None:
-    client.force_login(UserFactory(username="staff", is_staff=True))
+    client.force_login(UserFactory.create(username="staff", is_staff=True))
     with mock.patch(
         "django.contrib.sessions.backends.db.SessionStore.load",
         side_effect=OperationalError("no database"),

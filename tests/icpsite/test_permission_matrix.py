@@ -101,8 +101,8 @@ def world(
     """icp: v1 live over two scored accounts, v2 in review with every
     sign-off, a pending override and an open check-in; seg: a v1 draft;
     calm: a live v1 and nothing open."""
-    acme = AccountFactory(name="Acme", external_id="acme", employees=450, has_revops=True)
-    tiny = AccountFactory(name="Tiny", external_id="tiny", employees=150, has_revops=True)
+    acme = AccountFactory.create(name="Acme", external_id="acme", employees=450, has_revops=True)
+    tiny = AccountFactory.create(name="Tiny", external_id="tiny", employees=150, has_revops=True)
     live = approved_version(icp, 1, [200, 2000])
     run_all(scoring_services.run_create(profile=icp, version=live, actor=ops_manager))
     review = profile_services.version_start_draft(actor=marketer, profile=icp)
@@ -131,16 +131,16 @@ def world(
     webhook = WebhookSubscription.objects.create(
         url="https://hooks.example.com/icp", events=["version.approved"], secret="s" * 32
     )
-    profile_admin = UserFactory(username="padmin")
+    profile_admin = UserFactory.create(username="padmin")
     icp.admins.add(profile_admin)
-    superuser = UserFactory(username="root", is_staff=True, is_superuser=True)
+    superuser = UserFactory.create(username="root", is_staff=True, is_superuser=True)
     people = {
         "outsider": outsider,
         "member": rep,
         "other_team": marketer,
         "manager": manager,
         "profile_admin": profile_admin,
-        "staff": UserFactory(username="staffer", is_staff=True),
+        "staff": UserFactory.create(username="staffer", is_staff=True),
         "superuser": superuser,
     }
     keys = {

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def staff_client(client: Client) -> Client:
-    client.force_login(UserFactory(username="staff", is_staff=True))
+    client.force_login(UserFactory.create(username="staff", is_staff=True))
     return client
 
 
@@ -37,7 +37,7 @@ def test_the_review_queue_shows_the_largest_moves_with_the_cache_down(
     cache_down: None,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    AccountFactory(name="Tiny", employees=150, has_revops=True)
+    AccountFactory.create(name="Tiny", employees=150, has_revops=True)
     v1 = approved_version(icp, 1, [200, 2000])
     run_all(scoring_services.run_create(profile=icp, version=v1, actor=ops_manager))
     ProfileVersion.objects.filter(pk=v1.pk).update(status="superseded")

@@ -27,7 +27,7 @@ from tests.factories import MembershipFactory
 @pytest.fixture
 def admin(admin_user: User, revops: Team) -> User:
     """The superuser, a RevOps manager like the demo's administrator."""
-    MembershipFactory(user=admin_user, team=revops, role=Membership.Role.MANAGER)
+    MembershipFactory.create(user=admin_user, team=revops, role=Membership.Role.MANAGER)
     return admin_user
 
 

@@ -53,16 +53,16 @@ def test_its_query_count_does_not_grow_with_teams_or_people(client: Client, rep:
 
     before = queries()
     for i in range(5):
-        team = TeamFactory(name=f"Extra {i}")
+        team = TeamFactory.create(name=f"Extra {i}")
         MembershipFactory.create_batch(4, team=team)
-        MembershipFactory(team=team, role=Membership.Role.MANAGER)
+        MembershipFactory.create(team=team, role=Membership.Role.MANAGER)
     assert queries() == before
 
 
 def test_it_names_each_teams_managers_admins_first(
     client: Client, rep: User, manager: User, sales: Team
 ) -> None:
-    MembershipFactory(
+    MembershipFactory.create(
         team=sales, user__first_name="Zoe", user__last_name="Ng", role=Membership.Role.ADMIN
     )
     client.force_login(rep)

@@ -25,7 +25,7 @@ ELSEWHERE = "10.0.0.2"
 
 @pytest.fixture
 def staff(db: None) -> User:
-    return UserFactory(username="staff", is_staff=True, is_superuser=True)
+    return UserFactory.create(username="staff", is_staff=True, is_superuser=True)
 
 
 def fail(client: Client, url: str, username: str, times: int, address: str = HOME) -> None:

@@ -281,7 +281,7 @@ def test_a_withdrawn_version_frees_the_profile_for_a_new_draft(
 
 def test_criteria_factory_respects_the_disqualifier_constraint(draft: ProfileVersion) -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
-        CriterionFactory(version=draft, kind="disqualifier", points=10)
+        CriterionFactory.create(version=draft, kind="disqualifier", points=10)
     assert Criterion.objects.filter(version=draft).count() == len(FIT_100)
 
 

@@ -18,12 +18,16 @@ def v1(icp: Profile) -> ProfileVersion:
 
 @pytest.fixture
 def acme(db: None) -> Account:
-    return AccountFactory(name="Acme", external_id="acme", employees=450, has_revops=True)  # A
+    return AccountFactory.create(
+        name="Acme", external_id="acme", employees=450, has_revops=True
+    )  # A
 
 
 @pytest.fixture
 def tiny(db: None) -> Account:
-    return AccountFactory(name="Tiny", external_id="tiny", employees=150, has_revops=True)  # B 40
+    return AccountFactory.create(
+        name="Tiny", external_id="tiny", employees=150, has_revops=True
+    )  # B 40
 
 
 @pytest.fixture

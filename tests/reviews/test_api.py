@@ -100,7 +100,7 @@ def test_accept_and_reject_follow_the_same_permissions(
 def test_the_override_list_pages_to_the_end_with_nothing_twice(
     client: Client, manager: User, sales: Team, icp: Profile, live_run: ScoringRun
 ) -> None:
-    reps = [MembershipFactory(user__username=f"rep{i}", team=sales).user for i in range(5)]
+    reps = [MembershipFactory.create(user__username=f"rep{i}", team=sales).user for i in range(5)]
     made = [
         services.override_create(
             actor=rep, account=account, profile=icp, claimed_tier="C", reason="timing"
@@ -207,7 +207,7 @@ def test_list_parameters_are_checked_and_named(
 
 def crm_account() -> User:
     """The CRM's integration account: in no team, allowed to log for anyone."""
-    crm = UserFactory(username="crm")
+    crm = UserFactory.create(username="crm")
     crm.user_permissions.add(Permission.objects.get(codename="add_override"))
     return crm
 
@@ -215,7 +215,7 @@ def crm_account() -> User:
 def test_staff_without_the_permission_cannot_log_in_a_reps_name(
     client: Client, rep: User, icp: Profile, tiny: Account, live_run: ScoringRun
 ) -> None:
-    staff = UserFactory(username="staff", is_staff=True)
+    staff = UserFactory.create(username="staff", is_staff=True)
     response = as_user(client, staff).post(
         OVERRIDES, crm_override(icp, rep), content_type="application/json"
     )
@@ -253,7 +253,7 @@ def test_a_manager_who_logs_a_claim_in_a_reps_name_cannot_accept_it_but_another_
     assert refused.json() == {"detail": "You logged this claim, so another manager decides it."}
     assert Override.objects.get().status == OverrideStatus.PENDING
     assert not TierOverride.objects.exists()
-    other = MembershipFactory(user__username="manager2", team=sales, role="manager").user
+    other = MembershipFactory.create(user__username="manager2", team=sales, role="manager").user
     accepted = as_user(client, other).post(url, {}, content_type="application/json")
     assert accepted.status_code == 200
     assert (accepted.json()["status"], accepted.json()["reviewed_by"]) == ("accepted", other.email)
@@ -279,7 +279,7 @@ def test_a_claim_sent_with_an_api_key_is_logged_by_the_keys_user(
 def test_a_rep_cannot_log_a_claim_in_another_reps_name_through_the_api(
     client: Client, rep: User, sales: Team, icp: Profile, live_run: ScoringRun
 ) -> None:
-    peer = MembershipFactory(user__username="peer", team=sales).user
+    peer = MembershipFactory.create(user__username="peer", team=sales).user
     refused = as_user(client, peer).post(
         OVERRIDES, crm_override(icp, rep), content_type="application/json"
     )

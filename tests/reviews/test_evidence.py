@@ -81,14 +81,14 @@ def draft_of(
 
 def won(name: str, employees: int | None, amount: str, **kw: Any) -> Account:
     kw.setdefault("deal_closed_at", AFTER)
-    return AccountFactory(
+    return AccountFactory.create(
         name=name, employees=employees, deal_status="won", deal_amount=Decimal(amount), **kw
     )
 
 
 def lost(name: str, employees: int | None, **kw: Any) -> Account:
     kw.setdefault("deal_closed_at", AFTER)
-    return AccountFactory(name=name, employees=employees, deal_status="lost", **kw)
+    return AccountFactory.create(name=name, employees=employees, deal_status="lost", **kw)
 
 
 def claim(
@@ -147,11 +147,11 @@ def test_agreement_counts_the_accepted_overrides_the_draft_tiers_as_claimed(
 ) -> None:
     # v1 puts all three in B (outside 200-2,000, RevOps: 40); the draft's
     # 150-2,000 lifts Bolt (160) and Cask (190) to A but not Tiny (120).
-    bolt = AccountFactory(name="Bolt", employees=160)
-    cask = AccountFactory(name="Cask", employees=190)
-    tiny = AccountFactory(name="Tiny", employees=120)
-    rejected = AccountFactory(name="Rejected", employees=170)
-    pending = AccountFactory(name="Pending", employees=180)
+    bolt = AccountFactory.create(name="Bolt", employees=160)
+    cask = AccountFactory.create(name="Cask", employees=190)
+    tiny = AccountFactory.create(name="Tiny", employees=120)
+    rejected = AccountFactory.create(name="Rejected", employees=170)
+    pending = AccountFactory.create(name="Pending", employees=180)
     won("Able", 450, "5000")  # a closed deal, no override: A under both
     go_live(icp, live, ops_manager)
     for account in (bolt, cask, tiny):
@@ -189,8 +189,8 @@ def test_agreement_is_n_of_n_when_the_draft_tiers_every_override_as_claimed(
     # Bolt (160) is B under v1, A under 150-2,000; Grand (450) is A under
     # both, and the rep says it is not a fit, which the draft's new Russia
     # disqualifier agrees with (not a fit counts as DQ).
-    bolt = AccountFactory(name="Bolt", employees=160)
-    grand = AccountFactory(name="Grand", employees=450, country="RU")
+    bolt = AccountFactory.create(name="Bolt", employees=160)
+    grand = AccountFactory.create(name="Grand", employees=450, country="RU")
     go_live(icp, live, ops_manager)
     claim(rep, manager, icp, bolt, "A")
     claim(rep, manager, icp, grand, "not_a_fit")
@@ -212,8 +212,8 @@ def test_agreement_is_zero_of_n_not_missing_when_the_draft_keeps_the_live_tiers(
     icp: Profile, live: ProfileVersion, rep: User, manager: User, ops_manager: User
 ) -> None:
     # The draft is an unchanged copy of v1: Bolt and Cask stay B, claimed A.
-    bolt = AccountFactory(name="Bolt", employees=160)
-    cask = AccountFactory(name="Cask", employees=190)
+    bolt = AccountFactory.create(name="Bolt", employees=160)
+    cask = AccountFactory.create(name="Cask", employees=190)
     go_live(icp, live, ops_manager)
     claim(rep, manager, icp, bolt, "A")
     claim(rep, manager, icp, cask, "A")
@@ -228,7 +228,7 @@ def test_agreement_is_zero_of_n_not_missing_when_the_draft_keeps_the_live_tiers(
 def test_with_no_accepted_override_there_is_no_agreement_rate(
     client: Client, icp: Profile, live: ProfileVersion, rep: User, manager: User, ops_manager: User
 ) -> None:
-    bolt = AccountFactory(name="Bolt", employees=160)
+    bolt = AccountFactory.create(name="Bolt", employees=160)
     go_live(icp, live, ops_manager)
     claim(rep, manager, icp, bolt, "A", accept=False)
     draft = draft_of(icp, ops_manager, employees=("between", [150, 2000]))
@@ -247,7 +247,7 @@ def test_only_the_latest_accepted_claim_on_an_account_counts(
     icp: Profile, live: ProfileVersion, rep: User, manager: User, ops_manager: User
 ) -> None:
     # Bolt is claimed A, then C; the draft puts it in A, so it now disagrees.
-    bolt = AccountFactory(name="Bolt", employees=160)
+    bolt = AccountFactory.create(name="Bolt", employees=160)
     go_live(icp, live, ops_manager)
     claim(rep, manager, icp, bolt, "A")
     claim(rep, manager, icp, bolt, "C")
@@ -276,8 +276,8 @@ def test_the_backtest_gives_win_rate_deal_size_and_lift_by_tier_for_live_and_dra
     lost("Kim", 450, country="KP")  # DQ / DQ
     # Not evidence: a deal won before v1 went live, an open deal, no deal.
     won("Old", 450, "50000", deal_closed_at=BEFORE)
-    AccountFactory(name="Open", deal_status="open")
-    AccountFactory(name="Quiet")
+    AccountFactory.create(name="Open", deal_status="open")
+    AccountFactory.create(name="Quiet")
     go_live(icp, live, ops_manager)
     draft = draft_of(icp, ops_manager, employees=("between", [150, 1000]))
 
@@ -336,7 +336,7 @@ def test_without_closed_deals_there_is_no_win_rate_or_lift_to_divide_by(
     client: Client, icp: Profile, live: ProfileVersion, rep: User, ops_manager: User
 ) -> None:
     won("Last year", 450, "90000", deal_closed_at=BEFORE)
-    AccountFactory(name="Open", deal_status="open", deal_closed_at=None)
+    AccountFactory.create(name="Open", deal_status="open", deal_closed_at=None)
     go_live(icp, live, ops_manager)
     draft = draft_of(icp, ops_manager)
 
@@ -391,7 +391,7 @@ def test_a_won_deal_without_an_amount_is_left_out_of_the_average_deal_size(
     # (10,000 + 20,000) / 2, not 30,000 / 3. The win rate still counts all 3.
     won("Acme", 450, "10000")
     won("Arch", 300, "20000")
-    AccountFactory(name="Unpriced", employees=500, deal_status="won", deal_closed_at=AFTER)
+    AccountFactory.create(name="Unpriced", employees=500, deal_status="won", deal_closed_at=AFTER)
     go_live(icp, live, ops_manager)
 
     evidence = evidence_for(version=draft_of(icp, ops_manager))
@@ -420,11 +420,11 @@ def test_won_and_overridden_accounts_fall_below_within_and_above_the_drafts_rang
         won(name, employees, "1000")
     won("Won before", 100, "1000", deal_closed_at=BEFORE)  # before v1: not counted
     lost("Lost 120", 120)  # lost: in neither group
-    bolt = AccountFactory(name="Bolt", employees=160)  # B
-    acme = AccountFactory(name="Acme", employees=450)  # A
-    huge = AccountFactory(name="Huge", employees=3000)  # B
-    blank = AccountFactory(name="Blank", employees=None)  # B
-    turned_down = AccountFactory(name="Turned down", employees=100)  # B
+    bolt = AccountFactory.create(name="Bolt", employees=160)  # B
+    acme = AccountFactory.create(name="Acme", employees=450)  # A
+    huge = AccountFactory.create(name="Huge", employees=3000)  # B
+    blank = AccountFactory.create(name="Blank", employees=None)  # B
+    turned_down = AccountFactory.create(name="Turned down", employees=100)  # B
     go_live(icp, live, ops_manager)
     claim(rep, manager, icp, bolt, "A")
     claim(rep, manager, icp, acme, "B")
@@ -537,9 +537,9 @@ def test_validation_gives_tiers_win_rate_deal_size_and_churn_for_live_and_draft(
     won("Bolt", 160, "6000")  # B / A
     lost("Dune", 1500)  # A / B
     won("Echo", 5000, "20000", churned_at=AFTER)  # B / B, churned
-    AccountFactory(name="Fern", employees=None)  # B / B: no employee count
+    AccountFactory.create(name="Fern", employees=None)  # B / B: no employee count
     # A customer from before any recorded deal, who left: C / C (0 points).
-    AccountFactory(name="Lapsed", employees=50, has_revops=None, churned_at=BEFORE)
+    AccountFactory.create(name="Lapsed", employees=50, has_revops=None, churned_at=BEFORE)
     won("Kim", 450, "8000", country="KP")  # DQ / DQ
     run = go_live(icp, live, ops_manager)
     draft = draft_of(icp, ops_manager, employees=("between", [150, 1000]))

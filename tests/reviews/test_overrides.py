@@ -210,7 +210,7 @@ def log_for(actor: User, rep: User, account: Account, profile: Profile) -> Overr
 
 @pytest.fixture
 def second_manager(sales: Team) -> User:
-    return MembershipFactory(
+    return MembershipFactory.create(
         user__username="manager2", team=sales, role=Membership.Role.MANAGER
     ).user
 
@@ -278,7 +278,7 @@ def test_the_rep_cannot_decide_a_claim_logged_in_their_name(
 def test_a_rep_cannot_log_in_another_reps_name(
     rep: User, sales: Team, icp: Profile, tiny: Account, live_run: ScoringRun
 ) -> None:
-    peer = MembershipFactory(user__username="peer", team=sales).user
+    peer = MembershipFactory.create(user__username="peer", team=sales).user
     with pytest.raises(PermissionDenied, match="their managers"):
         log_for(peer, rep, tiny, icp)
     assert not Override.objects.exists()
@@ -287,7 +287,7 @@ def test_a_rep_cannot_log_in_another_reps_name(
 def test_a_manager_of_another_team_cannot_log_in_a_reps_name(
     rep: User, marketing: Team, icp: Profile, tiny: Account, live_run: ScoringRun
 ) -> None:
-    other = MembershipFactory(
+    other = MembershipFactory.create(
         user__username="mkt-manager", team=marketing, role=Membership.Role.MANAGER
     ).user
     with pytest.raises(PermissionDenied, match="their managers"):
@@ -298,7 +298,9 @@ def test_a_manager_of_another_team_cannot_log_in_a_reps_name(
 def test_a_team_admin_logs_in_a_reps_name_like_a_manager(
     rep: User, sales: Team, icp: Profile, tiny: Account, live_run: ScoringRun
 ) -> None:
-    admin = MembershipFactory(user__username="lead", team=sales, role=Membership.Role.ADMIN).user
+    admin = MembershipFactory.create(
+        user__username="lead", team=sales, role=Membership.Role.ADMIN
+    ).user
     assert log_for(admin, rep, tiny, icp).logged_by == admin
 
 
@@ -307,7 +309,7 @@ def test_a_manager_files_a_claim_under_the_team_they_share_with_the_rep(
 ) -> None:
     # Marketing comes first by name, but the manager who logs it manages
     # Sales, so Sales's managers decide it.
-    MembershipFactory(user=rep, team=marketing)
+    MembershipFactory.create(user=rep, team=marketing)
     assert log_for(manager, rep, tiny, icp).team.slug == "sales"
 
 

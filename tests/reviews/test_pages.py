@@ -130,7 +130,7 @@ def test_pages_and_the_digest_name_who_logged_a_claim_for_whom(
     services.override_create(
         actor=manager, rep=rep, account=tiny, profile=icp, claimed_tier="A", reason="strategic"
     )
-    other = MembershipFactory(user__username="manager2", team=sales, role="manager").user
+    other = MembershipFactory.create(user__username="manager2", team=sales, role="manager").user
     both = "logged by Mona Manager for Rita Rep"
     client.force_login(other)
     assert both in client.get(reverse("review-queue")).content.decode()

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 
 def reps_override(n: int, profile: Profile, team_rep: User) -> None:
     for _ in range(n):
-        account = AccountFactory(employees=150, has_revops=True)
+        account = AccountFactory.create(employees=150, has_revops=True)
         scoring_services.accounts_score([account.pk])
         services.override_create(
             actor=team_rep, account=account, profile=profile, claimed_tier="A", reason="strategic"
@@ -57,12 +57,12 @@ def test_surprises_are_outcomes_the_tier_did_not_predict(
     manager: User, icp: Profile, v1: ProfileVersion, ops_manager: User
 ) -> None:
     now = timezone.now()
-    AccountFactory(name="Lucky", employees=None, has_revops=None, deal_status="won",
+    AccountFactory.create(name="Lucky", employees=None, has_revops=None, deal_status="won",
                    deal_closed_at=now, deal_amount=Decimal("5000"))  # fmt: skip
-    AccountFactory(name="Lost A", employees=450, has_revops=True, deal_status="lost",
+    AccountFactory.create(name="Lost A", employees=450, has_revops=True, deal_status="lost",
                    deal_closed_at=now)  # fmt: skip
-    AccountFactory(name="Gone A", employees=450, has_revops=True, churned_at=now)
-    AccountFactory(name="Expected", employees=450, has_revops=True, deal_status="won",
+    AccountFactory.create(name="Gone A", employees=450, has_revops=True, churned_at=now)
+    AccountFactory.create(name="Expected", employees=450, has_revops=True, deal_status="won",
                    deal_closed_at=now)  # fmt: skip
     run_all(scoring_services.run_create(profile=icp, version=v1, actor=ops_manager))
     surprises = {(s.account.name, s.kind) for s in queue_get(viewer=manager).surprises}
@@ -89,7 +89,7 @@ def test_marked_items_leave_the_queue_and_the_checkpoint_ends_new(
 def test_the_queue_page_costs_the_same_queries_for_3_or_60_items(
     client: Client, sales: object, manager: User, icp: Profile, live_run: ScoringRun
 ) -> None:
-    reps = [MembershipFactory(team=sales).user for _ in range(3)]
+    reps = [MembershipFactory.create(team=sales).user for _ in range(3)]
     client.force_login(manager)
 
     def queries() -> int:
@@ -117,7 +117,7 @@ def test_the_largest_tier_moves_of_the_last_rescoring_are_worked_out_once_per_ru
     ops_manager: User,
 ) -> None:
     assert queue_get(viewer=manager).moves == []  # one run: nothing to compare with
-    small = AccountFactory(name="Small", employees=120, has_revops=None)  # C 0 under v1
+    small = AccountFactory.create(name="Small", employees=120, has_revops=None)  # C 0 under v1
     scoring_services.accounts_score([small.pk])
     ProfileVersion.objects.filter(pk=v1.pk).update(status="superseded")
     v2 = approved_version(icp, 2, [100, 2000])

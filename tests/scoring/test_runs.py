@@ -25,14 +25,16 @@ def approved_version(
     profile: Profile, number: int, employees: list[int], status: str = "approved"
 ) -> ProfileVersion:
     approved_at = timezone.now() if status == "approved" else None
-    version = VersionFactory(profile=profile, number=number, status=status, approved_at=approved_at)
-    CriterionFactory(
+    version = VersionFactory.create(
+        profile=profile, number=number, status=status, approved_at=approved_at
+    )
+    CriterionFactory.create(
         version=version, attribute="employees", operator="between", value=employees, points=60
     )
-    CriterionFactory(
+    CriterionFactory.create(
         version=version, attribute="has_revops", operator="is_true", value=None, points=40
     )
-    CriterionFactory(
+    CriterionFactory.create(
         version=version,
         attribute="country",
         operator="in",
@@ -51,11 +53,11 @@ def v1(icp: Profile) -> ProfileVersion:
 @pytest.fixture
 def base() -> list[Account]:
     return [
-        AccountFactory(employees=450, has_revops=True),  # 100, A
-        AccountFactory(employees=450, has_revops=None),  # 60, B
-        AccountFactory(employees=None, has_revops=False),  # 0, C
-        AccountFactory(employees=450, has_revops=True, country="KP"),  # DQ
-        AccountFactory(employees=5000, has_revops=True),  # 40, B
+        AccountFactory.create(employees=450, has_revops=True),  # 100, A
+        AccountFactory.create(employees=450, has_revops=None),  # 60, B
+        AccountFactory.create(employees=None, has_revops=False),  # 0, C
+        AccountFactory.create(employees=450, has_revops=True, country="KP"),  # DQ
+        AccountFactory.create(employees=5000, has_revops=True),  # 40, B
     ]
 
 
@@ -107,7 +109,7 @@ def test_accounts_created_after_the_split_are_scored_in_the_run(
 ) -> None:
     run = services.run_create(profile=icp, version=v1, actor=ops_manager)
     chunks = services.run_plan(run.pk)
-    late = AccountFactory(employees=300, has_revops=True)
+    late = AccountFactory.create(employees=300, has_revops=True)
     for low, high in chunks:
         services.run_score_chunk(run.pk, low, high)
     services.run_finish(run.pk)

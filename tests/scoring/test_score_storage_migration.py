@@ -47,8 +47,12 @@ def partitions() -> set[str]:
 def test_scores_survive_the_move_into_per_run_tables_and_back(
     icp: Profile, ops_manager: User
 ) -> None:
-    version = VersionFactory(profile=icp, number=1, status="approved", approved_at=timezone.now())
-    CriterionFactory(version=version, attribute="employees", operator="gte", value=100, points=70)
+    version = VersionFactory.create(
+        profile=icp, number=1, status="approved", approved_at=timezone.now()
+    )
+    CriterionFactory.create(
+        version=version, attribute="employees", operator="gte", value=100, points=70
+    )
     AccountFactory.create_batch(5, employees=300)
     AccountFactory.create_batch(3, employees=20)
     runs = []
