@@ -273,6 +273,23 @@ def _claim_edit(*, actor: User, version: ProfileVersion, revision: int) -> None:
         raise StaleRevisionError(version, revision)
 
 
+POINTS_RULE = "Points must be a whole number from 0 to 100."
+
+
+def _whole_points(points: Any) -> int | None:
+    """Points as a whole number from 0 to 100 (an int, or text holding
+    one); None for anything else, True and False included."""
+    if isinstance(points, bool):
+        return None
+    try:
+        whole = int(points)
+    except (TypeError, ValueError):
+        return None
+    if str(whole) != str(points).strip() or not 0 <= whole <= 100:
+        return None
+    return whole
+
+
 def _clean_criterion_input(
     *, attribute: str, operator: str, value: Any, points: Any, kind: str, category: str | None
 ) -> dict[str, Any]:
@@ -284,15 +301,10 @@ def _clean_criterion_input(
         errors["attribute"] = f"Unknown attribute {attribute!r}; choose one from the list."
     if kind not in CriterionKind.values:
         errors["kind"] = "Choose fit or disqualifier."
-    try:
-        points_int = int(points)
-        if isinstance(points, bool) or str(points_int) != str(points).strip():
-            raise ValueError
-    except (TypeError, ValueError):
-        errors["points"] = "Points must be a whole number from 0 to 100."
+    points_int = _whole_points(points)
+    if points_int is None:
+        errors["points"] = POINTS_RULE
         points_int = 0
-    if not 0 <= points_int <= 100:
-        errors["points"] = "Points must be a whole number from 0 to 100."
     if kind == CriterionKind.DISQUALIFIER:
         points_int = 0
     clean_value = value
