@@ -1,4 +1,5 @@
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When
 
@@ -161,6 +162,12 @@ def version_approval_problems(*, version: ProfileVersion) -> list[str]:
     Empty means it may be approved (by someone allowed to). Each problem
     names the criterion or team it is about.
     """
+    return [*version_content_problems(version=version), *_signoff_problems(version)]
+
+
+def version_content_problems(*, version: ProfileVersion) -> list[str]:
+    """What is wrong with the version's own content (criteria, points,
+    thresholds), whoever has signed it."""
     registry = attribute_registry()
     problems: list[str] = []
     criteria = list(version.criteria.all())
@@ -189,6 +196,11 @@ def version_approval_problems(*, version: ProfileVersion) -> list[str]:
             validate_value(attribute, operator, criterion.value)
         except ValueError as exc:
             problems.append(f"Criterion {index} ({criterion_text(criterion, registry)}): {exc}")
+    return problems
+
+
+def _signoff_problems(version: ProfileVersion) -> list[str]:
+    problems = []
     for team_state in signoff_states(version=version):
         name = team_state.team.name
         if team_state.state == "missing":
@@ -227,3 +239,130 @@ def signoff_list(*, version: ProfileVersion) -> QuerySet[SignOff]:
 def version_event_list(*, version: ProfileVersion) -> QuerySet[VersionEvent]:
     """A version's activity log, newest first."""
     return version.events.select_related("actor", "team").order_by("-created_at", "-id")
+
+
+# --- The pages' rows ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TeamRoster:
+    """A team (as team_list gives it) and its managers and admins."""
+
+    team: Team
+    managers: list[User]
+
+
+def team_roster_list(*, viewer: User) -> list[TeamRoster]:
+    """Every team with its managers, in the queries team_list makes."""
+    return [
+        TeamRoster(team, [m.user for m in team.memberships.all() if m.can_manage])
+        for team in team_list(viewer=viewer)
+    ]
+
+
+@dataclass(frozen=True)
+class Thread:
+    """A root comment with its replies, oldest first, and whether the viewer
+    may resolve it (members of the thread's team and the profile's approvers)."""
+
+    root: Comment
+    entries: list[Comment]
+    can_resolve: bool
+
+    @property
+    def pk(self) -> int:
+        return self.root.pk
+
+    @property
+    def criterion_id(self) -> int | None:
+        return self.root.criterion_id
+
+    @property
+    def criterion_label(self) -> str:
+        return self.root.criterion_label
+
+    @property
+    def resolved(self) -> bool:
+        return self.root.resolved
+
+    @property
+    def resolved_by(self) -> User | None:
+        return self.root.resolved_by
+
+    @property
+    def resolved_at(self) -> datetime | None:
+        return self.root.resolved_at
+
+
+@dataclass(frozen=True)
+class CriterionRow:
+    """A criterion as the version page shows it: in words, with the comment
+    threads about it."""
+
+    criterion: Criterion
+    text: str
+    threads: list[Thread] = field(default_factory=list)
+
+    @property
+    def pk(self) -> int:
+        return self.criterion.pk
+
+    @property
+    def attribute(self) -> str:
+        return self.criterion.attribute
+
+    @property
+    def kind(self) -> str:
+        return self.criterion.kind
+
+    @property
+    def points(self) -> int:
+        return self.criterion.points
+
+    @property
+    def category(self) -> str:
+        return self.criterion.category
+
+    @property
+    def rationale(self) -> str:
+        return self.criterion.rationale
+
+
+def version_threads(
+    *, version: ProfileVersion, my_team_ids: set[int], approver: bool
+) -> list[Thread]:
+    """The version's comment threads, in one query."""
+    comments = list(version.comments.select_related("author", "team", "resolved_by"))
+    return [
+        Thread(
+            root=root,
+            entries=[root, *(c for c in comments if c.parent_id == root.pk)],
+            can_resolve=approver or root.team_id in my_team_ids,
+        )
+        for root in comments
+        if root.parent_id is None
+    ]
+
+
+def criterion_rows(
+    *,
+    version: ProfileVersion,
+    threads: list[Thread],
+    registry: dict[str, Attribute] | None = None,
+) -> list[CriterionRow]:
+    """The version's criteria in words, each with its threads, in one query."""
+    registry = attribute_registry() if registry is None else registry
+    by_criterion: dict[int, list[Thread]] = {}
+    for thread in threads:
+        if thread.criterion_id:
+            by_criterion.setdefault(thread.criterion_id, []).append(thread)
+    return [
+        CriterionRow(c, criterion_text(c, registry), by_criterion.get(c.pk, []))
+        for c in version.criteria.all()
+    ]
+
+
+def criterion_row_get(*, pk: int) -> CriterionRow | None:
+    """A criterion in words, as saved now; None once it is removed."""
+    criterion = Criterion.objects.filter(pk=pk).first()
+    return CriterionRow(criterion, criterion_text(criterion)) if criterion else None
