@@ -32,15 +32,18 @@ from profiles.forms import (
 )
 from profiles.models import Comment, Criterion, Profile, ProfileVersion, Team, User
 from profiles.selectors import (
+    CriterionRow,
     attribute_registry,
-    criterion_text,
+    criterion_row_get,
+    criterion_rows,
     profile_get,
     profile_list,
     signoff_states,
-    team_list,
+    team_roster_list,
     version_approval_problems,
     version_get,
     version_list,
+    version_threads,
 )
 
 
@@ -79,12 +82,12 @@ def form_errors_from(form: Any, exc: ValidationError) -> None:
 
 @login_required
 def dashboard(request: AuthenticatedRequest) -> HttpResponse:
-    teams = list(team_list(viewer=request.user))
-    for team in teams:
-        team.managers = [m.user for m in team.memberships.all() if m.can_manage]  # type: ignore[attr-defined]
+    rosters = team_roster_list(viewer=request.user)
+    teams = [roster.team for roster in rosters]
     my_team_ids = {m.team_id for m in request.user.memberships.all()}
     context = {
         "teams": teams,
+        "rosters": rosters,
         "my_teams": [t for t in teams if t.pk in my_team_ids],
         "people_count": len({m.user_id for t in teams for m in t.memberships.all()}),
         "profiles": list(profile_list(viewer=request.user)),
@@ -206,22 +209,14 @@ def version_context(
     """Everything the version page shows, in a fixed number of queries."""
     user = request.user
     registry = attribute_registry()
-    criteria = list(version.criteria.all())
-    for criterion in criteria:
-        criterion.text = criterion_text(criterion, registry)  # type: ignore[attr-defined]
-        criterion.value_text = value_text(criterion.value)  # type: ignore[attr-defined]
-        criterion.attribute_label = (  # type: ignore[attr-defined]
-            registry[criterion.attribute].label
-            if criterion.attribute in registry
-            else criterion.attribute
-        )
-    groups: dict[str, list[Criterion]] = {}
+    my_team_ids = set(policies.roles_of(user)) if user.is_authenticated else set()
+    approver = policies.is_approver(user, version.profile)
+    threads = version_threads(version=version, my_team_ids=my_team_ids, approver=approver)
+    criteria = criterion_rows(version=version, threads=threads, registry=registry)
+    groups: dict[str, list[CriterionRow]] = {}
     for criterion in criteria:
         groups.setdefault(criterion.category, []).append(criterion)
     order = {category: index for index, category in enumerate(CATEGORIES)}
-    my_team_ids = set(policies.roles_of(user)) if user.is_authenticated else set()
-    approver = policies.is_approver(user, version.profile)
-    threads = _threads(version, criteria, my_team_ids=my_team_ids, approver=approver)
     required = list(version.profile.required_teams.all())
     my_teams = list(Team.objects.filter(pk__in=my_team_ids))
     live = (
@@ -274,26 +269,6 @@ def version_context(
     }
     context.update(extra)
     return context
-
-
-def _threads(
-    version: ProfileVersion, criteria: list[Criterion], *, my_team_ids: set[int], approver: bool
-) -> list[Comment]:
-    """Root comments with their replies, each marked with whether the viewer may
-    resolve it (members of the thread's team and the profile's approvers)."""
-    comments = list(version.comments.select_related("author", "team", "resolved_by"))
-    roots = [c for c in comments if c.parent_id is None]
-    for root in roots:
-        replies = [c for c in comments if c.parent_id == root.pk]
-        root.entries = [root, *replies]  # type: ignore[attr-defined]
-        root.can_resolve = approver or root.team_id in my_team_ids  # type: ignore[attr-defined]
-    by_criterion: dict[int, list[Comment]] = {}
-    for root in roots:
-        if root.criterion_id:
-            by_criterion.setdefault(root.criterion_id, []).append(root)
-    for criterion in criteria:
-        criterion.threads = by_criterion.get(criterion.pk, [])  # type: ignore[attr-defined]
-    return roots
 
 
 def _render_version(
@@ -397,20 +372,19 @@ def _criterion_form_again(
     form: CriterionForm,
     stale: services.StaleRevisionError | None,
 ) -> HttpResponse:
+    editing: Criterion | CriterionRow | None = criterion
     if stale is not None:
         keep_typed_input(form, stale)
         if criterion is not None:
-            criterion = Criterion.objects.filter(pk=criterion.pk).first()
-            if criterion is not None:
-                criterion.text = criterion_text(criterion)  # type: ignore[attr-defined]
+            editing = criterion_row_get(pk=criterion.pk)
     return _render_version(
         request,
         version,
         "criteria",
         status=409 if stale else 422,
         form=form,
-        editing=criterion,
-        current_criterion=criterion if stale else None,
+        editing=editing,
+        current_criterion=editing if stale else None,
         stale=stale,
     )
 
