@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
+from icpsite.refusals import add_refusal_to_form, refusal_text
 from profiles import policies, services
 from profiles.attributes import CATEGORIES
 from profiles.diff import version_diff, versions_to_compare
@@ -63,23 +64,6 @@ def keep_typed_input(form: forms.Form, stale: services.StaleRevisionError) -> No
     form.data = data
 
 
-def error_text(exc: ValidationError | PermissionDenied) -> str:
-    if isinstance(exc, ValidationError):
-        if hasattr(exc, "error_dict"):
-            return " ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
-        return " ".join(exc.messages)
-    return str(exc) or "You are not allowed to do that."
-
-
-def form_errors_from(form: Any, exc: ValidationError) -> None:
-    """Attach a service's ValidationError to the form's fields (or the form)."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
-
-
 @login_required
 def dashboard(request: AuthenticatedRequest) -> HttpResponse:
     rosters = team_roster_list(viewer=request.user)
@@ -114,7 +98,7 @@ def profile_index(request: AuthenticatedRequest) -> HttpResponse:
                 checkin_cadence=form.cleaned_data["checkin_cadence"],
             )
         except (ValidationError, PermissionDenied) as exc:
-            form.add_error(None, error_text(exc))
+            form.add_error(None, refusal_text(exc, name_fields=True))
         else:
             messages.success(request, f"{profile.name} created. Start its first draft.")
             return redirect("profile-detail", slug=profile.slug)
@@ -153,7 +137,7 @@ def draft_start(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     try:
         draft = services.version_start_draft(actor=request.user, profile=profile, source=source)
     except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, error_text(exc))
+        messages.error(request, refusal_text(exc, name_fields=True))
         return redirect("profile-detail", slug=slug)
     return redirect(_version_url(draft))
 
@@ -329,9 +313,9 @@ def criterion_save(
         except services.StaleRevisionError as exc:
             return _criterion_form_again(request, version, criterion, form, exc)
         except ValidationError as exc:
-            form_errors_from(form, exc)
+            add_refusal_to_form(form, exc)
         except PermissionDenied as exc:
-            form.add_error(None, error_text(exc))
+            form.add_error(None, refusal_text(exc, name_fields=True))
         else:
             if not request.htmx:
                 return HttpResponseRedirect(_version_url(version) + "#criteria")
@@ -433,7 +417,11 @@ def criterion_delete(
         )
     except (ValidationError, PermissionDenied) as exc:
         return _render_version(
-            request, version, "criteria", status=409, criteria_error=error_text(exc)
+            request,
+            version,
+            "criteria",
+            status=409,
+            criteria_error=refusal_text(exc, name_fields=True),
         )
     if not request.htmx:
         return HttpResponseRedirect(_version_url(version) + "#criteria")
@@ -453,9 +441,9 @@ def version_settings(request: AuthenticatedRequest, slug: str, number: int) -> H
             keep_typed_input(form, exc)
             status = 409
         except ValidationError as exc:
-            form_errors_from(form, exc)
+            add_refusal_to_form(form, exc)
         except PermissionDenied as exc:
-            form.add_error(None, error_text(exc))
+            form.add_error(None, refusal_text(exc, name_fields=True))
         else:
             messages.success(request, "Thresholds and rationale saved.")
             return redirect(_version_url(version))
@@ -485,9 +473,9 @@ def comment_post(request: AuthenticatedRequest, slug: str, number: int) -> HttpR
                 else None,
             )
         except ValidationError as exc:
-            form_errors_from(form, exc)
+            add_refusal_to_form(form, exc)
         except PermissionDenied as exc:
-            form.add_error(None, error_text(exc))
+            form.add_error(None, refusal_text(exc, name_fields=True))
         else:
             if not request.htmx:
                 return HttpResponseRedirect(_version_url(version) + "#comments")
@@ -522,7 +510,7 @@ def comment_resolve(request: AuthenticatedRequest, slug: str, number: int, pk: i
         )
     except (ValidationError, PermissionDenied) as exc:
         if not request.htmx:
-            messages.error(request, error_text(exc))
+            messages.error(request, refusal_text(exc, name_fields=True))
             return HttpResponseRedirect(_version_url(version) + "#comments")
         return _render_version(
             request,
@@ -530,7 +518,7 @@ def comment_resolve(request: AuthenticatedRequest, slug: str, number: int, pk: i
             "discussion",
             status=422,
             refresh=False,
-            discussion_error=error_text(exc),
+            discussion_error=refusal_text(exc, name_fields=True),
         )
     if not request.htmx:
         return HttpResponseRedirect(_version_url(version) + "#comments")
@@ -558,9 +546,9 @@ def signoff_post(request: AuthenticatedRequest, slug: str, number: int) -> HttpR
             )
             status = 409
         except ValidationError as exc:
-            form_errors_from(form, exc)
+            add_refusal_to_form(form, exc)
         except PermissionDenied as exc:
-            form.add_error(None, error_text(exc))
+            form.add_error(None, refusal_text(exc, name_fields=True))
         else:
             team = form.cleaned_data["team"]
             messages.success(
@@ -608,9 +596,10 @@ def version_transition(
         )
     except ValidationError as exc:
         what = {"submit": "submitted", "withdraw": "withdrawn", "approve": "approved"}[action]
-        messages.error(request, f"v{version.number} cannot be {what} yet: {error_text(exc)}")
+        text = refusal_text(exc, name_fields=True)
+        messages.error(request, f"v{version.number} cannot be {what} yet: {text}")
     except PermissionDenied as exc:
-        messages.error(request, error_text(exc))
+        messages.error(request, refusal_text(exc, name_fields=True))
     return redirect(_version_url(version))
 
 

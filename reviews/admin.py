@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from icpsite.refusals import refusal_text
 from reviews import services
 from reviews.models import CheckIn, Override
 
@@ -28,8 +29,7 @@ def _decide(request: HttpRequest, overrides: QuerySet[Override], accept: bool) -
                 )
             done += 1
         except (ValidationError, PermissionDenied) as exc:
-            text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-            messages.error(request, f"{override.account}: {text}")
+            messages.error(request, f"{override.account}: {refusal_text(exc)}")
     if done:
         messages.success(request, f"{done} override{'s' if done != 1 else ''} decided.")
 

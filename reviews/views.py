@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from icpsite.refusals import add_refusal_to_form, refusal_text
 from profiles.models import Criterion, Profile, ProfileVersion, User, VersionStatus
 from profiles.redirects import redirect_to_next
 from reviews import services
@@ -45,14 +46,6 @@ def _user(request: HttpRequest) -> User:
     user = request.user
     assert isinstance(user, User)
     return user
-
-
-def _error_text(exc: ValidationError | PermissionDenied) -> str:
-    if isinstance(exc, ValidationError):
-        if hasattr(exc, "error_dict"):
-            return " ".join(" ".join(v) for v in exc.message_dict.values())
-        return " ".join(exc.messages)
-    return str(exc) or "You are not allowed to do that."
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -102,7 +95,7 @@ def override_decide(request: HttpRequest, pk: int, decision: str) -> HttpRespons
         else:
             services.override_reject(actor=_user(request), override=override, note=note)
     except (ValidationError, PermissionDenied) as exc:
-        error = _error_text(exc)
+        error = refusal_text(exc)
     override = override_list(viewer=_user(request)).get(pk=pk)
     if _is_htmx(request):
         return render(
@@ -138,7 +131,7 @@ def mark(request: HttpRequest) -> HttpResponse:
                 actor=_user(request), kind=kind, object_id=object_id, occurred_at=occurred
             )
     except ValidationError as exc:
-        return HttpResponse(_error_text(exc), status=400)
+        return HttpResponse(refusal_text(exc), status=400)
     if _is_htmx(request):
         return render(
             request,
@@ -205,14 +198,10 @@ def account_overrides(request: HttpRequest, pk: int) -> HttpResponse:
                     note=form.cleaned_data["note"],
                 )
             except ValidationError as exc:
-                if hasattr(exc, "error_dict"):
-                    for field, errors in exc.message_dict.items():
-                        form.add_error(field if field in form.fields else None, errors)
-                else:
-                    form.add_error(None, exc.messages)
+                add_refusal_to_form(form, exc)
                 status = 422
             except PermissionDenied as exc:
-                form.add_error(None, _error_text(exc))
+                add_refusal_to_form(form, exc)
                 status = 403 if not _is_htmx(request) else 422
             else:
                 form = None
@@ -254,7 +243,7 @@ def checkin_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     note=form.cleaned_data["note"],
                 )
             except (ValidationError, PermissionDenied) as exc:
-                form.add_error(None, _error_text(exc))
+                form.add_error(None, refusal_text(exc))
                 status = 422
             else:
                 if checkin.draft is not None:

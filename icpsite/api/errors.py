@@ -20,18 +20,15 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from icpsite.refusals import error_messages
+
 ExceptionHandler = Callable[[Exception, dict[str, Any]], Response | None]
 
 
 def validation_error_body(exc: DjangoValidationError) -> dict[str, list[str]]:
     """A service's ValidationError as DRF shapes errors: field name -> messages."""
     key = api_settings.NON_FIELD_ERRORS_KEY
-    if hasattr(exc, "error_dict"):
-        return {
-            (key if field == "__all__" else field): messages
-            for field, messages in exc.message_dict.items()
-        }
-    return {key: exc.messages}
+    return {(name or key): messages for name, messages in error_messages(exc).items()}
 
 
 _ANSWERS: dict[type[Exception], Callable[[Any], Response]] = {}

@@ -7,6 +7,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from icpsite.refusals import refusal_text
 from profiles.models import User
 from scoring.api_keys import api_key_create
 from scoring.models import ApiKeyScope
@@ -35,5 +36,5 @@ class Command(BaseCommand):
                 actor=None, name=options["name"], user=user, scope=options["scope"]
             )
         except ValidationError as exc:
-            raise CommandError(" ".join(exc.messages)) from None
+            raise CommandError(refusal_text(exc)) from None
         self.stdout.write(made.plaintext)
