@@ -152,9 +152,11 @@ def point_celery_at(broker: str, backend: str, *, eager: bool) -> CeleryTarget:
     conf = celery_app.conf
     previous = (str(conf.broker_url), str(conf.result_backend), bool(conf.task_always_eager))
     conf.update(broker_url=broker, result_backend=backend, task_always_eager=eager)
-    celery_app._pool = None
-    celery_app._backend_cache = None
-    celery_app._local = threading.local()
+    # Private attributes of Celery that hold the cached connections; the stubs
+    # do not declare them.
+    celery_app._pool = None  # type: ignore[attr-defined]
+    celery_app._backend_cache = None  # type: ignore[attr-defined]
+    celery_app._local = threading.local()  # type: ignore[attr-defined]
     celery_app.__dict__.pop("amqp", None)
     return previous
 

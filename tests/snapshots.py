@@ -14,6 +14,6 @@ def snapshot() -> dict[str, list[str]]:
         for model in apps.get_app_config(label).get_models():
             if model is ApiKey:
                 continue
-            rows = model._base_manager.values_list()  # type: ignore[attr-defined]
+            rows = model._base_manager.values_list()
             tables[model._meta.db_table] = sorted(repr(row) for row in rows)
     return tables

@@ -5,12 +5,11 @@ write answers 403 and leaves the database as it was.
 """
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.response import Response
 from rest_framework.test import APIClient
 
 from profiles import services
@@ -26,6 +25,10 @@ from profiles.models import (
 )
 from tests.drafting import FIT_100, fill, sign_all
 from tests.factories import CriterionFactory, TeamFactory, UserFactory, VersionFactory
+
+if TYPE_CHECKING:
+    # What the test client returns: a Response with json() and the request.
+    from rest_framework.response import _MonkeyPatchedResponse as ApiResponse
 
 API = "/api/v1/profiles/"
 
@@ -246,7 +249,7 @@ def test_every_kind_of_edit_checks_the_revision(
     criterion = draft.criteria.get(attribute="has_revops")
     url = vurl(draft.profile, 1, rest.format(pk=criterion.pk, revision=stale))
     before = snapshot(draft)
-    send: Callable[..., Response] = getattr(api(rep), method)
+    send: Callable[..., ApiResponse] = getattr(api(rep), method)
     response = (
         send(url) if payload is None else send(url, {**payload, "revision": stale}, format="json")
     )
@@ -534,7 +537,7 @@ def test_someone_in_no_team_reads_but_cannot_write(
     client = api(outsider)
     assert client.get(vurl(in_review.profile, 1)).status_code == 200
     before = snapshot(in_review)
-    send: Callable[..., Response] = getattr(client, method)
+    send: Callable[..., ApiResponse] = getattr(client, method)
     response = (
         send(url)
         if payload is None
@@ -623,7 +626,7 @@ def test_an_approved_version_cannot_change_through_the_api(
     criterion = approved.criteria.get(attribute="crm")
     url = vurl(approved.profile, 1, rest.format(criterion=criterion.pk, revision=approved.revision))
     before = snapshot(approved)
-    send: Callable[..., Response] = getattr(api(ops_manager), method)
+    send: Callable[..., ApiResponse] = getattr(api(ops_manager), method)
     response = (
         send(url)
         if payload is None

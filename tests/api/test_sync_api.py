@@ -1,14 +1,13 @@
 """The CRM sync API: accounts and outcomes in, scores out, changed since a cursor."""
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.fields import DateTimeField
-from rest_framework.response import Response
 from rest_framework.test import APIClient
 
 from profiles.models import Profile, ProfileVersion, User
@@ -19,6 +18,10 @@ from scoring.policies import IMPORT_PERMISSION
 from scoring.selectors import changes_cursor
 from tests.factories import AccountFactory, UserFactory
 from tests.scoring.test_runs import approved_version, run_all
+
+if TYPE_CHECKING:
+    # What the test client returns: a Response with json() and the request.
+    from rest_framework.response import _MonkeyPatchedResponse as ApiResponse
 
 pytestmark = pytest.mark.django_db
 
@@ -57,11 +60,11 @@ def row(external_id: str, **fields: Any) -> dict[str, Any]:
     return {"external_id": external_id, "name": f"Company {external_id}", **fields}
 
 
-def push(client: APIClient, rows: list[dict[str, Any]], **extra: Any) -> Response:
+def push(client: APIClient, rows: list[dict[str, Any]], **extra: Any) -> "ApiResponse":
     return client.post(UPSERT, {"accounts": rows, **extra}, format="json")
 
 
-def pull(client: APIClient, icp: Profile, **params: Any) -> Response:
+def pull(client: APIClient, icp: Profile, **params: Any) -> "ApiResponse":
     return client.get(SCORES, {"profile": icp.slug, **params})
 
 
@@ -147,7 +150,7 @@ def test_valid_only_stores_the_good_rows_and_reports_the_bad(writer: APIClient, 
     assert [a[0] for a in stored()] == ["crm-1"]
 
 
-BAD_ROWS = {
+BAD_ROWS: dict[str, tuple[list[dict[str, Any]], str]] = {
     "a number in quotes": ([row("a", employees="450")], "employees"),
     "an unknown field": ([row("a", colour="red")], "columns"),
     "a NUL byte": ([row("a", industry="Saa\x00S")], "industry"),
@@ -347,6 +350,7 @@ def test_a_score_row_has_tiers_version_and_top_reasons_from_the_mask(
     assert by_id["dq"]["top_reasons"] == ["Disqualified: Country is one of KP"]
     change = AccountScore.objects.get(run__profile=icp, run__is_current=True, account=account)
     assert by_id["fit"]["seq"] == change.changed_seq == changes_cursor(profile_id=icp.pk)
+    assert change.changed_at is not None
     assert by_id["fit"]["changed_at"] == DateTimeField().to_representation(change.changed_at)
 
 

@@ -158,6 +158,7 @@ def test_an_approval_is_announced(
         )
     [request] = receiver.received
     payload = verify(request)
+    assert version.approved_at is not None
     assert payload["data"] == {
         "profile": icp.slug,
         "version": 1,

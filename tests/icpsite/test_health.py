@@ -1,5 +1,6 @@
 """/health/ says only ok or unavailable to anyone; staff also see why."""
 
+from collections.abc import Iterator
 from unittest import mock
 
 import pytest
@@ -13,7 +14,7 @@ DATABASE_ERROR = 'connection to server at "db.internal" (10.1.2.3), port 5432 fa
 
 
 @pytest.fixture
-def database_down() -> mock.MagicMock:
+def database_down() -> Iterator[mock.MagicMock]:
     with mock.patch("icpsite.health.database_error", return_value=DATABASE_ERROR) as check:
         yield check
 

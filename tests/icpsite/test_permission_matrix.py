@@ -124,6 +124,7 @@ def world(
     override = review_services.override_create(
         actor=rep, account=tiny, profile=icp, claimed_tier="A", reason="strategic"
     )
+    assert live.approved_at is not None
     checkin = review_services.checkin_open(
         profile=icp, kind=CheckInKind.SCHEDULED, due_on=live.approved_at.date()
     )

@@ -1,5 +1,7 @@
 """Drafting, editing with revisions, submitting, withdrawing and approving."""
 
+from typing import Any
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -137,7 +139,13 @@ def test_a_bad_value_names_the_field_and_changes_nothing(draft: ProfileVersion, 
 def test_each_bad_criterion_field_is_named(
     draft: ProfileVersion, rep: User, fields: dict[str, object], field: str, text: str
 ) -> None:
-    data = {"attribute": "employees", "operator": "gte", "value": 10, "points": 5, **fields}
+    data: dict[str, Any] = {
+        "attribute": "employees",
+        "operator": "gte",
+        "value": 10,
+        "points": 5,
+        **fields,
+    }
     with pytest.raises(ValidationError) as caught:
         services.criterion_add(actor=rep, version=draft, revision=draft.revision, **data)
     assert text in " ".join(caught.value.message_dict[field])

@@ -156,7 +156,7 @@ def test_drift_needs_enough_deals_in_each_tier(
     assert detect_drift_task() == []
 
 
-def churn(n: int, employees: int, *, churned: bool) -> None:
+def churn(n: int, employees: int | None, *, churned: bool) -> None:
     AccountFactory.create_batch(
         n,
         employees=employees,

@@ -1,13 +1,15 @@
 """Overrides: logging, the permission matrix, accepting into the effective tier."""
 
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from django_stubs_ext import WithAnnotations
 
 from profiles.models import Membership, Profile, Team, User
 from reviews import services
@@ -18,6 +20,13 @@ from scoring.selectors import account_list
 from tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db
+
+
+class Tiers(TypedDict):
+    """What account_list annotates each account with, besides its fields."""
+
+    tier: str | None
+    effective_tier: str | None
 
 
 def log(rep: User, account: Account, profile: Profile, **kw: str) -> Override:
@@ -92,7 +101,11 @@ def test_a_manager_of_the_reps_team_accepts_and_sets_the_effective_tier(
     services.override_accept(actor=manager, override=override, note="Agreed")
     override.refresh_from_db()
     assert (override.status, override.reviewed_by) == (OverrideStatus.ACCEPTED, manager)
-    row = account_list(viewer=manager, run=live_run).get(pk=tiny.pk)
+    # account_list is declared as plain accounts; the tiers are its annotations.
+    rows = cast(
+        "QuerySet[WithAnnotations[Account, Tiers]]", account_list(viewer=manager, run=live_run)
+    )
+    row = rows.get(pk=tiny.pk)
     assert (row.tier, row.effective_tier) == ("B", "A")
     assert TierOverride.objects.get(account=tiny).source == f"override:{override.pk}"
 

@@ -2,6 +2,7 @@
 
 import pytest
 from django.core import mail
+from django.core.mail import EmailMultiAlternatives
 from django.test import Client
 from django.urls import reverse
 
@@ -103,7 +104,7 @@ def test_the_evidence_panel_and_validation_page_render(
     evidence = client.get(reverse("version-evidence", args=[icp.slug, draft.number]))
     assert evidence.status_code == 200
     assert b"Backtest on closed deals" in evidence.content
-    validation = client.get(reverse("validation"), {"profile": icp.slug, "draft": 2})
+    validation = client.get(reverse("validation"), {"profile": icp.slug, "draft": "2"})
     assert validation.status_code == 200
     assert validation.content.count(b"<svg") == 4
 
@@ -145,7 +146,11 @@ def test_pages_and_the_digest_name_who_logged_a_claim_for_whom(
     [digest] = [m for m in mail.outbox if m.to == [other.email]]
     assert f"Tiny: B -> A (strategic account), {both}" in digest.body
     assert "Acme: A -> C (timing or intent), by Rita Rep" in digest.body
-    assert both in digest.alternatives[0][0]
+    assert isinstance(digest, EmailMultiAlternatives)
+    [(html, mimetype)] = digest.alternatives
+    assert mimetype == "text/html"
+    assert isinstance(html, str)
+    assert both in html
 
 
 def test_a_refused_decision_without_htmx_says_why_on_the_page(

@@ -236,7 +236,12 @@ def test_of_two_sweeps_at_once_one_sends(
     from tests.scoring.test_runs import approved_version
 
     sends: list[int] = []
-    monkeypatch.setattr(dispatch, "task_send", lambda task, run_id: sends.append(run_id) or True)
+
+    def task_send(task: object, run_id: int) -> bool:
+        sends.append(run_id)
+        return True
+
+    monkeypatch.setattr(dispatch, "task_send", task_send)
     run = ScoringRun.objects.create(profile=icp, version=approved_version(icp, 1, [200, 2000]))
     results = [services.run_dispatch(run.pk), services.run_dispatch(run.pk)]
     assert results == [True, False]
@@ -324,9 +329,10 @@ def test_a_run_whose_chunks_the_broker_refused_goes_back_to_the_sweep(
         raise kombu.exceptions.OperationalError("Error 111 connecting to 127.0.0.1:6379")
 
     with monkeypatch.context() as patch:
-        patch.setattr(canvas._chord, "__call__", refused)
+        # celery-types does not declare `_chord`, the class behind `chord`.
+        patch.setattr(canvas._chord, "__call__", refused)  # type: ignore[attr-defined]
         with pytest.raises(kombu.exceptions.OperationalError):
-            tasks.rescore_task.apply(args=[run.pk]).get()
+            tasks.rescore_task.apply(args=(run.pk,)).get()
     run.refresh_from_db()
     assert (run.status, run.dispatched_at) == (RunStatus.QUEUED, None)
 

@@ -57,7 +57,7 @@ def test_range_boundaries_are_inclusive() -> None:
 
 
 def test_missing_data_is_unknown_and_never_matches() -> None:
-    sparse = {"employees": None, "industry": "", "crm": "HubSpot", "traits": {}}
+    sparse: dict[str, Any] = {"employees": None, "industry": "", "crm": "HubSpot", "traits": {}}
     result = evaluate(MID_MARKET, sparse)
     outcomes = [c.outcome for c in result.contributions]
     assert outcomes == [Outcome.UNKNOWN] * 2 + [Outcome.MATCHED] + [Outcome.UNKNOWN] * 3

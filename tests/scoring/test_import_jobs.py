@@ -5,6 +5,7 @@ progress and report on a page for its owner and whoever may import."""
 import csv
 import io
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.http import HttpResponseBase
 from django.test import Client, TestCase
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -42,13 +44,15 @@ def csv_file(count: int, *, bad: dict[int, str] | None = None, start: int = 1) -
     return ("\n".join(lines) + "\n").encode()
 
 
-def post(client: Client, data: bytes, *, run: bool, **fields: str) -> Any:
-    """Upload a file; with `run`, the import enqueued on commit runs too."""
+def post(
+    client: Client, data: bytes, *, run: bool, **fields: str
+) -> tuple[HttpResponseBase, list[Callable[[], Any]]]:
+    """Upload a file; with `run`, the import enqueued on commit runs too.
+    Returns the response and the callbacks the request left for the commit."""
     file = SimpleUploadedFile("accounts.csv", data, content_type="text/csv")
     with TestCase.captureOnCommitCallbacks(execute=run) as callbacks:
         response = client.post(reverse("account-import"), {"file": file, **fields})
-    response.callbacks = callbacks
-    return response
+    return response, callbacks
 
 
 def job_page(client: Client, job: ImportJob, **headers: str) -> Any:
@@ -68,11 +72,11 @@ def test_an_upload_stores_the_file_as_a_job_and_redirects_to_its_page(
 ) -> None:
     client.force_login(manager)
     data = csv_file(3)
-    response = post(client, data, run=False, valid_only="on")
+    response, callbacks = post(client, data, run=False, valid_only="on")
     job = ImportJob.objects.get()
     assert response.status_code == 302
     assert response["Location"] == f"/accounts/import/{job.pk}/"
-    assert len(response.callbacks) == 1
+    assert len(callbacks) == 1
     assert (job.created_by, job.file_name, job.file_size) == (manager, "accounts.csv", len(data))
     assert bytes(job.data) == data
     assert (job.mode, job.status) == ("valid_only", "queued")
@@ -92,9 +96,9 @@ def test_a_200000_row_file_is_stored_by_the_request_and_not_imported_in_it(
     client.force_login(manager)
     data = csv_file(200_000)
     with CaptureQueriesContext(connection) as queries:
-        response = post(client, data, run=False)
+        response, callbacks = post(client, data, run=False)
     assert response.status_code == 302
-    assert [c.__qualname__ for c in response.callbacks] == ["import_job_create.<locals>.<lambda>"]
+    assert [c.__qualname__ for c in callbacks] == ["import_job_create.<locals>.<lambda>"]
     job = ImportJob.objects.get()
     assert (job.status, job.file_size, job.rows_read) == ("queued", len(data), 0)
     assert not Account.objects.exists()
@@ -282,7 +286,7 @@ def test_a_20000_row_file_imports_through_the_task_and_is_scored(
     run = run_all(services.run_create(profile=icp, version=version, actor=ops_manager))
     assert isinstance(run, ScoringRun)
     client.force_login(manager)
-    response = post(client, csv_file(20_000), run=True)
+    response, _ = post(client, csv_file(20_000), run=True)
     assert response.status_code == 302
     job = ImportJob.objects.get()
     assert (job.status, job.rows_read, job.rows_bad) == ("done", 20_000, 0)

@@ -57,7 +57,7 @@ def test_scores_survive_the_move_into_per_run_tables_and_back(
     AccountFactory.create_batch(3, employees=20)
     runs = []
     for _ in range(2):
-        run = services.run_in_process(profile=icp, version=version, actor=ops_manager)  # type: ignore[arg-type]
+        run = services.run_in_process(profile=icp, version=version, actor=ops_manager)
         assert run is not None
         runs.append(run)
     before = stored()
