@@ -9,24 +9,31 @@ superseded and withdrawn versions are read-only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import (
+    AdminIntegerFieldWidget,
+    AdminTextareaWidget,
+    AdminTextInputWidget,
+)
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.forms.models import BaseInlineFormSet, construct_instance
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils.html import format_html_join
 
 from profiles import services
-from profiles.attributes import CATEGORIES
+from profiles.attributes import CATEGORIES, MAX_RATIONALE_LENGTH, OPERATOR_LABELS, Operator
 from profiles.forms import StoredTextFormMixin
 from profiles.models import (
     Comment,
     Criterion,
+    CriterionKind,
     Membership,
     Profile,
     ProfileVersion,
@@ -46,8 +53,8 @@ from profiles.selectors import (
 CRITERION_FIELDS = ("attribute", "operator", "value", "points", "kind", "category", "rationale")
 VERSION_FIELDS = ("rationale", "threshold_a", "threshold_b")
 
-# What the services refused in a save, kept on the request so that the change
-# form can be shown again with the errors on the fields they name.
+# The DraftRefusal of a refused save, kept on the request while the change
+# form is shown again.
 _REFUSAL_ATTR = "_profiles_admin_refusal"
 
 
@@ -155,28 +162,55 @@ class ProfileAdmin(admin.ModelAdmin):
 
 
 # --- Versions ---------------------------------------------------------------
+#
+# An admin save of an open version is one edit, written through the same
+# services as the drafting pages: the settings through version_update, each
+# criterion row through criterion_remove, criterion_update or criterion_add.
+# The forms only read input; they neither fill nor validate the model
+# instances (their fields are their own, and Meta.exclude keeps the model's
+# fields out). If the services refuse any part of a save, all of it is rolled
+# back and the change form is shown again with their errors on the fields and
+# rows they name (see ProfileVersionAdmin.changeform_view).
+
+
+@dataclass
+class DraftRefusal:
+    """What the services refused in one admin save of an open version; none
+    of that save is stored.
+
+    `version_errors` go on the version form ({field or None: messages}),
+    `row_errors` on the criterion rows by row prefix, `removal_errors` above
+    the rows. After a stale revision, `current_revision` is the version's
+    revision now, so the input shown again can be saved over it.
+    """
+
+    version_errors: dict[str | None, list[str]] = field(default_factory=dict)
+    row_errors: dict[str, dict[str | None, list[str]]] = field(default_factory=dict)
+    removal_errors: list[str] = field(default_factory=list)
+    current_revision: int | None = None
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.version_errors or self.row_errors or self.removal_errors)
+
+    def messages(self) -> list[str]:
+        found = [m for messages_ in self.version_errors.values() for m in messages_]
+        for errors in self.row_errors.values():
+            found.extend(m for messages_ in errors.values() for m in messages_)
+        return found + self.removal_errors
 
 
 class _RefusedError(Exception):
-    """The services refused part of an admin save; everything is rolled back
-    and the form is shown again with these errors.
+    """Raised out of an admin save so that its transaction rolls back."""
 
-    `errors` is {form prefix ("" for the version form): {field or None: messages}}.
-    After a stale revision, `current_revision` lets the form be saved again
-    once the admin has looked at what changed.
-    """
-
-    def __init__(
-        self, errors: dict[str, dict[str | None, list[str]]], current_revision: int | None
-    ) -> None:
+    def __init__(self, refusal: DraftRefusal) -> None:
         super().__init__("The services refused the change.")
-        self.errors = errors
-        self.current_revision = current_revision
+        self.refusal = refusal
 
 
-def _refusal_of(request: HttpRequest) -> _RefusedError | None:
+def _refusal_of(request: HttpRequest) -> DraftRefusal | None:
     refusal = getattr(request, _REFUSAL_ATTR, None)
-    return refusal if isinstance(refusal, _RefusedError) else None
+    return refusal if isinstance(refusal, DraftRefusal) else None
 
 
 def _actor(request: HttpRequest) -> User:
@@ -184,136 +218,249 @@ def _actor(request: HttpRequest) -> User:
     return request.user
 
 
-def _error_map(
-    exc: ValidationError | PermissionDenied, fields: tuple[str, ...]
-) -> dict[str | None, list[str]]:
-    """A service error as {field or None: messages}; fields the form lacks become non-field."""
-    if isinstance(exc, PermissionDenied):
-        return {None: [str(exc)]}
+def _error_map(exc: ValidationError, fields: Sequence[str]) -> dict[str | None, list[str]]:
+    """A service's ValidationError as {field or None: messages}; fields the
+    form lacks become errors of the form as a whole."""
     if not hasattr(exc, "error_dict"):
         return {None: list(exc.messages)}
     errors: dict[str | None, list[str]] = {}
     for name, messages_ in exc.message_dict.items():
-        key = name if name in fields else None
-        errors.setdefault(key, []).extend(messages_)
+        errors.setdefault(name if name in fields else None, []).extend(messages_)
     return errors
 
 
-def _add_refused(form: forms.BaseForm, errors: dict[str | None, list[str]]) -> None:
+def _add_errors(form: forms.BaseForm, errors: dict[str | None, list[str]]) -> None:
     for name, messages_ in errors.items():
         form.add_error(name if name in form.fields else None, messages_)
 
 
-@dataclass
-class _DraftEdit:
-    """One admin save of an open version: the version as stored, the revision
-    the next write is based on, and what the services refused so far."""
-
-    version: ProfileVersion
-    revision: int
-    errors: dict[str, dict[str | None, list[str]]] = field(default_factory=dict)
-    halted: bool = False
-    current_revision: int | None = None
-
-    def refuse(
-        self, prefix: str, exc: ValidationError | PermissionDenied, fields: tuple[str, ...]
-    ) -> None:
-        bucket = self.errors.setdefault(prefix, {})
-        for name, messages_ in _error_map(exc, fields).items():
-            bucket.setdefault(name, []).extend(messages_)
-        if isinstance(exc, PermissionDenied | services.StaleRevisionError):
-            self.halted = True
-        if isinstance(exc, services.StaleRevisionError):
-            self.current_revision = exc.current_revision
-
-    def wrote(self) -> None:
-        self.revision = self.version.revision
+CATEGORY_CHOICES: list[tuple[str, str]] = [("", "(from the attribute)")] + [
+    (c, c.title()) for c in CATEGORIES
+]
+OPERATOR_CHOICES: list[tuple[str, str]] = [(o.value, OPERATOR_LABELS[o]) for o in Operator]
 
 
 class ProfileVersionAdminForm(StoredTextFormMixin, forms.ModelForm):
+    """An open version's rationale and tier thresholds, and the revision they
+    were loaded at. version_update checks and stores them."""
+
+    rationale = forms.CharField(
+        required=False,
+        widget=AdminTextareaWidget,
+        help_text="Why this version: what changed and why.",
+    )
+    threshold_a = forms.IntegerField(label="Threshold a", widget=AdminIntegerFieldWidget)
+    threshold_b = forms.IntegerField(label="Threshold b", widget=AdminIntegerFieldWidget)
     loaded_revision = forms.IntegerField(
         widget=forms.HiddenInput,
         help_text="The revision this form was loaded at; a save based on an older one is refused.",
     )
-    refused: dict[str | None, list[str]] = {}
-    rebase_to: int | None = None
-    edit: _DraftEdit | None = None
 
     class Meta:
         model = ProfileVersion
-        fields = list(VERSION_FIELDS)
+        fields = ()
+        # The model's fields of these names are left out, so that the form
+        # neither fills nor validates the instance with them.
+        exclude = VERSION_FIELDS  # noqa: DJ006
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk is not None:
-            self.fields["loaded_revision"].initial = self.instance.revision
-        if self.rebase_to is not None and isinstance(self.data, QueryDict):
-            data = self.data.copy()
-            data[self.add_prefix("loaded_revision")] = str(self.rebase_to)
+            for name in VERSION_FIELDS:
+                self.initial.setdefault(name, getattr(self.instance, name))
+            self.initial.setdefault("loaded_revision", self.instance.revision)
+
+    def settings_changed(self) -> bool:
+        return any(name in self.changed_data for name in VERSION_FIELDS)
+
+    def settings(self) -> dict[str, Any]:
+        """version_update's arguments besides actor, version and revision."""
+        return {name: self.cleaned_data[name] for name in VERSION_FIELDS}
+
+    def show_refusal(self, refusal: DraftRefusal) -> None:
+        """Put the refused save's version errors on the form. After a stale
+        revision the form takes the current revision, so that the input it
+        keeps is saved over the current state once the admin saves again."""
+        _add_errors(self, refusal.version_errors)
+        if refusal.current_revision is not None:
+            data = self.data.copy() if isinstance(self.data, QueryDict) else dict(self.data)
+            data[self.add_prefix("loaded_revision")] = str(refusal.current_revision)
             self.data = data
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        _add_refused(self, self.refused)
-        return cleaned
-
-    def _post_clean(self) -> None:
-        """Fill the instance but leave the rules to profiles.services, which
-        run on save and name the field they refuse."""
-        self.instance = construct_instance(self, self.instance, self._meta.fields)
 
 
 class CriterionAdminForm(StoredTextFormMixin, forms.ModelForm):
+    """One criterion row of a draft. criterion_add and criterion_update check
+    and store it; `attribute_choices` are the attributes a row may name."""
+
     attribute = forms.ChoiceField(choices=())
-    points = forms.IntegerField(min_value=0, max_value=100, initial=0)
-    category = forms.ChoiceField(
-        choices=[("", "(from the attribute)")] + [(c, c.title()) for c in CATEGORIES],
+    operator = forms.ChoiceField(choices=OPERATOR_CHOICES)
+    value = forms.JSONField(
         required=False,
+        widget=AdminTextInputWidget(attrs={"size": 30}),
+        help_text='JSON, e.g. [200, 2000] or ["SaaS", "Software"]; null or empty for true/false.',
     )
-    attribute_choices: list[tuple[str, str]] = []
-    refused: dict[str, dict[str | None, list[str]]] = {}
+    points = forms.IntegerField(min_value=0, max_value=100, initial=0)
+    kind = forms.ChoiceField(choices=CriterionKind.choices, initial=CriterionKind.FIT)
+    category = forms.ChoiceField(choices=CATEGORY_CHOICES, required=False)
+    rationale = forms.CharField(
+        required=False, max_length=MAX_RATIONALE_LENGTH, widget=AdminTextInputWidget
+    )
 
     class Meta:
         model = Criterion
-        fields = list(CRITERION_FIELDS)
-        widgets = {"value": forms.TextInput(attrs={"size": 30})}
-        help_texts = {
-            "value": 'JSON, e.g. [200, 2000] or ["SaaS", "Software"]; null or empty for true/false.'
-        }
+        fields = ()
+        exclude = CRITERION_FIELDS  # noqa: DJ006 (as ProfileVersionAdminForm's)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, attribute_choices: Sequence[tuple[str, str]] = (), **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        attribute = self.fields["attribute"]
-        assert isinstance(attribute, forms.ChoiceField)
-        choices = list(self.attribute_choices)
-        current = self.instance.attribute
+        if self.instance.pk is not None:
+            for name in CRITERION_FIELDS:
+                self.initial.setdefault(name, getattr(self.instance, name))
+        choices = list(attribute_choices)
+        current = self.initial.get("attribute")
         if current and current not in dict(choices):
             choices.append((current, f"{current} (unknown attribute)"))
+        attribute = self.fields["attribute"]
+        assert isinstance(attribute, forms.ChoiceField)
         attribute.choices = choices
 
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        _add_refused(self, self.refused.get(self.prefix or "", {}))
-        return cleaned
-
-    def _post_clean(self) -> None:
-        """Fill the instance but leave the rules to profiles.services."""
-        self.instance = construct_instance(self, self.instance, self._meta.fields)
+    def criterion(self) -> dict[str, Any]:
+        """criterion_add's and criterion_update's arguments for this row,
+        besides actor, revision and the version or criterion."""
+        data = {name: self.cleaned_data.get(name) for name in CRITERION_FIELDS}
+        data["category"] = data["category"] or None
+        data["rationale"] = data["rationale"] or ""
+        return data
 
 
 class CriterionFormSet(BaseInlineFormSet):
-    refused: dict[str | None, list[str]] = {}
+    """A draft's criterion rows.
+
+    `refusal`, when given, is the refused save this formset shows again: its
+    row errors go on the rows, its removal errors above them, and the formset
+    is not valid, so the admin stores nothing and shows the form again.
+    """
+
+    def __init__(self, *args: Any, refusal: DraftRefusal | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.refusal = refusal
+        self.attribute_choices = [(key, a.label) for key, a in attribute_registry().items()]
+
+    def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
+        return {**super().get_form_kwargs(index), "attribute_choices": self.attribute_choices}
 
     def clean(self) -> None:
         super().clean()
-        if self.refused:
-            raise ValidationError([m for messages_ in self.refused.values() for m in messages_])
+        if self.refusal is None:
+            return
+        for row in self.forms:
+            _add_errors(row, self.refusal.row_errors.get(row.prefix or "", {}))
+        if self.refusal.removal_errors:
+            raise ValidationError(self.refusal.removal_errors)
+
+    def is_valid(self) -> bool:
+        return super().is_valid() and self.refusal is None
+
+
+class _DraftSave:
+    """One admin save of an open version, written through profiles.services.
+
+    The settings go first, then each criterion row in order; each write is
+    based on the revision the previous one left. What the services refuse is
+    collected in `refusal`. A stale revision or a denied permission ends the
+    save, since every later write would be refused the same way; a refused
+    value does not, so that every row's problem is shown at once.
+    """
+
+    def __init__(self, *, actor: User, version: ProfileVersion, revision: int) -> None:
+        self.actor = actor
+        self.version = version
+        self.revision = revision
+        self.refusal = DraftRefusal()
+        self.halted = False
+
+    def save_settings(self, form: ProfileVersionAdminForm) -> None:
+        if not form.settings_changed():
+            return
+        try:
+            services.version_update(
+                actor=self.actor, version=self.version, revision=self.revision, **form.settings()
+            )
+        except (services.StaleRevisionError, PermissionDenied) as exc:
+            self._halt(exc)
+        except ValidationError as exc:
+            for name, messages_ in _error_map(exc, VERSION_FIELDS).items():
+                self.refusal.version_errors.setdefault(name, []).extend(messages_)
+        else:
+            self.revision = self.version.revision
+
+    def save_criteria(self, formset: CriterionFormSet) -> None:
+        """Remove, change or add each row that asks for it, and record what
+        was saved where the admin's change message looks for it."""
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        removed = formset.deleted_forms
+        for row in formset.forms:
+            if self.halted:
+                return
+            criterion: Criterion | None = row.instance if row.instance.pk is not None else None
+            if row in removed:
+                if criterion is not None:
+                    self._remove(formset, criterion)
+            elif row.has_changed():
+                self._save_row(formset, row, criterion)
+
+    def _remove(self, formset: CriterionFormSet, criterion: Criterion) -> None:
+        text = criterion_text(criterion)
+        try:
+            services.criterion_remove(actor=self.actor, criterion=criterion, revision=self.revision)
+        except (services.StaleRevisionError, PermissionDenied) as exc:
+            self._halt(exc)
+        except ValidationError as exc:
+            self.refusal.removal_errors.append(f"Could not remove {text}: {exc.messages[0]}")
+        else:
+            formset.deleted_objects.append(criterion)
+            self.revision = self.version.revision
+
+    def _save_row(
+        self, formset: CriterionFormSet, row: CriterionAdminForm, criterion: Criterion | None
+    ) -> None:
+        try:
+            if criterion is None:
+                saved = services.criterion_add(
+                    actor=self.actor,
+                    version=self.version,
+                    revision=self.revision,
+                    **row.criterion(),
+                )
+                formset.new_objects.append(saved)
+            else:
+                saved = services.criterion_update(
+                    actor=self.actor, criterion=criterion, revision=self.revision, **row.criterion()
+                )
+                formset.changed_objects.append((saved, row.changed_data))
+        except (services.StaleRevisionError, PermissionDenied) as exc:
+            self._halt(exc)
+        except ValidationError as exc:
+            self.refusal.row_errors[row.prefix or ""] = _error_map(exc, CRITERION_FIELDS)
+        else:
+            self.revision = self.version.revision
+
+    def _halt(self, exc: services.StaleRevisionError | PermissionDenied) -> None:
+        """End the save, with the reason on the version form as a whole."""
+        if isinstance(exc, PermissionDenied):
+            self.refusal.version_errors.setdefault(None, []).append(str(exc))
+        else:
+            self.refusal.version_errors.setdefault(None, []).extend(exc.messages)
+            self.refusal.current_revision = exc.current_revision
+        self.halted = True
 
 
 class _FrozenAwareInline(admin.TabularInline):
     """Editable only while the version is open (and then only if `editable`)."""
 
-    editable = False
+    editable: ClassVar[bool] = False
     extra = 0
 
     def _open(self, obj: ProfileVersion | None) -> bool:
@@ -335,24 +482,9 @@ class CriterionInline(_FrozenAwareInline):
     model = Criterion
     form = CriterionAdminForm
     formset = CriterionFormSet
-    fields = list(CRITERION_FIELDS)
-    ordering = ["position", "id"]
+    fields = CRITERION_FIELDS
+    ordering = ("position", "id")
     editable = True
-
-    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
-        formset = super().get_formset(request, obj, **kwargs)
-        registry = attribute_registry()
-        refusal = _refusal_of(request)
-        refused = refusal.errors if refusal is not None else {}
-        formset.form = type(
-            "CriterionAdminForm",
-            (formset.form,),
-            {
-                "attribute_choices": [(key, a.label) for key, a in registry.items()],
-                "refused": {k: v for k, v in refused.items() if k.startswith("criteria-")},
-            },
-        )
-        return type("CriterionFormSet", (formset,), {"refused": refused.get("criteria", {})})
 
 
 class SignOffInline(_FrozenAwareInline):
@@ -413,13 +545,13 @@ class ProfileVersionAdmin(admin.ModelAdmin):
     services; approved, superseded and withdrawn versions are read-only."""
 
     form = ProfileVersionAdminForm
-    list_display = ["__str__", "status", "revision", "created_by", "created_at", "approved_at"]
-    list_filter = ["status", "profile"]
-    list_select_related = ["profile", "created_by"]
-    search_fields = ["profile__name", "rationale"]
-    actions = ["start_draft_from", "approve"]
-    inlines = [CriterionInline, SignOffInline, CommentInline, VersionEventInline]
-    readonly_fields = [
+    list_display = ("__str__", "status", "revision", "created_by", "created_at", "approved_at")
+    list_filter = ("status", "profile")
+    list_select_related = ("profile", "created_by")
+    search_fields = ("profile__name", "rationale")
+    actions = ("start_draft_from", "approve")
+    inlines = (CriterionInline, SignOffInline, CommentInline, VersionEventInline)
+    readonly_fields = (
         "profile",
         "number",
         "status",
@@ -436,13 +568,13 @@ class ProfileVersionAdmin(admin.ModelAdmin):
         "superseded_at",
         "withdrawn_by",
         "withdrawn_at",
-    ]
+    )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ProfileVersion]:
         return super().get_queryset(request).select_related("profile")
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
-        editing = ["rationale", "threshold_a", "threshold_b"]
+        editing = list(VERSION_FIELDS)
         if obj is not None and obj.is_open and self.has_change_permission(request, obj):
             editing.append("loaded_revision")
         return [
@@ -494,19 +626,6 @@ class ProfileVersionAdmin(admin.ModelAdmin):
 
     # -- Saving an open version through the services --------------------------
 
-    def get_form(
-        self, request: HttpRequest, obj: Any = None, change: bool = False, **kw: Any
-    ) -> Any:
-        form = super().get_form(request, obj, change, **kw)
-        refusal = _refusal_of(request)
-        if refusal is None:
-            return form
-        return type(
-            form.__name__,
-            (form,),
-            {"refused": refusal.errors.get("", {}), "rebase_to": refusal.current_revision},
-        )
-
     def changeform_view(
         self,
         request: HttpRequest,
@@ -515,88 +634,62 @@ class ProfileVersionAdmin(admin.ModelAdmin):
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         """Save in one transaction; if the services refuse any part, roll it
-        all back and show the form again with their errors on the fields."""
+        all back and show the form again, bound to what was posted, with
+        their errors on the fields and rows they name."""
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
-        except _RefusedError as refusal:
-            setattr(request, _REFUSAL_ATTR, refusal)
+        except _RefusedError as refused:
+            setattr(request, _REFUSAL_ATTR, refused.refusal)
             return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_formset_kwargs(
+        self, request: HttpRequest, obj: Any, inline: Any, prefix: str
+    ) -> dict[str, Any]:
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, CriterionInline):
+            kwargs["refusal"] = _refusal_of(request)
+        return kwargs
+
+    def save_form(self, request: HttpRequest, form: Any, change: bool) -> Any:
+        """The instance as loaded (the form never changes it); when a refused
+        save is shown again, its version errors go on the form here."""
+        obj = super().save_form(request, form, change)
+        refusal = _refusal_of(request)
+        if refusal is not None:
+            form.show_refusal(refusal)
+        return obj
 
     def save_model(
         self, request: HttpRequest, obj: ProfileVersion, form: Any, change: bool
     ) -> None:
-        """Apply rationale and thresholds through version_update; never a raw save."""
-        version = ProfileVersion.objects.select_related("profile").get(pk=obj.pk)
-        edit = _DraftEdit(version=version, revision=form.cleaned_data["loaded_revision"])
-        form.edit = edit
-        if not any(name in form.changed_data for name in VERSION_FIELDS):
-            return
-        try:
-            services.version_update(
-                actor=_actor(request),
-                version=version,
-                revision=edit.revision,
-                **{name: form.cleaned_data[name] for name in VERSION_FIELDS},
-            )
-            edit.wrote()
-        except (ValidationError, PermissionDenied) as exc:
-            edit.refuse("", exc, VERSION_FIELDS)
-
-    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
-        """Apply each criterion row through criterion_add/update/remove, each
-        on the revision the previous write left; refusals are collected per row."""
-        if formset.model is not Criterion:
-            formset.save()
-            return
-        edit: _DraftEdit = form.edit
-        actor = _actor(request)
-        stored = Criterion.objects.in_bulk(
-            [row.instance.pk for row in formset.forms if row.instance.pk is not None]
-        )
-        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-        for row in formset.forms:
-            if edit.halted:
-                break
-            deleted = formset.can_delete and formset._should_delete_form(row)
-            original = stored.get(row.instance.pk) if row.instance.pk is not None else None
-            if original is not None:
-                original.version = edit.version
-            fields = {name: row.cleaned_data.get(name) for name in CRITERION_FIELDS}
-            fields["rationale"] = fields["rationale"] or ""
-            try:
-                if deleted and original is not None:
-                    services.criterion_remove(
-                        actor=actor, criterion=original, revision=edit.revision
-                    )
-                    formset.deleted_objects.append(original)
-                elif deleted or not row.has_changed():
-                    continue
-                elif original is not None:
-                    saved = services.criterion_update(
-                        actor=actor, criterion=original, revision=edit.revision, **fields
-                    )
-                    formset.changed_objects.append((saved, row.changed_data))
-                else:
-                    saved = services.criterion_add(
-                        actor=actor, version=edit.version, revision=edit.revision, **fields
-                    )
-                    formset.new_objects.append(saved)
-                edit.wrote()
-            except (ValidationError, PermissionDenied) as exc:
-                if isinstance(exc, services.StaleRevisionError | PermissionDenied):
-                    edit.refuse("", exc, ())
-                elif deleted and original is not None:
-                    reason = ValidationError(
-                        f"Could not remove {criterion_text(original)}: {exc.messages[0]}"
-                    )
-                    edit.refuse("criteria", reason, ())
-                else:
-                    edit.refuse(row.prefix, exc, CRITERION_FIELDS)
+        """Nothing is written here: save_related writes the settings and the
+        criteria together, so a save is stored whole or not at all."""
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        super().save_related(request, form, formsets, change)
-        if form.edit.errors:
-            raise _RefusedError(form.edit.errors, form.edit.current_revision)
+        """Write the save through the services (see _DraftSave); if they
+        refuse any part, raise so that changeform_view rolls it all back.
+
+        Sign-offs, comments and the activity log are read-only here, so
+        nothing of their formsets is written."""
+        shown = _refusal_of(request)
+        if shown is not None:
+            # Only the criteria formset keeps a refused save from being
+            # written again; without it (no permission to see criteria) the
+            # save is refused outright.
+            raise PermissionDenied(" ".join(shown.messages()))
+        draft = _DraftSave(
+            actor=_actor(request),
+            version=form.instance,
+            revision=form.cleaned_data["loaded_revision"],
+        )
+        draft.save_settings(form)
+        for formset in formsets:
+            if isinstance(formset, CriterionFormSet):
+                draft.save_criteria(formset)
+            else:
+                formset.save(commit=False)
+        if draft.refusal.refused:
+            raise _RefusedError(draft.refusal)
 
     # -- Actions ---------------------------------------------------------------
 
