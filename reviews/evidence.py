@@ -11,44 +11,32 @@ SQL scoring.expressions compiles, never account by account in Python.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-from uuid import uuid4
 
-from django.db import connection, transaction
 from django.db.models import Count, Max, Min, Q
 
 from profiles.attributes import AttrType, Operator
 from profiles.models import ProfileVersion
+from reviews import sql
 from reviews.drift import live_version
 from reviews.figures import (
     BEGINNING,
     Figures,
-    Tiering,
     run_tiering,
     tier_figures,
     version_tiering,
 )
-from reviews.models import NOT_A_FIT_TIER, ClaimedTier, Override, OverrideStatus
+from reviews.models import Override, OverrideStatus
 from scoring.engine import Rule
 from scoring.expressions import known, matched, scores_select
-from scoring.models import Account, AccountScore, ScoringRun
+from scoring.models import Account, ScoringRun
 from scoring.rulesets import ruleset_for
+from scoring.sql import fetchall, fetchone, of, scratch
 
 EVIDENCE_ROWS = 50
-
-_SCORES = AccountScore._meta.db_table
-_ACCOUNTS = Account._meta.db_table
-_OVERRIDES = Override._meta.db_table
-
-_CLAIM = (
-    f"CASE WHEN c.claimed_tier = '{ClaimedTier.NOT_A_FIT}' THEN '{NOT_A_FIT_TIER}' "
-    "ELSE c.claimed_tier END"
-)
 
 
 @dataclass(frozen=True)
@@ -157,19 +145,6 @@ def _accepted(live: ProfileVersion) -> Any:
     )
 
 
-def _claims_sql(live: ProfileVersion) -> Tiering:
-    """The latest accepted claim per account under the live version."""
-    return (
-        f"SELECT o.account_id, o.claimed_tier FROM {_OVERRIDES} o "  # noqa: S608
-        "WHERE o.profile_id = %s AND o.version_id = %s AND o.status = 'accepted' "
-        f"AND NOT EXISTS (SELECT 1 FROM {_OVERRIDES} n WHERE n.account_id = o.account_id "
-        "AND n.profile_id = o.profile_id AND n.version_id = o.version_id "
-        "AND n.status = 'accepted' AND (n.reviewed_at > o.reviewed_at "
-        "OR (n.reviewed_at = o.reviewed_at AND n.id > o.id)))",
-        (live.profile_id, live.pk),
-    )
-
-
 def evidence_for(*, version: ProfileVersion) -> Evidence:
     live = live_version(version.profile)
     run = (
@@ -186,69 +161,36 @@ def evidence_for(*, version: ProfileVersion) -> Evidence:
     accepted_ids = _accepted(live).values("account_id")
     members = Account.objects.filter(Q(id__in=accepted_ids) | closed)
     ruleset = ruleset_for(version)
-    draft_sql, draft_params = scores_select(members, ruleset)
-    claims_sql, claims_params = _claims_sql(live)
-    closed_sql, closed_params = (
-        Account.objects.filter(closed).order_by().values("id").query.sql_with_params()
-    )
-    closed_only = (closed_sql, tuple(closed_params))
+    draft = scores_select(members, ruleset)
+    claims = sql.accepted_claims(live.profile_id, live.pk)
+    closed_only = of(Account.objects.filter(closed).order_by().values("id"))
     # The draft scores its members once, into a scratch table the three
     # questions below read (3.1 s -> 2.5 s with 99,000 closed deals in a million).
-    with _scratch(f"SELECT account_id, tier FROM ({draft_sql}) v", draft_params) as d:  # noqa: S608
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT COUNT(*), COUNT(c.account_id), "  # noqa: S608
-                f"SUM(CASE WHEN d.tier = {_CLAIM} THEN 1 ELSE 0 END), "
-                f"SUM(CASE WHEN l.tier = {_CLAIM} THEN 1 ELSE 0 END) "
-                f"FROM {d} d "
-                f"LEFT JOIN {_SCORES} l ON l.account_id = d.account_id AND l.run_id = %s "
-                f"LEFT JOIN ({claims_sql}) c ON c.account_id = d.account_id",
-                (run.pk, *claims_params),
+    with scratch(sql.select_tiering(draft)) as drafts:
+        agreement = fetchone(sql.evidence_agreement(drafts, run.pk, claims))
+        total, with_claim, agree_draft, agree_live = agreement or (0, 0, 0, 0)
+        evidence.accounts = int(total or 0)
+        evidence.overrides = int(with_claim or 0)
+        evidence.agree_draft = int(agree_draft or 0)
+        evidence.agree_live = int(agree_live or 0)
+        evidence.rows = [
+            EvidenceRow(
+                account_id=row[0],
+                name=row[1],
+                live_tier=row[2],
+                draft_tier=row[3],
+                claimed=row[4],
+                deal_status=row[5],
+                deal_amount=Decimal(str(row[6])) if row[6] is not None else None,
             )
-            total, claims, agree_draft, agree_live = cursor.fetchone()
-            evidence.accounts = int(total or 0)
-            evidence.overrides = int(claims or 0)
-            evidence.agree_draft = int(agree_draft or 0)
-            evidence.agree_live = int(agree_live or 0)
-            cursor.execute(
-                f"SELECT d.account_id, a.name, l.tier, d.tier, {_CLAIM}, a.deal_status, "  # noqa: S608
-                f"a.deal_amount FROM {d} d JOIN {_ACCOUNTS} a ON a.id = d.account_id "
-                f"LEFT JOIN {_SCORES} l ON l.account_id = d.account_id AND l.run_id = %s "
-                f"LEFT JOIN ({claims_sql}) c ON c.account_id = d.account_id "
-                "ORDER BY CASE WHEN c.account_id IS NULL THEN 1 ELSE 0 END, a.name, d.account_id "
-                "LIMIT %s",
-                (run.pk, *claims_params, EVIDENCE_ROWS),
-            )
-            evidence.rows = [
-                EvidenceRow(
-                    account_id=row[0],
-                    name=row[1],
-                    live_tier=row[2],
-                    draft_tier=row[3],
-                    claimed=row[4],
-                    deal_status=row[5],
-                    deal_amount=Decimal(str(row[6])) if row[6] is not None else None,
-                )
-                for row in cursor.fetchall()
-            ]
-        draft_tiers = (f"SELECT account_id, tier FROM {d}", ())  # noqa: S608
-        evidence.backtest_draft = tier_figures(draft_tiers, since=since, accounts_sql=closed_only)
+            for row in fetchall(sql.evidence_rows(drafts, run.pk, claims, EVIDENCE_ROWS))
+        ]
+        evidence.backtest_draft = tier_figures(
+            sql.table_tiering(drafts), since=since, accounts_sql=closed_only
+        )
     evidence.backtest_live = tier_figures(run_tiering(run), since=since, accounts_sql=closed_only)
     evidence.numeric = _numeric(ruleset.rules, accepted_ids, since)
     return evidence
-
-
-@contextmanager
-def _scratch(sql: str, params: Sequence[Any]) -> Iterator[str]:
-    """A temporary table holding what `sql` selects, for the length of the
-    block; gone with the transaction if the block fails."""
-    name = f"scratch_{uuid4().hex}"
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"CREATE TEMPORARY TABLE {name} AS {sql}", params)
-        if connection.vendor == "postgresql":
-            cursor.execute(f"ANALYZE {name}")  # a temporary table gets no autovacuum
-        yield name
-        cursor.execute(f"DROP TABLE {name}")
 
 
 def _numeric(rules: tuple[Rule, ...], accepted_ids: Any, since: datetime) -> list[NumericCriterion]:

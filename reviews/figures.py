@@ -24,26 +24,24 @@ from django.db import connection
 from django.db.models import Count
 
 from profiles.models import ProfileVersion
+from reviews import sql
 from scoring.expressions import known, scores_select
 from scoring.models import Account, AccountScore, ScoringRun
 from scoring.rulesets import ruleset_for
+from scoring.sql import Sql, fetchall
 
 TIERS = ["A", "B", "C", "DQ"]
 BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
 
-_SCORES = AccountScore._meta.db_table
-_ACCOUNTS = Account._meta.db_table
-
-Tiering = tuple[str, tuple[Any, ...]]
+Tiering = Sql
 
 
 def run_tiering(run: ScoringRun) -> Tiering:
-    return f"SELECT account_id, tier FROM {_SCORES} WHERE run_id = %s", (run.pk,)  # noqa: S608
+    return sql.run_tiering(run.pk)
 
 
 def version_tiering(version: ProfileVersion) -> Tiering:
-    sql, params = scores_select(Account.objects.all(), ruleset_for(version))
-    return f"SELECT account_id, tier FROM ({sql}) v", params  # noqa: S608
+    return sql.select_tiering(scores_select(Account.objects.all(), ruleset_for(version)))
 
 
 def _decimal(value: Any) -> Decimal:
@@ -138,37 +136,16 @@ def tier_figures(
     tiering: Tiering,
     *,
     since: datetime | None = None,
-    accounts_sql: Tiering | None = None,
+    accounts_sql: Sql | None = None,
 ) -> Figures:
     """Outcomes by tier for deals closed and churn since `since` (all time
     when None), optionally only for the accounts `accounts_sql` selects."""
-    tier_sql, tier_params = tiering
     # The raw parameter skips the field's adaptation: on SQLite an aware
     # datetime is sent as '... 09:00:00+00:00' and compared as text with the
     # stored '... 09:00:00', which left out a deal closed at the very instant
     # `since` names (PostgreSQL and the ORM's filters include it).
     start = connection.ops.adapt_datetimefield_value(since or BEGINNING)
-    where, where_params = "", ()
-    if accounts_sql is not None:
-        where = f"WHERE a.id IN ({accounts_sql[0]})"
-        where_params = accounts_sql[1]
-    won = "a.deal_status = 'won' AND a.deal_closed_at >= %s"
-    sql = (
-        "SELECT t.tier, COUNT(*), "  # noqa: S608
-        f"SUM(CASE WHEN {won} THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN a.deal_status = 'lost' AND a.deal_closed_at >= %s THEN 1 ELSE 0 END), "
-        f"SUM(CASE WHEN {won} THEN a.deal_amount ELSE 0 END), "
-        "SUM(CASE WHEN (a.deal_status = 'won' OR a.churned_at IS NOT NULL) "
-        "AND (a.churned_at IS NULL OR a.churned_at >= %s) THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN a.churned_at >= %s THEN 1 ELSE 0 END), "
-        f"SUM(CASE WHEN {won} AND a.deal_amount IS NOT NULL THEN 1 ELSE 0 END) "
-        f"FROM ({tier_sql}) t JOIN {_ACCOUNTS} a ON a.id = t.account_id {where} "
-        "GROUP BY t.tier"
-    )
-    params = (start, start, start, start, start, start, *tier_params, *where_params)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = fetchall(sql.tier_outcomes(tiering, start, accounts_sql))
     figures = Figures()
     for tier, accounts, won_n, lost, amount, customers, churned, priced in rows:
         figures.tiers[tier] = TierFigures(

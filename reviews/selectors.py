@@ -13,7 +13,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
 from django.db.models import (
     Case,
     CharField,
@@ -30,13 +29,13 @@ from django.utils import timezone
 
 from profiles.models import Membership, Profile, ProfileVersion, SignOffDecision, Team, User
 from profiles.policies import MANAGING_ROLES
+from reviews import sql
 from reviews.models import CheckIn, Override, OverrideStatus, ReviewCheckpoint, ReviewMark
 from reviews.policies import managed_team_ids
 from scoring.models import AccountScore, ScoringRun
+from scoring.sql import fetchall
 
 logger = logging.getLogger(__name__)
-
-_SCORES = AccountScore._meta.db_table
 
 
 def override_list(
@@ -278,16 +277,7 @@ MOVES_CACHE_SECONDS = 7 * 24 * 3600
 
 
 def _moves(run_id: int, previous_id: int, limit: int) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT n.account_id, a.name, p.tier, n.tier, p.score, n.score "  # noqa: S608
-            f"FROM {_SCORES} n JOIN {_SCORES} p ON p.account_id = n.account_id "
-            "AND p.run_id = %s JOIN scoring_account a ON a.id = n.account_id "
-            "WHERE n.run_id = %s AND p.tier <> n.tier "
-            "ORDER BY ABS(n.score - p.score) DESC, a.name, n.account_id LIMIT %s",
-            (previous_id, run_id, limit),
-        )
-        return [tuple(row) for row in cursor.fetchall()]
+    return fetchall(sql.largest_moves(run_id, previous_id, limit))
 
 
 def _cache_get(key: str) -> Any:

@@ -17,7 +17,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
 from django.db.models import (
     BigIntegerField,
     BooleanField,
@@ -42,7 +41,9 @@ from django.db.models.lookups import (
 )
 
 from profiles.attributes import LIST_SEPARATOR, AttrType, Operator
-from scoring.engine import Rule, Ruleset, Tier
+from scoring import sql
+from scoring.engine import Rule, Ruleset
+from scoring.sql import Sql
 
 _DECIMAL: DecimalField[Decimal, Decimal] = DecimalField(max_digits=38, decimal_places=10)
 
@@ -143,64 +144,13 @@ def matched_mask(ruleset: Ruleset) -> Expression:
     )
 
 
-def raw_sql(mask: str, ruleset: Ruleset) -> str:
-    """SQL for the points earned, or -1 when a disqualifier matched, read
-    from the matched mask: each rule's condition is evaluated once, for the
-    mask, and never again for the score."""
-    dq_bits = sum(1 << i for i, rule in enumerate(ruleset.rules) if rule.disqualifier)
-    terms = [
-        f"(CASE WHEN ({mask} & {1 << i}) <> 0 THEN {int(rule.points)} ELSE 0 END)"
-        for i, rule in enumerate(ruleset.rules)
-        if not rule.disqualifier and rule.points
-    ]
-    points = " + ".join(terms) or "0"
-    if not dq_bits:
-        return points
-    return f"CASE WHEN ({mask} & {dq_bits}) <> 0 THEN -1 ELSE {points} END"
-
-
-def score_sql(raw: str) -> str:
-    """SQL for the 0-100 score from a raw column."""
-    return f"CASE WHEN {raw} < 0 THEN 0 WHEN {raw} > 100 THEN 100 ELSE {raw} END"
-
-
-def tier_sql(raw: str, ruleset: Ruleset) -> str:
-    """SQL for the tier from a raw column; thresholds are trusted integers."""
-    a, b = int(ruleset.thresholds.a), int(ruleset.thresholds.b)
-    return (
-        f"CASE WHEN {raw} < 0 THEN '{Tier.DQ}' WHEN {raw} >= {a} THEN '{Tier.A}' "
-        f"WHEN {raw} >= {b} THEN '{Tier.B}' ELSE '{Tier.C}' END"
-    )
-
-
-def fenced(sql: str) -> str:
-    """A subquery the planner will not flatten, so the score CASE runs once
-    per row rather than once per outer reference (PostgreSQL inlined it up to
-    three times)."""
-    if connection.vendor == "sqlite":
-        return f"{sql} LIMIT -1 OFFSET 0"
-    return f"{sql} OFFSET 0"
-
-
-def scores_select(queryset: QuerySet[Any], ruleset: Ruleset) -> tuple[str, tuple[Any, ...]]:
+def scores_select(queryset: QuerySet[Any], ruleset: Ruleset) -> Sql:
     """SELECT account_id, score, tier, matched for the accounts in `queryset`,
     computed in the database; the caller wraps it (INSERT ... SELECT,
-    aggregates).
+    aggregates). Unpacks as (sql, params).
 
-    Three layers, each fenced: the rules evaluated once per account into the
-    matched mask; the raw points read from the mask's bits; score and tier
-    from the raw points.
+    The rules are evaluated once per account, by the ORM, into the matched
+    mask; scoring.sql reads the points, score and tier from the mask.
     """
-    inner = queryset.annotate(matched=matched_mask(ruleset)).order_by().values("id", "matched")
-    sql, params = inner.query.sql_with_params()
-    # Only generated SQL and integer points and thresholds are formatted in;
-    # criterion values stay parameters.
-    with_raw = (
-        f"SELECT m.id, m.matched, {raw_sql('m.matched', ruleset)} AS raw FROM ({fenced(sql)}) m"  # noqa: S608
-    )
-    statement = (
-        f"SELECT s.id AS account_id, {score_sql('s.raw')} AS score, "  # noqa: S608
-        f"{tier_sql('s.raw', ruleset)} AS tier, s.matched AS matched "
-        f"FROM ({fenced(with_raw)}) s"
-    )
-    return statement, tuple(params)
+    matches = queryset.annotate(matched=matched_mask(ruleset)).order_by().values("id", "matched")
+    return sql.scores_select(sql.of(matches), ruleset)

@@ -11,21 +11,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db import connection
 from django.db.models import Count, Q
 
 from profiles.models import ProfileVersion
+from scoring import sql
 from scoring.engine import Rule, Ruleset, Tier
 from scoring.expressions import known, scores_select
-from scoring.models import Account, AccountScore, ScoringRun
+from scoring.models import Account, ScoringRun
 from scoring.rulesets import ruleset_for
 
 TIERS = [Tier.A.value, Tier.B.value, Tier.C.value, Tier.DQ.value]
 NEW = "new"  # an account the live run has not scored
 TOP_MOVERS = 10
-
-_SCORES = AccountScore._meta.db_table
-_ACCOUNTS = Account._meta.db_table
 
 
 @dataclass(frozen=True)
@@ -110,36 +107,16 @@ def _movement_and_movers(
     ruleset: Ruleset, live_run: ScoringRun | None
 ) -> tuple[dict[str, dict[str, int]], list[Mover]]:
     """The movement matrix and the top movers from one scoring of the base
-    with the draft (a common table both halves read; scoring a million
-    accounts is most of the cost, so it is done once)."""
-    draft_sql, params = scores_select(Account.objects.all(), ruleset)
-    run_id = live_run.pk if live_run else 0
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH pairs AS (SELECT d.account_id, d.score AS draft_score, "  # noqa: S608
-            "d.tier AS draft_tier, l.score AS live_score, l.tier AS live_tier "
-            f"FROM ({draft_sql}) d "
-            f"LEFT JOIN {_SCORES} l ON l.account_id = d.account_id AND l.run_id = %s) "
-            f"SELECT 'matrix', NULL, NULL, COALESCE(live_tier, '{NEW}'), NULL, draft_tier, "
-            f"COUNT(*), 0 FROM pairs GROUP BY COALESCE(live_tier, '{NEW}'), draft_tier "
-            "UNION ALL "
-            "SELECT 'mover', * FROM (SELECT p.account_id, a.name, p.live_tier, "
-            "p.live_score, p.draft_tier, p.draft_score, ROW_NUMBER() OVER ("
-            "ORDER BY ABS(p.draft_score - p.live_score) DESC, a.name, p.account_id) AS place "
-            f"FROM pairs p JOIN {_ACCOUNTS} a ON a.id = p.account_id "
-            "WHERE p.live_tier <> p.draft_tier ORDER BY place LIMIT %s) m "
-            "ORDER BY 8",
-            (*params, run_id, TOP_MOVERS),
-        )
-        rows = cursor.fetchall()
+    with the draft: scoring a million accounts is most of the cost, so its
+    pairs of draft and live scores go into a scratch table both read."""
+    draft = scores_select(Account.objects.all(), ruleset)
+    with sql.scratch(sql.preview_pairs(draft, live_run.pk if live_run else 0)) as pairs:
+        matrix = sql.fetchall(sql.preview_movement(pairs))
+        movers = sql.fetchall(sql.preview_movers(pairs, TOP_MOVERS))
     movement: dict[str, dict[str, int]] = {}
-    movers = []
-    for kind, account_id, name, live_tier, live_score, draft_tier, last, _place in rows:
-        if kind == "matrix":
-            movement.setdefault(live_tier, {})[draft_tier] = last
-        else:
-            movers.append(Mover(account_id, name, live_score, live_tier, last, draft_tier))
-    return movement, movers
+    for live_tier, draft_tier, count in matrix:
+        movement.setdefault(live_tier or NEW, {})[draft_tier] = int(count)
+    return movement, [Mover(*row) for row in movers]
 
 
 def _coverage(ruleset: Ruleset, total: int) -> list[Coverage]:

@@ -21,47 +21,18 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from scoring.models import AccountScore
+from scoring import sql
 
-PARENT = AccountScore._meta.db_table
+PARENT = sql.SCORES
 
 # Memory for building a run's primary key, a sort of all its rows: a million
 # rows fit in about 50 MB, so the sort never spills to disk.
 INDEX_BUILD_MEMORY = "256MB"
 
 
-def key() -> str:
-    """The columns of a run's primary key, as ON CONFLICT names them. A
-    run's own table holds one run, so account_id alone identifies a row:
-    a one-column key is built in two thirds of the time."""
-    return "account_id" if _partitioned() else "run_id, account_id"
-
-
-def _partitioned() -> bool:
-    return connection.vendor == "postgresql"
-
-
 def table(run_id: int | None) -> str:
     """The table that holds the run's scores (the shared table without a run)."""
-    if run_id is None or not _partitioned():
-        return PARENT
-    return f"{PARENT}_r{int(run_id)}"
-
-
-def _exists(name: str) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
-        return bool(cursor.fetchone()[0])
-
-
-def _has_key(name: str) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = %s::regclass "
-            "AND contype = 'p')",
-            [name],
-        )
-        return bool(cursor.fetchone()[0])
+    return sql.scores_table_name(run_id)
 
 
 def create(run_id: int) -> None:
@@ -71,64 +42,48 @@ def create(run_id: int) -> None:
     parent only against other schema changes, while creating a partition in
     place would lock out every reader until the caller's transaction ends.
     """
-    if not _partitioned():
+    if not sql.partitioned():
         return
     name = table(run_id)
-    with connection.cursor() as cursor:
-        if _exists(name):
-            # Left behind with its run id in use again: by a test database's
-            # flush, which empties tables but keeps them, or by a drop that
-            # stopped between detaching the table and dropping it.
-            cursor.execute(f"TRUNCATE {name}")
-        else:
-            cursor.execute(
-                f"CREATE TABLE {name} (LIKE {PARENT} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
-            )
-        key_build(run_id)
-        if _attachment(name) is None:
-            cursor.execute(
-                f"ALTER TABLE {PARENT} ATTACH PARTITION {name} FOR VALUES IN ({int(run_id)})"
-            )
+    if sql.fetchvalue(sql.relation_exists(name)):
+        # Left behind with its run id in use again: by a test database's
+        # flush, which empties tables but keeps them, or by a drop that
+        # stopped between detaching the table and dropping it.
+        sql.execute(sql.partition_truncate(run_id))
+    else:
+        sql.execute(sql.partition_create(run_id))
+    key_build(run_id)
+    if _attachment(name) is None:
+        sql.execute(sql.partition_attach(run_id))
 
 
 def _attachment(name: str) -> bool | None:
     """None when the table is not attached to the parent, else whether an
     interrupted concurrent detach left it pending."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = %s::regclass", [name]
-        )
-        row = cursor.fetchone()
-        return None if row is None else bool(row[0])
+    row = sql.fetchone(sql.partition_attachment(name))
+    return None if row is None else bool(row[0])
 
 
 def clear(run_id: int) -> None:
     """Remove every score of the run."""
-    with connection.cursor() as cursor:
-        if _partitioned():
-            cursor.execute(f"TRUNCATE {table(run_id)}")
-        else:
-            cursor.execute(f"DELETE FROM {PARENT} WHERE run_id = %s", [run_id])  # noqa: S608
+    if sql.partitioned():
+        sql.execute(sql.partition_truncate(run_id))
+    else:
+        sql.execute(sql.scores_delete(run_id))
 
 
 def key_drop(run_id: int) -> None:
     """Drop the run's primary key before its chunks write (see the module)."""
-    if _partitioned():
-        name = table(run_id)
-        with connection.cursor() as cursor:
-            cursor.execute(f"ALTER TABLE {name} DROP CONSTRAINT IF EXISTS {name}_pkey")
+    if sql.partitioned():
+        sql.execute(sql.partition_key_drop(run_id))
 
 
 def key_build(run_id: int) -> None:
     """Build the run's primary key if it has none; fails on a duplicate row."""
-    if not _partitioned():
+    if not sql.partitioned() or sql.fetchvalue(sql.primary_key_exists(table(run_id))):
         return
-    name = table(run_id)
-    if _has_key(name):
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('maintenance_work_mem', %s, true)", [INDEX_BUILD_MEMORY])
-        cursor.execute(f"ALTER TABLE {name} ADD CONSTRAINT {name}_pkey PRIMARY KEY (account_id)")
+    sql.execute(sql.index_build_memory(INDEX_BUILD_MEMORY))
+    sql.execute(sql.partition_key_build(run_id))
 
 
 def drop(run_id: int) -> None:
@@ -138,28 +93,28 @@ def drop(run_id: int) -> None:
     the other runs are never locked out; inside one (tests, the demo's
     reset) it is detached plainly, which holds the parent until commit.
     """
-    if not _partitioned():
+    if not sql.partitioned():
         clear(run_id)
         return
     name = table(run_id)
-    if not _exists(name):
+    if not sql.fetchvalue(sql.relation_exists(name)):
         return
     pending = _attachment(name)
-    with connection.cursor() as cursor:
-        if pending is not None:
-            how = "" if connection.in_atomic_block else " CONCURRENTLY"
-            if pending:  # an earlier concurrent detach was interrupted
-                how = " FINALIZE"
-            cursor.execute(f"ALTER TABLE {PARENT} DETACH PARTITION {name}{how}")
-        cursor.execute(f"DROP TABLE {name}")
+    if pending is not None:
+        if pending:  # an earlier concurrent detach was interrupted
+            sql.execute(sql.partition_detach(run_id, "FINALIZE"))
+        elif connection.in_atomic_block:
+            sql.execute(sql.partition_detach(run_id, ""))
+        else:
+            sql.execute(sql.partition_detach(run_id, "CONCURRENTLY"))
+    sql.execute(sql.partition_drop(run_id))
 
 
 def analyze(run_id: int) -> None:
     """Let PostgreSQL's planner see a run's rows now rather than when
     autovacuum gets to them; pages filter and join on them."""
-    if _partitioned():
-        with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {table(run_id)}")
+    if sql.partitioned():
+        sql.execute(sql.partition_analyze(run_id))
 
 
 def on_run_deleted(sender: type, instance: Any, **kwargs: Any) -> None:

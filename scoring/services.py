@@ -23,7 +23,7 @@ from django.db.models import F, Max, Min, Q
 from django.utils import timezone
 
 from profiles.models import Profile, ProfileVersion, User
-from scoring import score_tables
+from scoring import score_tables, sql
 from scoring.dispatch import claimed_send
 from scoring.engine import Tier
 from scoring.expressions import scores_select
@@ -49,8 +49,6 @@ CHUNK_SIZE = 50_000
 # Runs the sweep sends at most per look (one a minute).
 RESEND_BATCH = 100
 
-_CLOCKS = ChangeClock._meta.db_table
-
 
 # --- Change numbers behind "changed since" ------------------------------------
 
@@ -75,15 +73,8 @@ def _chunk_begin(profile_id: int) -> None:
     temporary file.
     """
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SET LOCAL synchronous_commit = off; SET LOCAL jit = off; "
-                "SET LOCAL work_mem = '32MB'"
-            )
-            cursor.execute(
-                f"SELECT 1 FROM {_CLOCKS} WHERE profile_id = %s FOR SHARE",  # noqa: S608
-                (profile_id,),
-            )
+        sql.execute(sql.chunk_settings())
+        sql.execute(sql.clock_share(profile_id))
 
 
 def _tick(clock: ChangeClock) -> int:
@@ -270,59 +261,19 @@ def _score_into(
     this run" (see AccountScore).
     """
     ids = Q(id__gte=low) & (Q(id__lte=high) if high is not None else Q()) & (only or Q())
-    select_sql, params = scores_select(Account.objects.filter(ids), ruleset_for(run.version))
-    same = "p.score = n.score AND p.tier = n.tier AND p.matched = n.matched"
-    earlier = score_tables.table(previous.pk if previous else None)
-    scored = (
-        "SELECT n.account_id, n.score, n.tier, n.matched, p.tier AS previous_tier, "  # noqa: S608
-        f"CASE WHEN {same} THEN COALESCE(p.changed_seq, %s) END AS changed_seq, "
-        f"CASE WHEN {same} THEN COALESCE(p.changed_at, %s) END AS changed_at "
-        f"FROM ({select_sql}) n LEFT JOIN {earlier} p "
-        "ON p.run_id = %s "
-        # The id range again, on the previous run's rows: PostgreSQL does not
-        # carry it through the subquery and would read that whole run.
-        "AND p.account_id = n.account_id AND p.account_id >= %s"
-        + (" AND p.account_id <= %s" if high is not None else "")
-    )
-    scored_params = [
-        previous.feed_seq if previous else None,
-        previous.finished_at if previous else None,
-        *params,
-        previous.pk if previous else 0,
-        low,
-        *([high] if high is not None else []),
-    ]
-    insert = (
-        f"INSERT INTO {score_tables.table(run.pk)} "  # noqa: S608
-        "(run_id, account_id, score, tier, matched, changed_seq, changed_at) "
-        "SELECT %s, account_id, score, tier, matched, changed_seq, changed_at FROM scored"
-    )
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # One pass: the rows are written and tallied from the same scan.
-            cursor.execute(
-                f"WITH scored AS MATERIALIZED ({scored}), written AS ({insert}) "  # noqa: S608
-                "SELECT tier, previous_tier, COUNT(*) FROM scored GROUP BY tier, previous_tier",
-                (*scored_params, run.pk),
-            )
-            return [(tier, before, int(n)) for tier, before, n in cursor.fetchall()]
-        cursor.execute(f"WITH scored AS ({scored}) {insert}", (*scored_params, run.pk))
+    select = scores_select(Account.objects.filter(ids), ruleset_for(run.version))
+    if connection.vendor == "postgresql":
+        # One pass: the rows are written and tallied from the same scan.
+        rows = sql.fetchall(sql.scores_write_tallied(run.pk, select, previous, low, high))
+        return [(tier, before, int(n)) for tier, before, n in rows]
+    sql.execute(sql.scores_write(run.pk, select, previous, low, high))
     return _tally_range(run, previous, low, high)
 
 
 def _tally_range(run: ScoringRun, previous: ScoringRun | None, low: int, high: int | None) -> Tally:
     """The run's rows with ids low..high, counted by (tier, previous tier)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT n.tier, p.tier, COUNT(*) FROM {score_tables.table(run.pk)} n "  # noqa: S608
-            f"LEFT JOIN {score_tables.table(previous.pk if previous else None)} p "
-            "ON p.run_id = %s AND p.account_id = n.account_id "
-            "WHERE n.run_id = %s AND n.account_id >= %s"
-            + (" AND n.account_id <= %s" if high is not None else "")
-            + " GROUP BY n.tier, p.tier",
-            (previous.pk if previous else 0, run.pk, low, *([high] if high is not None else [])),
-        )
-        return [(tier, before, int(n)) for tier, before, n in cursor.fetchall()]
+    rows = sql.fetchall(sql.scores_tally(run.pk, previous.pk if previous else None, low, high))
+    return [(tier, before, int(n)) for tier, before, n in rows]
 
 
 def _score_chunk(run: ScoringRun, chunk: RunChunk) -> int:
@@ -486,13 +437,7 @@ def _mark_changed_by_run(run: ScoringRun, account_ids: list[int]) -> None:
     whole run through the index to find a handful of accounts (0.1-0.3 s at a
     million). psycopg sends the statements in one pipeline.
     """
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {score_tables.table(run.pk)} "  # noqa: S608
-            "SET changed_seq = NULL, changed_at = NULL "
-            "WHERE run_id = %s AND account_id = %s",
-            [(run.pk, account_id) for account_id in account_ids],
-        )
+    sql.execute_many(sql.scores_mark_changed_by_run(run.pk, account_ids))
 
 
 def _counts(tally: Tally) -> tuple[dict[str, int], dict[str, int]]:
@@ -593,23 +538,8 @@ def _rescore_current(run: ScoringRun, account_ids: list[int], seq: int) -> int:
     """Score the accounts into the current run; rows whose score, tier or
     matched criteria change (or are new) get change number `seq`. Returns
     how many did."""
-    select_sql, params = scores_select(
-        Account.objects.filter(id__in=account_ids), ruleset_for(run.version)
-    )
-    target = score_tables.table(run.pk)
-    differs = " OR ".join(f"{target}.{c} <> excluded.{c}" for c in ("score", "tier", "matched"))
-    columns = ("score", "tier", "matched", "changed_seq", "changed_at")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {target} (run_id, account_id, {', '.join(columns)}) "  # noqa: S608
-            "SELECT %s, account_id, score, tier, matched, %s, %s "
-            f"FROM ({select_sql}) scored WHERE 1 = 1 "  # WHERE: SQLite's upsert grammar
-            f"ON CONFLICT ({score_tables.key()}) DO UPDATE SET "
-            + ", ".join(f"{c} = excluded.{c}" for c in columns)
-            + f" WHERE {differs}",
-            (run.pk, seq, timezone.now(), *params),
-        )
-        return int(cursor.rowcount)
+    select = scores_select(Account.objects.filter(id__in=account_ids), ruleset_for(run.version))
+    return sql.execute(sql.scores_upsert(run.pk, select, seq, timezone.now()))
 
 
 # --- Effective tiers ----------------------------------------------------------
