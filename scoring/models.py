@@ -466,6 +466,7 @@ class WebhookDelivery(models.Model):
 
 
 class ImportJobStatus(models.TextChoices):
+    MAPPING = "mapping", "Waiting for its columns"
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     DONE = "done", "Done"
@@ -520,6 +521,9 @@ class ImportJob(models.Model):
     # When the job's task was handed to the broker (scoring.dispatch); NULL
     # until then, and again after a send the broker refused.
     dispatched_at = models.DateTimeField(null=True, blank=True)
+    # The file's columns -> the fields they fill ("" skips one), chosen on
+    # the mapping page; empty when the file uses icpsite's own names.
+    mapping = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -546,3 +550,23 @@ class ImportJob(models.Model):
         if self.started_at is None or self.finished_at is None:
             return None
         return (self.finished_at - self.started_at).total_seconds()
+
+
+class ImportMapping(models.Model):
+    """A named mapping of a CSV file's columns to account fields, saved on
+    the import page for the next file of the same shape (a CRM's export)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    columns = models.JSONField(
+        default=dict, help_text='The file\'s column -> the field it fills ("" to skip it).'
+    )
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

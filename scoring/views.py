@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import cast
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
@@ -15,19 +15,27 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.views.decorators.http import require_GET, require_http_methods
 
-from profiles.models import Profile
+from profiles.models import Profile, User
 from scoring.export import export_lines
 from scoring.filters import AccountFilter
-from scoring.forms import AccountImportForm
+from scoring.forms import AccountImportForm, ImportColumnsForm
 from scoring.ingest.csvfiles import MAX_FILE_BYTES
 from scoring.ingest.importer import ImportFileError, Mode
 from scoring.ingest.jobs import (
     import_job_create,
     import_job_get,
+    import_job_header,
     import_job_list,
+    import_job_map,
+    import_job_preview,
     import_job_progress,
     import_job_report,
+    import_job_samples,
+    import_mapping_get,
+    import_mapping_list,
 )
+from scoring.ingest.mapping import SKIP, mapping_problems, mapping_propose
+from scoring.ingest.mapping import targets as mapping_targets
 from scoring.ingest.rows import declared_traits
 from scoring.models import Account, ImportJob, ScoringRun
 from scoring.policies import IMPORT_REFUSED, can_import_accounts
@@ -138,6 +146,8 @@ def account_import(request: HttpRequest) -> HttpResponse:
             except ImportFileError as exc:
                 form.add_error("file", list(exc.problems))
             else:
+                if job.status == ImportJob.Status.MAPPING:
+                    return redirect("account-import-columns", pk=job.pk)
                 return redirect("account-import-job", pk=job.pk)
         status = 400
     return render(
@@ -147,6 +157,74 @@ def account_import(request: HttpRequest) -> HttpResponse:
             "form": form,
             "traits": declared_traits(),
             "jobs": import_job_list(viewer=request.user),  # type: ignore[arg-type]
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_import_columns(request: HttpRequest, pk: int) -> HttpResponse:
+    """The mapping step of an import whose file is not in icpsite's own
+    columns: each column's field proposed (a saved mapping, ?mapping=NAME,
+    or the names a CRM's export uses), the first rows as they would be
+    stored, then the import started with the chosen mapping."""
+    viewer = cast(User, request.user)
+    job = import_job_get(viewer=viewer, pk=pk)
+    if job.status != ImportJob.Status.MAPPING:
+        return redirect("account-import-job", pk=job.pk)
+    header = import_job_header(job=job)
+    traits = declared_traits()
+    saved = import_mapping_get(request.GET.get("mapping", ""))
+    form = ImportColumnsForm(
+        request.POST or None,
+        header=header,
+        choices=mapping_targets(traits),
+        proposal=mapping_propose(header, traits, saved.columns if saved else None),
+        initial={"valid_only": job.mode == ImportJob.Mode.VALID_ONLY},
+    )
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        mode: Mode = "valid_only" if form.cleaned_data["valid_only"] else "all_or_nothing"
+        if request.POST.get("action") != "preview":
+            try:
+                import_job_map(
+                    actor=viewer,
+                    job=job,
+                    mapping=form.mapping(),
+                    mode=mode,
+                    save_as=form.cleaned_data["save_as"],
+                )
+            except ValidationError as exc:
+                for key, messages in exc.message_dict.items():
+                    for message in messages:
+                        form.add_error(form.field_of(key), message)
+            else:
+                return redirect("account-import-job", pk=job.pk)
+    if form.errors:
+        status = 400
+    mapping = form.mapping()
+    fields = [f for f in mapping.values() if f]
+    return render(
+        request,
+        "scoring/account_import_columns.html",
+        {
+            "job": job,
+            "form": form,
+            "columns": [
+                (field, samples)
+                for field, samples in zip(
+                    form.column_fields(), import_job_samples(job=job), strict=False
+                )
+            ],
+            "problems": mapping_problems(header, mapping, traits).get(SKIP),
+            "preview_fields": fields,
+            "preview": [
+                (row.number, row.cells(fields), row.errors)
+                for row in import_job_preview(job=job, mapping=mapping)
+            ],
+            "saved": import_mapping_list(),
+            "chosen_mapping": saved,
         },
         status=status,
     )

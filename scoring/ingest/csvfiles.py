@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from profiles.models import User
@@ -24,18 +24,34 @@ MAX_LISTED_PROBLEMS = 10
 
 @dataclass(frozen=True)
 class CsvFile:
-    """A CSV file whose size, encoding and header have been checked."""
+    """A CSV file whose size, encoding and header have been checked.
+    `header` is the file's own column names; `columns` what each is stored
+    as (its mapped field, or None when the mapping skips it)."""
 
     text: str
     delimiter: str
     header: list[str]
+    columns: list[str | None]
 
 
-def csv_open(data: bytes) -> CsvFile:
+def csv_open(data: bytes, mapping: Mapping[str, str] | None = None) -> CsvFile:
     """The cheap checks of a CSV file as a whole, reading only its header:
     size, encoding (UTF-8, with or without a BOM) and a header of known
-    columns. The delimiter is a comma, or a semicolon when the header holds
-    no comma. The records are read by csv_records."""
+    columns, or of columns `mapping` maps (scoring.ingest.mapping). The
+    delimiter is a comma, or a semicolon when the header holds no comma.
+    The records are read by csv_records."""
+    text, delimiter, header = csv_header(data)
+    if mapping is None:
+        columns: list[str | None] = [_column(cell) for cell in header]
+    else:
+        columns = [mapping.get(cell) or None for cell in header]
+    _check_header([c for c in columns if c is not None])
+    return CsvFile(text=text, delimiter=delimiter, header=header, columns=columns)
+
+
+def csv_header(data: bytes) -> tuple[str, str, list[str]]:
+    """The file's text, delimiter and header row (its cells trimmed), or
+    ImportFileError when the file cannot be read as CSV text at all."""
     if len(data) > MAX_FILE_BYTES:
         limit = MAX_FILE_BYTES // 1024 // 1024
         raise ImportFileError(
@@ -65,13 +81,12 @@ def csv_open(data: bytes) -> CsvFile:
     delimiter = ";" if "," not in first_line and ";" in first_line else ","
     records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
-        header = [_column(cell) for cell in next(records, [])]
+        header = [cell.strip() for cell in next(records, [])]
     except csv.Error as exc:
         raise ImportFileError(
             [f"The file is not valid CSV near line {records.line_num}: {exc}."]
         ) from None
-    _check_header(header)
-    return CsvFile(text=text, delimiter=delimiter, header=header)
+    return text, delimiter, header
 
 
 def csv_records(file: CsvFile) -> Iterator[tuple[int, dict[str, str]]]:
@@ -98,7 +113,10 @@ def csv_records(file: CsvFile) -> Iterator[tuple[int, dict[str, str]]]:
                     )
             else:
                 accounts = accounts or any(cell.strip() for cell in cells)
-                yield number, dict(zip(file.header, cells, strict=True))
+                yield (
+                    number,
+                    {c: cell for c, cell in zip(file.columns, cells, strict=True) if c is not None},
+                )
     except csv.Error as exc:
         raise ImportFileError(
             [f"The file is not valid CSV near line {records.line_num}: {exc}."]
@@ -112,10 +130,28 @@ def csv_records(file: CsvFile) -> Iterator[tuple[int, dict[str, str]]]:
         )
 
 
-def csv_rows(data: bytes) -> list[dict[str, str]]:
+def csv_samples(data: bytes, count: int = 3, *, look: int = 50) -> list[list[str]]:
+    """For each column of the header, in its order, its first `count`
+    non-empty cells among the first `look` records: what the mapping page
+    shows beside a column."""
+    text, delimiter, header = csv_header(data)
+    samples: list[list[str]] = [[] for _ in header]
+    records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    next(records, None)
+    try:
+        for _, cells in zip(range(look), records, strict=False):
+            for found, cell in zip(samples, cells, strict=False):
+                if cell.strip() and len(found) < count:
+                    found.append(cell.strip()[:80])
+    except csv.Error:
+        pass  # the import reports a malformed record; the samples stop there
+    return samples
+
+
+def csv_rows(data: bytes, mapping: Mapping[str, str] | None = None) -> list[dict[str, str]]:
     """The records of a CSV file as {column: cell}, after checking the file
     as a whole (csv_open) and every record's number of cells (csv_records)."""
-    return [row for _, row in csv_records(csv_open(data))]
+    return [row for _, row in csv_records(csv_open(data, mapping))]
 
 
 def _column(cell: str) -> str:

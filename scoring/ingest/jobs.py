@@ -27,7 +27,7 @@ finished.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from operator import attrgetter
@@ -36,15 +36,16 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import JSONField, Q
 from django.http import Http404
 from django.utils import timezone
 
+from icpsite.text import text_problem
 from profiles.models import User
 from scoring.dispatch import claimed_send
-from scoring.ingest.csvfiles import CsvFile, csv_open, csv_records
+from scoring.ingest.csvfiles import CsvFile, csv_header, csv_open, csv_records, csv_samples
 from scoring.ingest.importer import (
     BATCH_SIZE,
     CONCURRENT_WRITE,
@@ -57,10 +58,18 @@ from scoring.ingest.importer import (
     repeated_id_errors,
     write_batch,
 )
-from scoring.ingest.rows import AccountInvalidError, account_clean, declared_traits, is_empty
-from scoring.models import Account, ImportJob, ImportJobStatus
+from scoring.ingest.mapping import SKIP, mapping_problems
+from scoring.ingest.rows import (
+    TRAIT_PREFIX,
+    AccountInvalidError,
+    account_clean,
+    declared_traits,
+    is_empty,
+)
+from scoring.models import Account, ImportJob, ImportJobStatus, ImportMapping
 from scoring.policies import IMPORT_REFUSED, can_import_accounts
 from scoring.services import accounts_score
+from scoring.sql import accounts_copy
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +82,56 @@ SCORE_BATCH_SIZE = 10_000
 
 # How long a running job's progress stays in the cache without an update.
 PROGRESS_TIMEOUT_SECONDS = 24 * 3600
+
+# The longest name of a saved mapping (ImportMapping.name).
+MAPPING_NAME_LENGTH = 100
+
+# Rows of the file the mapping page shows as they would be stored.
+PREVIEW_ROWS = 5
+
+# A job still waiting for its columns this long after the upload is failed
+# by the sweep on beat, and its file dropped.
+MAPPING_EXPIRY_SECONDS = 24 * 3600
+
+NEVER_MAPPED = (
+    "The file's columns were not chosen within a day of the upload, so it was not imported. "
+    "Upload the file again."
+)
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    """A row of the file as it would be stored: its values, or its errors
+    by field."""
+
+    number: int
+    values: dict[str, Any]
+    errors: dict[str, list[str]]
+
+    def cells(self, fields: list[str]) -> list[str | None]:
+        """The row's stored value of each of `fields` (`traits.<key>` for a
+        trait) as text, None where it has none."""
+        traits = self.values.get("traits") or {}
+        values = [
+            traits.get(f.removeprefix(TRAIT_PREFIX))
+            if f.startswith(TRAIT_PREFIX)
+            else self.values.get(f)
+            for f in fields
+        ]
+        return [_shown(value) for value in values]
+
+
+def _shown(value: Any) -> str | None:
+    if value is None or value == [] or value == "":
+        return None
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
 
 STOPPED = (
     "The import stopped before it finished, so nothing was stored. Upload the file again; "
@@ -115,16 +174,19 @@ def accounts_import_file(
     mode: Mode = "all_or_nothing",
     max_errors: int | None = MAX_STORED_ERRORS,
     progress: Progress | None = None,
+    mapping: Mapping[str, str] | None = None,
 ) -> FileImportReport:
     """Import a CSV file's accounts, by the rules of scoring.ingest.rows, in the
     two passes the module describes; `progress` hears the report after
     every batch. ImportFileError when the file cannot be read as a whole
-    (nothing is stored); `max_errors` None keeps every problem."""
+    (nothing is stored); `max_errors` None keeps every problem. `mapping`
+    names the fields of a file whose columns are not icpsite's own
+    (scoring.ingest.mapping)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}")
     if actor is not None and not can_import_accounts(actor):
         raise PermissionDenied(IMPORT_REFUSED)
-    file = csv_open(data)
+    file = csv_open(data, mapping)
     traits = declared_traits()
     report = FileImportReport(mode=mode)
     notify = progress or _quiet
@@ -254,12 +316,11 @@ def _copy_accounts(accounts: list[Account]) -> None:
             cells.append(_json_cell(f.attname))
         else:
             cells.append(attrgetter(f.attname))
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in _COPY_FIELDS)
-    sql = f"COPY {Account._meta.db_table} ({columns}) FROM STDIN"
+    statement = accounts_copy(f.column for f in _COPY_FIELDS)
     with (
         connection.cursor() as cursor,
         connection.wrap_database_errors,
-        cursor.cursor.copy(sql) as copy,
+        cursor.cursor.copy(statement.text) as copy,
     ):
         for account in accounts:
             copy.write_row([cell(account) for cell in cells])
@@ -272,12 +333,21 @@ def import_job_create(*, actor: User, file_name: str, data: bytes, mode: Mode) -
     """Store an uploaded file as a job and start its import once the job is
     committed. Only the cheap checks of the file as a whole run here
     (csv_open: size, encoding, header), raising ImportFileError; the rows
-    are the worker's."""
+    are the worker's. A file whose header is not icpsite's own columns
+    waits for whoever uploaded it to choose them (import_job_map)."""
     if not can_import_accounts(actor):
         raise PermissionDenied(IMPORT_REFUSED)
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}")
-    csv_open(data)
+    csv_header(data)  # a file that is not CSV text at all is refused at once
+    try:
+        csv_open(data)
+    except ImportFileError:
+        # Not icpsite's own columns (a CRM's export): the job waits for
+        # whoever uploaded it to choose them (import_job_map).
+        status = ImportJobStatus.MAPPING
+    else:
+        status = ImportJobStatus.QUEUED
     with transaction.atomic():
         job = ImportJob.objects.create(
             created_by=actor,
@@ -285,12 +355,100 @@ def import_job_create(*, actor: User, file_name: str, data: bytes, mode: Mode) -
             file_size=len(data),
             data=data,
             mode=mode,
+            status=status,
         )
+        if status == ImportJobStatus.MAPPING:
+            return job
         # A broker that does not answer leaves the job queued for the sweep
         # (import_jobs_resend), and the upload, already stored, is not turned
         # into an error page.
         transaction.on_commit(lambda: import_job_dispatch(job.pk), robust=True)
     return job
+
+
+def import_job_map(
+    *, actor: User, job: ImportJob, mapping: dict[str, str], mode: Mode, save_as: str = ""
+) -> ImportJob:
+    """Start the import of a job waiting for its columns, with `mapping`
+    (the file's column -> the field it fills, "" to skip) and `mode`, and
+    save the mapping as `save_as` when a name is given (replacing a saved
+    one of that name). ValidationError names each column that is wrong;
+    a job no longer waiting is a ValidationError too (its import started)."""
+    if job.created_by_id != actor.pk and not can_import_accounts(actor):
+        raise PermissionDenied(IMPORT_REFUSED)
+    if mode not in MODES:
+        raise ValidationError({"mode": f"Choose one of {', '.join(MODES)}."})
+    data = bytes(ImportJob.objects.values_list("data", flat=True).get(pk=job.pk))
+    _, _, header = csv_header(data)
+    problems = mapping_problems(header, mapping, declared_traits())
+    if problems:
+        raise ValidationError({column or NON_FIELD_ERRORS: [m] for column, m in problems.items()})
+    try:
+        csv_open(data, mapping)
+    except ImportFileError as exc:
+        raise ValidationError({NON_FIELD_ERRORS: exc.problems}) from None
+    chosen = {column: mapping.get(column, SKIP) for column in header}
+    name = save_as.strip()
+    if text_problem(name) or len(name) > MAPPING_NAME_LENGTH:
+        problem = text_problem(name) or f"is longer than {MAPPING_NAME_LENGTH} characters"
+        raise ValidationError({"save_as": [f"The name {problem}."]})
+    with transaction.atomic():
+        claimed = ImportJob.objects.filter(pk=job.pk, status=ImportJobStatus.MAPPING).update(
+            status=ImportJobStatus.QUEUED, mapping=chosen, mode=mode
+        )
+        if not claimed:
+            raise ValidationError({NON_FIELD_ERRORS: ["This import has started already."]})
+        if name:
+            ImportMapping.objects.update_or_create(
+                name=name, defaults={"columns": chosen, "created_by": actor}
+            )
+        transaction.on_commit(lambda: import_job_dispatch(job.pk), robust=True)
+    job.refresh_from_db()
+    return job
+
+
+def import_job_header(*, job: ImportJob) -> list[str]:
+    """The column names of a job's file (while the job still holds it)."""
+    data = bytes(ImportJob.objects.values_list("data", flat=True).get(pk=job.pk))
+    return csv_header(data)[2] if data else []
+
+
+def import_job_preview(
+    *, job: ImportJob, mapping: dict[str, str], rows: int = PREVIEW_ROWS
+) -> list[PreviewRow]:
+    """The first `rows` rows of a job's file as `mapping` would store them,
+    each with its values or its errors, for the mapping page."""
+    data = bytes(ImportJob.objects.values_list("data", flat=True).get(pk=job.pk))
+    traits = declared_traits()
+    shown: list[PreviewRow] = []
+    try:
+        file = csv_open(data, mapping)
+        for number, row in csv_records(file):
+            if len(shown) >= rows:
+                break
+            if not row or all(is_empty(v) for v in row.values()):
+                continue
+            try:
+                shown.append(PreviewRow(number, account_clean(row, traits=traits), {}))
+            except AccountInvalidError as exc:
+                shown.append(PreviewRow(number, {}, exc.errors))
+    except ImportFileError:
+        pass  # the page shows the mapping's own problems instead
+    return shown
+
+
+def import_job_samples(*, job: ImportJob) -> list[list[str]]:
+    """The first few values of each column of a job's file, in its order."""
+    data = bytes(ImportJob.objects.values_list("data", flat=True).get(pk=job.pk))
+    return csv_samples(data) if data else []
+
+
+def import_mapping_list() -> list[ImportMapping]:
+    return list(ImportMapping.objects.order_by("name"))
+
+
+def import_mapping_get(name: str) -> ImportMapping | None:
+    return ImportMapping.objects.filter(name=name).first()
 
 
 def import_job_dispatch(job_id: int, *, resend_before: datetime | None = None) -> bool:
@@ -321,7 +479,9 @@ def import_jobs_resend(*, now: datetime | None = None) -> list[int]:
     not redelivered). A job counts as abandoned once it has run longer than
     SCORING_STALL_SECONDS, past any task's time limit and the broker's
     redelivery of a killed worker's task, and its row is not locked by an
-    import still at work. Returns the ids sent and failed."""
+    import still at work. Jobs whose columns were never chosen are failed a
+    day after the upload (MAPPING_EXPIRY_SECONDS). Returns the ids sent and
+    failed."""
     now = now or timezone.now()
     before = now - timedelta(seconds=settings.TASK_RESEND_SECONDS)
     due = ImportJob.objects.filter(
@@ -339,7 +499,16 @@ def import_jobs_resend(*, now: datetime | None = None) -> list[int]:
         )
         for job_id in abandoned:
             import_job_fail(job_id=job_id, problems=[STOPPED])
-    return sent + abandoned
+    unmapped_before = now - timedelta(seconds=MAPPING_EXPIRY_SECONDS)
+    never_mapped = list(
+        ImportJob.objects.filter(status=ImportJobStatus.MAPPING, created_at__lt=unmapped_before)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:RESEND_BATCH]
+    )
+    ImportJob.objects.filter(pk__in=never_mapped, status=ImportJobStatus.MAPPING).update(
+        status=ImportJobStatus.FAILED, problems=[NEVER_MAPPED], finished_at=now, data=b""
+    )
+    return sent + abandoned + never_mapped
 
 
 def import_job_run(*, job_id: int) -> ImportJob | None:
@@ -396,6 +565,7 @@ def _import(job: ImportJob) -> None:
             data=bytes(job.data),
             mode=mode,
             progress=lambda report: _progress_set(job.pk, report),
+            mapping=job.mapping or None,
         )
     except ImportFileError as exc:
         _finish(job, ImportJobStatus.FAILED, problems=exc.problems)

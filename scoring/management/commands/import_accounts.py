@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from scoring.ingest.csvfiles import MAX_FILE_BYTES
 from scoring.ingest.importer import ImportFileError, Mode
-from scoring.ingest.jobs import FileImportReport, accounts_import_file
+from scoring.ingest.jobs import FileImportReport, accounts_import_file, import_mapping_get
 
 BAR_WIDTH = 30
 
@@ -28,6 +28,12 @@ class Command(BaseCommand):
             "--valid-only",
             action="store_true",
             help="Import the valid rows and report the bad ones instead of importing nothing.",
+        )
+        parser.add_argument(
+            "--mapping",
+            metavar="NAME",
+            help="A mapping saved on the import page, for a file whose columns are not "
+            "icpsite's own names (a CRM's export).",
         )
         parser.add_argument(
             "--progress",
@@ -47,6 +53,12 @@ class Command(BaseCommand):
         show = options["progress"]
         if show is None:
             show = self.stderr.isatty()
+        mapping = None
+        if options["mapping"]:
+            saved = import_mapping_get(options["mapping"])
+            if saved is None:
+                raise CommandError(f"No saved mapping {options['mapping']!r}.")
+            mapping = saved.columns
         self._shown = False
         try:
             report = accounts_import_file(
@@ -55,9 +67,11 @@ class Command(BaseCommand):
                 mode=mode,
                 max_errors=None,
                 progress=self._bar if show else None,
+                mapping=mapping,
             )
         except ImportFileError as exc:
-            raise CommandError(f"{path}: " + " ".join(exc.problems)) from None
+            hint = "" if mapping else " For a CRM's export, name a saved mapping with --mapping."
+            raise CommandError(f"{path}: " + " ".join(exc.problems) + hint) from None
         finally:
             if self._shown:
                 self.stderr.write("")
