@@ -178,26 +178,25 @@ class DraftRefusal:
     """What the services refused in one admin save of an open version; none
     of that save is stored.
 
-    `version_errors` go on the version form ({field or None: messages}),
-    `row_errors` on the criterion rows by row prefix, `removal_errors` above
-    the rows. After a stale revision, `current_revision` is the version's
-    revision now, so the input shown again can be saved over it.
+    `version_errors` go on the version form and `row_errors` on the
+    criterion rows by row prefix, each as {field or None: messages}. After a
+    stale revision, `current_revision` is the version's revision now, so the
+    input shown again can be saved over it.
     """
 
     version_errors: dict[str | None, list[str]] = field(default_factory=dict)
     row_errors: dict[str, dict[str | None, list[str]]] = field(default_factory=dict)
-    removal_errors: list[str] = field(default_factory=list)
     current_revision: int | None = None
 
     @property
     def refused(self) -> bool:
-        return bool(self.version_errors or self.row_errors or self.removal_errors)
+        return bool(self.version_errors or self.row_errors)
 
-    def messages(self) -> list[str]:
+    def all_messages(self) -> list[str]:
         found = [m for messages_ in self.version_errors.values() for m in messages_]
         for errors in self.row_errors.values():
             found.extend(m for messages_ in errors.values() for m in messages_)
-        return found + self.removal_errors
+        return found
 
 
 class _RefusedError(Exception):
@@ -234,10 +233,8 @@ def _add_errors(form: forms.BaseForm, errors: dict[str | None, list[str]]) -> No
         form.add_error(name if name in form.fields else None, messages_)
 
 
-CATEGORY_CHOICES: list[tuple[str, str]] = [("", "(from the attribute)")] + [
-    (c, c.title()) for c in CATEGORIES
-]
-OPERATOR_CHOICES: list[tuple[str, str]] = [(o.value, OPERATOR_LABELS[o]) for o in Operator]
+CATEGORY_CHOICES = (("", "(from the attribute)"), *((c, c.title()) for c in CATEGORIES))
+OPERATOR_CHOICES = tuple((o.value, OPERATOR_LABELS[o]) for o in Operator)
 
 
 class ProfileVersionAdminForm(StoredTextFormMixin, forms.ModelForm):
@@ -288,13 +285,23 @@ class ProfileVersionAdminForm(StoredTextFormMixin, forms.ModelForm):
             self.data = data
 
 
+class CriterionValueField(forms.JSONField):
+    """A criterion's value as JSON text. A JSON escape can carry a lone
+    surrogate, which the services refuse; shown again, it stays an escape,
+    since the page could not be encoded with the character itself."""
+
+    def prepare_value(self, value: Any) -> Any:
+        text = super().prepare_value(value)
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 class CriterionAdminForm(StoredTextFormMixin, forms.ModelForm):
     """One criterion row of a draft. criterion_add and criterion_update check
     and store it; `attribute_choices` are the attributes a row may name."""
 
     attribute = forms.ChoiceField(choices=())
     operator = forms.ChoiceField(choices=OPERATOR_CHOICES)
-    value = forms.JSONField(
+    value = CriterionValueField(
         required=False,
         widget=AdminTextInputWidget(attrs={"size": 30}),
         help_text='JSON, e.g. [200, 2000] or ["SaaS", "Software"]; null or empty for true/false.',
@@ -339,8 +346,8 @@ class CriterionFormSet(BaseInlineFormSet):
     """A draft's criterion rows.
 
     `refusal`, when given, is the refused save this formset shows again: its
-    row errors go on the rows, its removal errors above them, and the formset
-    is not valid, so the admin stores nothing and shows the form again.
+    row errors go on the rows, and the formset is not valid, so the admin
+    stores nothing and shows the form again.
     """
 
     def __init__(self, *args: Any, refusal: DraftRefusal | None = None, **kwargs: Any) -> None:
@@ -357,8 +364,6 @@ class CriterionFormSet(BaseInlineFormSet):
             return
         for row in self.forms:
             _add_errors(row, self.refusal.row_errors.get(row.prefix or "", {}))
-        if self.refusal.removal_errors:
-            raise ValidationError(self.refusal.removal_errors)
 
     def is_valid(self) -> bool:
         return super().is_valid() and self.refusal is None
@@ -407,18 +412,21 @@ class _DraftSave:
             criterion: Criterion | None = row.instance if row.instance.pk is not None else None
             if row in removed:
                 if criterion is not None:
-                    self._remove(formset, criterion)
+                    self._remove(formset, row, criterion)
             elif row.has_changed():
                 self._save_row(formset, row, criterion)
 
-    def _remove(self, formset: CriterionFormSet, criterion: Criterion) -> None:
+    def _remove(
+        self, formset: CriterionFormSet, row: CriterionAdminForm, criterion: Criterion
+    ) -> None:
         text = criterion_text(criterion)
         try:
             services.criterion_remove(actor=self.actor, criterion=criterion, revision=self.revision)
         except (services.StaleRevisionError, PermissionDenied) as exc:
             self._halt(exc)
         except ValidationError as exc:
-            self.refusal.removal_errors.append(f"Could not remove {text}: {exc.messages[0]}")
+            reason = f"Could not remove {text}: {' '.join(exc.messages)}"
+            self.refusal.row_errors[row.prefix or ""] = {None: [reason]}
         else:
             formset.deleted_objects.append(criterion)
             self.revision = self.version.revision
@@ -676,7 +684,7 @@ class ProfileVersionAdmin(admin.ModelAdmin):
             # Only the criteria formset keeps a refused save from being
             # written again; without it (no permission to see criteria) the
             # save is refused outright.
-            raise PermissionDenied(" ".join(shown.messages()))
+            raise PermissionDenied(" ".join(shown.all_messages()))
         draft = _DraftSave(
             actor=_actor(request),
             version=form.instance,
