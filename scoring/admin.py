@@ -13,6 +13,7 @@ from scoring.api_keys import api_key_create, api_key_revoke
 from scoring.models import (
     Account,
     ApiKey,
+    ImportMapping,
     ScoringRun,
     WebhookDelivery,
     WebhookEvent,
@@ -326,4 +327,18 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     def has_change_permission(
         self, request: HttpRequest, obj: WebhookDelivery | None = None
     ) -> bool:
+        return False
+
+
+@admin.register(ImportMapping)
+class ImportMappingAdmin(admin.ModelAdmin):
+    """Saved column mappings of the import page: renamed or removed here,
+    made and changed on the import page, which checks their columns."""
+
+    list_display = ("name", "created_by", "updated_at")
+    search_fields = ("name",)
+    readonly_fields = ("columns", "created_by", "updated_at")
+    fields = ("name", "columns", "created_by", "updated_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -158,7 +158,13 @@ def test_a_hubspot_export_goes_through_the_mapping_step_and_imports(importer: Cl
     assert northwind.external_id == "5100200300"
     assert northwind.domain == "northwind.example"
     assert northwind.employees == 420
-    assert northwind.tech_stack == ["google analytics", "hubspot"]
+    assert northwind.tech_stack == ["snowflake"]
+    assert Account.objects.get(name="Crescent Health Systems").tech_stack == [
+        "salesforce",
+        "snowflake",
+        "hubspot",
+        "stripe",
+    ]
     assert ImportMapping.objects.get(name="HubSpot companies").columns["Record ID"] == "external_id"
 
 
