@@ -20,8 +20,9 @@ class AccountImportForm(forms.Form):
     file = forms.FileField(
         label="CSV file",
         help_text=(
-            "UTF-8, a header row with external_id and name, at most "
-            f"{MAX_FILE_BYTES // 1024 // 1024} MB."
+            "UTF-8 with a header row, at most "
+            f"{MAX_FILE_BYTES // 1024 // 1024} MB. A CRM's export is fine: its columns are "
+            "matched to icpsite's fields in the next step."
         ),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )

@@ -90,7 +90,11 @@ class AccountInSerializer(OutcomeInSerializer):
     A field left out keeps the stored value; null clears it.
     """
 
-    name = serializers.CharField(max_length=NAME_LENGTH)
+    name = serializers.CharField(
+        max_length=NAME_LENGTH,
+        required=False,
+        help_text="Required for a new account; an update may leave it out (not send it empty).",
+    )
     domain = _text(MAX_VALUE_LENGTH)
     employees = serializers.IntegerField(
         min_value=0, max_value=MAX_INT, allow_null=True, required=False

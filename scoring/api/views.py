@@ -227,9 +227,11 @@ class AccountSyncViewSet(SyncViewSet):
         summary="Create or update up to 1,000 accounts",
         description="Matched by `external_id`; each row is validated like a CSV import row "
         "(a field left out keeps its value, null clears it, nothing is coerced: a number in "
-        "quotes is an error). By default (`all_or_nothing`) one bad row means nothing is "
-        "stored and the answer is 400 with every row's result; `valid_only` stores the good "
-        "rows and reports the bad. An external_id may appear once per request. Repeating a "
+        "quotes is an error). An update may send any subset of fields, `name` included or "
+        "not; a new account needs its `name`. By default (`all_or_nothing`) one bad row means "
+        "nothing is stored and the answer is 400 with every row's result; `valid_only` stores "
+        "the good rows and reports the bad. An external_id may appear once per request. "
+        "Repeating a "
         "request changes nothing (the rows come back `unchanged`). New and changed accounts "
         "are scored against every profile's current version before the answer, so a pull "
         "right after sees their tiers.",

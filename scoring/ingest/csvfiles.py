@@ -160,13 +160,14 @@ def _column(cell: str) -> str:
 
 
 def _check_header(header: list[str]) -> None:
-    if "external_id" not in header or "name" not in header:
+    if "external_id" not in header:
         seen = ", ".join(repr(c) for c in header[:8]) or "nothing"
         raise ImportFileError(
             [
                 "The first row must be a header naming the columns, with at least external_id "
-                f"and name; it reads {seen}."
-            ]
+                f"(and name, for new accounts); it reads {seen}."
+            ],
+            header=True,
         )
     unknown = [c for c in header if c not in COLUMNS and not c.startswith(TRAIT_PREFIX)]
     if unknown:
@@ -175,11 +176,12 @@ def _check_header(header: list[str]) -> None:
                 f"Unknown column{'s' if len(unknown) > 1 else ''} "
                 f"{_listed(unknown)}. Accepted columns: "
                 f"{', '.join(COLUMNS)}, and traits.<key> for a declared trait."
-            ]
+            ],
+            header=True,
         )
     twice = sorted(name for name, count in Counter(header).items() if count > 1)
     if twice:
-        raise ImportFileError([f"The header names {_listed(twice)} more than once."])
+        raise ImportFileError([f"The header names {_listed(twice)} more than once."], header=True)
 
 
 def _listed(names: list[str], most: int = 10) -> str:

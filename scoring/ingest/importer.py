@@ -50,9 +50,12 @@ class ImportFileError(Exception):
     """The import as a whole could not go on (a file that cannot be read, a
     concurrent writer); nothing was stored."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[str], *, header: bool = False) -> None:
         super().__init__(" ".join(problems))
         self.problems = problems
+        # The header names columns other than icpsite's own: a mapping
+        # (scoring.ingest.mapping) may read the file.
+        self.header = header
 
 
 @dataclass(frozen=True)
@@ -176,8 +179,7 @@ def accounts_import(
     for error in repeated_id_errors(rows_of):
         report.errors.append(error)
         good.pop(error.row, None)
-    if outcomes_only:
-        _refuse_unknown_accounts(report, good)
+    _refuse_unheld(report, good, outcomes=outcomes_only)
     report.errors.sort(key=lambda e: (e.row, e.field))
     if report.errors and mode == "all_or_nothing":
         return report
@@ -211,27 +213,48 @@ def repeated_id_errors(rows_of: Mapping[str, list[int]]) -> list[RowError]:
     return errors
 
 
-def _refuse_unknown_accounts(report: ImportReport, good: dict[int, dict[str, Any]]) -> None:
-    """Outcomes are for accounts already held: each unknown one is its row's error."""
-    numbers = sorted(good)
-    for start in range(0, len(numbers), BATCH_SIZE):
-        chunk = numbers[start : start + BATCH_SIZE]
-        wanted = [good[n]["external_id"] for n in chunk]
-        known = set(
-            Account.objects.filter(external_id__in=wanted).values_list("external_id", flat=True)
+def unheld_ids(external_ids: Iterable[str]) -> set[str]:
+    """The ids among `external_ids` of no account held, looked up in batches."""
+    wanted = list(dict.fromkeys(external_ids))
+    unheld: set[str] = set()
+    for start in range(0, len(wanted), BATCH_SIZE):
+        chunk = wanted[start : start + BATCH_SIZE]
+        held = set(
+            Account.objects.filter(external_id__in=chunk).values_list("external_id", flat=True)
         )
-        for number in chunk:
-            external_id = good[number]["external_id"]
-            if external_id not in known:
-                report.errors.append(
-                    RowError(
-                        number,
-                        external_id,
-                        "external_id",
-                        f"no account {external_id!r}; send the account itself first",
-                    )
-                )
-                del good[number]
+        unheld.update(external_id for external_id in chunk if external_id not in held)
+    return unheld
+
+
+def unheld_errors(rows: Mapping[int, str], *, outcomes: bool) -> list[RowError]:
+    """An error on each row (number -> external_id) whose account is not
+    held: outcomes are for accounts already held, and a row without a name
+    only updates one."""
+    unheld = unheld_ids(rows.values())
+    if outcomes:
+        field, words = "external_id", "no account {id!r}; send the account itself first"
+    else:
+        field, words = "name", "missing; {id!r} is a new account, so its row needs a name"
+    return [
+        RowError(number, external_id, field, words.format(id=external_id))
+        for number, external_id in rows.items()
+        if external_id in unheld
+    ]
+
+
+def _refuse_unheld(
+    report: ImportReport, good: dict[int, dict[str, Any]], *, outcomes: bool
+) -> None:
+    """Refuse the rows that need their account held and whose account is not:
+    every row of an outcomes import, a row without a name otherwise."""
+    needing = {
+        number: clean["external_id"]
+        for number, clean in good.items()
+        if outcomes or "name" not in clean
+    }
+    for error in unheld_errors(needing, outcomes=outcomes):
+        report.errors.append(error)
+        del good[error.row]
 
 
 def write_batch(

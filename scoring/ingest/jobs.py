@@ -56,9 +56,10 @@ from scoring.ingest.importer import (
     RowError,
     external_id_of,
     repeated_id_errors,
+    unheld_errors,
     write_batch,
 )
-from scoring.ingest.mapping import SKIP, mapping_problems
+from scoring.ingest.mapping import MAX_MAPPED_COLUMNS, SKIP, mapping_problems
 from scoring.ingest.rows import (
     TRAIT_PREFIX,
     AccountInvalidError,
@@ -221,11 +222,13 @@ def _check_rows(
     notify: Progress,
 ) -> set[int]:
     """The first pass: every row checked; returns the numbers of the bad
-    rows, those repeating an external_id included."""
+    rows, those repeating an external_id and those without a name for an
+    account not held included."""
     bad: set[int] = set()
     kept: list[RowError] = []
     first_row: dict[str, int] = {}
     repeats: dict[str, list[int]] = {}
+    nameless: dict[int, str] = {}  # rows without a name: updates of accounts held
     for number, row in csv_records(file):
         report.rows_read += 1
         if report.rows_read % BATCH_SIZE == 0:
@@ -235,7 +238,10 @@ def _check_rows(
             report.blank += 1
             continue
         try:
-            external_id = account_clean(row, traits=traits)["external_id"]
+            clean = account_clean(row, traits=traits)
+            external_id = clean["external_id"]
+            if "name" not in clean:
+                nameless[number] = external_id
         except AccountInvalidError as exc:
             bad.add(number)
             external_id = external_id_of(row)
@@ -249,6 +255,7 @@ def _check_rows(
             if first != number:
                 repeats.setdefault(external_id, [first]).append(number)
     repeated = repeated_id_errors(repeats)
+    repeated += unheld_errors(nameless, outcomes=False)
     bad.update(error.row for error in repeated)
     report.error_count += len(repeated)
     # The first max_errors of either list hold the first max_errors of both.
@@ -339,12 +346,22 @@ def import_job_create(*, actor: User, file_name: str, data: bytes, mode: Mode) -
         raise PermissionDenied(IMPORT_REFUSED)
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}")
-    csv_header(data)  # a file that is not CSV text at all is refused at once
+    _, _, header = csv_header(data)
     try:
         csv_open(data)
-    except ImportFileError:
+    except ImportFileError as exc:
         # Not icpsite's own columns (a CRM's export): the job waits for
         # whoever uploaded it to choose them (import_job_map).
+        if not exc.header:
+            raise
+        if len(header) > MAX_MAPPED_COLUMNS:
+            raise ImportFileError(
+                [
+                    *exc.problems,
+                    f"The file has {len(header):,} columns; columns are chosen for files of "
+                    f"at most {MAX_MAPPED_COLUMNS}.",
+                ]
+            ) from None
         status = ImportJobStatus.MAPPING
     else:
         status = ImportJobStatus.QUEUED

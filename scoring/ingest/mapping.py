@@ -23,10 +23,13 @@ from scoring.ingest.rows import COLUMNS, TRAIT_PREFIX
 # The file's column is not imported.
 SKIP = ""
 
+# The most columns a file may have for the mapping step (a page of choices).
+MAX_MAPPED_COLUMNS = 300
+
 # The fields a file may fill, with the words the mapping page shows for them.
 FIELD_LABELS: dict[str, str] = {
     "external_id": "External id (the CRM's record id; required)",
-    "name": "Name (required)",
+    "name": "Name (required for new accounts)",
     "domain": "Domain or website",
     "employees": "Employees",
     "annual_revenue": "Annual revenue",
@@ -141,7 +144,6 @@ def mapping_problems(
                 f"{column!r} and {', '.join(repr(c) for c in others)} are both stored as "
                 f"{FIELD_LABELS.get(target, target)}; choose one."
             )
-    missing = [FIELD_LABELS[f].split(" (")[0] for f in ("external_id", "name") if not chosen[f]]
-    if missing:
-        problems[SKIP] = f"Choose the column that holds {' and the one that holds '.join(missing)}."
+    if not chosen["external_id"]:
+        problems[SKIP] = "Choose the column that holds External id."
     return problems

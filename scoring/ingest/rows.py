@@ -5,7 +5,8 @@ naming each bad field.
 
 - A row sets the columns it has. An empty cell (or JSON null) clears the
   value (NULL, "" or []); a column the row lacks leaves the stored value
-  alone. external_id and name are required in every row.
+  alone. external_id is required in every row; name in a row that creates
+  an account (an update may leave it out, but not send it empty).
 - Nothing is guessed: a value that does not read cleanly is an error naming
   the field and the value, never coerced or dropped.
 """
@@ -336,13 +337,16 @@ def _check_json_type(value: Any, expected: tuple[type, ...]) -> None:
         raise _BadValueError(f"{_shown(value)} is {_json_kind(value)}; send {wanted} or null")
 
 
-def _required(value: Any, max_length: int) -> str:
+def _required(value: Any, max_length: int, empty: str = "missing; every row needs one") -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     text = _text(value, max_length)
     if not text:
-        raise _BadValueError("missing; every row needs one")
+        raise _BadValueError(empty)
     return text
+
+
+NAME_EMPTY = "empty; an account's name cannot be cleared (leave the field out to keep it)"
 
 
 def account_clean(
@@ -405,12 +409,14 @@ def _trait_cells(
 def _clean_fields(
     row: Mapping[str, Any], columns: tuple[str, ...], strict: bool, errors: dict[str, list[str]]
 ) -> dict[str, Any]:
-    """The built-in columns the row has, in stored form; external_id (and
-    name, when a row may hold it) whether the row has them or not."""
+    """The built-in columns the row has, in stored form; external_id whether
+    the row has it or not. A row without name updates the account held
+    (the importer refuses it for a new account); a name given empty is
+    an error."""
     clean: dict[str, Any] = {}
     required = [("external_id", lambda v: _required(v, MAX_EXTERNAL_ID_LENGTH))]
-    if "name" in columns:
-        required.append(("name", lambda v: _required(v, NAME_LENGTH)))
+    if "name" in columns and "name" in row:
+        required.append(("name", lambda v: _required(v, NAME_LENGTH, NAME_EMPTY)))
     for column, rule in (
         *required,
         *((c, _FIELD_RULES[c]) for c in columns if c in row and c in _FIELD_RULES),

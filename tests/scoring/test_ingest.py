@@ -24,8 +24,9 @@ from scoring.ingest.csvfiles import accounts_import_csv, csv_rows
 from scoring.ingest.importer import ImportFileError, ImportReport, RowError, accounts_import
 from scoring.ingest.rows import AccountInvalidError, account_clean, declared_traits
 from scoring.models import Account, AccountScore, ImportJob, ScoringRun
+from tests.drafting import approved_version
 from tests.factories import AccountFactory, UserFactory
-from tests.scoring.test_runs import approved_version, run_all
+from tests.runs import run_all
 
 pytestmark = pytest.mark.django_db
 
@@ -133,7 +134,7 @@ def test_bad_values_are_named_field_by_field() -> None:
         )
     assert caught.value.errors == {
         "external_id": ["is 65 characters long; the limit is 64"],
-        "name": ["missing; every row needs one"],
+        "name": ["empty; an account's name cannot be cleared (leave the field out to keep it)"],
         "employees": ["'many' is not a whole number (write digits only, e.g. 1200)"],
         "annual_revenue": ["-5 is negative; enter 0 or more"],
         "country": ["contains a NUL character (\\u0000) at position 1; remove it"],
@@ -291,7 +292,8 @@ def test_valid_only_stores_the_good_rows(manager: User) -> None:
     )
     assert error_lines(report) == [
         "row 2 (crm-2): has_revops: 'perhaps' is not one of true, false, yes, no, 1, 0 (or empty)",
-        "row 2 (crm-2): name: missing; every row needs one",
+        "row 2 (crm-2): name: empty; an account's name cannot be cleared "
+        "(leave the field out to keep it)",
     ]
     assert (report.created, report.written) == (2, True)
     assert report.summary() == "Imported: 2 created, 0 updated, 0 unchanged, 1 with errors."
@@ -448,8 +450,8 @@ def test_a_csv_file_may_have_a_bom_semicolons_and_blank_rows(manager: User) -> N
         ),
         (
             b"crm-1,Acme\n",
-            "The first row must be a header naming the columns, with at least external_id and "
-            "name; it reads 'crm-1', 'Acme'.",
+            "The first row must be a header naming the columns, with at least external_id "
+            "(and name, for new accounts); it reads 'crm-1', 'Acme'.",
         ),
         (b"external_id,name\n", "The file has a header but no account rows."),
         (
@@ -722,3 +724,43 @@ def test_anonymous_visitors_are_sent_to_sign_in_from_import_and_export(client: C
         response = client.get(reverse(name))
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("login"))
+
+
+def test_a_row_without_a_name_updates_only_the_fields_it_sends(manager: User) -> None:
+    AccountFactory.create(external_id="crm-1", name="Acme", employees=10, country="DE")
+    report = accounts_import(
+        actor=manager, rows=[{"external_id": "crm-1", "employees": 250}], strict=True
+    )
+    assert (report.updated, report.errors) == (1, [])
+    acme = Account.objects.get()
+    assert (acme.name, acme.employees, acme.country) == ("Acme", 250, "DE")
+
+
+def test_a_new_account_without_a_name_is_its_rows_error_and_nothing_is_stored(
+    manager: User,
+) -> None:
+    AccountFactory.create(external_id="crm-1", name="Acme", employees=10)
+    report = accounts_import(
+        actor=manager,
+        rows=[{"external_id": "crm-1", "employees": 20}, {"external_id": "crm-9", "employees": 5}],
+        strict=True,
+    )
+    assert error_lines(report) == [
+        "row 2 (crm-9): name: missing; 'crm-9' is a new account, so its row needs a name"
+    ]
+    assert not report.written
+    assert Account.objects.get().employees == 10
+    assert not Account.objects.filter(external_id="crm-9").exists()
+
+
+def test_a_file_without_a_name_column_updates_the_accounts_held_and_refuses_new_ones(
+    manager: User,
+) -> None:
+    AccountFactory.create(external_id="crm-1", name="Acme", employees=10)
+    data = csv_bytes("external_id,employees", "crm-1,300", "crm-2,40")
+    report = accounts_import_csv(actor=manager, data=data, mode="valid_only")
+    assert error_lines(report) == [
+        "row 3 (crm-2): name: missing; 'crm-2' is a new account, so its row needs a name"
+    ]
+    assert Account.objects.get(external_id="crm-1").employees == 300
+    assert not Account.objects.filter(external_id="crm-2").exists()

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from scoring.ingest.csvfiles import MAX_FILE_BYTES
+from scoring.ingest.csvfiles import MAX_FILE_BYTES, csv_open
 from scoring.ingest.importer import ImportFileError, Mode
 from scoring.ingest.jobs import FileImportReport, accounts_import_file, import_mapping_get
 
@@ -59,6 +59,8 @@ class Command(BaseCommand):
             if saved is None:
                 raise CommandError(f"No saved mapping {options['mapping']!r}.")
             mapping = saved.columns
+        else:
+            self._check_own_columns(path, data)
         self._shown = False
         try:
             report = accounts_import_file(
@@ -70,8 +72,7 @@ class Command(BaseCommand):
                 mapping=mapping,
             )
         except ImportFileError as exc:
-            hint = "" if mapping else " For a CRM's export, name a saved mapping with --mapping."
-            raise CommandError(f"{path}: " + " ".join(exc.problems) + hint) from None
+            raise CommandError(f"{path}: " + " ".join(exc.problems)) from None
         finally:
             if self._shown:
                 self.stderr.write("")
@@ -81,6 +82,17 @@ class Command(BaseCommand):
             raise CommandError(f"{report.summary()} Fix the rows above and import again.")
         style = self.style.WARNING if report.errors else self.style.SUCCESS
         self.stdout.write(style(report.summary()))
+
+    def _check_own_columns(self, path: Path, data: bytes) -> None:
+        """A file readable as CSV whose header is not icpsite's own names is
+        refused with a pointer to --mapping."""
+        try:
+            csv_open(data)
+        except ImportFileError as exc:
+            hint = " For a CRM's export, name a mapping saved on the import page with --mapping."
+            raise CommandError(
+                f"{path}: " + " ".join(exc.problems) + (hint if exc.header else "")
+            ) from None
 
     def _bar(self, report: FileImportReport) -> None:
         """One line, rewritten in place: rows checked, then accounts stored."""
