@@ -20,24 +20,27 @@ import pytest
 import redis
 from django.core.cache import cache
 from django.db import connection
+from pytest_django import DjangoDbBlocker
+from pytest_django.fixtures import Settings
 
 from icpsite.celery import app as celery_app
-from profiles.models import Membership, Profile, Team, User
+from profiles import services
+from profiles.models import Membership, Profile, ProfileVersion, Team, User
 from scoring import score_tables
 from scoring.models import ScoringRun
+from tests.drafting import approved_version, fill, sign_all
 from tests.factories import MembershipFactory, ProfileFactory, TeamFactory, UserFactory
+from tests.webhooks import Receiver
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: object) -> None:
+def _fast_password_hashing(settings: Settings) -> None:
     """Tests sign people in and seed the demo company; strong hashes would
     only spend CPU (PBKDF2 takes a good part of a second per password)."""
-    settings.PASSWORD_HASHERS = [  # type: ignore[attr-defined]
-        "django.contrib.auth.hashers.MD5PasswordHasher"
-    ]
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)
@@ -48,10 +51,10 @@ def _empty_cache() -> None:
 
 
 @pytest.fixture(autouse=True)
-def _plain_static_storage(settings: object) -> None:
+def _plain_static_storage(settings: Settings) -> None:
     """Serve static files without the production manifest, which needs collectstatic."""
-    settings.STORAGES = {  # type: ignore[attr-defined]
-        **settings.STORAGES,  # type: ignore[attr-defined]
+    settings.STORAGES = {
+        **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
 
@@ -134,6 +137,46 @@ def icp(sales: Team, marketing: Team, revops: Team, ops_manager: User) -> Profil
     )
 
 
+# --- Versions ------------------------------------------------------------------
+# `draft` is FIT_100 drafted by the marketer, `in_review` the same submitted,
+# `approved` the same signed off by every team and approved by RevOps, all
+# through the services; `v1` is stored approved straight away (approved_version).
+
+
+@pytest.fixture
+def draft(icp: Profile, marketer: User) -> ProfileVersion:
+    return fill(services.version_start_draft(actor=marketer, profile=icp), marketer)
+
+
+@pytest.fixture
+def in_review(draft: ProfileVersion, marketer: User) -> ProfileVersion:
+    return services.version_submit(actor=marketer, version=draft)
+
+
+@pytest.fixture
+def approved(
+    in_review: ProfileVersion, rep: User, marketer: User, ops_manager: User
+) -> ProfileVersion:
+    sign_all(in_review, rep, marketer, ops_manager)
+    return services.version_approve(actor=ops_manager, version=in_review)
+
+
+@pytest.fixture
+def v1(icp: Profile) -> ProfileVersion:
+    """Employees 200-2,000 (60 points), has RevOps (40), North Korea disqualifies."""
+    return approved_version(icp, 1, [200, 2000])
+
+
+@pytest.fixture
+def receiver(settings: Settings) -> Iterator[Receiver]:
+    """A webhook receiver on 127.0.0.1, which deliveries are allowed to reach."""
+    settings.WEBHOOK_ALLOW_HTTP = True
+    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+    server = Receiver()
+    yield server
+    server.close()
+
+
 def _redis_answers(url: str) -> bool:
     try:
         return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
@@ -166,9 +209,9 @@ DOWN_URL = "redis://127.0.0.1:1/0"
 
 
 @pytest.fixture
-def cache_down(settings: object) -> None:
+def cache_down(settings: Settings) -> None:
     """The cache pointed at a closed port, failing fast as production's does."""
-    settings.CACHES = {  # type: ignore[attr-defined]
+    settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": DOWN_URL,
@@ -254,8 +297,8 @@ def stop_worker(worker: subprocess.Popen[bytes]) -> None:
         worker.wait()
 
 
-def worker_database_url(django_db_blocker: object) -> str:
-    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+def worker_database_url(django_db_blocker: DjangoDbBlocker) -> str:
+    with django_db_blocker.unblock():
         return _database_url()
 
 
@@ -268,7 +311,9 @@ def require_redis(url: str) -> None:
 
 @pytest.fixture(scope="session")
 def celery_worker_process(
-    django_db_setup: None, django_db_blocker: object, tmp_path_factory: pytest.TempPathFactory
+    django_db_setup: None,
+    django_db_blocker: DjangoDbBlocker,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """A real `celery worker` process on Redis and the test database.
 

@@ -10,8 +10,9 @@ from scoring import services
 from scoring.api_keys import api_key_create
 from scoring.models import Account
 from scoring.policies import IMPORT_PERMISSION
+from tests.drafting import approved_version
 from tests.factories import UserFactory
-from tests.scoring.test_runs import approved_version, run_all
+from tests.runs import run_all
 
 
 @pytest.mark.django_db(transaction=True)

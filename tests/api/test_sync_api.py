@@ -16,8 +16,9 @@ from scoring.api_keys import api_key_create
 from scoring.models import Account, AccountScore, ScoringRun
 from scoring.policies import IMPORT_PERMISSION
 from scoring.selectors import changes_cursor
+from tests.drafting import approved_version
 from tests.factories import AccountFactory, UserFactory
-from tests.scoring.test_runs import approved_version, run_all
+from tests.runs import run_all
 
 if TYPE_CHECKING:
     # What the test client returns: a Response with json() and the request.
@@ -42,11 +43,6 @@ def writer(staff: User) -> APIClient:
     key = api_key_create(actor=staff, name="CRM", user=staff, scope="write").plaintext
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
     return client
-
-
-@pytest.fixture
-def v1(icp: Profile) -> ProfileVersion:
-    return approved_version(icp, 1, [200, 2000])
 
 
 @pytest.fixture

@@ -4,12 +4,7 @@ WEBHOOK_ALLOWED_HOSTS and WEBHOOK_ALLOW_HTTP, as an on-premises site would).
 Managed by people with the permission or RevOps admins only; the secret is
 shown once."""
 
-import hashlib
-import hmac
-import json
-import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -20,49 +15,12 @@ from profiles.models import Membership, Profile, Team, User
 from scoring import services
 from scoring.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from scoring.webhooks import MAX_ATTEMPTS, webhook_subscription_create, webhooks_emit
+from tests.drafting import approved_version
 from tests.factories import AccountFactory, MembershipFactory, UserFactory
-from tests.scoring.test_runs import approved_version
+from tests.snapshots import snapshot
+from tests.webhooks import SECRET, Receiver, subscribe, verify
 
 pytestmark = pytest.mark.django_db
-
-SECRET = "s3cret-s3cret-s3cret"
-
-
-class Receiver:
-    """A tiny HTTP server that records each POST and answers `statuses` in turn (then 200)."""
-
-    def __init__(self) -> None:
-        self.received: list[dict[str, Any]] = []
-        self.statuses: list[int] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.received.append({"headers": dict(self.headers), "body": body})
-                self.send_response(receiver.statuses.pop(0) if receiver.statuses else 200)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def receiver(settings: Any) -> Iterator[Receiver]:
-    settings.WEBHOOK_ALLOW_HTTP = True
-    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
-    server = Receiver()
-    yield server
-    server.close()
 
 
 @pytest.fixture
@@ -90,21 +48,6 @@ def api(user: User) -> APIClient:
     client = APIClient()
     client.force_login(user)
     return client
-
-
-def subscribe(url: str, *events: str) -> WebhookSubscription:
-    return webhook_subscription_create(actor=None, url=url, events=events, secret=SECRET)
-
-
-def verify(request: dict[str, Any]) -> dict[str, Any]:
-    headers, body = request["headers"], request["body"]
-    stamp = headers["X-Icpsite-Timestamp"]
-    expected = hmac.new(SECRET.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
-    assert headers["X-Icpsite-Signature"] == f"sha256={expected}"
-    assert headers["Content-Type"] == "application/json"
-    payload: dict[str, Any] = json.loads(body)
-    assert headers["X-Icpsite-Event"] == payload["event"]
-    return payload
 
 
 def test_a_finished_run_is_announced_signed_once_it_commits(
@@ -280,15 +223,11 @@ def test_changing_a_subscription_to_an_inside_address_is_refused_and_changes_not
     assert (made.url, made.is_active) == ("https://crm.example/hooks", True)
 
 
-def _state() -> list[tuple[Any, ...]]:
-    return list(WebhookSubscription.objects.values_list("id", "url", "secret", "is_active"))
-
-
 def test_plain_staff_may_not_manage_webhooks_and_nothing_changes(staff: User) -> None:
     made = webhook_subscription_create(
         actor=None, url="https://crm.example/hooks", events=["version.approved"], secret=SECRET
     )
-    before = _state()
+    before = snapshot()
     client = api(staff)
     hook = f"/api/v1/webhooks/{made.pk}/"
     answers = [
@@ -306,7 +245,7 @@ def test_plain_staff_may_not_manage_webhooks_and_nothing_changes(staff: User) ->
     ]
     assert [a.status_code for a in answers] == [403] * 7
     assert "permission 'Can manage webhooks'" in answers[0].json()["detail"]
-    assert _state() == before
+    assert snapshot() == before
 
 
 def test_a_revops_manager_is_not_enough_but_a_revops_admin_manages_webhooks(

@@ -42,9 +42,9 @@ from reviews.models import CheckIn, CheckInKind, Override
 from scoring import services as scoring_services
 from scoring.api_keys import api_key_create
 from scoring.models import Account, WebhookSubscription
-from tests.drafting import FIT_100, fill, sign_all
+from tests.drafting import FIT_100, approved_version, fill, sign_all
 from tests.factories import AccountFactory, UserFactory
-from tests.scoring.test_runs import approved_version, run_all
+from tests.runs import run_all
 from tests.snapshots import snapshot
 
 pytestmark = pytest.mark.django_db

@@ -17,8 +17,9 @@ from icpsite.celery import ping_task, task_send
 from profiles.models import Profile, ProfileVersion, User
 from scoring import services as scoring_services
 from tests.conftest import point_celery_at
+from tests.drafting import approved_version
 from tests.factories import AccountFactory, UserFactory
-from tests.scoring.test_runs import approved_version, run_all
+from tests.runs import run_all
 
 pytestmark = pytest.mark.django_db
 

@@ -20,8 +20,9 @@ from profiles.models import (
     VersionEvent,
 )
 from scoring.models import ScoringRun
-from tests.drafting import fill, sign_all
+from tests.drafting import sign_all
 from tests.factories import MembershipFactory
+from tests.snapshots import snapshot
 
 
 @pytest.fixture
@@ -29,24 +30,6 @@ def admin(admin_user: User, revops: Team) -> User:
     """The superuser, a RevOps manager like the demo's administrator."""
     MembershipFactory.create(user=admin_user, team=revops, role=Membership.Role.MANAGER)
     return admin_user
-
-
-@pytest.fixture
-def draft(icp: Profile, marketer: User) -> ProfileVersion:
-    return fill(services.version_start_draft(actor=marketer, profile=icp), marketer)
-
-
-@pytest.fixture
-def in_review(draft: ProfileVersion, marketer: User) -> ProfileVersion:
-    return services.version_submit(actor=marketer, version=draft)
-
-
-@pytest.fixture
-def approved(
-    in_review: ProfileVersion, rep: User, marketer: User, ops_manager: User
-) -> ProfileVersion:
-    sign_all(in_review, rep, marketer, ops_manager)
-    return services.version_approve(actor=ops_manager, version=in_review)
 
 
 def change_url(version: ProfileVersion) -> str:
@@ -80,21 +63,6 @@ def row_of(data: dict[str, Any], criterion: Criterion) -> str:
         if key.startswith("criteria-") and key.endswith("-id") and str(value) == str(criterion.pk):
             return key.removesuffix("-id")
     raise AssertionError(f"no row for {criterion}")
-
-
-def snapshot(version: ProfileVersion) -> tuple[Any, ...]:
-    version.refresh_from_db()
-    return (
-        version.status,
-        version.revision,
-        version.rationale,
-        version.threshold_a,
-        version.threshold_b,
-        sorted(version.criteria.values_list("attribute", "operator", "value", "points", "kind")),
-        version.events.count(),
-        version.comments.count(),
-        version.signoffs.count(),
-    )
 
 
 def messages_of(response: Any) -> list[str]:
@@ -251,7 +219,7 @@ def test_a_post_to_a_frozen_version_changes_nothing(
         "criteria-5-kind": "disqualifier",
         "criteria-5-points": "0",
     }
-    before = snapshot(version)
+    before = snapshot()
     assert client.post(change_url(version), draft_like).status_code == 403
     assert (
         client.post(
@@ -259,7 +227,7 @@ def test_a_post_to_a_frozen_version_changes_nothing(
         ).status_code
         == 403
     )
-    assert snapshot(version) == before
+    assert snapshot() == before
     assert ProfileVersion.objects.filter(pk=version.pk).exists()
 
 
@@ -362,7 +330,7 @@ def test_a_bad_value_is_named_on_its_row_and_nothing_of_the_save_is_stored(
     data[f"{row_of(data, crm)}-points"] = "35"
     data[f"{row_of(data, employees)}-value"] = "[5000, 10]"
     data["threshold_a"] = "80"
-    before = snapshot(draft)
+    before = snapshot()
     response = client.post(url, data)
     assert response.status_code == 200
     rows = {f.prefix: f for f in response.context["inline_admin_formsets"][0].formset.forms}
@@ -371,7 +339,7 @@ def test_a_bad_value_is_named_on_its_row_and_nothing_of_the_save_is_stored(
     }
     assert rows[row_of(data, crm)].errors == {}
     assert "Please correct the error below." in response.content.decode()
-    assert snapshot(draft) == before
+    assert snapshot() == before
 
 
 def test_a_bad_attribute_operator_pair_names_the_operator(
@@ -382,14 +350,14 @@ def test_a_bad_attribute_operator_pair_names_the_operator(
     data = form_data(client, url)
     employees = draft.criteria.get(attribute="employees")
     data[f"{row_of(data, employees)}-operator"] = "is_true"
-    before = snapshot(draft)
+    before = snapshot()
     response = client.post(url, data)
     assert response.status_code == 200
     rows = {f.prefix: f for f in response.context["inline_admin_formsets"][0].formset.forms}
     assert rows[row_of(data, employees)].errors == {
         "operator": ["Employees takes one of: is between, is at least, is at most, is."]
     }
-    assert snapshot(draft) == before
+    assert snapshot() == before
 
 
 def test_thresholds_are_saved_through_version_update(
@@ -422,13 +390,13 @@ def test_thresholds_out_of_order_are_named_and_nothing_is_stored(
     data["threshold_b"] = "60"
     crm = draft.criteria.get(attribute="crm")
     data[f"{row_of(data, crm)}-points"] = "35"
-    before = snapshot(draft)
+    before = snapshot()
     response = client.post(url, data)
     assert response.status_code == 200
     assert response.context["adminform"].form.errors == {
         "threshold_b": ["Tier B must start below tier A (50)."]
     }
-    assert snapshot(draft) == before
+    assert snapshot() == before
 
 
 def test_a_save_based_on_a_stale_revision_says_who_changed_what_and_stores_nothing(
@@ -449,7 +417,7 @@ def test_a_save_based_on_a_stale_revision_says_who_changed_what_and_stores_nothi
         kind="fit",
     )
     data[f"{row_of(data, crm)}-points"] = "35"
-    before = snapshot(draft)
+    before = snapshot()
     response = client.post(url, data)
     assert response.status_code == 200
     errors = response.context["adminform"].form.non_field_errors()
@@ -459,7 +427,7 @@ def test_a_save_based_on_a_stale_revision_says_who_changed_what_and_stores_nothi
         f"it is now {draft.revision}): {rep.get_full_name()} changed a criterion: "
         "CRM is one of Salesforce (value)."
     )
-    assert snapshot(draft) == before
+    assert snapshot() == before
     crm.refresh_from_db()
     assert (crm.value, crm.points) == (["Salesforce"], 25)
 
@@ -505,13 +473,13 @@ def test_an_administrator_in_no_team_is_refused_by_the_same_rules(
     data = form_data(client, url)
     crm = draft.criteria.get(attribute="crm")
     data[f"{row_of(data, crm)}-points"] = "35"
-    before = snapshot(draft)
+    before = snapshot()
     response = client.post(url, data)
     assert response.status_code == 200
     assert response.context["adminform"].form.non_field_errors() == [
         "You are in no team, so you can read but not change anything."
     ]
-    assert snapshot(draft) == before
+    assert snapshot() == before
 
 
 def test_a_save_with_no_changes_writes_nothing(
@@ -519,9 +487,9 @@ def test_a_save_with_no_changes_writes_nothing(
 ) -> None:
     client.force_login(admin)
     url = change_url(draft)
-    before = snapshot(draft)
+    before = snapshot()
     assert client.post(url, form_data(client, url)).status_code == 302
-    assert snapshot(draft) == before
+    assert snapshot() == before
 
 
 def test_sign_offs_and_comments_are_shown_but_not_editable_on_a_draft(
@@ -611,7 +579,7 @@ def test_approve_shows_each_problem_and_changes_nothing(
         points=20,
         kind="fit",
     )
-    before = snapshot(in_review)
+    before = snapshot()
     client.force_login(admin)
     response = client.post(
         changelist_url(), {"action": "approve", "_selected_action": [in_review.pk]}
@@ -624,7 +592,7 @@ def test_approve_shows_each_problem_and_changes_nothing(
         f"Mid-market SaaS v1: Sales signed off on revision {revision - 1}; the version has "
         f"changed since (now revision {revision}). Sales must sign again.",
     ]
-    assert snapshot(in_review) == before
+    assert snapshot() == before
     assert not ScoringRun.objects.exists()
 
 
@@ -632,7 +600,7 @@ def test_approve_is_refused_to_someone_who_does_not_approve(
     admin_user: User, client: Client, in_review: ProfileVersion
 ) -> None:
     client.force_login(admin_user)
-    before = snapshot(in_review)
+    before = snapshot()
     response = client.post(
         changelist_url(), {"action": "approve", "_selected_action": [in_review.pk]}
     )
@@ -640,4 +608,4 @@ def test_approve_is_refused_to_someone_who_does_not_approve(
         "Mid-market SaaS v1: Only this profile's admins and the managers of its approving "
         "teams approve versions."
     ]
-    assert snapshot(in_review) == before
+    assert snapshot() == before

@@ -22,32 +22,9 @@ from profiles.models import (
     SignOff,
     Team,
     User,
-    VersionEvent,
 )
 from tests.drafting import fill, sign_all
-
-
-def snapshot() -> dict[str, Any]:
-    """Everything a drafting write could change."""
-    return {
-        "versions": list(
-            ProfileVersion.objects.order_by("pk").values_list(
-                "pk", "status", "revision", "threshold_a", "threshold_b", "rationale"
-            )
-        ),
-        "criteria": list(
-            Criterion.objects.order_by("pk").values_list(
-                "pk", "version_id", "attribute", "operator", "value", "points", "kind"
-            )
-        ),
-        "comments": list(
-            Comment.objects.order_by("pk").values_list("pk", "team_id", "body", "resolved")
-        ),
-        "signoffs": list(
-            SignOff.objects.order_by("pk").values_list("pk", "team_id", "user_id", "revision")
-        ),
-        "events": VersionEvent.objects.count(),
-    }
+from tests.snapshots import snapshot
 
 
 @dataclass

@@ -10,26 +10,8 @@ from profiles import services
 from profiles.models import Criterion, Profile, ProfileVersion, User, VersionEvent
 from profiles.services import StaleRevisionError
 from profiles.signals import version_approved
-from tests.drafting import FIT_100, fill, sign_all
+from tests.drafting import FIT_100, sign_all
 from tests.factories import CriterionFactory
-
-
-@pytest.fixture
-def draft(icp: Profile, marketer: User) -> ProfileVersion:
-    return fill(services.version_start_draft(actor=marketer, profile=icp), marketer)
-
-
-@pytest.fixture
-def in_review(draft: ProfileVersion, marketer: User) -> ProfileVersion:
-    return services.version_submit(actor=marketer, version=draft)
-
-
-@pytest.fixture
-def approved(
-    in_review: ProfileVersion, rep: User, marketer: User, ops_manager: User
-) -> ProfileVersion:
-    sign_all(in_review, rep, marketer, ops_manager)
-    return services.version_approve(actor=ops_manager, version=in_review)
 
 
 def test_the_first_draft_starts_empty_with_default_thresholds(icp: Profile, rep: User) -> None:

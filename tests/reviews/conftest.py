@@ -7,13 +7,7 @@ from profiles.models import Profile, ProfileVersion, User
 from scoring import services as scoring_services
 from scoring.models import Account, ScoringRun
 from tests.factories import AccountFactory
-from tests.scoring.test_runs import approved_version, run_all
-
-
-@pytest.fixture
-def v1(icp: Profile) -> ProfileVersion:
-    """Employees 200-2,000 (60 points), has RevOps (40), North Korea disqualifies."""
-    return approved_version(icp, 1, [200, 2000])
+from tests.runs import run_all
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from reviews.tasks import detect_drift_task, schedule_checkins_task, send_digest
 from scoring import services as scoring_services
 from scoring.models import Account, ScoringRun
 from tests.factories import AccountFactory
-from tests.scoring.test_runs import run_all
+from tests.runs import run_all
 
 pytestmark = pytest.mark.django_db
 

@@ -25,7 +25,7 @@ from reviews.models import Override
 from scoring import services as scoring_services
 from scoring.models import Account, ScoringRun
 from tests.factories import AccountFactory
-from tests.scoring.test_runs import run_all
+from tests.runs import run_all
 
 pytestmark = pytest.mark.django_db
 

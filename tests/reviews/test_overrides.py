@@ -18,6 +18,7 @@ from reviews.selectors import queue_get
 from scoring.models import Account, ScoringRun, TierOverride
 from scoring.selectors import account_list
 from tests.factories import MembershipFactory
+from tests.snapshots import snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -38,10 +39,6 @@ def log(rep: User, account: Account, profile: Profile, **kw: str) -> Override:
         reason=kw.get("reason", "too_strict"),
         note=kw.get("note", "150 people and buying"),
     )
-
-
-def snapshot() -> list[tuple[int, str, object]]:
-    return list(Override.objects.values_list("pk", "status", "reviewed_by_id").order_by("pk"))
 
 
 def test_a_rep_logs_an_override_with_the_machine_score_beside_it(

@@ -10,8 +10,8 @@ from profiles.models import Profile, ProfileVersion, Team, User
 from reviews import services
 from reviews.models import Override, OverrideStatus
 from scoring.models import Account, ScoringRun
+from tests.drafting import approved_version
 from tests.factories import MembershipFactory
-from tests.scoring.test_runs import approved_version
 
 pytestmark = pytest.mark.django_db
 

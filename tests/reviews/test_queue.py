@@ -20,8 +20,9 @@ from reviews.models import ReviewMark
 from reviews.selectors import queue_get
 from scoring import services as scoring_services
 from scoring.models import Account, AccountScore, ScoringRun
+from tests.drafting import approved_version
 from tests.factories import AccountFactory, MembershipFactory
-from tests.scoring.test_runs import approved_version, run_all
+from tests.runs import run_all
 
 pytestmark = pytest.mark.django_db
 

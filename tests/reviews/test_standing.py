@@ -13,7 +13,8 @@ from reviews import services
 from scoring import services as scoring_services
 from scoring.models import Account, RunStatus, ScoringRun
 from scoring.selectors import account_standing, current_run
-from tests.scoring.test_runs import approved_version
+from tests.drafting import approved_version
+from tests.runs import run_all
 
 pytestmark = pytest.mark.django_db
 
@@ -96,8 +97,6 @@ def test_the_override_stops_applying_everywhere_once_the_new_version_has_scored(
     tiny: Account,
     live_run: ScoringRun,
 ) -> None:
-    from tests.scoring.test_runs import run_all
-
     _accept_claim_of_a(rep, manager, icp, tiny)
     ProfileVersion.objects.filter(pk=v1.pk).update(status="superseded")
     v2 = approved_version(icp, 2, [100, 2000])

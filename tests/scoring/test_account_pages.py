@@ -9,8 +9,9 @@ from django.urls import reverse
 from profiles.models import Profile, User
 from scoring import services, views
 from scoring.models import Account, ScoringRun
+from tests.drafting import approved_version
 from tests.factories import AccountFactory
-from tests.scoring.test_runs import approved_version, run_all
+from tests.runs import run_all
 
 pytestmark = pytest.mark.django_db
 

@@ -19,6 +19,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from pytest_django import DjangoDbBlocker
 from rest_framework.test import APIClient
 
 from profiles import services as profile_services
@@ -35,7 +36,6 @@ from scoring.models import (
     WebhookDelivery,
 )
 from scoring.tasks import resend_unsent_task
-from tests.api.test_webhooks import Receiver, subscribe, verify
 from tests.conftest import (
     DOWN_URL,
     point_celery_at,
@@ -44,22 +44,14 @@ from tests.conftest import (
     stop_worker,
     worker_database_url,
 )
-from tests.drafting import fill, sign_all
+from tests.drafting import approved_version, fill, sign_all
 from tests.factories import AccountFactory
+from tests.webhooks import Receiver, subscribe, verify
 
 # A broker of its own, for a worker allowed to deliver to 127.0.0.1.
 OUTAGE_REDIS_URL = os.environ.get("TEST_OUTAGE_REDIS_URL", "redis://127.0.0.1:6379/12")
 # Approval must answer well within this while Redis is down (it took 19 s).
 ANSWER_SECONDS = 3.0
-
-
-@pytest.fixture
-def receiver(settings: Any) -> Iterator[Receiver]:
-    settings.WEBHOOK_ALLOW_HTTP = True
-    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
-    server = Receiver()
-    yield server
-    server.close()
 
 
 def ready_to_approve(icp: Profile, rep: User, marketer: User, ops_manager: User) -> ProfileVersion:
@@ -181,7 +173,6 @@ def test_the_sweep_leaves_alone_what_the_broker_took_recently_and_resends_what_i
     settings: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from tests.scoring.test_runs import approved_version
 
     settings.TASK_RESEND_SECONDS = 600
     sends: list[tuple[str, tuple[Any, ...]]] = []
@@ -233,7 +224,6 @@ def test_of_two_sweeps_at_once_one_sends(
 ) -> None:
     """The claim is a conditional UPDATE: once one caller stamped the run,
     the other's UPDATE matches no row and it sends nothing."""
-    from tests.scoring.test_runs import approved_version
 
     sends: list[int] = []
 
@@ -251,7 +241,6 @@ def test_of_two_sweeps_at_once_one_sends(
 def test_a_send_the_broker_refuses_leaves_the_run_for_the_sweep(
     icp: Profile, broker_down: None, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from tests.scoring.test_runs import approved_version
 
     run = ScoringRun.objects.create(profile=icp, version=approved_version(icp, 1, [200, 2000]))
     with caplog.at_level(logging.WARNING, logger="icpsite.celery"):
@@ -318,7 +307,6 @@ def test_a_run_whose_chunks_the_broker_refused_goes_back_to_the_sweep(
     from celery import canvas
 
     from scoring import tasks
-    from tests.scoring.test_runs import approved_version
 
     AccountFactory.create_batch(3)
     version = approved_version(icp, 1, [200, 2000])
@@ -352,7 +340,7 @@ def test_the_sweep_runs_every_minute_on_beat(settings: Any) -> None:
 
 @pytest.fixture
 def outage_worker(
-    transactional_db: None, django_db_blocker: object, tmp_path: Path
+    transactional_db: None, django_db_blocker: DjangoDbBlocker, tmp_path: Path
 ) -> Iterator[subprocess.Popen[bytes]]:
     """A worker on a Redis of its own that may deliver webhooks to 127.0.0.1."""
     require_redis(OUTAGE_REDIS_URL)

@@ -25,8 +25,9 @@ from scoring.ingest.importer import BATCH_SIZE, accounts_import
 from scoring.ingest.jobs import import_job_create, import_job_run
 from scoring.models import Account, AccountScore, ImportJob, ScoringRun
 from scoring.tasks import import_job_run_task
+from tests.drafting import approved_version
 from tests.factories import AccountFactory
-from tests.scoring.test_runs import approved_version, run_all
+from tests.runs import run_all
 
 pytestmark = pytest.mark.django_db
 

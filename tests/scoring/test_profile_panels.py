@@ -8,8 +8,9 @@ from profiles.models import Profile, User
 from scoring import services
 from scoring.models import ScoringRun
 from scoring.preview import impact_preview
+from tests.drafting import approved_version
 from tests.factories import AccountFactory, VersionFactory
-from tests.scoring.test_runs import approved_version, run_all
+from tests.runs import run_all
 
 pytestmark = pytest.mark.django_db
 

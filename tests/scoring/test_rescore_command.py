@@ -5,8 +5,8 @@ from django.core.management import CommandError, call_command
 
 from profiles.models import Profile, User
 from scoring.models import AccountScore, ScoringRun
+from tests.drafting import approved_version
 from tests.factories import AccountFactory
-from tests.scoring.test_runs import approved_version
 
 pytestmark = pytest.mark.django_db
 

@@ -5,24 +5,12 @@ import time
 
 import pytest
 
-from profiles import services as profile_services
-from profiles.models import Profile, ProfileVersion, User
+from profiles.models import Profile, User
 from scoring.models import AccountScore, RunStatus, ScoringRun
-from tests.drafting import fill, sign_all
+from tests.drafting import approve_new_version
 from tests.factories import AccountFactory
 
 pytestmark = [pytest.mark.integration]
-
-
-def approve_new_version(
-    icp: Profile, rep: User, marketer: User, ops_manager: User
-) -> ProfileVersion:
-    draft = profile_services.version_start_draft(actor=ops_manager, profile=icp)
-    if not draft.criteria.exists():
-        draft = fill(draft, ops_manager)
-    profile_services.version_submit(actor=ops_manager, version=draft)
-    sign_all(draft, rep, marketer, ops_manager)
-    return profile_services.version_approve(actor=ops_manager, version=draft)
 
 
 def wait_for(run: ScoringRun, timeout: float = 60) -> ScoringRun:

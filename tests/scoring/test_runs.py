@@ -15,39 +15,11 @@ from scoring.engine import evaluate
 from scoring.models import Account, AccountScore, RunChunk, RunStatus, ScoringRun
 from scoring.rulesets import ruleset_for
 from tests.conftest import run_table_has_key
-from tests.drafting import fill, sign_all
-from tests.factories import AccountFactory, CriterionFactory, VersionFactory
+from tests.drafting import approved_version, fill, sign_all
+from tests.factories import AccountFactory
+from tests.runs import run_all
 
 pytestmark = pytest.mark.django_db
-
-
-def approved_version(
-    profile: Profile, number: int, employees: list[int], status: str = "approved"
-) -> ProfileVersion:
-    approved_at = timezone.now() if status == "approved" else None
-    version = VersionFactory.create(
-        profile=profile, number=number, status=status, approved_at=approved_at
-    )
-    CriterionFactory.create(
-        version=version, attribute="employees", operator="between", value=employees, points=60
-    )
-    CriterionFactory.create(
-        version=version, attribute="has_revops", operator="is_true", value=None, points=40
-    )
-    CriterionFactory.create(
-        version=version,
-        attribute="country",
-        operator="in",
-        value=["KP"],
-        points=0,
-        kind="disqualifier",
-    )
-    return version
-
-
-@pytest.fixture
-def v1(icp: Profile) -> ProfileVersion:
-    return approved_version(icp, 1, [200, 2000])
 
 
 @pytest.fixture
@@ -59,13 +31,6 @@ def base() -> list[Account]:
         AccountFactory.create(employees=450, has_revops=True, country="KP"),  # DQ
         AccountFactory.create(employees=5000, has_revops=True),  # 40, B
     ]
-
-
-def run_all(run: ScoringRun, chunk_size: int = 2) -> ScoringRun | None:
-    """Drive a run the way the tasks do, with small chunks."""
-    for low, high in services.run_plan(run.pk, chunk_size):
-        services.run_score_chunk(run.pk, low, high)
-    return services.run_finish(run.pk)
 
 
 def scores(run: ScoringRun) -> dict[int, tuple[int, str]]:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from pytest_django import DjangoDbBlocker
 
 from profiles.models import Profile, User
 from scoring import services
@@ -23,8 +24,8 @@ from tests.conftest import (
     stop_worker,
     worker_database_url,
 )
+from tests.drafting import approve_new_version
 from tests.factories import AccountFactory
-from tests.scoring.test_rescoring_worker import approve_new_version
 
 pytestmark = [pytest.mark.integration]
 
@@ -43,7 +44,7 @@ ACCOUNTS = 1200
 
 @pytest.fixture
 def kill_broker(
-    transactional_db: None, django_db_blocker: object, tmp_path: Path
+    transactional_db: None, django_db_blocker: DjangoDbBlocker, tmp_path: Path
 ) -> Iterator[tuple[str, Path]]:
     require_redis(KILL_REDIS_URL)
     database_url = worker_database_url(django_db_blocker)
