@@ -11,8 +11,8 @@ from django.urls import reverse
 
 from profiles import services
 from profiles.admin import ProfileVersionAdmin
-from profiles.models import Criterion, Membership, Profile, ProfileVersion, Team, User
-from tests.drafting import fill, sign_all
+from profiles.models import Criterion, Membership, ProfileVersion, Team, User
+from tests.drafting import sign_all
 from tests.factories import MembershipFactory
 from tests.snapshots import snapshot
 
@@ -22,16 +22,6 @@ def admin(admin_user: User, revops: Team) -> User:
     """The superuser, a RevOps manager like the demo's administrator."""
     MembershipFactory(user=admin_user, team=revops, role=Membership.Role.MANAGER)
     return admin_user
-
-
-@pytest.fixture
-def draft(icp: Profile, marketer: User) -> ProfileVersion:
-    return fill(services.version_start_draft(actor=marketer, profile=icp), marketer)
-
-
-@pytest.fixture
-def in_review(draft: ProfileVersion, marketer: User) -> ProfileVersion:
-    return services.version_submit(actor=marketer, version=draft)
 
 
 def change_url(version: ProfileVersion) -> str:
