@@ -34,6 +34,8 @@ from tests.webhooks import Receiver
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# A broker of its own, for a worker a test starts (and may stop) itself.
+OUTAGE_REDIS_URL = os.environ.get("TEST_OUTAGE_REDIS_URL", "redis://127.0.0.1:6379/12")
 
 
 @pytest.fixture(autouse=True)
@@ -255,16 +257,23 @@ def _database_url() -> str:
 
 
 def start_worker(
-    *, redis_url: str, database_url: str, log_path: Path, env: dict[str, str] | None = None
+    *,
+    redis_url: str,
+    database_url: str,
+    log_path: Path,
+    env: dict[str, str] | None = None,
+    module: str = "celery",
 ) -> subprocess.Popen[bytes]:
     """Start `celery worker` on both queues in a process group of its own
-    (so a test can kill it with its pool children) and wait until it answers."""
+    (so a test can kill it with its pool children) and wait until it answers.
+    `module` is what `python -m` runs with the celery arguments (see
+    tests/quick_retries_worker.py)."""
     log = log_path.open("ab")
     worker = subprocess.Popen(
         [
             sys.executable,
             "-m",
-            "celery",
+            module,
             "-A",
             "icpsite",
             "worker",

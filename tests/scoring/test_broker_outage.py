@@ -4,7 +4,6 @@ beat once Redis answers again: the run is scored and the webhook delivered
 without waiting for the stall rescue."""
 
 import logging
-import os
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -38,6 +37,7 @@ from scoring.models import (
 from scoring.tasks import resend_unsent_task
 from tests.conftest import (
     DOWN_URL,
+    OUTAGE_REDIS_URL,
     point_celery_at,
     require_redis,
     start_worker,
@@ -48,8 +48,6 @@ from tests.drafting import approved_version, fill, sign_all
 from tests.factories import AccountFactory
 from tests.webhooks import Receiver, subscribe, verify
 
-# A broker of its own, for a worker allowed to deliver to 127.0.0.1.
-OUTAGE_REDIS_URL = os.environ.get("TEST_OUTAGE_REDIS_URL", "redis://127.0.0.1:6379/12")
 # Approval must answer well within this while Redis is down (it took 19 s).
 ANSWER_SECONDS = 3.0
 
