@@ -1,0 +1,156 @@
+"""The lists cost a fixed number of queries, whatever they hold: each page
+is read with N rows and with 3N, under the same ceiling and at the same count.
+A query per row (an account's override, a criterion's comments, a claim's
+rep) would add N queries between the two."""
+
+from collections.abc import Callable
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from profiles import services as profile_services
+from profiles.models import Profile, ProfileVersion, Team, User
+from reviews import services as review_services
+from scoring import services as scoring_services
+from scoring.api_keys import api_key_create
+from scoring.models import Account, ScoringRun
+from tests.factories import AccountFactory, CriterionFactory, MembershipFactory, UserFactory
+from tests.runs import run_all
+
+pytestmark = pytest.mark.django_db
+
+N = 10
+
+# The ceilings: what each page costs with N rows or 3N, on SQLite and PostgreSQL.
+ACCOUNT_LIST_QUERIES = 8
+SCORES_FEED_QUERIES = 7
+VERSION_PAGE_QUERIES = 24
+REVIEW_QUEUE_QUERIES = 13
+
+
+def counted(get: Callable[[], int]) -> int:
+    """Queries one GET runs (after a first GET has warmed any cache)."""
+    assert get() == 200
+    with CaptureQueriesContext(connection) as captured:
+        assert get() == 200
+    return len(captured)
+
+
+@pytest.fixture
+def live_run(icp: Profile, v1: ProfileVersion, ops_manager: User) -> ScoringRun:
+    run = run_all(scoring_services.run_create(profile=icp, version=v1, actor=ops_manager))
+    assert run is not None
+    return run
+
+
+def claimed_accounts(n: int, icp: Profile, reps: list[User], manager: User) -> list[Account]:
+    """`n` scored accounts, each with a rep's claim; every other claim accepted."""
+    accounts = AccountFactory.create_batch(n, employees=450, has_revops=True)
+    scoring_services.accounts_score([a.pk for a in accounts])
+    for i, account in enumerate(accounts):
+        override = review_services.override_create(
+            actor=reps[i % len(reps)],
+            account=account,
+            profile=icp,
+            claimed_tier="B",
+            reason="strategic",
+        )
+        if i % 2:
+            review_services.override_accept(actor=manager, override=override, note="Agreed")
+    return accounts
+
+
+@pytest.fixture
+def team_reps(sales: Team) -> list[User]:
+    return [MembershipFactory.create(team=sales).user for _ in range(3)]
+
+
+def test_the_account_list_costs_the_same_for_n_or_3n_accounts_with_overrides(
+    client: Client,
+    icp: Profile,
+    live_run: ScoringRun,
+    team_reps: list[User],
+    manager: User,
+) -> None:
+    client.force_login(manager)
+
+    def get() -> int:
+        return client.get(reverse("account-list")).status_code
+
+    claimed_accounts(N, icp, team_reps, manager)
+    few = counted(get)
+    claimed_accounts(2 * N, icp, team_reps, manager)
+    many = counted(get)
+    assert few == many <= ACCOUNT_LIST_QUERIES
+
+
+def test_the_scores_feed_costs_the_same_for_n_or_3n_scored_accounts(
+    icp: Profile, live_run: ScoringRun, team_reps: list[User], manager: User
+) -> None:
+    reader = UserFactory.create(username="crm", is_staff=True)
+    key = api_key_create(actor=reader, name="CRM", user=reader, scope="read").plaintext
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+
+    def get() -> int:
+        return client.get("/api/v1/scores/", {"profile": icp.slug}).status_code
+
+    claimed_accounts(N, icp, team_reps, manager)
+    few = counted(get)
+    claimed_accounts(2 * N, icp, team_reps, manager)
+    many = counted(get)
+    assert few == many <= SCORES_FEED_QUERIES
+
+
+def commented_criteria(n: int, version: ProfileVersion, people: dict[str, User]) -> None:
+    """`n` more criteria on the version, each with a comment from every team."""
+    for i in range(n):
+        criterion = CriterionFactory.create(
+            version=version, attribute="employees", operator="gte", value=10 + i, points=1
+        )
+        for slug, person in people.items():
+            profile_services.comment_create(
+                actor=person,
+                version=version,
+                team=Team.objects.get(slug=slug),
+                body=f"About {criterion.value}",
+                criterion=criterion,
+            )
+
+
+def test_the_version_page_costs_the_same_for_n_or_3n_criteria_and_comments(
+    client: Client, in_review: ProfileVersion, rep: User, marketer: User, ops_manager: User
+) -> None:
+    people = {"sales": rep, "marketing": marketer, "revops": ops_manager}
+    client.force_login(rep)
+    url = reverse(
+        "version-detail", kwargs={"slug": in_review.profile.slug, "number": in_review.number}
+    )
+
+    def get() -> int:
+        return client.get(url).status_code
+
+    commented_criteria(N, in_review, people)
+    few = counted(get)
+    commented_criteria(2 * N, in_review, people)
+    many = counted(get)
+    assert few == many <= VERSION_PAGE_QUERIES
+
+
+def test_the_review_queue_costs_the_same_for_n_or_3n_claims(
+    client: Client, icp: Profile, live_run: ScoringRun, team_reps: list[User], manager: User
+) -> None:
+    client.force_login(manager)
+
+    def get() -> int:
+        return client.get(reverse("review-queue")).status_code
+
+    claimed_accounts(N, icp, team_reps, manager)
+    few = counted(get)
+    claimed_accounts(2 * N, icp, team_reps, manager)
+    many = counted(get)
+    assert few == many <= REVIEW_QUEUE_QUERIES
