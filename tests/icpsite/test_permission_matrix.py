@@ -41,7 +41,7 @@ from reviews import services as review_services
 from reviews.models import CheckIn, CheckInKind, Override
 from scoring import services as scoring_services
 from scoring.api_keys import api_key_create
-from scoring.models import Account, WebhookSubscription
+from scoring.models import Account, ImportJob, WebhookSubscription
 from tests.drafting import FIT_100, approved_version, fill, sign_all
 from tests.factories import AccountFactory, UserFactory
 from tests.runs import run_all
@@ -82,6 +82,7 @@ class World:
     webhook: WebhookSubscription
     acme: Account
     tiny: Account
+    mapping_job: ImportJob
     sales: Team
     people: dict[str, User] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
@@ -149,6 +150,13 @@ def world(
         "write_key": api_key_create(actor=None, name="Sync", user=marketer, scope="write"),
     }
     assert Membership.objects.filter(user=manager, role="manager").exists()
+    mapping_job = ImportJob.objects.create(
+        created_by=manager,
+        file_name="export.csv",
+        data=b"Ref,Company\np-1,Acme Export\n",
+        mode=ImportJob.Mode.ALL_OR_NOTHING,
+        status=ImportJob.Status.MAPPING,
+    )
     return World(
         icp=icp,
         live=live,
@@ -162,6 +170,7 @@ def world(
         webhook=webhook,
         acme=acme,
         tiny=tiny,
+        mapping_job=mapping_job,
         sales=sales,
         people=people,
         keys={role: made.plaintext for role, made in keys.items()},
@@ -299,6 +308,12 @@ UI_CASES = [
         lambda w: "/accounts/import/",
         {"manager", "superuser"},
         csv_file,
+    ),
+    ui(
+        "choose the columns of an import",
+        lambda w: f"/accounts/import/{w.mapping_job.pk}/columns/",
+        {"manager", "superuser"},
+        lambda w: {"column_0": "external_id", "column_1": "name", "action": "import"},
     ),
     ui(
         "mark a queue item reviewed",
