@@ -38,6 +38,7 @@ from scoring.models import (
     WebhookEvent,
 )
 from scoring.rulesets import ruleset_for
+from scoring.selectors import account_standing
 from scoring.webhooks import webhooks_emit
 
 logger = logging.getLogger(__name__)
@@ -578,17 +579,8 @@ def tier_override_clear(*, profile: Profile, account: Account) -> None:
 
 
 def _effective_override(profile: Profile, account: Account) -> str | None:
-    """The override tier readers see now: one set under the current run's version."""
-    return (
-        TierOverride.objects.filter(
-            profile=profile,
-            account=account,
-            version__scoring_runs__profile=profile,
-            version__scoring_runs__is_current=True,
-        )
-        .values_list("tier", flat=True)
-        .first()
-    )
+    """The override tier readers see now (see scoring.selectors.live_override)."""
+    return account_standing(account=account, profile=profile).override_tier
 
 
 def run_in_process(
