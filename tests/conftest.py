@@ -13,8 +13,10 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -204,6 +206,23 @@ def point_celery_at(broker: str, backend: str, *, eager: bool) -> CeleryTarget:
     celery_app._local = threading.local()  # type: ignore[attr-defined]
     celery_app.__dict__.pop("amqp", None)
     return previous
+
+
+# A Redis cache for tests that need one shared between processes.
+CACHE_REDIS_URL = os.environ.get("TEST_CACHE_REDIS_URL", "redis://127.0.0.1:6379/14")
+
+
+def redis_cache(url: str) -> dict[str, Any]:
+    """CACHES for a Redis cache at `url`, under a key prefix of its own."""
+    return {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            # A prefix of its own: nothing another test run keeps in this db is touched.
+            "KEY_PREFIX": f"test-rate-{uuid.uuid4().hex}",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1},
+        }
+    }
 
 
 # Redis as it is when it is down: a closed port.

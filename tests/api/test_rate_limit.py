@@ -3,9 +3,7 @@ get exactly API_THROTTLE_RATE requests through, and a cache that does not
 answer lets requests through with a warning instead of failing them."""
 
 import logging
-import os
 import threading
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -15,26 +13,13 @@ import requests
 
 from profiles.models import User
 from scoring.api_keys import api_key_create
-from tests.conftest import require_redis
+from tests.conftest import CACHE_REDIS_URL, redis_cache, require_redis
 from tests.factories import UserFactory
 
 PROFILES = "/api/v1/profiles/"
-CACHE_REDIS_URL = os.environ.get("TEST_CACHE_REDIS_URL", "redis://127.0.0.1:6379/14")
 DOWN_REDIS_URL = "redis://127.0.0.1:1/0"
 CLIENTS = 12
 REQUESTS_EACH = 15
-
-
-def redis_cache(url: str) -> dict[str, Any]:
-    return {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": url,
-            # A prefix of its own: nothing another test run keeps in this db is touched.
-            "KEY_PREFIX": f"test-rate-{uuid.uuid4().hex}",
-            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1},
-        }
-    }
 
 
 @pytest.fixture

@@ -77,8 +77,7 @@ def test_staff_see_the_cache_and_the_broker_fail_each_within_a_second(
 def test_staff_see_the_cache_and_the_broker_ok_on_redis(
     staff_client: Client, settings: Any
 ) -> None:
-    from tests.api.test_rate_limit import CACHE_REDIS_URL, redis_cache
-    from tests.conftest import TEST_REDIS_URL, require_redis
+    from tests.conftest import CACHE_REDIS_URL, TEST_REDIS_URL, redis_cache, require_redis
 
     require_redis(TEST_REDIS_URL)
     settings.CACHES = redis_cache(CACHE_REDIS_URL)

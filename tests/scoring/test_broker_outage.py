@@ -46,6 +46,7 @@ from tests.conftest import (
 )
 from tests.drafting import approved_version, fill, sign_all
 from tests.factories import AccountFactory
+from tests.importing import csv_file, queued
 from tests.webhooks import Receiver, subscribe, verify
 
 # Approval must answer well within this while Redis is down (it took 19 s).
@@ -251,7 +252,6 @@ def test_a_send_the_broker_refuses_leaves_the_run_for_the_sweep(
 def test_an_upload_while_the_broker_is_down_is_imported_by_the_sweep_once_it_is_back(
     transactional_db: None, manager: User, client: Client
 ) -> None:
-    from tests.scoring.test_import_jobs import csv_file
 
     client.force_login(manager)
     broker, backend, eager = point_celery_at(DOWN_URL, DOWN_URL, eager=False)
@@ -275,7 +275,6 @@ def test_an_upload_while_the_broker_is_down_is_imported_by_the_sweep_once_it_is_
 def test_the_sweep_fails_a_job_its_task_abandoned_and_leaves_one_still_running(
     manager: User, settings: Any
 ) -> None:
-    from tests.scoring.test_import_jobs import csv_file, queued
 
     settings.SCORING_STALL_SECONDS = 3600
     now = timezone.now()

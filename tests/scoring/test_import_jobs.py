@@ -22,27 +22,15 @@ from profiles.models import Profile, Trait, User
 from scoring import services
 from scoring.ingest import jobs as imports
 from scoring.ingest.importer import BATCH_SIZE, accounts_import
-from scoring.ingest.jobs import import_job_create, import_job_run
+from scoring.ingest.jobs import import_job_run
 from scoring.models import Account, AccountScore, ImportJob, ScoringRun
 from scoring.tasks import import_job_run_task
 from tests.drafting import approved_version
 from tests.factories import AccountFactory
+from tests.importing import csv_file, queued
 from tests.runs import run_all
 
 pytestmark = pytest.mark.django_db
-
-HEADER = "external_id,name,employees"
-
-
-def csv_file(count: int, *, bad: dict[int, str] | None = None, start: int = 1) -> bytes:
-    """`count` accounts, crm-<n> with n from `start`; `bad` maps a row number
-    (the header is row 1) to the employees cell that row gets instead."""
-    lines = [HEADER]
-    for n in range(start, start + count):
-        row = len(lines) + 1
-        employees = (bad or {}).get(row, str(n % 5000))
-        lines.append(f"crm-{n},Company {n},{employees}")
-    return ("\n".join(lines) + "\n").encode()
 
 
 def post(
@@ -58,11 +46,6 @@ def post(
 
 def job_page(client: Client, job: ImportJob, **headers: str) -> Any:
     return client.get(reverse("account-import-job", args=[job.pk]), headers=headers)
-
-
-def queued(actor: User, data: bytes, mode: str = "all_or_nothing") -> ImportJob:
-    with TestCase.captureOnCommitCallbacks(execute=False):
-        return import_job_create(actor=actor, file_name="accounts.csv", data=data, mode=mode)  # type: ignore[arg-type]
 
 
 # --- The upload ----------------------------------------------------------------
