@@ -1,3 +1,4 @@
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -96,6 +97,34 @@ def profile_list(*, viewer: User) -> QuerySet[Profile]:
         Prefetch("versions", queryset=live, to_attr="live_versions"),
         Prefetch("versions", queryset=open_versions, to_attr="open_versions"),
     ).annotate(version_count=Count("versions"))
+
+
+def live_profile_list() -> QuerySet[Profile]:
+    """The profiles with a live (approved) version, by name."""
+    return Profile.objects.filter(versions__status=VersionStatus.APPROVED).order_by("name")
+
+
+def live_criterion_list(*, profiles: Iterable[Profile] | None = None) -> QuerySet[Criterion]:
+    """The criteria of the live versions (of `profiles`, or of every
+    profile), in each version's order."""
+    live = ProfileVersion.objects.filter(status=VersionStatus.APPROVED)
+    if profiles is not None:
+        live = live.filter(profile__in=list(profiles))
+    return Criterion.objects.filter(version__in=live).order_by("version", "position")
+
+
+def version_by_slug(*, slug: str, number: int) -> ProfileVersion | None:
+    """A version by its profile's slug and its number, with its profile."""
+    return (
+        ProfileVersion.objects.select_related("profile")
+        .filter(profile__slug=slug, number=number)
+        .first()
+    )
+
+
+def unapproved_version_list(*, profile: Profile) -> QuerySet[ProfileVersion]:
+    """A profile's versions other than the live one, newest first."""
+    return profile.versions.exclude(status=VersionStatus.APPROVED).order_by("-number")
 
 
 def profile_get(*, viewer: User, slug: str) -> Profile:

@@ -14,13 +14,19 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from icpsite.refusals import add_refusal_to_form, refusal_text
-from profiles.models import Criterion, Profile, ProfileVersion, User, VersionStatus
+from profiles.models import User
 from profiles.redirects import redirect_to_next
+from profiles.selectors import (
+    live_criterion_list,
+    live_profile_list,
+    unapproved_version_list,
+    version_by_slug,
+)
 from reviews import services
 from reviews.charts import validation_charts
 from reviews.drift import drift_signals, live_version
@@ -33,11 +39,18 @@ from reviews.selectors import (
     checkin_list,
     checkins_for_draft,
     is_reviewer,
+    override_get,
     override_list,
     queue_get,
 )
-from scoring.models import Account, ScoringRun
-from scoring.selectors import account_standings, current_run, scored_profiles
+from scoring.models import Account
+from scoring.selectors import (
+    account_get,
+    account_standings,
+    current_run,
+    current_run_list,
+    scored_profiles,
+)
 
 PAGE_SIZE = 25
 
@@ -84,7 +97,10 @@ def queue(request: HttpRequest) -> HttpResponse:
 def override_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
     if decision not in ("accept", "reject"):
         raise Http404("Accept or reject.")
-    override = get_object_or_404(Override, pk=pk)
+    try:
+        override = override_get(viewer=_user(request), pk=pk)
+    except Override.DoesNotExist:
+        raise Http404("No such override.") from None
     form = ReviewForm(request.POST)
     form.is_valid()
     note = form.cleaned_data.get("note", "")
@@ -156,10 +172,7 @@ def _account_context(
     request: HttpRequest, account: Account, form: OverrideForm | None
 ) -> dict[str, Any]:
     profiles = list(scored_profiles())
-    live_ids = [
-        v.pk for v in ProfileVersion.objects.filter(profile__in=profiles, status="approved")
-    ]
-    criteria = Criterion.objects.filter(version_id__in=live_ids).order_by("version", "position")
+    criteria = live_criterion_list(profiles=profiles)
     if form is None:
         form = OverrideForm(profiles=scored_profiles(), criteria=criteria)
     standing = account_standings(account=account)
@@ -176,15 +189,15 @@ def _account_context(
 def account_overrides(request: HttpRequest, pk: int) -> HttpResponse:
     """The account page's overrides panel: effective tiers, history, and the
     form a rep logs an override with."""
-    account = get_object_or_404(Account, pk=pk)
+    try:
+        account = account_get(viewer=_user(request), pk=pk)
+    except Account.DoesNotExist:
+        raise Http404("No such account.") from None
     form = None
     status = 200
     if request.method == "POST":
-        live_ids = ProfileVersion.objects.filter(status="approved").values("pk")
         form = OverrideForm(
-            request.POST,
-            profiles=scored_profiles(),
-            criteria=Criterion.objects.filter(version_id__in=live_ids),
+            request.POST, profiles=scored_profiles(), criteria=live_criterion_list()
         )
         if form.is_valid():
             try:
@@ -217,8 +230,7 @@ def account_overrides(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def checkins(request: HttpRequest) -> HttpResponse:
-    runs = ScoringRun.objects.filter(is_current=True).select_related("profile", "version")
-    drift = [(run.profile, drift_signals(run=run)) for run in runs]
+    drift = [(run.profile, drift_signals(run=run)) for run in current_run_list()]
     page = Paginator(checkin_list(viewer=_user(request)), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
@@ -275,9 +287,9 @@ def checkin_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def version_evidence(request: HttpRequest, slug: str, number: int) -> HttpResponse:
-    version = get_object_or_404(
-        ProfileVersion.objects.select_related("profile"), profile__slug=slug, number=number
-    )
+    version = version_by_slug(slug=slug, number=number)
+    if version is None:
+        raise Http404("No such version.")
     return render(
         request,
         "reviews/partials/_evidence.html",
@@ -291,15 +303,11 @@ def version_evidence(request: HttpRequest, slug: str, number: int) -> HttpRespon
 
 @login_required
 def validation(request: HttpRequest) -> HttpResponse:
-    profiles = list(Profile.objects.filter(versions__status="approved").order_by("name"))
+    profiles = list(live_profile_list())
     chosen = request.GET.get("profile")
     profile = next((p for p in profiles if p.slug == chosen), profiles[0] if profiles else None)
     run = current_run(profile=profile) if profile else None
-    drafts = (
-        list(profile.versions.exclude(status=VersionStatus.APPROVED).order_by("-number"))
-        if profile
-        else []
-    )
+    drafts = list(unapproved_version_list(profile=profile)) if profile else []
     draft = None
     if "draft" in request.GET:  # chosen; empty is "live only"
         draft = next((v for v in drafts if str(v.number) == request.GET["draft"]), None)

@@ -42,6 +42,11 @@ def current_run(*, profile: Profile) -> ScoringRun | None:
     )
 
 
+def current_run_list() -> QuerySet[ScoringRun]:
+    """Every profile's current run, with its profile and version."""
+    return ScoringRun.objects.filter(is_current=True).select_related("profile", "version")
+
+
 def latest_run(*, profile: Profile) -> ScoringRun | None:
     return ScoringRun.objects.filter(profile=profile).select_related("version").first()
 
