@@ -71,7 +71,7 @@ def ping_task() -> dict[str, str]:
     database: `python manage.py shell -c "from icpsite.celery import
     ping_task; print(ping_task.delay().get(10))"`.
     """
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-        cursor.fetchone()
+    connection.ensure_connection()
+    if not connection.is_usable():
+        raise ConnectionError("The worker's database connection was lost.")
     return {"hostname": socket.gethostname(), "database": str(connection.settings_dict["NAME"])}

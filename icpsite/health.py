@@ -34,9 +34,10 @@ def _error(exc: Exception) -> str:
 def database_error() -> str | None:
     """Why the database does not answer, or None when it does."""
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
+        connection.ensure_connection()
+        if not connection.is_usable():  # Django's own round trip to the server
+            connection.close()
+            return "The connection to the database was lost."
     except Exception as exc:  # any database failure makes the instance unhealthy
         return _error(exc)
     return None
