@@ -61,29 +61,29 @@ _REFUSAL_ATTR = "_profiles_admin_refusal"
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 1
-    autocomplete_fields = ["user"]
+    autocomplete_fields = ("user",)
 
 
 class UserMembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
-    autocomplete_fields = ["team"]
+    autocomplete_fields = ("team",)
     verbose_name = "team membership"
 
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    inlines = [UserMembershipInline]
-    list_display = ["username", "email", "first_name", "last_name", "is_staff", "is_active"]
+    inlines = (UserMembershipInline,)
+    list_display = ("username", "email", "first_name", "last_name", "is_staff", "is_active")
 
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ["name", "function", "slug"]
-    list_filter = ["function"]
-    search_fields = ["name", "slug"]
-    prepopulated_fields = {"slug": ["name"]}
-    inlines = [MembershipInline]
+    list_display = ("name", "function", "slug")
+    list_filter = ("function",)
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}  # noqa: RUF012 (the admin checks for a dict)
+    inlines = (MembershipInline,)
 
 
 @admin.register(Trait)
@@ -91,9 +91,9 @@ class TraitAdmin(admin.ModelAdmin):
     """Custom account attributes. The key is fixed once made, because criteria
     and every account's traits refer to it."""
 
-    list_display = ["label", "key", "type", "category"]
-    list_filter = ["type", "category"]
-    search_fields = ["label", "key"]
+    list_display = ("label", "key", "type", "category")
+    list_filter = ("type", "category")
+    search_fields = ("label", "key")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Trait | None = None) -> list[str]:
         return ["key"] if obj is not None else []
@@ -106,9 +106,9 @@ class ProfileVersionInline(admin.TabularInline):
     """A profile's versions, newest first, each a link to its own page."""
 
     model = ProfileVersion
-    fields = ["number", "status", "revision", "created_by", "created_at", "approved_at"]
-    readonly_fields = ["number", "status", "revision", "created_by", "created_at", "approved_at"]
-    ordering = ["-number"]
+    fields = ("number", "status", "revision", "created_by", "created_at", "approved_at")
+    readonly_fields = ("number", "status", "revision", "created_by", "created_at", "approved_at")
+    ordering = ("-number",)
     show_change_link = True
     extra = 0
     can_delete = False
@@ -128,11 +128,11 @@ class ProfileVersionInline(admin.TabularInline):
 
 @admin.register(Profile)
 class ProfileAdmin(admin.ModelAdmin):
-    list_display = ["name", "required_team_names", "checkin_cadence", "created_at"]
-    list_filter = ["checkin_cadence"]
-    search_fields = ["name", "slug"]
-    prepopulated_fields = {"slug": ["name"]}
-    fields = [
+    list_display = ("name", "required_team_names", "checkin_cadence", "created_at")
+    list_filter = ("checkin_cadence",)
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}  # noqa: RUF012 (the admin checks for a dict)
+    fields = (
         "name",
         "slug",
         "description",
@@ -142,11 +142,11 @@ class ProfileAdmin(admin.ModelAdmin):
         "checkin_cadence",
         "created_by",
         "created_at",
-    ]
-    readonly_fields = ["created_by", "created_at"]
-    filter_horizontal = ["required_teams", "approving_teams"]
-    autocomplete_fields = ["admins"]
-    inlines = [ProfileVersionInline]
+    )
+    readonly_fields = ("created_by", "created_at")
+    filter_horizontal = ("required_teams", "approving_teams")
+    autocomplete_fields = ("admins",)
+    inlines = (ProfileVersionInline,)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Profile]:
         return super().get_queryset(request).prefetch_related("required_teams")
@@ -499,8 +499,8 @@ class SignOffInline(_FrozenAwareInline):
     """A sign-off is a team's own word on a revision; only the team gives it."""
 
     model = SignOff
-    fields = ["team", "decision", "user", "note", "revision", "freshness", "created_at"]
-    readonly_fields = ["team", "decision", "user", "note", "revision", "freshness", "created_at"]
+    fields = ("team", "decision", "user", "note", "revision", "freshness", "created_at")
+    readonly_fields = ("team", "decision", "user", "note", "revision", "freshness", "created_at")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SignOff]:
         return super().get_queryset(request).select_related("team", "user", "version")
@@ -517,8 +517,8 @@ class CommentInline(_FrozenAwareInline):
 
     model = Comment
     fk_name = "version"
-    fields = ["created_at", "team", "author", "criterion_label", "parent", "body", "resolved"]
-    readonly_fields = [
+    fields = ("created_at", "team", "author", "criterion_label", "parent", "body", "resolved")
+    readonly_fields = (
         "created_at",
         "team",
         "author",
@@ -526,7 +526,7 @@ class CommentInline(_FrozenAwareInline):
         "parent",
         "body",
         "resolved",
-    ]
+    )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Comment]:
         return super().get_queryset(request).select_related("team", "author", "parent")
@@ -538,9 +538,9 @@ class VersionEventInline(_FrozenAwareInline):
     model = VersionEvent
     verbose_name = "activity"
     verbose_name_plural = "activity log"
-    fields = ["created_at", "actor", "team", "verb", "summary", "revision"]
-    readonly_fields = ["created_at", "actor", "team", "verb", "summary", "revision"]
-    ordering = ["-created_at", "-id"]
+    fields = ("created_at", "actor", "team", "verb", "summary", "revision")
+    readonly_fields = ("created_at", "actor", "team", "verb", "summary", "revision")
+    ordering = ("-created_at", "-id")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[VersionEvent]:
         return super().get_queryset(request).select_related("actor", "team")

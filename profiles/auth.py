@@ -10,6 +10,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from typing_extensions import override
 
 from profiles.models import User
 
@@ -22,6 +23,7 @@ def _user_named(name: str) -> User | None:
 class UsernameOrEmailBackend(ModelBackend):
     """Sign in with either the username or the email address."""
 
+    @override
     def authenticate(
         self,
         request: HttpRequest | None,
@@ -75,7 +77,9 @@ def client_address(request: HttpRequest) -> str | None:
 
 
 def locked_out(
-    request: HttpRequest, original_response: HttpResponse | None, credentials: dict[str, Any]
+    request: HttpRequest,
+    original_response: HttpResponse | None,  # noqa: ARG001 (django-axes's signature)
+    credentials: dict[str, Any],  # noqa: ARG001
 ) -> HttpResponse:
     """The page for a sign-in refused by the lockout: 429, saying when to try
     again (each try while locked out starts the cool-off anew) and

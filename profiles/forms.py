@@ -1,7 +1,7 @@
 """Forms for the drafting pages. They turn typed text into service arguments;
 the services do the validating that matters."""
 
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -159,14 +159,14 @@ class SignOffForm(StoredTextFormMixin, forms.Form):
 class ProfileForm(StoredTextFormMixin, forms.ModelForm):
     class Meta:
         model = Profile
-        fields = ["name", "description", "required_teams", "approving_teams", "checkin_cadence"]
-        widgets = {
+        fields = ("name", "description", "required_teams", "approving_teams", "checkin_cadence")
+        widgets: ClassVar[dict[str, forms.Widget | type[forms.Widget]]] = {
             "required_teams": forms.CheckboxSelectMultiple,
             "approving_teams": forms.CheckboxSelectMultiple,
             "description": forms.Textarea(attrs={"rows": 3}),
         }
-        labels = {"checkin_cadence": "Check-in cadence"}
-        help_texts = {
+        labels: ClassVar[dict[str, str]] = {"checkin_cadence": "Check-in cadence"}
+        help_texts: ClassVar[dict[str, str]] = {
             "approving_teams": "Managers and admins of these teams approve versions. "
             "Leave empty for the RevOps teams.",
         }

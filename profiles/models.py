@@ -26,6 +26,10 @@ class User(AbstractUser):
 
     email = models.EmailField("email address")
 
+    # The person's role in each of their teams, by team id, once
+    # profiles.policies.roles_of has read it for this object (a request's).
+    team_roles: dict[int, str] | None = None
+
     class Meta:
         verbose_name = "user"
         constraints = [

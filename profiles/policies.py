@@ -49,10 +49,10 @@ def moved_on(reason: str) -> Verdict:
 
 def roles_of(user: User) -> dict[int, str]:
     """The user's role in each of their teams, by team id (cached on the user)."""
-    cached: dict[int, str] | None = getattr(user, "_team_roles", None)
+    cached: dict[int, str] | None = getattr(user, "team_roles", None)
     if cached is None:
         cached = dict(Membership.objects.filter(user=user).values_list("team_id", "role"))
-        user._team_roles = cached  # type: ignore[attr-defined]
+        user.team_roles = cached
     return cached
 
 
@@ -80,7 +80,7 @@ def is_approver(user: User, profile: Profile) -> bool:
     return any(t in approving and r in MANAGING_ROLES for t, r in roles_of(user).items())
 
 
-def can_start_draft(user: User, profile: Profile, open_version: ProfileVersion | None) -> Verdict:
+def can_start_draft(user: User, open_version: ProfileVersion | None) -> Verdict:
     if not (verdict := can_write(user)):
         return verdict
     if open_version is not None:
@@ -118,7 +118,7 @@ def can_act_for_team(user: User, team: Team) -> Verdict:
     return YES
 
 
-def can_comment(user: User, version: ProfileVersion, team: Team) -> Verdict:
+def can_comment(user: User, team: Team) -> Verdict:
     return can_act_for_team(user, team)
 
 

@@ -37,7 +37,7 @@ def membership_list(*, user: User) -> QuerySet[Membership]:
     return Membership.objects.filter(user=user).select_related("team").order_by("team__name")
 
 
-def team_list(*, viewer: User) -> QuerySet[Team]:
+def team_list() -> QuerySet[Team]:
     """Every team with its members (managers first) and head counts.
 
     Any signed-in person may see who is in which team: sign-off and comments
@@ -88,7 +88,7 @@ def criterion_text(criterion: Criterion, registry: dict[str, Attribute] | None =
         return f"{attribute.label} {criterion.operator} {criterion.value}"
 
 
-def profile_list(*, viewer: User) -> QuerySet[Profile]:
+def profile_list() -> QuerySet[Profile]:
     """Every profile with its live and open versions; everyone signed in reads them."""
     live = ProfileVersion.objects.filter(status=VersionStatus.APPROVED)
     open_versions = ProfileVersion.objects.filter(status__in=OPEN_STATUSES)
@@ -127,7 +127,7 @@ def unapproved_version_list(*, profile: Profile) -> QuerySet[ProfileVersion]:
     return profile.versions.exclude(status=VersionStatus.APPROVED).order_by("-number")
 
 
-def profile_get(*, viewer: User, slug: str) -> Profile:
+def profile_get(*, slug: str) -> Profile:
     return Profile.objects.prefetch_related("required_teams", "approving_teams", "admins").get(
         slug=slug
     )
@@ -281,11 +281,11 @@ class TeamRoster:
     managers: list[User]
 
 
-def team_roster_list(*, viewer: User) -> list[TeamRoster]:
+def team_roster_list() -> list[TeamRoster]:
     """Every team with its managers, in the queries team_list makes."""
     return [
         TeamRoster(team, [m.user for m in team.memberships.all() if m.can_manage])
-        for team in team_list(viewer=viewer)
+        for team in team_list()
     ]
 
 

@@ -66,7 +66,7 @@ def keep_typed_input(form: forms.Form, stale: services.StaleRevisionError) -> No
 
 @login_required
 def dashboard(request: AuthenticatedRequest) -> HttpResponse:
-    rosters = team_roster_list(viewer=request.user)
+    rosters = team_roster_list()
     teams = [roster.team for roster in rosters]
     my_team_ids = {m.team_id for m in request.user.memberships.all()}
     context = {
@@ -74,7 +74,7 @@ def dashboard(request: AuthenticatedRequest) -> HttpResponse:
         "rosters": rosters,
         "my_teams": [t for t in teams if t.pk in my_team_ids],
         "people_count": len({m.user_id for t in teams for m in t.memberships.all()}),
-        "profiles": list(profile_list(viewer=request.user)),
+        "profiles": list(profile_list()),
     }
     return render(request, "profiles/dashboard.html", context)
 
@@ -105,13 +105,13 @@ def profile_index(request: AuthenticatedRequest) -> HttpResponse:
     return render(
         request,
         "profiles/profile_list.html",
-        {"profiles": profile_list(viewer=request.user), "form": form, "can_create": can_create},
+        {"profiles": profile_list(), "form": form, "can_create": can_create},
     )
 
 
 @login_required
 def profile_detail(request: AuthenticatedRequest, slug: str) -> HttpResponse:
-    profile = _profile_or_404(request, slug)
+    profile = _profile_or_404(slug)
     versions = list(version_list(profile=profile))
     open_version = next((v for v in versions if v.is_open), None)
     return render(
@@ -122,7 +122,7 @@ def profile_detail(request: AuthenticatedRequest, slug: str) -> HttpResponse:
             "versions": versions,
             "live": next((v for v in versions if v.status == "approved"), None),
             "open_version": open_version,
-            "can_start": policies.can_start_draft(request.user, profile, open_version),
+            "can_start": policies.can_start_draft(request.user, open_version),
         },
     )
 
@@ -130,7 +130,7 @@ def profile_detail(request: AuthenticatedRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def draft_start(request: AuthenticatedRequest, slug: str) -> HttpResponse:
-    profile = _profile_or_404(request, slug)
+    profile = _profile_or_404(slug)
     source = None
     if number := request.POST.get("source"):
         source = get_object_or_404(ProfileVersion, profile=profile, number=number)
@@ -144,7 +144,7 @@ def draft_start(request: AuthenticatedRequest, slug: str) -> HttpResponse:
 
 @login_required
 def version_compare(request: AuthenticatedRequest, slug: str) -> HttpResponse:
-    profile = _profile_or_404(request, slug)
+    profile = _profile_or_404(slug)
     versions = list(version_list(profile=profile))
     by_number = {v.number: v for v in versions}
     chosen_new, chosen_old = request.GET.get("to"), request.GET.get("from")
@@ -183,7 +183,7 @@ REFRESHED_AFTER = {
 
 @login_required
 def version_detail(request: AuthenticatedRequest, slug: str, number: int) -> HttpResponse:
-    version = _version_or_404(request, slug, number)
+    version = _version_or_404(slug, number)
     return render(request, "profiles/version_detail.html", version_context(request, version))
 
 
@@ -297,7 +297,7 @@ def criterion_save(
 ) -> HttpResponse:
     """Add a criterion, or change one. A stale revision shows the person's
     input again beside the current state, with who changed what."""
-    version = _version_or_404(request, slug, number)
+    version = _version_or_404(slug, number)
     criterion = Criterion.objects.filter(pk=pk, version=version).first() if pk else None
     registry = attribute_registry()
     form = CriterionForm(request.POST, registry=registry)
@@ -376,7 +376,7 @@ def _criterion_form_again(
 @login_required
 def criterion_edit(request: AuthenticatedRequest, slug: str, number: int, pk: int) -> HttpResponse:
     """The criteria with one opened for editing in place (HTMX), or the page with it open."""
-    version = _version_or_404(request, slug, number)
+    version = _version_or_404(slug, number)
     criterion = get_object_or_404(Criterion, pk=pk, version=version)
     form = CriterionForm(
         registry=attribute_registry(),
@@ -401,7 +401,7 @@ def criterion_edit(request: AuthenticatedRequest, slug: str, number: int, pk: in
 def criterion_delete(
     request: AuthenticatedRequest, slug: str, number: int, pk: int
 ) -> HttpResponse:
-    version = _version_or_404(request, slug, number)
+    version = _version_or_404(slug, number)
     criterion = Criterion.objects.filter(pk=pk, version=version).first()
     if criterion is None:
         return _render_version(
@@ -431,7 +431,7 @@ def criterion_delete(
 @login_required
 @require_POST
 def version_settings(request: AuthenticatedRequest, slug: str, number: int) -> HttpResponse:
-    version = _version_or_404(request, slug, number)
+    version = _version_or_404(slug, number)
     form = VersionSettingsForm(request.POST)
     status = 422
     if form.is_valid():
@@ -453,7 +453,7 @@ def version_settings(request: AuthenticatedRequest, slug: str, number: int) -> H
 @login_required
 @require_POST
 def comment_post(request: AuthenticatedRequest, slug: str, number: int) -> HttpResponse:
-    version = _version_or_404(request, slug, number)
+    version = _version_or_404(slug, number)
     # Any team may be named; the service refuses, with the reason, a team the
     # person does not belong to.
     form = CommentForm(request.POST, teams=Team.objects.all())
@@ -502,7 +502,7 @@ def comment_post(request: AuthenticatedRequest, slug: str, number: int) -> HttpR
 @login_required
 @require_POST
 def comment_resolve(request: AuthenticatedRequest, slug: str, number: int, pk: int) -> HttpResponse:
-    version = _version_or_404(request, slug, number)
+    version = _version_or_404(slug, number)
     comment = get_object_or_404(Comment, pk=pk, version=version)
     try:
         services.comment_resolve(
@@ -528,7 +528,7 @@ def comment_resolve(request: AuthenticatedRequest, slug: str, number: int, pk: i
 @login_required
 @require_POST
 def signoff_post(request: AuthenticatedRequest, slug: str, number: int) -> HttpResponse:
-    version = _version_or_404(request, slug, number)
+    version = _version_or_404(slug, number)
     # Any team may be named; the service refuses, with the reason, a team the
     # person does not belong to or the profile does not ask.
     form = SignOffForm(request.POST, teams=Team.objects.all())
@@ -564,7 +564,7 @@ def version_transition(
     request: AuthenticatedRequest, slug: str, number: int, action: str
 ) -> HttpResponse:
     """Submit, withdraw or approve: each is one service call and a message."""
-    version = _version_or_404(request, slug, number)
+    version = _version_or_404(slug, number)
     if action not in ("submit", "withdraw", "approve"):
         raise Http404(f"There is no {action!r} action on a version.")
     try:
@@ -613,15 +613,15 @@ def _int(raw: Any) -> int:
         return -1
 
 
-def _profile_or_404(request: AuthenticatedRequest, slug: str) -> Profile:
+def _profile_or_404(slug: str) -> Profile:
     try:
-        return profile_get(viewer=request.user, slug=slug)
+        return profile_get(slug=slug)
     except Profile.DoesNotExist:
         raise Http404(f"No profile {slug!r}.") from None
 
 
-def _version_or_404(request: AuthenticatedRequest, slug: str, number: int) -> ProfileVersion:
-    profile = _profile_or_404(request, slug)
+def _version_or_404(slug: str, number: int) -> ProfileVersion:
+    profile = _profile_or_404(slug)
     try:
         return version_get(profile=profile, number=number)
     except ProfileVersion.DoesNotExist:

@@ -36,17 +36,17 @@ def _decide(request: HttpRequest, overrides: QuerySet[Override], accept: bool) -
 
 @admin.register(Override)
 class OverrideAdmin(admin.ModelAdmin):
-    list_display = [
+    list_display = (
         "account", "profile", "claim_of", "team", "machine_tier", "claimed_tier", "reason",
         "status", "created_at",
-    ]  # fmt: skip
-    list_filter = ["status", "reason", "claimed_tier", "profile", "team"]
-    search_fields = [
+    )  # fmt: skip
+    list_filter = ("status", "reason", "claimed_tier", "profile", "team")
+    search_fields = (
         "account__name", "account__external_id", "rep__username", "rep__email",
         "logged_by__username", "logged_by__email",
-    ]  # fmt: skip
-    list_select_related = ["account", "profile", "rep", "logged_by", "team"]
-    actions = ["accept", "reject"]
+    )  # fmt: skip
+    list_select_related = ("account", "profile", "rep", "logged_by", "team")
+    actions = ("accept", "reject")
 
     @admin.display(description="Rep", ordering="rep__username")
     def claim_of(self, override: Override) -> str:
@@ -69,9 +69,9 @@ class OverrideAdmin(admin.ModelAdmin):
 
 @admin.register(CheckIn)
 class CheckInAdmin(admin.ModelAdmin):
-    list_display = ["profile", "kind", "due_on", "trigger", "outcome", "draft", "closed_at"]
-    list_filter = ["kind", "outcome", "profile"]
-    list_select_related = ["profile", "draft"]
+    list_display = ("profile", "kind", "due_on", "trigger", "outcome", "draft", "closed_at")
+    list_filter = ("kind", "outcome", "profile")
+    list_select_related = ("profile", "draft")
 
     def get_readonly_fields(self, request: HttpRequest, obj: CheckIn | None = None) -> Any:
         return [f.name for f in CheckIn._meta.fields]

@@ -7,7 +7,7 @@ same calls and permissions as the pages.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 from django.db.models import QuerySet
 from django.urls import path, re_path
@@ -22,7 +22,7 @@ from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
-from icpsite.api.base import ApiViewMixin
+from icpsite.api.base import ApiViewMixin, QuerySerializers
 from icpsite.api.errors import answers
 from icpsite.api.fields import StrictCharField, StrictSlugRelatedField
 from icpsite.api.pagination import MAX_PAGE_SIZE, NewestFirstCursor, NumberedPages
@@ -68,12 +68,12 @@ class OverrideSerializer(serializers.ModelSerializer[Override]):
 
     class Meta:
         model = Override
-        fields = [
+        fields = (
             "id", "account", "account_name", "profile", "version", "rep", "logged_by", "team",
             "machine_score", "machine_tier", "claimed_tier", "sets_tier", "reason",
             "criterion", "criterion_label", "note", "status", "reviewed_by", "review_note",
             "reviewed_at", "created_at",
-        ]  # fmt: skip
+        )  # fmt: skip
 
     def get_reviewed_by(self, override: Override) -> str | None:
         return override.reviewed_by.email if override.reviewed_by else None
@@ -116,10 +116,10 @@ class CheckInSerializer(serializers.ModelSerializer[CheckIn]):
 
     class Meta:
         model = CheckIn
-        fields = [
+        fields = (
             "id", "profile", "kind", "due_on", "trigger", "trigger_reason", "since", "agenda",
             "is_open", "outcome", "outcome_note", "draft", "closed_at", "created_at",
-        ]  # fmt: skip
+        )  # fmt: skip
 
     def get_draft(self, checkin: CheckIn) -> int | None:
         return checkin.draft.number if checkin.draft else None
@@ -162,7 +162,7 @@ class ValidationQuerySerializer(serializers.Serializer[Any]):
 
 
 class ReviewsViewSet(ApiViewMixin, GenericViewSet[Any]):
-    permission_classes = [IsAuthenticated]
+    permission_classes = (IsAuthenticated,)
     lookup_value_regex = ANY_SEGMENT
 
     @property
@@ -183,10 +183,10 @@ class OverrideViewSet(ReviewsViewSet):
     serializer_class = OverrideSerializer
     queryset = Override.objects.none()
     pagination_class = NewestFirstCursor
-    query_serializers = {"list": OverrideQuerySerializer}
+    query_serializers: ClassVar[QuerySerializers] = {"list": OverrideQuerySerializer}
 
     def get_queryset(self) -> QuerySet[Override]:
-        return override_list(viewer=self.actor)
+        return override_list()
 
     @extend_schema(
         summary="List overrides",
@@ -195,7 +195,7 @@ class OverrideViewSet(ReviewsViewSet):
     )
     def list(self, request: Request) -> Response:
         query = self.query
-        overrides = override_list(viewer=self.actor, status=query.get("status"))
+        overrides = override_list(status=query.get("status"))
         if "profile" in query:
             overrides = overrides.filter(profile__slug=query["profile"])
         if "account" in query:
@@ -243,7 +243,7 @@ class OverrideViewSet(ReviewsViewSet):
             criterion=data.get("criterion"),
             note=data["note"],
         )
-        body = self.get_serializer(override_list(viewer=self.actor).get(pk=override.pk)).data
+        body = self.get_serializer(override_list().get(pk=override.pk)).data
         return Response(body, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -259,9 +259,7 @@ class OverrideViewSet(ReviewsViewSet):
         override = services.override_accept(
             actor=self.actor, override=self.get_object(), note=self.valid(NoteSerializer)["note"]
         )
-        return Response(
-            self.get_serializer(override_list(viewer=self.actor).get(pk=override.pk)).data
-        )
+        return Response(self.get_serializer(override_list().get(pk=override.pk)).data)
 
     @extend_schema(
         summary="Reject an override",
@@ -275,9 +273,7 @@ class OverrideViewSet(ReviewsViewSet):
         override = services.override_reject(
             actor=self.actor, override=self.get_object(), note=self.valid(NoteSerializer)["note"]
         )
-        return Response(
-            self.get_serializer(override_list(viewer=self.actor).get(pk=override.pk)).data
-        )
+        return Response(self.get_serializer(override_list().get(pk=override.pk)).data)
 
 
 @extend_schema(tags=["reviews"])
@@ -287,10 +283,10 @@ class CheckInViewSet(ReviewsViewSet):
     serializer_class = CheckInSerializer
     queryset = CheckIn.objects.none()
     pagination_class = NumberedPages
-    query_serializers = {"list": CheckInQuerySerializer}
+    query_serializers: ClassVar[QuerySerializers] = {"list": CheckInQuerySerializer}
 
     def get_queryset(self) -> QuerySet[CheckIn]:
-        return checkin_list(viewer=self.actor)
+        return checkin_list()
 
     @extend_schema(
         summary="List check-ins",
@@ -329,7 +325,7 @@ class CheckInViewSet(ReviewsViewSet):
 class QueueView(ApiViewMixin, APIView):
     """The caller's review queue (first page of each list, with totals)."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = (IsAuthenticated,)
 
     @extend_schema(
         tags=["reviews"], summary="My review queue", responses=answers(OpenApiTypes.OBJECT)
@@ -384,8 +380,8 @@ class QueueView(ApiViewMixin, APIView):
 class ValidationView(ApiViewMixin, APIView):
     """Outcome figures by tier for the live version and, with ?draft=N, a draft."""
 
-    permission_classes = [IsAuthenticated]
-    query_serializers = {"get": ValidationQuerySerializer}
+    permission_classes = (IsAuthenticated,)
+    query_serializers: ClassVar[QuerySerializers] = {"get": ValidationQuerySerializer}
 
     @extend_schema(
         tags=["reviews"],

@@ -29,7 +29,7 @@ def is_profile_admin(user: User, profile: Profile) -> bool:
     return profile.admins.filter(pk=user.pk).exists()
 
 
-def can_log_override(actor: User, rep: User, profile: Profile, team: Team | None = None) -> Verdict:
+def can_log_override(actor: User, rep: User, team: Team | None = None) -> Verdict:
     """A rep logs their own claims; a manager or admin logs one in the name
     of a rep of a team they manage (`team`, when named, must be one), so a
     claim always lands with managers who know the rep."""

@@ -40,7 +40,6 @@ logger = logging.getLogger(__name__)
 
 def override_list(
     *,
-    viewer: User,
     profile: Profile | None = None,
     status: str | None = None,
     account_id: int | None = None,
@@ -59,11 +58,11 @@ def override_list(
     return overrides.order_by("-created_at", "-id")
 
 
-def override_get(*, viewer: User, pk: int) -> Override:
-    return override_list(viewer=viewer).get(pk=pk)
+def override_get(*, pk: int) -> Override:
+    return override_list().get(pk=pk)
 
 
-def checkin_list(*, viewer: User, profile: Profile | None = None) -> QuerySet[CheckIn]:
+def checkin_list(*, profile: Profile | None = None) -> QuerySet[CheckIn]:
     """Check-ins, open ones first by due date, then closed ones newest first."""
     checkins = CheckIn.objects.select_related("profile", "draft", "closed_by")
     if profile is not None:
@@ -73,7 +72,7 @@ def checkin_list(*, viewer: User, profile: Profile | None = None) -> QuerySet[Ch
     ).order_by("closed", "due_on", "-id")
 
 
-def checkin_get(*, viewer: User, pk: int) -> CheckIn:
+def checkin_get(*, pk: int) -> CheckIn:
     return CheckIn.objects.select_related("profile", "draft__profile", "closed_by").get(pk=pk)
 
 

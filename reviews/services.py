@@ -94,7 +94,7 @@ def override_create(
     profile and rep: a second one is refused until the first is reviewed
     (the database constraint guards it against a race)."""
     rep = rep or actor
-    _require(policies.can_log_override(actor, rep, profile, team))
+    _require(policies.can_log_override(actor, rep, team))
     errors: dict[str, str] = {}
     if claimed_tier not in ClaimedTier.values:
         errors["claimed_tier"] = "Choose A, B, C, DQ or not a fit."

@@ -98,7 +98,7 @@ def override_decide(request: HttpRequest, pk: int, decision: str) -> HttpRespons
     if decision not in ("accept", "reject"):
         raise Http404("Accept or reject.")
     try:
-        override = override_get(viewer=_user(request), pk=pk)
+        override = override_get(pk=pk)
     except Override.DoesNotExist:
         raise Http404("No such override.") from None
     form = ReviewForm(request.POST)
@@ -112,7 +112,7 @@ def override_decide(request: HttpRequest, pk: int, decision: str) -> HttpRespons
             services.override_reject(actor=_user(request), override=override, note=note)
     except (ValidationError, PermissionDenied) as exc:
         error = refusal_text(exc)
-    override = override_list(viewer=_user(request)).get(pk=pk)
+    override = override_list().get(pk=pk)
     if _is_htmx(request):
         return render(
             request,
@@ -168,9 +168,7 @@ def checkpoint(request: HttpRequest) -> HttpResponse:
 # --- Overrides on the account page ------------------------------------------------
 
 
-def _account_context(
-    request: HttpRequest, account: Account, form: OverrideForm | None
-) -> dict[str, Any]:
+def _account_context(account: Account, form: OverrideForm | None) -> dict[str, Any]:
     profiles = list(scored_profiles())
     criteria = live_criterion_list(profiles=profiles)
     if form is None:
@@ -180,7 +178,7 @@ def _account_context(
         "account": account,
         "form": form,
         "standing": standing,
-        "overrides": override_list(viewer=_user(request), account_id=account.pk)[:20],
+        "overrides": override_list(account_id=account.pk)[:20],
         "can_log": bool(profiles),
     }
 
@@ -190,7 +188,7 @@ def account_overrides(request: HttpRequest, pk: int) -> HttpResponse:
     """The account page's overrides panel: effective tiers, history, and the
     form a rep logs an override with."""
     try:
-        account = account_get(viewer=_user(request), pk=pk)
+        account = account_get(pk=pk)
     except Account.DoesNotExist:
         raise Http404("No such account.") from None
     form = None
@@ -220,7 +218,7 @@ def account_overrides(request: HttpRequest, pk: int) -> HttpResponse:
                 form = None
         else:
             status = 422
-    context = _account_context(request, account, form)
+    context = _account_context(account, form)
     context["logged"] = request.method == "POST" and form is None
     return render(request, "reviews/partials/_account_overrides.html", context, status=status)
 
@@ -231,16 +229,14 @@ def account_overrides(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def checkins(request: HttpRequest) -> HttpResponse:
     drift = [(run.profile, drift_signals(run=run)) for run in current_run_list()]
-    page = Paginator(checkin_list(viewer=_user(request)), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    page = Paginator(checkin_list(), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "reviews/checkin_list.html", {"page": page, "drift": drift})
 
 
 @login_required
 def checkin_detail(request: HttpRequest, pk: int) -> HttpResponse:
     try:
-        checkin = checkin_get(viewer=_user(request), pk=pk)
+        checkin = checkin_get(pk=pk)
     except CheckIn.DoesNotExist:
         raise PermissionDenied("No such check-in.") from None
     form = CheckInOutcomeForm(request.POST or None)

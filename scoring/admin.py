@@ -34,7 +34,7 @@ from scoring.webhooks import (
 class AccountAdminForm(StoredTextFormMixin, forms.ModelForm):
     class Meta:
         model = Account
-        fields = [
+        fields = (
             "external_id",
             "name",
             "domain",
@@ -53,7 +53,7 @@ class AccountAdminForm(StoredTextFormMixin, forms.ModelForm):
             "deal_closed_at",
             "deal_amount",
             "churned_at",
-        ]
+        )
 
     def clean_tech_stack(self) -> list[str]:
         value = self.cleaned_data.get("tech_stack") or []
@@ -83,7 +83,7 @@ class AccountAdminForm(StoredTextFormMixin, forms.ModelForm):
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
     form = AccountAdminForm
-    list_display = [
+    list_display = (
         "name",
         "external_id",
         "domain",
@@ -92,10 +92,10 @@ class AccountAdmin(admin.ModelAdmin):
         "crm",
         "employees",
         "deal_status",
-    ]
-    list_filter = ["deal_status", "has_revops", "country", "crm"]
-    search_fields = ["name", "domain", "external_id"]
-    readonly_fields = ["list_index", "created_at", "updated_at"]
+    )
+    list_filter = ("deal_status", "has_revops", "country", "crm")
+    search_fields = ("name", "domain", "external_id")
+    readonly_fields = ("list_index", "created_at", "updated_at")
 
     def save_model(self, request: HttpRequest, obj: Account, form: Any, change: bool) -> None:
         obj.list_index = list_index_for(obj.tech_stack or [], obj.traits or {})
@@ -107,7 +107,7 @@ class AccountAdmin(admin.ModelAdmin):
 class ScoringRunAdmin(admin.ModelAdmin):
     """Runs are made by approvals and workers; the admin only shows them."""
 
-    list_display = [
+    list_display = (
         "pk",
         "profile",
         "version",
@@ -116,8 +116,8 @@ class ScoringRunAdmin(admin.ModelAdmin):
         "accounts_scored",
         "created_at",
         "finished_at",
-    ]
-    list_filter = ["status", "profile"]
+    )
+    list_filter = ("status", "profile")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -136,11 +136,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
     """Keys are made here and shown once, in the message after saving; only
     a digest is kept. A key is revoked, never edited."""
 
-    list_display = ["name", "prefix", "user", "scope", "created_at", "last_used_at", "revoked_at"]
-    list_filter = ["scope"]
-    search_fields = ["name", "prefix", "user__username"]
-    readonly_fields = ["prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
-    actions = ["revoke"]
+    list_display = ("name", "prefix", "user", "scope", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("scope",)
+    search_fields = ("name", "prefix", "user__username")
+    readonly_fields = ("prefix", "created_by", "created_at", "last_used_at", "revoked_at")
+    actions = ("revoke",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ApiKey]:
         """Staff see and revoke their own keys; a superuser sees every key."""
@@ -208,7 +208,7 @@ class WebhookSubscriptionForm(StoredTextFormMixin, forms.ModelForm):
 
     class Meta:
         model = WebhookSubscription
-        fields = ["url", "events", "description", "is_active"]
+        fields = ("url", "events", "description", "is_active")
 
     def clean_url(self) -> str:
         """A new or changed address must pass scoring.webhook_targets' rule."""
@@ -229,10 +229,10 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     the action "Rotate the secret" makes a new one, shown once the same way."""
 
     form = WebhookSubscriptionForm
-    list_display = ["url", "description", "is_active", "created_at"]
-    list_filter = ["is_active"]
-    readonly_fields = ["secret_state", "created_by", "created_at"]
-    actions = ["rotate_secret"]
+    list_display = ("url", "description", "is_active", "created_at")
+    list_filter = ("is_active",)
+    readonly_fields = ("secret_state", "created_by", "created_at")
+    actions = ("rotate_secret",)
 
     def get_fields(self, request: HttpRequest, obj: WebhookSubscription | None = None) -> Any:
         fields = list(WebhookSubscriptionForm.Meta.fields)
@@ -311,9 +311,9 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     """The delivery log: what was sent where, and how it went; for those
     who manage webhooks."""
 
-    list_display = ["event", "subscription", "status", "attempts", "response_status", "created_at"]
-    list_filter = ["status", "event"]
-    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+    list_display = ("event", "subscription", "status", "attempts", "response_status", "created_at")
+    list_filter = ("status", "event")
+    readonly_fields = tuple(f.name for f in WebhookDelivery._meta.fields)
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return _manages_webhooks(request)

@@ -51,9 +51,9 @@ class AccountFilter(django_filters.FilterSet):
 
     class Meta:
         model = Account
-        fields: list[str] = []
+        fields: tuple[str, ...] = ()
 
-    def search(self, queryset: QuerySet[Account], name: str, value: Any) -> QuerySet[Account]:
+    def search(self, queryset: QuerySet[Account], _name: str, value: Any) -> QuerySet[Account]:
         value = str(value).strip()
         if not value:
             return queryset
@@ -90,9 +90,9 @@ class ScoreFilter(django_filters.FilterSet):
 
     class Meta:
         model = Account
-        fields: list[str] = []
+        fields: tuple[str, ...] = ()
 
-    def filter_overridden(self, queryset: QuerySet[Account], name: str, value: Any) -> Any:
+    def filter_overridden(self, queryset: QuerySet[Account], _name: str, value: Any) -> Any:
         if value is None:
             return queryset
         return queryset.filter(**{"override_tier__isnull": not value})

@@ -117,7 +117,7 @@ def analyze(run_id: int) -> None:
         sql.execute(sql.partition_analyze(run_id))
 
 
-def on_run_deleted(sender: type, instance: Any, **kwargs: Any) -> None:
+def on_run_deleted(*, instance: Any, **_: Any) -> None:
     """post_delete of a run, when a profile's deletion takes its runs along:
     their tables go once that commits (runs_delete drops them itself)."""
     run_id = instance.pk

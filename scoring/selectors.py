@@ -19,7 +19,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from profiles.models import Profile, User
+from profiles.models import Profile
 from scoring.engine import Result, evaluate
 from scoring.models import (
     Account,
@@ -76,7 +76,7 @@ def effective_tier(override_tier: Any, tier: Any) -> Coalesce:
     return Coalesce(override_tier, tier, output_field=CharField())
 
 
-def account_list(*, viewer: User, run: ScoringRun | None) -> QuerySet[Account]:
+def account_list(*, run: ScoringRun | None) -> QuerySet[Account]:
     """Every account with `score` and `tier` from `run` (None when unscored),
     `override_tier` when an override applies (see live_override), and
     `effective_tier`, the override or else the scored tier. Best first.
@@ -105,7 +105,7 @@ def account_list(*, viewer: User, run: ScoringRun | None) -> QuerySet[Account]:
     ).order_by(F("score").desc(nulls_last=True), "name", "id")
 
 
-def account_get(*, viewer: User, pk: int) -> Account:
+def account_get(*, pk: int) -> Account:
     return Account.objects.get(pk=pk)
 
 
@@ -226,8 +226,6 @@ def changes_cursor(*, profile_id: int) -> int:
 
 def score_feed(
     *,
-    viewer: User,
-    profile: Profile,
     run: ScoringRun | None,
     since: int = 0,
     until: int,
@@ -244,7 +242,7 @@ def score_feed(
     next sync, which starts after `until`, instead of being read twice or
     skipped.
     """
-    accounts = account_list(viewer=viewer, run=run)
+    accounts = account_list(run=run)
     if run is None:
         return accounts.annotate(
             matched=Value(0, IntegerField()),
@@ -276,22 +274,22 @@ def score_feed(
     )
 
 
-def account_get_by_external_id(*, viewer: User, external_id: str) -> Account | None:
+def account_get_by_external_id(*, external_id: str) -> Account | None:
     """The account a CRM knows by `external_id`, or None."""
     return Account.objects.filter(external_id=external_id).first()
 
 
-def score_profile_get(*, viewer: User, slug: str) -> Profile | None:
+def score_profile_get(*, slug: str) -> Profile | None:
     """The profile whose scores are read, by slug, or None."""
     return Profile.objects.filter(slug=slug).first()
 
 
-def webhook_subscription_list(*, viewer: User) -> QuerySet[WebhookSubscription]:
+def webhook_subscription_list() -> QuerySet[WebhookSubscription]:
     return WebhookSubscription.objects.order_by("id")
 
 
 def webhook_delivery_list(
-    *, viewer: User, subscription: WebhookSubscription, limit: int = 100
+    *, subscription: WebhookSubscription, limit: int = 100
 ) -> QuerySet[WebhookDelivery]:
     """The subscription's latest `limit` deliveries, newest first."""
     return subscription.deliveries.order_by("-created_at", "-id")[:limit]

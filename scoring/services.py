@@ -454,8 +454,10 @@ def _counts(tally: Tally) -> tuple[dict[str, int], dict[str, int]]:
 
 
 def runs_prune(*, profile_id: int, keep: int = 2) -> int:
-    """Delete the scores and rows of finished runs, keeping the current run
-    and the one before it. Returns how many runs were removed."""
+    """Delete the scores and rows of the profile's finished runs but the
+    `keep` latest: the current run and the succeeded runs before it (by
+    default the one before, which the account history compares with).
+    Returns how many runs were removed."""
     finished = ScoringRun.objects.filter(profile_id=profile_id).exclude(
         status__in=[RunStatus.QUEUED, RunStatus.RUNNING]
     )
@@ -467,10 +469,8 @@ def runs_prune(*, profile_id: int, keep: int = 2) -> int:
             finished.filter(status=RunStatus.SUCCEEDED, created_at__lt=current.created_at)
             .order_by("-created_at")
             .values_list("pk", flat=True)
-            .first()
         )
-        if before is not None:
-            keep_ids.add(before)
+        keep_ids.update(before[: max(keep - 1, 0)])
     doomed = list(finished.exclude(pk__in=keep_ids).values_list("pk", flat=True))
     runs_delete(run_ids=doomed)
     if current is not None:
@@ -493,7 +493,10 @@ def runs_delete(*, run_ids: Sequence[int]) -> None:
 def accounts_score(account_ids: list[int]) -> int:
     """Score these accounts now against every profile's current run and any
     run in progress, so new and changed accounts show their tier at once and
-    a run in progress misses none of them. Returns the rows written."""
+    a run in progress misses none of them. Returns how many scores were
+    computed: the accounts found once for each profile with a current run
+    (whether or not a score changed), plus those scored again in runs in
+    progress."""
     if not account_ids:
         return 0
     found = Account.objects.filter(id__in=account_ids).count()

@@ -54,7 +54,8 @@ def score_chunk_task(run_id: int, low: int, high: int) -> int:
 
 
 @shared_task(name="scoring.finish_run", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5)
-def finish_run_task(chunk_counts: list[int], run_id: int) -> int | None:
+def finish_run_task(_chunk_counts: list[int], run_id: int) -> int | None:
+    """Callback of the chord, given the chunks' counts (the run counts its own rows)."""
     run = services.run_finish(run_id)
     return run.accounts_scored if run else None
 
@@ -91,7 +92,7 @@ def resend_unsent_task() -> dict[str, list[int]]:
 
 
 @shared_task(name="scoring.fail_run")
-def fail_run_task(request: Any, exc: BaseException, traceback: Any, run_id: int) -> None:
+def fail_run_task(_request: Any, exc: BaseException, _traceback: Any, run_id: int) -> None:
     """Errback of the chord: a chunk gave up after its retries."""
     services.run_fail(run_id, f"{type(exc).__name__}: {exc}")
 

@@ -241,5 +241,6 @@ def target_connection(target: Target, *, timeout: float) -> http.client.HTTPConn
         )
     else:
         connection = http.client.HTTPConnection(target.host, target.port, timeout=timeout)
-    connection._create_connection = _Pinned(target.addresses)  # type: ignore[attr-defined]
+    # http.client's own hook for how it dials; it has no public one.
+    connection._create_connection = _Pinned(target.addresses)  # type: ignore[attr-defined]  # noqa: SLF001
     return connection

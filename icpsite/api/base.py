@@ -21,6 +21,9 @@ from rest_framework.request import Request
 from icpsite.api.errors import api_exception_handler
 from icpsite.api.params import valid_query
 
+# The serializer of the query parameters each action takes, by action name.
+QuerySerializers = Mapping[str, type[serializers.Serializer[Any]]]
+
 
 class JSONRenderer(renderers.JSONRenderer):
     """DRF's renderer, falling back to \\u escapes for text that is not
@@ -45,8 +48,8 @@ class _ASCIIJSONRenderer(renderers.JSONRenderer):
 class ApiViewMixin:
     """Mixed into every API view and viewset, before DRF's class."""
 
-    renderer_classes: Any = [JSONRenderer, renderers.BrowsableAPIRenderer]
-    query_serializers: ClassVar[Mapping[str, type[serializers.Serializer[Any]]]] = {}
+    renderer_classes: Any = (JSONRenderer, renderers.BrowsableAPIRenderer)
+    query_serializers: ClassVar[QuerySerializers] = {}
     query: Any
 
     def get_exception_handler(self) -> Any:

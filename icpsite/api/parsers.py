@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 from rest_framework import exceptions, parsers, status
+from typing_extensions import override
 
 from icpsite.text import text_problem
 
@@ -39,6 +40,7 @@ class StrictJSONParser(parsers.JSONParser):
     """JSON without duplicate keys and without NaN or Infinity, which other
     parsers read differently; either is a 400 naming the problem."""
 
+    @override
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
             found: dict[str, Any] = {}

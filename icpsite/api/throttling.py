@@ -13,6 +13,7 @@ from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
+from typing_extensions import override
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ class ClientRateThrottle(SimpleRateThrottle):
     def get_rate(self) -> str | None:
         return str(settings.API_THROTTLE_RATE) or None
 
+    @override
     def get_cache_key(self, request: Request, view: Any) -> str | None:
         key_prefix = getattr(request.auth, "prefix", None)  # an API key (scoring.ApiKey)
         if isinstance(key_prefix, str):
@@ -73,7 +75,7 @@ class ClientRateThrottle(SimpleRateThrottle):
         rate, seconds = self.parse_rate(self.rate)
         full_key = cache.make_and_validate_key(key)
         # Django's client for this key (its pool, timeouts and server choice).
-        client = cache._cache.get_client(full_key, write=True)  # type: ignore[attr-defined]
+        client = cache._cache.get_client(full_key, write=True)  # type: ignore[attr-defined]  # noqa: SLF001 (Django exposes no public Redis client)
         admitted, wait_us = client.eval(
             _SLIDING_WINDOW_LUA, 1, full_key, rate, (seconds or 0) * 1_000_000, uuid.uuid4().hex
         )

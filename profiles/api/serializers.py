@@ -50,7 +50,7 @@ class UserRefSerializer(serializers.ModelSerializer[User]):
 
     class Meta:
         model = User
-        fields = ["id", "username", "name"]
+        fields = ("id", "username", "name")
 
     def get_name(self, user: User) -> str:
         return user.get_full_name() or user.username
@@ -59,7 +59,7 @@ class UserRefSerializer(serializers.ModelSerializer[User]):
 class TeamRefSerializer(serializers.ModelSerializer[Team]):
     class Meta:
         model = Team
-        fields = ["slug", "name", "function"]
+        fields = ("slug", "name", "function")
 
 
 def _registry(context: dict[str, Any]) -> dict[str, Attribute]:
@@ -85,7 +85,7 @@ class ProfileSerializer(serializers.ModelSerializer[Profile]):
 
     class Meta:
         model = Profile
-        fields = [
+        fields: tuple[str, ...] = (
             "id",
             "slug",
             "name",
@@ -96,7 +96,7 @@ class ProfileSerializer(serializers.ModelSerializer[Profile]):
             "open_version",
             "version_count",
             "created_at",
-        ]
+        )
 
     def get_live_version(self, profile: Profile) -> int | None:
         versions: list[ProfileVersion] = getattr(profile, "live_versions", [])
@@ -112,7 +112,7 @@ class ProfileDetailSerializer(ProfileSerializer):
     admins = UserRefSerializer(many=True, read_only=True)
 
     class Meta(ProfileSerializer.Meta):
-        fields = [*ProfileSerializer.Meta.fields, "approving_teams", "admins"]
+        fields = (*ProfileSerializer.Meta.fields, "approving_teams", "admins")
 
 
 class ProfileCreateSerializer(serializers.Serializer[Any]):
@@ -156,7 +156,7 @@ class CriterionSerializer(serializers.ModelSerializer[Criterion]):
 
     class Meta:
         model = Criterion
-        fields = [
+        fields: tuple[str, ...] = (
             "id",
             "lineage",
             "attribute",
@@ -171,7 +171,7 @@ class CriterionSerializer(serializers.ModelSerializer[Criterion]):
             "version_revision",
             "created_at",
             "updated_at",
-        ]
+        )
         read_only_fields = fields
 
     def get_text(self, criterion: Criterion) -> str:
@@ -182,7 +182,7 @@ class CriterionPlainSerializer(CriterionSerializer):
     """A criterion without its version's revision, as the diff shows it."""
 
     class Meta(CriterionSerializer.Meta):
-        fields = [f for f in CriterionSerializer.Meta.fields if f != "version_revision"]
+        fields = tuple(f for f in CriterionSerializer.Meta.fields if f != "version_revision")
         read_only_fields = fields
 
 
@@ -239,7 +239,7 @@ class VersionSerializer(serializers.ModelSerializer[ProfileVersion]):
 
     class Meta:
         model = ProfileVersion
-        fields = [
+        fields: tuple[str, ...] = (
             "number",
             "status",
             "parent",
@@ -257,7 +257,7 @@ class VersionSerializer(serializers.ModelSerializer[ProfileVersion]):
             "superseded_at",
             "withdrawn_by",
             "withdrawn_at",
-        ]
+        )
         read_only_fields = fields
 
     def get_parent(self, version: ProfileVersion) -> int | None:
@@ -268,7 +268,7 @@ class VersionListSerializer(VersionSerializer):
     criteria_count = serializers.IntegerField(read_only=True)
 
     class Meta(VersionSerializer.Meta):
-        fields = [*VersionSerializer.Meta.fields, "criteria_count"]
+        fields = (*VersionSerializer.Meta.fields, "criteria_count")
         read_only_fields = fields
 
 
@@ -281,7 +281,7 @@ class SignOffSerializer(serializers.ModelSerializer[SignOff]):
 
     class Meta:
         model = SignOff
-        fields = ["id", "team", "user", "decision", "note", "revision", "is_stale", "created_at"]
+        fields = ("id", "team", "user", "decision", "note", "revision", "is_stale", "created_at")
         read_only_fields = fields
 
     def get_is_stale(self, signoff: SignOff) -> bool:
@@ -309,7 +309,7 @@ class VersionDetailSerializer(VersionSerializer):
     )
 
     class Meta(VersionSerializer.Meta):
-        fields = [*VersionSerializer.Meta.fields, "criteria", "signoff_states", "approval_problems"]
+        fields = (*VersionSerializer.Meta.fields, "criteria", "signoff_states", "approval_problems")
         read_only_fields = fields
 
     @extend_schema_field(CriterionSerializer(many=True))
@@ -398,7 +398,7 @@ class CommentSerializer(serializers.ModelSerializer[Comment]):
 
     class Meta:
         model = Comment
-        fields = [
+        fields = (
             "id",
             "team",
             "author",
@@ -410,7 +410,7 @@ class CommentSerializer(serializers.ModelSerializer[Comment]):
             "resolved_by",
             "resolved_at",
             "created_at",
-        ]
+        )
         read_only_fields = fields
 
 
@@ -440,7 +440,7 @@ class VersionEventSerializer(serializers.ModelSerializer[VersionEvent]):
 
     class Meta:
         model = VersionEvent
-        fields = [
+        fields = (
             "id",
             "verb",
             "verb_label",
@@ -451,7 +451,7 @@ class VersionEventSerializer(serializers.ModelSerializer[VersionEvent]):
             "after",
             "revision",
             "created_at",
-        ]
+        )
         read_only_fields = fields
 
 

@@ -7,7 +7,7 @@ endpoint needs a signed-in person, and a person in no team reads but cannot
 write (the services refuse).
 """
 
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.viewsets import GenericViewSet
 
-from icpsite.api.base import ApiViewMixin
+from icpsite.api.base import ApiViewMixin, QuerySerializers
 from icpsite.api.params import ANY_SEGMENT, id_in_path, row_in_path, slug_in_path, valid_body
 from profiles import services
 from profiles.api import serializers as s
@@ -70,7 +70,7 @@ class ProfilesAPIViewSet(ApiViewMixin, GenericViewSet[Any]):
     and reads its rows through a selector in `get_queryset`.
     """
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = (IsAuthenticated,)
 
     @property
     def actor(self) -> User:
@@ -80,7 +80,7 @@ class ProfilesAPIViewSet(ApiViewMixin, GenericViewSet[Any]):
         if not hasattr(self, "_profile"):
             slug = slug_in_path(self.kwargs["slug"], "profile")
             try:
-                self._profile = profile_get(viewer=self.actor, slug=slug)
+                self._profile = profile_get(slug=slug)
             except Profile.DoesNotExist:
                 raise exceptions.NotFound(f"No profile {slug!r}.") from None
         return self._profile
@@ -122,10 +122,10 @@ class ProfileViewSet(ProfilesAPIViewSet):
     queryset = Profile.objects.none()
     lookup_field = "slug"
     lookup_value_regex = ANY_SEGMENT
-    query_serializers = {"diff": s.DiffQuerySerializer}
+    query_serializers: ClassVar[QuerySerializers] = {"diff": s.DiffQuerySerializer}
 
     def get_queryset(self) -> QuerySet[Profile]:
-        return profile_list(viewer=self.actor)
+        return profile_list()
 
     @extend_schema(summary="List profiles", responses=answers(s.ProfileSerializer(many=True), 403))
     def list(self, request: Request) -> Response:
@@ -201,11 +201,7 @@ class ProfileViewSet(ProfilesAPIViewSet):
     def _detail(self, slug: str) -> Profile:
         slug = slug_in_path(slug, "profile")
         try:
-            return (
-                profile_list(viewer=self.actor)
-                .prefetch_related("approving_teams", "admins")
-                .get(slug=slug)
-            )
+            return profile_list().prefetch_related("approving_teams", "admins").get(slug=slug)
         except Profile.DoesNotExist:
             raise exceptions.NotFound(f"No profile {slug!r}.") from None
 
@@ -392,7 +388,7 @@ class CriterionViewSet(ProfilesAPIViewSet):
     serializer_class = s.CriterionSerializer
     queryset = Criterion.objects.none()
     lookup_value_regex = ANY_SEGMENT
-    query_serializers = {"destroy": s.RevisionSerializer}
+    query_serializers: ClassVar[QuerySerializers] = {"destroy": s.RevisionSerializer}
 
     def get_queryset(self) -> QuerySet[Criterion]:
         return criterion_list(version=self.get_version())

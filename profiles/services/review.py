@@ -56,7 +56,7 @@ def comment_create(
     criterion: Criterion | None = None,
     parent: Comment | None = None,
 ) -> Comment:
-    _require(policies.can_comment(actor, version, team))
+    _require(policies.can_comment(actor, team))
     body = body.strip()
     if not body:
         raise ValidationError({"body": "Write something to comment."})

@@ -218,7 +218,7 @@ def version_start_draft(
     """
     profile_lock(profile.pk)
     open_version = profile.versions.filter(status__in=OPEN_STATUSES).first()
-    _require(policies.can_start_draft(actor, profile, open_version))
+    _require(policies.can_start_draft(actor, open_version))
     if empty and source is not None:
         raise ValidationError({"source": "Copy a version or start empty, not both."})
     if source is None and not empty:

@@ -17,6 +17,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
+from typing_extensions import override
 
 from profiles.models import User
 from scoring.api_keys import api_key_check
@@ -51,6 +52,7 @@ class ApiKeyAuthentication(BaseAuthentication):
             )
         return key.user, key
 
+    @override
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'
 
@@ -61,6 +63,7 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
     target_class = "scoring.api.auth.ApiKeyAuthentication"
     name = "apiKey"
 
+    @override
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
         return {
             "type": "http",

@@ -285,14 +285,14 @@ class WebhookSubscriptionSerializer(serializers.ModelSerializer[WebhookSubscript
 
     class Meta:
         model = WebhookSubscription
-        fields = ["id", "url", "events", "description", "is_active", "created_at"]
+        fields: tuple[str, ...] = ("id", "url", "events", "description", "is_active", "created_at")
 
 
 class WebhookCreatedSerializer(WebhookSubscriptionSerializer):
     """The answer to a creation: the only one with the secret."""
 
     class Meta(WebhookSubscriptionSerializer.Meta):
-        fields = [*WebhookSubscriptionSerializer.Meta.fields, "secret"]
+        fields = (*WebhookSubscriptionSerializer.Meta.fields, "secret")
 
 
 class WebhookSecretSerializer(serializers.ModelSerializer[WebhookSubscription]):
@@ -300,7 +300,7 @@ class WebhookSecretSerializer(serializers.ModelSerializer[WebhookSubscription]):
 
     class Meta:
         model = WebhookSubscription
-        fields = ["id", "secret"]
+        fields = ("id", "secret")
 
 
 class WebhookInSerializer(StrictFieldsMixin):
@@ -322,7 +322,7 @@ class WebhookInSerializer(StrictFieldsMixin):
 class WebhookDeliverySerializer(serializers.ModelSerializer[WebhookDelivery]):
     class Meta:
         model = WebhookDelivery
-        fields = [
+        fields = (
             "id",
             "event",
             "event_id",
@@ -333,4 +333,4 @@ class WebhookDeliverySerializer(serializers.ModelSerializer[WebhookDelivery]):
             "created_at",
             "last_attempt_at",
             "delivered_at",
-        ]
+        )

@@ -318,7 +318,7 @@ def _copy_accounts(accounts: list[Account]) -> None:
     cells: list[Callable[[Account], Any]] = []
     for f in _COPY_FIELDS:
         if f.attname in ("created_at", "updated_at"):
-            cells.append(lambda account: now)
+            cells.append(lambda _account: now)
         elif isinstance(f, JSONField):
             cells.append(_json_cell(f.attname))
         else:

@@ -99,9 +99,7 @@ def test_a_manager_of_the_reps_team_accepts_and_sets_the_effective_tier(
     override.refresh_from_db()
     assert (override.status, override.reviewed_by) == (OverrideStatus.ACCEPTED, manager)
     # account_list is declared as plain accounts; the tiers are its annotations.
-    rows = cast(
-        "QuerySet[WithAnnotations[Account, Tiers]]", account_list(viewer=manager, run=live_run)
-    )
+    rows = cast("QuerySet[WithAnnotations[Account, Tiers]]", account_list(run=live_run))
     row = rows.get(pk=tiny.pk)
     assert (row.tier, row.effective_tier) == ("B", "A")
     assert TierOverride.objects.get(account=tiny).source == f"override:{override.pk}"

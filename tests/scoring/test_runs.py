@@ -154,6 +154,21 @@ def test_pruning_keeps_the_current_and_the_previous_run(
     assert set(AccountScore.objects.values_list("run_id", flat=True).distinct()) == kept
 
 
+def test_pruning_keeps_as_many_runs_as_asked(
+    icp: Profile, v1: ProfileVersion, base: list[Account], ops_manager: User
+) -> None:
+    runs = [
+        run_all(services.run_create(profile=icp, version=v1, actor=ops_manager)) for _ in range(5)
+    ]
+    assert services.runs_prune(profile_id=icp.pk, keep=3) == 2
+    kept = set(ScoringRun.objects.filter(profile=icp).values_list("pk", flat=True))
+    assert kept == {run.pk for run in runs[2:] if run is not None}
+    assert services.runs_prune(profile_id=icp.pk, keep=1) == 2
+    assert set(ScoringRun.objects.filter(profile=icp).values_list("pk", flat=True)) == {
+        runs[4].pk  # type: ignore[union-attr]
+    }
+
+
 def test_changed_accounts_are_rescored_at_once_against_the_current_run(
     icp: Profile, v1: ProfileVersion, base: list[Account], ops_manager: User
 ) -> None:
