@@ -7,9 +7,11 @@ Creates its own database (`icpsite_bench_api` unless --database names
 another) holding the demo company and N scored synthetic accounts, starts
 gunicorn on 127.0.0.1 and prints:
 
-  in    new accounts upserted per second, in requests of 1,000 through
-        POST /api/v1/accounts/bulk-upsert/, each request scoring its rows
-        against the current version before it answers
+  in    rows upserted per second, in requests of 1,000 through
+        POST /api/v1/accounts/bulk-upsert/, each request scoring its new and
+        changed rows against the current version before it answers, in
+        three mixes: all new accounts, the same accounts again with about
+        half their fields changed, and the same rows once more unchanged
   out   scores pulled per second through GET /api/v1/scores/, following
         `next` from the first page to the last (the whole base)
   list  p50 and p95 latency of a filtered page: the scores feed filtered by
@@ -240,6 +242,124 @@ def percentile(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1]
 
 
+def changed_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The same accounts with about half their fields changed, as a nightly
+    sync sends them: every row changes its headcount, revenue, stage and
+    stack, and keeps the rest."""
+    changed = []
+    for n, row in enumerate(rows):
+        update = dict(row)
+        update["employees"] = (row.get("employees") or 0) + 1 + n % 7
+        update["annual_revenue"] = (row.get("annual_revenue") or 0) + 1000
+        update["lifecycle_stage"] = (
+            "customer" if row.get("lifecycle_stage") != "customer" else "lead"
+        )
+        update["tech_stack"] = [*(row.get("tech_stack") or [])[:2], "segment"]
+        update["has_revops"] = not row.get("has_revops")
+        update["funding_stage"] = (
+            "Series C" if row.get("funding_stage") != "Series C" else "Series D"
+        )
+        update["crm"] = "Salesforce" if row.get("crm") != "Salesforce" else "HubSpot"
+        changed.append(update)
+    return changed
+
+
+def bodies_of(rows: list[dict[str, Any]]) -> list[str]:
+    return [json.dumps({"accounts": rows[i : i + BATCH]}) for i in range(0, len(rows), BATCH)]
+
+
+def push_all(
+    base: str, headers: dict[str, str], bodies: list[str], clients: int, outcome: str
+) -> tuple[float, list[float]]:
+    """POST every body to the bulk upsert, `clients` at a time; each row must
+    come back `outcome`. The seconds in all and each request's latency."""
+    import requests
+
+    def push(body: str) -> float:
+        with requests.Session() as http:
+            t = time.monotonic()
+            response = http.post(
+                f"{base}/api/v1/accounts/bulk-upsert/", data=body, headers=headers, timeout=300
+            )
+            took = time.monotonic() - t
+        answer = response.json()
+        if response.status_code != 200 or answer[outcome] != BATCH:
+            raise SystemExit(f"upsert refused: {response.status_code} {response.text[:500]}")
+        return took
+
+    t = time.monotonic()
+    with ThreadPoolExecutor(clients) as pool:
+        latencies = list(pool.map(push, bodies))
+    return time.monotonic() - t, latencies
+
+
+def pull_all(http: Any, base: str, profile: str) -> tuple[int, float]:
+    """Follow the scores feed from its first page to its last: the scores
+    pulled and the seconds it took."""
+    pulled = 0
+    url: str | None = f"{base}/api/v1/scores/"
+    params: dict[str, Any] | None = {"profile": profile, "page_size": PAGE}
+    t = time.monotonic()
+    while url:
+        response = http.get(url, params=params, timeout=300)
+        response.raise_for_status()
+        page = response.json()
+        pulled += len(page["results"])
+        url, params = page["next"], None
+    return pulled, time.monotonic() - t
+
+
+def timed_pages(session: Any, query: Any, samples: int) -> list[float]:
+    """Latencies of `samples` pages asked by `query`, after ten that warm the caches."""
+    latencies = []
+    for i in range(samples + 10):
+        url, params = query()
+        t = time.monotonic()
+        response = session.get(url, params=params, timeout=60)
+        took = time.monotonic() - t
+        response.raise_for_status()
+        if i >= 10:
+            latencies.append(took)
+    return latencies
+
+
+def list_latencies(
+    args: argparse.Namespace, base: str, http: Any, profile: str
+) -> dict[str, list[float]]:
+    """Filtered pages, as the CRM and as a person would ask for them."""
+    rng = random.Random(1)  # noqa: S311
+    bands = {"A": (70, 100), "B": (40, 69), "C": (1, 39)}
+    industries = ["SaaS", "Software", "Fintech", "Healthcare", "Manufacturing"]
+
+    def feed_query() -> tuple[str, dict[str, Any]]:
+        # What a sync job asks: one tier, a score floor inside its band.
+        tier = rng.choice("ABC")
+        low, high = bands[tier]
+        return f"{base}/api/v1/scores/", {
+            "profile": profile,
+            "tier": tier,
+            "score_min": rng.randint(low, high - 5),
+            "score_max": high,
+            "page_size": 100,
+        }
+
+    def page_query() -> tuple[str, dict[str, Any]]:
+        return f"{base}/accounts/", {
+            "tier": rng.choice("ABC"),
+            "industry": rng.choice(industries),
+            "sort": rng.choice(["-score", "name"]),
+        }
+
+    return {
+        "scores feed": timed_pages(http, feed_query, args.samples),
+        "accounts page": timed_pages(sign_in(base), page_query, args.samples),
+    }
+
+
+def ms(values: list[float], p: float) -> str:
+    return f"{percentile(values, p) * 1000:>8.0f} ms"
+
+
 def main() -> None:
     args = parse_args()
     env_settings = {"API_THROTTLE_RATE": "100000000/minute", "DEBUG": "false"}
@@ -258,119 +378,50 @@ def main() -> None:
     )
     bench_user.set_password(PASSWORD)
     bench_user.save()
+    env = {**os.environ, "DATABASE_URL": database_url, **env_settings}
+    env.pop("REDIS_URL", None)
     if args.only == "import":
-        env = {**os.environ, "DATABASE_URL": database_url, **env_settings}
-        env.pop("REDIS_URL", None)
         print_import(measure_import(args, env))
         if not args.keep:
             drop_database(args.server, args.database)
         return
     key = api_key_create(actor=None, name="bench", user=bench_user, scope="write").plaintext
-    bodies = [
-        json.dumps({"accounts": chunk})
-        for rows in [payload_rows(args.upsert)]
-        for chunk in (rows[i : i + BATCH] for i in range(0, len(rows), BATCH))
+    rows = payload_rows(args.upsert)
+    updated = changed_rows(rows)
+    mixes = [
+        ("new accounts", bodies_of(rows), "created"),
+        ("updates, half the fields changed", bodies_of(updated), "updated"),
+        ("unchanged re-sends", bodies_of(updated), "unchanged"),
     ]
-
-    env = {**os.environ, "DATABASE_URL": database_url, **env_settings}
-    env.pop("REDIS_URL", None)
     server, base = start_web(env, args.web_workers)
     try:
         headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-
-        # in: bulk upserts, `clients` requests in flight at a time
-        def push(body: str) -> float:
-            with requests.Session() as http:
-                t = time.monotonic()
-                response = http.post(
-                    f"{base}/api/v1/accounts/bulk-upsert/", data=body, headers=headers, timeout=300
-                )
-                took = time.monotonic() - t
-            body_out = response.json()
-            if response.status_code != 200 or body_out["created"] != BATCH:
-                raise SystemExit(f"upsert refused: {response.status_code} {response.text[:500]}")
-            return took
-
-        t = time.monotonic()
-        with ThreadPoolExecutor(args.clients) as pool:
-            push_latencies = list(pool.map(push, bodies))
-        push_seconds = time.monotonic() - t
-
-        # out: the whole feed through the cursor
+        pushed = [
+            (name, push_all(base, headers, bodies, args.clients, outcome))
+            for name, bodies, outcome in mixes
+        ]
         http = requests.Session()
         http.headers.update(headers)
-        pulled = 0
-        url: str | None = f"{base}/api/v1/scores/"
-        params: dict[str, Any] | None = {"profile": seed.PROFILE_SLUG, "page_size": PAGE}
-        t = time.monotonic()
-        while url:
-            response = http.get(url, params=params, timeout=300)
-            response.raise_for_status()
-            page = response.json()
-            pulled += len(page["results"])
-            url, params = page["next"], None
-        pull_seconds = time.monotonic() - t
-        expected = args.accounts + len(bodies) * BATCH
+        pulled, pull_seconds = pull_all(http, base, seed.PROFILE_SLUG)
+        expected = args.accounts + len(rows)
         assert pulled == expected, f"pulled {pulled:,} scores of {expected:,}"
-
-        # list: filtered pages, as the CRM and as a person would ask for them
-        rng = random.Random(1)  # noqa: S311
-
-        bands = {"A": (70, 100), "B": (40, 69), "C": (1, 39)}
-
-        def feed_query() -> tuple[str, dict[str, Any]]:
-            # What a sync job asks: one tier, a score floor inside its band.
-            tier = rng.choice("ABC")
-            low, high = bands[tier]
-            return f"{base}/api/v1/scores/", {
-                "profile": seed.PROFILE_SLUG,
-                "tier": tier,
-                "score_min": rng.randint(low, high - 5),
-                "score_max": high,
-                "page_size": 100,
-            }
-
-        industries = ["SaaS", "Software", "Fintech", "Healthcare", "Manufacturing"]
-
-        def page_query() -> tuple[str, dict[str, Any]]:
-            return f"{base}/accounts/", {
-                "tier": rng.choice("ABC"),
-                "industry": rng.choice(industries),
-                "sort": rng.choice(["-score", "name"]),
-            }
-
-        browser = sign_in(base)
-
-        def timed(session: requests.Session, query: Any) -> list[float]:
-            latencies = []
-            for i in range(args.samples + 10):
-                url, params = query()
-                t = time.monotonic()
-                response = session.get(url, params=params, timeout=60)
-                took = time.monotonic() - t
-                response.raise_for_status()
-                if i >= 10:  # the first few warm the caches
-                    latencies.append(took)
-            return latencies
-
-        feed_latencies = timed(http, feed_query)
-        page_latencies = timed(browser, page_query)
+        lists = list_latencies(args, base, http, seed.PROFILE_SLUG)
     finally:
         server.terminate()
         server.wait()
 
-    def ms(values: list[float], p: float) -> str:
-        return f"{percentile(values, p) * 1000:>8.0f} ms"
-
-    upserted = len(bodies) * BATCH
+    targets = {"new accounts": 5_000, "updates, half the fields changed": 5_000}
+    targets["unchanged re-sends"] = 20_000
     print(f"accounts in the base             {args.accounts:>12,}")
     print(f"gunicorn workers / push clients  {args.web_workers:>8} / {args.clients}")
-    print(f"in: {upserted:,} new accounts in {push_seconds:.1f} s")
-    print(f"    accounts per second          {upserted / push_seconds:>12,.0f}   (target 5,000)")
-    print(f"    request p50 / p95            {ms(push_latencies, 50)} / {ms(push_latencies, 95)}")
+    for name, (seconds, latencies) in pushed:
+        rate = len(rows) / seconds
+        print(f"in: {len(rows):,} {name} in {seconds:.1f} s, requests of {BATCH:,}")
+        print(f"    rows per second              {rate:>12,.0f}   (target {targets[name]:,})")
+        print(f"    request p50 / p95            {ms(latencies, 50)} / {ms(latencies, 95)}")
     print(f"out: {pulled:,} scores in {pull_seconds:.1f} s, pages of {PAGE:,}")
     print(f"    scores per second            {pulled / pull_seconds:>12,.0f}   (target 50,000)")
-    for name, latencies in (("scores feed", feed_latencies), ("accounts page", page_latencies)):
+    for name, latencies in lists.items():
         print(f"list, {name + ' filtered':<26} p50 {ms(latencies, 50)}, p95 {ms(latencies, 95)}")
     print("    (target p95 <= 100 ms)")
     print_import(measure_import(args, env))

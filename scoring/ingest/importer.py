@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from profiles.models import User
+from scoring import sql
 from scoring.ingest.rows import (
     COLUMNS,
     MAX_EXTERNAL_ID_LENGTH,
@@ -194,6 +196,37 @@ def accounts_import(
     return report
 
 
+_UPDATE_FIELDS: list[Field[Any, Any]] = [
+    f for f in Account._meta.concrete_fields if f.name in UPDATE_FIELDS
+]
+
+
+def accounts_update(accounts: list[Account]) -> None:
+    """Write the accounts' UPDATE_FIELDS: on PostgreSQL one UPDATE from a
+    VALUES list per batch (bulk_update's CASE per field and row made an
+    update about 15 times slower than a create), elsewhere bulk_update."""
+    if connection.vendor != "postgresql":
+        Account.objects.bulk_update(accounts, UPDATE_FIELDS, batch_size=BATCH_SIZE)
+        return
+    for start in range(0, len(accounts), BATCH_SIZE):
+        batch = accounts[start : start + BATCH_SIZE]
+        rows = [
+            [
+                account.pk,
+                *(
+                    f.get_db_prep_save(getattr(account, f.attname), connection)
+                    for f in _UPDATE_FIELDS
+                ),
+            ]
+            for account in batch
+        ]
+        sql.execute(sql.accounts_update(_UPDATE_FIELDS, rows))
+
+
+def _prepared(account: Account) -> list[Any]:
+    return [f.get_db_prep_save(getattr(account, f.attname), connection) for f in _UPDATE_FIELDS]
+
+
 def repeated_id_errors(rows_of: Mapping[str, list[int]]) -> list[RowError]:
     """An error on each row of an external_id that appears in more than one
     row (`rows_of`: external_id -> its row numbers)."""
@@ -291,7 +324,7 @@ def write_batch(
         Account.objects.bulk_create(created, batch_size=BATCH_SIZE)
     else:
         insert(created)
-    Account.objects.bulk_update(updated, UPDATE_FIELDS, batch_size=BATCH_SIZE)
+    accounts_update(updated)
     new_ids = [a.pk for a in created]
     if None in new_ids:
         created_ids = [a.external_id for a in created]

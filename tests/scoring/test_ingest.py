@@ -22,7 +22,7 @@ from profiles.models import Profile, Trait, User
 from scoring import services
 from scoring.ingest.csvfiles import accounts_import_csv, csv_rows
 from scoring.ingest.importer import ImportFileError, ImportReport, RowError, accounts_import
-from scoring.ingest.rows import AccountInvalidError, account_clean, declared_traits
+from scoring.ingest.rows import UPDATE_FIELDS, AccountInvalidError, account_clean, declared_traits
 from scoring.models import Account, AccountScore, ImportJob, ScoringRun
 from tests.drafting import approved_version
 from tests.factories import AccountFactory, UserFactory
@@ -764,3 +764,38 @@ def test_a_file_without_a_name_column_updates_the_accounts_held_and_refuses_new_
     ]
     assert Account.objects.get(external_id="crm-1").employees == 300
     assert not Account.objects.filter(external_id="crm-2").exists()
+
+
+def test_an_update_stores_every_field_as_a_create_of_the_same_values_does(manager: User) -> None:
+    Trait.objects.create(key="seats", label="Seats", type="number")
+    Trait.objects.create(key="regions", label="Regions", type="list")
+    values = {
+        "name": "Acme GmbH",
+        "domain": "acme.example",
+        "employees": 1200,
+        "annual_revenue": 9_000_000_000,
+        "industry": "SaaS",
+        "country": "DE",
+        "funding_stage": "Series B",
+        "crm": "HubSpot",
+        "tech_stack": ["Segment", "Snowflake"],
+        "has_revops": True,
+        "lifecycle_stage": "customer",
+        "opportunity_opened_at": "2025-01-02T03:04:05+01:00",
+        "deal_status": "won",
+        "deal_closed_at": "2025-02-03",
+        "deal_amount": "12345.67",
+        "churned_at": None,
+        "traits": {"seats": 40, "regions": ["EMEA", "NA"]},
+    }
+    AccountFactory.create(external_id="old", name="Old", employees=3, has_revops=None)
+    report = accounts_import(
+        actor=manager,
+        rows=[{"external_id": "old", **values}, {"external_id": "new", **values}],
+    )
+    assert (report.created, report.updated, report.errors) == (1, 1, [])
+    fields = [f for f in UPDATE_FIELDS if f != "updated_at"]
+    old = Account.objects.values(*fields).get(external_id="old")
+    new = Account.objects.values(*fields).get(external_id="new")
+    assert old == new
+    assert old["traits"] == {"seats": 40, "regions": ["emea", "na"]}
