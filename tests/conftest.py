@@ -34,6 +34,10 @@ from tests.drafting import approved_version, fill, sign_all
 from tests.factories import MembershipFactory, ProfileFactory, TeamFactory, UserFactory
 from tests.webhooks import Receiver
 
+# The world every write is tried in (its `world` fixture): the permission
+# matrix and the hostile corpus share it.
+pytest_plugins = ["tests.write_endpoints"]
+
 ROOT = Path(__file__).resolve().parent.parent
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 # A broker of its own, for a worker a test starts (and may stop) itself.

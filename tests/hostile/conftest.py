@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from icpsite.api.parsers import MAX_BODY_BYTES
-from tests.icpsite.test_permission_matrix import world  # noqa: F401  (the fixture)
 
 HERE = Path(__file__).parent
 

@@ -12,8 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from tests.hostile.conftest import MUTATIONS, csv_files, generated_bodies, stored_bodies
-from tests.icpsite.test_permission_matrix import API_CASES, Case, World, api, client_for
 from tests.snapshots import snapshot
+from tests.write_endpoints import API_CASES, Case, World, api, client_for
 
 pytestmark = pytest.mark.django_db
 

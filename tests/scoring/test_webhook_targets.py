@@ -383,7 +383,7 @@ def test_the_connection_dials_the_checked_addresses_in_turn_without_a_lookup(
 def test_the_settings_default_to_https_and_no_internal_hosts_and_read_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from tests.icpsite.test_settings import load_settings
+    from tests.settings_loader import load_settings
 
     monkeypatch.delenv("WEBHOOK_ALLOW_HTTP", raising=False)
     monkeypatch.delenv("WEBHOOK_ALLOWED_HOSTS", raising=False)
