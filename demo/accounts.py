@@ -22,6 +22,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from scoring import sql
 from scoring.models import Account, list_index_for
 
 EXTERNAL_ID_PREFIX = "demo-"
@@ -207,16 +208,15 @@ def _copy(seed: int, start: int, stop: int) -> None:
     this one streams them in order."""
     now = timezone.now().replace(microsecond=0)
     batches = [(seed, low, min(low + BATCH, stop), now) for low in range(start, stop, BATCH)]
-    table = Account._meta.db_table
     # Fork before COPY starts: the helpers never touch the connection.
     with multiprocessing.get_context("fork").Pool(HELPERS) as pool, connection.cursor() as cursor:
         raw = cursor.cursor  # psycopg's own cursor, for COPY
-        with raw.copy(f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+        with raw.copy(sql.accounts_copy(COLUMNS).text) as copy:
             for text in pool.imap(_copy_values, batches):
                 copy.write(text)
-        # Plans for the pages and the first rescoring need to know the table
-        # grew, before autovacuum gets round to it.
-        cursor.execute(f"ANALYZE {table}")
+    # Plans for the pages and the first rescoring need to know the table
+    # grew, before autovacuum gets round to it.
+    sql.execute(sql.accounts_analyze())
 
 
 def _bulk(rows: Iterator[dict[str, Any]]) -> None:

@@ -576,6 +576,11 @@ def accounts_copy(columns: Iterable[str]) -> Sql:
     )
 
 
+def accounts_analyze() -> Sql:
+    """Fresh planner statistics for the accounts table (PostgreSQL)."""
+    return sql("ANALYZE {t}", t=accounts())
+
+
 def accounts_update(fields: Sequence[Field[Any, Any]], rows: Sequence[Sequence[Any]]) -> Sql:
     """One UPDATE of many accounts (PostgreSQL): each row is the account's id
     then its values of `fields`, ready for the database (get_db_prep_save).
