@@ -27,7 +27,7 @@ from typing import Any, Literal
 from uuid import uuid4
 
 from django.db import connection, transaction
-from django.db.models import Field, Model, QuerySet
+from django.db.models import Model, QuerySet
 
 from scoring.engine import Ruleset, Tier
 from scoring.models import Account, AccountScore, ChangeClock, ScoringRun
@@ -581,20 +581,15 @@ def accounts_analyze() -> Sql:
     return sql("ANALYZE {t}", t=accounts())
 
 
-def accounts_update(fields: Sequence[Field[Any, Any]], rows: Sequence[Sequence[Any]]) -> Sql:
-    """One UPDATE of many accounts (PostgreSQL): each row is the account's id
-    then its values of `fields`, ready for the database (get_db_prep_save).
-    Each value is cast to its column's type, so a NULL or a JSON text reads
-    as the column it fills."""
-    types = ["bigint", *(f.db_type(connection) for f in fields)]
-    row = Sql("(" + ", ".join(f"%s::{t}" for t in types) + ")")
-    values = Sql(", ".join([row.text] * len(rows)), tuple(v for r in rows for v in r))
-    columns = [f.column for f in fields]
+def accounts_update(columns: Sequence[str], rows: str) -> Sql:
+    """One UPDATE of many accounts (PostgreSQL) from `rows`, a JSON array of
+    objects holding each account's id and its new values of `columns`; the
+    database reads each value as its column's type (json_populate_recordset),
+    so the statement has one parameter however many rows it writes."""
     return sql(
-        "UPDATE {t} AS a SET {assignments} FROM (VALUES {values}) AS v (id, {columns}) "
-        "WHERE a.id = v.id",
+        "UPDATE {t} AS a SET {assignments} "
+        "FROM json_populate_recordset(NULL::{t}, {rows}::json) AS v WHERE a.id = v.id",
         t=accounts(),
         assignments=Sql(", ").join(sql("{c} = v.{c}", c=name(c)) for c in columns),
-        values=values,
-        columns=Sql(", ").join(name(c) for c in columns),
+        rows=rows,
     )
