@@ -330,6 +330,12 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         return False
 
 
+class ImportMappingForm(StoredTextFormMixin, forms.ModelForm):
+    class Meta:
+        model = ImportMapping
+        fields = ("name",)
+
+
 @admin.register(ImportMapping)
 class ImportMappingAdmin(admin.ModelAdmin):
     """Saved column mappings of the import page: renamed or removed here,
@@ -337,6 +343,7 @@ class ImportMappingAdmin(admin.ModelAdmin):
 
     list_display = ("name", "created_by", "updated_at")
     search_fields = ("name",)
+    form = ImportMappingForm
     readonly_fields = ("columns", "created_by", "updated_at")
     fields = ("name", "columns", "created_by", "updated_at")
 

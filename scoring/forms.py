@@ -61,11 +61,13 @@ class ImportColumnsForm(StoredTextFormMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.header = header
         for index, column in enumerate(header):
+            # A column without a name cannot be keyed in a mapping: skipped.
             self.fields[f"column_{index}"] = forms.ChoiceField(
                 label=column or f"(column {index + 1} has no name)",
                 choices=choices,
                 required=False,
-                initial=proposal.get(column, SKIP),
+                initial=proposal.get(column, SKIP) if column else SKIP,
+                disabled=not column,
             )
 
     def column_fields(self) -> list[forms.BoundField]:

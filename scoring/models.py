@@ -546,6 +546,11 @@ class ImportJob(models.Model):
         return self.status in (ImportJobStatus.DONE, ImportJobStatus.FAILED)
 
     @property
+    def is_pending(self) -> bool:
+        """Queued or running: the job's page keeps asking how it goes."""
+        return self.status in (ImportJobStatus.QUEUED, ImportJobStatus.RUNNING)
+
+    @property
     def duration_seconds(self) -> float | None:
         if self.started_at is None or self.finished_at is None:
             return None
@@ -556,7 +561,9 @@ class ImportMapping(models.Model):
     """A named mapping of a CSV file's columns to account fields, saved on
     the import page for the next file of the same shape (a CRM's export)."""
 
-    name = models.CharField(max_length=100, unique=True)
+    NAME_LENGTH = 100
+
+    name = models.CharField(max_length=NAME_LENGTH, unique=True)
     columns = models.JSONField(
         default=dict, help_text='The file\'s column -> the field it fills ("" to skip it).'
     )

@@ -171,6 +171,8 @@ def account_import_columns(request: HttpRequest, pk: int) -> HttpResponse:
     stored, then the import started with the chosen mapping."""
     viewer = cast(User, request.user)
     job = import_job_get(viewer=viewer, pk=pk)
+    if not can_import_accounts(viewer):
+        raise PermissionDenied(IMPORT_REFUSED)
     if job.status != ImportJob.Status.MAPPING:
         return redirect("account-import-job", pk=job.pk)
     header = import_job_header(job=job)

@@ -3,7 +3,8 @@
 from django.test import TestCase
 
 from profiles.models import User
-from scoring.ingest.importer import Mode
+from scoring.ingest.csvfiles import csv_rows
+from scoring.ingest.importer import ImportReport, Mode, accounts_import
 from scoring.ingest.jobs import import_job_create
 from scoring.models import ImportJob
 
@@ -25,3 +26,9 @@ def queued(actor: User, data: bytes, mode: Mode = "all_or_nothing") -> ImportJob
     """A job stored for `data`, its task left unsent."""
     with TestCase.captureOnCommitCallbacks(execute=False):
         return import_job_create(actor=actor, file_name="accounts.csv", data=data, mode=mode)
+
+
+def accounts_import_csv(*, actor: User | None, data: bytes, mode: Mode) -> ImportReport:
+    """A CSV file's rows through the row import (the API's path), all read
+    at once: for tests of the row rules on files."""
+    return accounts_import(actor=actor, rows=csv_rows(data), mode=mode, first_row=2)

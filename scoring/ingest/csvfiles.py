@@ -9,8 +9,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from profiles.models import User
-from scoring.ingest.importer import ImportFileError, ImportReport, Mode, accounts_import
+from scoring.ingest.importer import ImportFileError
 from scoring.ingest.rows import COLUMNS, TRAIT_PREFIX
 
 # The largest CSV file accepted, in bytes.
@@ -188,8 +187,3 @@ def _listed(names: list[str], most: int = 10) -> str:
     """Names for a message, the first `most` of them and how many more."""
     shown = ", ".join(repr(name[:60]) for name in names[:most])
     return shown + (f" and {len(names) - most} more" if len(names) > most else "")
-
-
-def accounts_import_csv(*, actor: User | None, data: bytes, mode: Mode) -> ImportReport:
-    """Import a CSV file's accounts; ImportFileError when the file is unreadable."""
-    return accounts_import(actor=actor, rows=csv_rows(data), mode=mode, first_row=2)

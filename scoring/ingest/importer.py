@@ -301,6 +301,10 @@ def write_batch(
     for number, clean in batch:
         account = existing.get(clean["external_id"])
         if account is None:
+            if "name" not in clean:
+                # Held when the rows were checked, deleted since: the row
+                # would make an account without a name.
+                raise ImportFileError([CONCURRENT_WRITE])
             account = Account(external_id=clean["external_id"])
             _apply(account, clean)
             created.append(account)

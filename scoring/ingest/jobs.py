@@ -3,7 +3,9 @@ import jobs that run them on a worker.
 
 The import page stores the upload as an ImportJob and a task on the default
 queue imports it (import_job_run); the request only checks the file cheaply
-(csv_open), so a 200,000-row file never meets the web's timeout.
+(csv_open), so a 200,000-row file never meets the web's timeout. A file
+whose columns are not icpsite's own waits (status "mapping") until whoever
+uploaded it chooses them on the mapping page (import_job_map).
 `manage.py import_accounts` runs the same import in the foreground.
 
 A file is read twice, so memory holds the file and its external_ids, never
@@ -59,7 +61,7 @@ from scoring.ingest.importer import (
     unheld_errors,
     write_batch,
 )
-from scoring.ingest.mapping import MAX_MAPPED_COLUMNS, SKIP, mapping_problems
+from scoring.ingest.mapping import MAX_MAPPED_COLUMNS, SKIP, mapping_problems, repeated_names
 from scoring.ingest.rows import (
     TRAIT_PREFIX,
     AccountInvalidError,
@@ -84,8 +86,8 @@ SCORE_BATCH_SIZE = 10_000
 # How long a running job's progress stays in the cache without an update.
 PROGRESS_TIMEOUT_SECONDS = 24 * 3600
 
-# The longest name of a saved mapping (ImportMapping.name).
-MAPPING_NAME_LENGTH = 100
+# The longest name of a saved mapping.
+MAPPING_NAME_LENGTH = ImportMapping.NAME_LENGTH
 
 # Rows of the file the mapping page shows as they would be stored.
 PREVIEW_ROWS = 5
@@ -93,6 +95,8 @@ PREVIEW_ROWS = 5
 # A job still waiting for its columns this long after the upload is failed
 # by the sweep on beat, and its file dropped.
 MAPPING_EXPIRY_SECONDS = 24 * 3600
+
+NOT_WAITING = "This import is no longer waiting for its columns: it has started, or expired."
 
 NEVER_MAPPED = (
     "The file's columns were not chosen within a day of the upload, so it was not imported. "
@@ -354,6 +358,11 @@ def import_job_create(*, actor: User, file_name: str, data: bytes, mode: Mode) -
         # whoever uploaded it to choose them (import_job_map).
         if not exc.header:
             raise
+        repeated = repeated_names(header)
+        if repeated:
+            raise ImportFileError(
+                [f"The header names {repeated} more than once; give each column its own name."]
+            ) from None
         if len(header) > MAX_MAPPED_COLUMNS:
             raise ImportFileError(
                 [
@@ -391,11 +400,18 @@ def import_job_map(
     save the mapping as `save_as` when a name is given (replacing a saved
     one of that name). ValidationError names each column that is wrong;
     a job no longer waiting is a ValidationError too (its import started)."""
-    if job.created_by_id != actor.pk and not can_import_accounts(actor):
+    if not can_import_accounts(actor):
         raise PermissionDenied(IMPORT_REFUSED)
     if mode not in MODES:
         raise ValidationError({"mode": f"Choose one of {', '.join(MODES)}."})
-    data = bytes(ImportJob.objects.values_list("data", flat=True).get(pk=job.pk))
+    data = bytes(
+        ImportJob.objects.filter(pk=job.pk, status=ImportJobStatus.MAPPING)
+        .values_list("data", flat=True)
+        .first()
+        or b""
+    )
+    if not data:  # started meanwhile, or failed by the sweep and its file dropped
+        raise ValidationError({NON_FIELD_ERRORS: [NOT_WAITING]})
     _, _, header = csv_header(data)
     problems = mapping_problems(header, mapping, declared_traits())
     if problems:
@@ -414,7 +430,7 @@ def import_job_map(
             status=ImportJobStatus.QUEUED, mapping=chosen, mode=mode
         )
         if not claimed:
-            raise ValidationError({NON_FIELD_ERRORS: ["This import has started already."]})
+            raise ValidationError({NON_FIELD_ERRORS: [NOT_WAITING]})
         if name:
             ImportMapping.objects.update_or_create(
                 name=name, defaults={"columns": chosen, "created_by": actor}
@@ -665,8 +681,8 @@ def import_job_progress(*, job: ImportJob) -> ImportProgress:
         if live is not None:
             return live
         return ImportProgress("reading", 0, 0, 0, 0)
-    if job.status == ImportJobStatus.QUEUED:
-        return ImportProgress("queued", 0, 0, 0, 0)
+    if job.status in (ImportJobStatus.QUEUED, ImportJobStatus.MAPPING):
+        return ImportProgress(str(job.status), 0, 0, 0, 0)
     written = job.accounts_created + job.accounts_updated + job.accounts_unchanged
     return ImportProgress("done", job.rows_read, job.rows_bad, written, written)
 

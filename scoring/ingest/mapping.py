@@ -123,6 +123,14 @@ def mapping_propose(
     return proposal
 
 
+def repeated_names(header: Iterable[str]) -> str:
+    """The non-empty column names `header` holds more than once, quoted and
+    joined for a message; "" when there are none. A mapping is keyed by the
+    column's name, so each mapped column needs its own."""
+    counts = Counter(name for name in header if name)
+    return ", ".join(repr(name[:60]) for name, n in counts.items() if n > 1)
+
+
 def mapping_problems(
     header: list[str], mapping: Mapping[str, str], traits: Mapping[str, Attribute]
 ) -> dict[str, str]:

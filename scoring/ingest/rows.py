@@ -39,6 +39,8 @@ LIFECYCLE_STAGE_LENGTH = 60
 MAX_INT = 2_147_483_647
 MAX_BIGINT = 9_223_372_036_854_775_807
 MAX_DEAL_AMOUNT = Decimal("999999999999.99")
+# Number traits are stored in JSON as doubles; past this they lose whole units.
+MAX_TRAIT_NUMBER = Decimal("1e15")
 
 TRAIT_PREFIX = "traits."
 
@@ -273,6 +275,8 @@ def _trait(attribute: Attribute, value: Any) -> Any:
         return None
     if attribute.type == AttrType.NUMBER:
         number = _decimal(value)
+        if abs(number) >= MAX_TRAIT_NUMBER:
+            raise _BadValueError(f"{_shown(value)} is too large; the limit is 1e15")
         whole = number == number.to_integral_value()
         return int(number) if whole and abs(number) < 2**53 else float(number)
     if attribute.type == AttrType.CATEGORY:

@@ -24,7 +24,7 @@ from rest_framework.test import APIClient
 from profiles import services as profile_services
 from profiles.models import Profile, ProfileVersion, User
 from scoring import dispatch, services, webhooks
-from scoring.ingest import jobs as imports
+from scoring.ingest import jobs
 from scoring.models import (
     Account,
     DeliveryStatus,
@@ -286,10 +286,10 @@ def test_the_sweep_fails_a_job_its_task_abandoned_and_leaves_one_still_running(
         status=ImportJobStatus.RUNNING, started_at=now - timedelta(seconds=60)
     )
 
-    assert imports.import_jobs_resend(now=now) == [abandoned.pk]
+    assert jobs.import_jobs_resend(now=now) == [abandoned.pk]
     abandoned.refresh_from_db()
     running.refresh_from_db()
-    assert (abandoned.status, abandoned.problems) == (ImportJobStatus.FAILED, [imports.STOPPED])
+    assert (abandoned.status, abandoned.problems) == (ImportJobStatus.FAILED, [jobs.STOPPED])
     assert abandoned.data == b""
     assert running.status == ImportJobStatus.RUNNING
     assert Account.objects.count() == 0

@@ -20,7 +20,7 @@ from django.urls import reverse
 
 from profiles.models import Profile, Trait, User
 from scoring import services
-from scoring.ingest import jobs as imports
+from scoring.ingest import jobs
 from scoring.ingest.importer import BATCH_SIZE, accounts_import
 from scoring.ingest.jobs import import_job_run
 from scoring.models import Account, AccountScore, ImportJob, ScoringRun
@@ -76,7 +76,7 @@ def test_a_200000_row_file_is_stored_by_the_request_and_not_imported_in_it(
     def refuse(**kwargs: Any) -> None:
         raise AssertionError("the request imported the file")
 
-    monkeypatch.setattr(imports, "accounts_import_file", refuse)
+    monkeypatch.setattr(jobs, "accounts_import_file", refuse)
     client.force_login(manager)
     data = csv_file(200_000)
     with CaptureQueriesContext(connection) as queries:
@@ -149,7 +149,7 @@ def test_a_failure_while_writing_the_last_batch_undoes_the_batches_before_it(
 ) -> None:
     AccountFactory.create(external_id="crm-5", name="Before", employees=7)
     written = []
-    real = imports.write_batch
+    real = jobs.write_batch
 
     def failing(report: Any, batch: list[Any], **kwargs: Any) -> list[int]:
         written.append(len(batch))
@@ -157,14 +157,14 @@ def test_a_failure_while_writing_the_last_batch_undoes_the_batches_before_it(
             raise RuntimeError("disk full")
         return real(report, batch, **kwargs)
 
-    monkeypatch.setattr(imports, "write_batch", failing)
+    monkeypatch.setattr(jobs, "write_batch", failing)
     job = queued(manager, csv_file(2 * BATCH_SIZE + 10))
     with pytest.raises(RuntimeError):
         import_job_run_task.delay(job.pk)
     job.refresh_from_db()
     assert written == [BATCH_SIZE, BATCH_SIZE, 10]
     assert job.status == "failed"
-    assert job.problems == [imports.STOPPED]
+    assert job.problems == [jobs.STOPPED]
     assert list(Account.objects.values_list("external_id", "name", "employees")) == [
         ("crm-5", "Before", 7)
     ]
@@ -299,7 +299,7 @@ def test_a_file_stores_accounts_exactly_as_the_row_import_does(manager: User) ->
         actor=manager, rows=[{**r, "external_id": f"row-{n}"} for n, r in enumerate(rows)]
     )
     data = "\n".join([header, *(f"file-{n},{c}" for n, c in enumerate(cells))]).encode()
-    report = imports.accounts_import_file(actor=manager, data=data, mode="all_or_nothing")
+    report = jobs.accounts_import_file(actor=manager, data=data, mode="all_or_nothing")
     assert (report.created, report.written) == (2, True)
     left_out = {"id", "external_id", "created_at", "updated_at"}
 
@@ -320,7 +320,7 @@ def test_the_page_polls_with_the_workers_counts_while_the_job_runs(
 ) -> None:
     job = queued(manager, csv_file(3))
     ImportJob.objects.filter(pk=job.pk).update(status="running")
-    cache.set(imports._progress_key(job.pk), ("writing", 12_000, 3, 11_997, 4_000))
+    cache.set(jobs._progress_key(job.pk), ("writing", 12_000, 3, 11_997, 4_000))
     client.force_login(manager)
     whole = job_page(client, job)
     assert b"<h1>Import of accounts.csv</h1>" in whole.content

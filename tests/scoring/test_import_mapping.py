@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -292,3 +293,62 @@ def test_the_command_imports_with_a_saved_mapping(manager: User) -> None:
         call_command("import_accounts", str(SALESFORCE), "--mapping", "Nope")
     with pytest.raises(CommandError, match="--mapping"):
         call_command("import_accounts", str(SALESFORCE))
+
+
+def test_a_file_repeating_a_column_name_is_refused_at_the_upload(importer: Client) -> None:
+    response = upload(importer, b"Ref,Company,Notes,Notes\np-1,Acme,a,b\n")
+    assert response.status_code == 400
+    message = " ".join(response.context["form"].errors["file"])
+    assert "The header names 'Notes' more than once; give each column its own name." in message
+    assert not ImportJob.objects.exists()
+
+
+def test_unnamed_columns_are_skipped_and_cannot_be_chosen(importer: Client) -> None:
+    upload(importer, b"Ref,Company,,\np-1,Acme,x,y\n")
+    job = ImportJob.objects.get()
+    form = columns_page(importer, job).context["form"]
+    assert form["column_2"].field.disabled
+    answer = choose(importer, job, {"Ref": "external_id", "Company": "name", "": "domain"})
+    assert answer.status_code == 302
+    assert Account.objects.get().domain == ""
+
+
+def test_someone_who_lost_import_rights_cannot_map_their_job(
+    importer: Client, manager: User
+) -> None:
+    upload(importer, SALESFORCE.read_bytes())
+    job = ImportJob.objects.get()
+    manager.memberships.update(role="member")
+    page = importer.get(reverse("account-import-columns", args=[job.pk]))
+    assert page.status_code == 403
+    answer = importer.post(
+        reverse("account-import-columns", args=[job.pk]),
+        {"column_0": "external_id", "column_1": "name", "save_as": "Mine", "action": "import"},
+    )
+    assert answer.status_code == 403
+    assert ImportJob.objects.get().status == ImportJob.Status.MAPPING
+    assert not ImportMapping.objects.exists()
+
+
+def test_mapping_a_job_the_sweep_expired_says_so_instead_of_failing(
+    importer: Client, manager: User
+) -> None:
+    upload(importer, SALESFORCE.read_bytes())
+    job = ImportJob.objects.get()
+    page = columns_page(importer, job)
+    form = page.context["form"]
+    data = {f"column_{i}": form[f"column_{i}"].initial for i in range(len(form.header))}
+    ImportJob.objects.filter(pk=job.pk).update(status="failed", data=b"")
+    with pytest.raises(ValidationError, match="no longer waiting"):
+        jobs.import_job_map(actor=manager, job=job, mapping={}, mode="all_or_nothing")
+    answer = importer.post(
+        reverse("account-import-columns", args=[job.pk]), {**data, "action": "import"}
+    )
+    assert answer.status_code == 302  # to the job's page, which says it failed
+
+
+def test_the_command_refuses_a_saved_mapping_that_does_not_fit_the_file() -> None:
+    ImportMapping.objects.create(name="Other CRM", columns={"Ref": "external_id"})
+    with pytest.raises(CommandError, match="does not fit this file"):
+        call_command("import_accounts", str(SALESFORCE), "--mapping", "Other CRM")
+    assert not Account.objects.exists()

@@ -20,12 +20,19 @@ from django.urls import reverse
 
 from profiles.models import Profile, Trait, User
 from scoring import services
-from scoring.ingest.csvfiles import accounts_import_csv, csv_rows
-from scoring.ingest.importer import ImportFileError, ImportReport, RowError, accounts_import
+from scoring.ingest.csvfiles import csv_rows
+from scoring.ingest.importer import (
+    ImportFileError,
+    ImportReport,
+    RowError,
+    accounts_import,
+    write_batch,
+)
 from scoring.ingest.rows import UPDATE_FIELDS, AccountInvalidError, account_clean, declared_traits
 from scoring.models import Account, AccountScore, ImportJob, ScoringRun
 from tests.drafting import approved_version
 from tests.factories import AccountFactory, UserFactory
+from tests.importing import accounts_import_csv
 from tests.runs import run_all
 
 pytestmark = pytest.mark.django_db
@@ -799,3 +806,20 @@ def test_an_update_stores_every_field_as_a_create_of_the_same_values_does(manage
     new = Account.objects.values(*fields).get(external_id="new")
     assert old == new
     assert old["traits"] == {"seats": 40, "regions": ["emea", "na"]}
+
+
+def test_an_account_deleted_between_the_check_and_the_write_is_not_made_nameless() -> None:
+    """A row without a name was checked against an account held; if that
+    account is gone by the write, the import stops instead of creating one
+    without a name."""
+    report = ImportReport(mode="all_or_nothing")
+    with pytest.raises(ImportFileError):
+        write_batch(report, [(2, {"external_id": "gone", "employees": 5})])
+    assert not Account.objects.exists()
+
+
+def test_a_number_trait_too_large_to_keep_exactly_is_refused() -> None:
+    Trait.objects.create(key="seats", label="Seats", type="number")
+    with pytest.raises(AccountInvalidError) as caught:
+        account_clean({"external_id": "x", "traits.seats": "1" * 400}, traits=declared_traits())
+    assert "is too large" in caught.value.errors["traits.seats"][0]

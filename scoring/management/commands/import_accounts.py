@@ -9,9 +9,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from scoring.ingest.csvfiles import MAX_FILE_BYTES, csv_open
+from scoring.ingest.csvfiles import MAX_FILE_BYTES, csv_header, csv_open
 from scoring.ingest.importer import ImportFileError, Mode
 from scoring.ingest.jobs import FileImportReport, accounts_import_file, import_mapping_get
+from scoring.ingest.mapping import mapping_problems
+from scoring.ingest.rows import declared_traits
 
 BAR_WIDTH = 30
 
@@ -59,6 +61,7 @@ class Command(BaseCommand):
             if saved is None:
                 raise CommandError(f"No saved mapping {options['mapping']!r}.")
             mapping = saved.columns
+            self._check_mapping(path, data, mapping)
         else:
             self._check_own_columns(path, data)
         self._shown = False
@@ -82,6 +85,18 @@ class Command(BaseCommand):
             raise CommandError(f"{report.summary()} Fix the rows above and import again.")
         style = self.style.WARNING if report.errors else self.style.SUCCESS
         self.stdout.write(style(report.summary()))
+
+    def _check_mapping(self, path: Path, data: bytes, mapping: dict[str, str]) -> None:
+        """The saved mapping checked against the file's header, as the import
+        page checks a mapping."""
+        try:
+            header = csv_header(data)[2]
+        except ImportFileError as exc:
+            raise CommandError(f"{path}: " + " ".join(exc.problems)) from None
+        problems = mapping_problems(header, mapping, declared_traits())
+        if problems:
+            listed = "; ".join(f"{c}: {m}" if c else m for c, m in problems.items())
+            raise CommandError(f"{path}: the mapping does not fit this file: {listed}")
 
     def _check_own_columns(self, path: Path, data: bytes) -> None:
         """A file readable as CSV whose header is not icpsite's own names is
