@@ -47,6 +47,15 @@ def current_run_list() -> QuerySet[ScoringRun]:
     return ScoringRun.objects.filter(is_current=True).select_related("profile", "version")
 
 
+def run_list(*, profile: Profile) -> QuerySet[ScoringRun]:
+    """The profile's runs, newest first, with their versions."""
+    return (
+        ScoringRun.objects.filter(profile=profile)
+        .select_related("profile", "version")
+        .order_by("-created_at", "-id")
+    )
+
+
 def latest_run(*, profile: Profile) -> ScoringRun | None:
     return ScoringRun.objects.filter(profile=profile).select_related("version").first()
 

@@ -25,7 +25,13 @@ from scoring.ingest.rows import (
     MAX_INT,
     NAME_LENGTH,
 )
-from scoring.models import DealStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
+from scoring.models import (
+    DealStatus,
+    ScoringRun,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
+)
 
 MAX_ROWS = 1000
 
@@ -273,6 +279,11 @@ class AccountDetailSerializer(serializers.Serializer[Any]):
 class ScorePageSerializer(serializers.Serializer[Any]):
     results = ScoreRowSerializer(many=True)
     next = serializers.URLField(allow_null=True, help_text="The next page; null on the last.")
+    run = serializers.IntegerField(
+        allow_null=True,
+        help_text="The run whose scores this page serves (the profile's current run when "
+        "the sync started; see `GET profiles/{slug}/runs/{id}/`); null before any run.",
+    )
     cursor = serializers.IntegerField(
         help_text="Keep it: `changed_since=<cursor>` later returns what changed since."
     )
@@ -334,3 +345,44 @@ class WebhookDeliverySerializer(serializers.ModelSerializer[WebhookDelivery]):
             "last_attempt_at",
             "delivered_at",
         )
+
+
+class RunSerializer(serializers.ModelSerializer[ScoringRun]):
+    """A scoring run: the rescoring of every account with one version."""
+
+    profile: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    version = serializers.IntegerField(source="version.number", read_only=True)
+    progress = serializers.IntegerField(
+        read_only=True, help_text="Percent of the run's chunks scored (100 once it succeeded)."
+    )
+    tier_counts = serializers.DictField(
+        child=serializers.IntegerField(), read_only=True, help_text="Accounts per tier."
+    )
+    tier_movement = serializers.DictField(
+        child=serializers.IntegerField(),
+        read_only=True,
+        help_text='Accounts that changed tier against the run before, e.g. {"B->A": 12}.',
+    )
+
+    class Meta:
+        model = ScoringRun
+        fields = (
+            "id",
+            "profile",
+            "version",
+            "status",
+            "is_current",
+            "progress",
+            "chunks_done",
+            "chunks_total",
+            "accounts_scored",
+            "tier_counts",
+            "tier_movement",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+        )
+        read_only_fields = fields

@@ -30,7 +30,7 @@ from rest_framework.viewsets import GenericViewSet
 
 from icpsite.api.base import ApiViewMixin, QuerySerializers
 from icpsite.api.errors import ErrorDetailSerializer, answers
-from icpsite.api.params import ANY_SEGMENT, ANY_TEXT, row_in_path, text_in_path
+from icpsite.api.params import ANY_SEGMENT, ANY_TEXT, row_in_path, slug_in_path, text_in_path
 from icpsite.api.parsers import MAX_BODY_BYTES, PayloadTooLargeError
 from profiles.models import User
 from scoring.api import serializers as s
@@ -47,6 +47,7 @@ from scoring.selectors import (
     account_history,
     changes_cursor,
     current_run,
+    run_list,
     score_feed,
     score_profile_get,
     webhook_delivery_list,
@@ -417,7 +418,14 @@ class ScoreViewSet(SyncViewSet):
             next_url = self.request.build_absolute_uri(
                 self.request.path + "?" + urlencode(sorted(params.items()), doseq=True)
             )
-        return Response({"results": self._rows(rows, run), "next": next_url, "cursor": until})
+        return Response(
+            {
+                "results": self._rows(rows, run),
+                "next": next_url,
+                "cursor": until,
+                "run": run.pk if run else None,
+            }
+        )
 
     def _rows(
         self, rows: Sequence[tuple[Any, ...]], run: ScoringRun | None
@@ -578,3 +586,47 @@ class WebhookViewSet(SyncViewSet):
             actor=self.actor, subscription=self.get_object()
         )
         return Response(s.WebhookSecretSerializer(rotated).data)
+
+
+# --- Runs ---------------------------------------------------------------------
+
+PROFILE_SLUG = OpenApiParameter(
+    "slug", OpenApiTypes.STR, OpenApiParameter.PATH, description="The profile's slug."
+)
+RUN_ID = OpenApiParameter("pk", OpenApiTypes.INT, OpenApiParameter.PATH, description="The run.")
+
+
+class RunViewSet(SyncViewSet):
+    """A profile's scoring runs: an approval queues one, workers score every
+    account, and the run becomes current (the feed's) when it finishes."""
+
+    serializer_class = s.RunSerializer
+    queryset = ScoringRun.objects.none()
+
+    def _runs(self, slug: str) -> QuerySet[ScoringRun]:
+        profile = score_profile_get(slug=slug_in_path(slug, "profile"))
+        if profile is None:
+            raise exceptions.NotFound(f"No profile {slug!r}.")
+        return run_list(profile=profile)
+
+    @extend_schema(
+        summary="A profile's scoring runs",
+        description="Newest first, the latest 100 (finished runs are pruned down to the "
+        "current one and the one before). Poll a run until `is_current` to know the feed "
+        "serves its scores, or subscribe to the `scoring_run.finished` webhook.",
+        parameters=[PROFILE_SLUG],
+        responses=answers(s.RunSerializer(many=True), 404),
+    )
+    def list(self, request: Request, slug: str) -> Response:
+        runs = self._runs(slug)[:100]
+        return Response(self.get_serializer(runs, many=True).data)
+
+    @extend_schema(
+        summary="One scoring run",
+        description="Its status (queued, running, succeeded, failed, superseded), progress, "
+        "counts, tier movement and times.",
+        parameters=[PROFILE_SLUG, RUN_ID],
+        responses=answers(s.RunSerializer, 404),
+    )
+    def retrieve(self, request: Request, slug: str, pk: str) -> Response:
+        return Response(self.get_serializer(row_in_path(self._runs(slug), pk)).data)

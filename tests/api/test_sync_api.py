@@ -370,6 +370,7 @@ def test_the_feed_pages_by_cursor_and_filters(
         "results": [],
         "next": None,
         "cursor": cursor,
+        "run": live.pk,
     }
 
 
