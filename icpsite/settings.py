@@ -371,6 +371,10 @@ CELERY_BEAT_SCHEDULE.update(
             "task": "outbox.resend_unsent",
             "schedule": 60.0,
         },
+        "webhooks-prune-attempts": {
+            "task": "webhooks.prune_attempts",
+            "schedule": crontab(hour=4, minute=30),
+        },
         "reviews-weekly-digest": {
             "task": "reviews.send_digests",
             "schedule": crontab(hour=7, minute=0, day_of_week="mon"),
@@ -389,6 +393,9 @@ API_THROTTLE_RATE = env_str("API_THROTTLE_RATE", "3000/minute")
 # or IP addresses, as written in the URL) may be internal, for an on-premises
 # receiver.
 WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", False)
+# Days each webhook delivery attempt is kept in the delivery log (the
+# deliveries themselves stay); pruned nightly on beat.
+WEBHOOK_ATTEMPT_RETENTION_DAYS = env_int("WEBHOOK_ATTEMPT_RETENTION_DAYS", 30)
 WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", [])
 
 REST_FRAMEWORK = {
@@ -418,6 +425,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TierEnum": "scoring.engine.Tier",
         "WebhookEventEnum": "scoring.models.WebhookEvent",
+        "DeliveryStatusEnum": "scoring.models.DeliveryStatus",
+        "RunStatusEnum": "scoring.models.RunStatus",
         "OverrideStatusEnum": "reviews.models.OverrideStatus",
         "CheckInKindEnum": "reviews.models.CheckInKind",
         "VersionStatusEnum": "profiles.models.VersionStatus",

@@ -15,6 +15,7 @@ from scoring.models import (
     ApiKey,
     ImportMapping,
     ScoringRun,
+    WebhookAttempt,
     WebhookDelivery,
     WebhookEvent,
     WebhookSubscription,
@@ -306,6 +307,19 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
             )
 
 
+class WebhookAttemptInline(admin.TabularInline):
+    """Every attempt at a delivery, read only."""
+
+    model = WebhookAttempt
+    extra = 0
+    can_delete = False
+    fields = ("number", "attempted_at", "response_status", "duration_ms", "outcome", "error")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
     """The delivery log: what was sent where, and how it went; for those
@@ -314,6 +328,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     list_display = ("event", "subscription", "status", "attempts", "response_status", "created_at")
     list_filter = ("status", "event")
     readonly_fields = tuple(f.name for f in WebhookDelivery._meta.fields)
+    inlines = (WebhookAttemptInline,)
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return _manages_webhooks(request)

@@ -465,6 +465,34 @@ class WebhookDelivery(models.Model):
         return f"{self.event} to {self.subscription} ({self.status})"
 
 
+class WebhookAttempt(models.Model):
+    """One attempt at a delivery: when, what the receiver answered, how
+    long it took, what went wrong. Kept WEBHOOK_ATTEMPT_RETENTION_DAYS."""
+
+    delivery = models.ForeignKey(
+        WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log"
+    )
+    number = models.PositiveIntegerField(help_text="1 for the first attempt.")
+    attempted_at = models.DateTimeField()
+    response_status = models.PositiveIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Empty when nothing was sent (the address was refused)."
+    )
+    error = models.TextField(blank=True)
+    outcome = models.CharField(
+        max_length=10,
+        choices=DeliveryStatus.choices,
+        help_text="The delivery's status after this attempt (pending: to be retried).",
+    )
+
+    class Meta:
+        ordering = ["delivery", "number"]
+        indexes = [models.Index(fields=["attempted_at"], name="webhook_attempt_when")]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of delivery {self.delivery_id}"
+
+
 class ImportJobStatus(models.TextChoices):
     MAPPING = "mapping", "Waiting for its columns"
     QUEUED = "queued", "Queued"

@@ -301,4 +301,6 @@ def webhook_delivery_list(
     *, subscription: WebhookSubscription, limit: int = 100
 ) -> QuerySet[WebhookDelivery]:
     """The subscription's latest `limit` deliveries, newest first."""
-    return subscription.deliveries.order_by("-created_at", "-id")[:limit]
+    return subscription.deliveries.prefetch_related("attempt_log").order_by("-created_at", "-id")[
+        :limit
+    ]

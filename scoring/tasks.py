@@ -97,6 +97,12 @@ def fail_run_task(_request: Any, exc: BaseException, _traceback: Any, run_id: in
     services.run_fail(run_id, f"{type(exc).__name__}: {exc}")
 
 
+@shared_task(name="webhooks.prune_attempts")
+def prune_webhook_attempts_task() -> int:
+    """On beat, nightly: the delivery log past its retention."""
+    return webhooks.webhook_attempts_prune()
+
+
 @shared_task(name="webhooks.deliver", bind=True, max_retries=webhooks.MAX_ATTEMPTS)
 def webhook_deliver_task(self: Any, delivery_id: int) -> str:
     """Send one delivery; a failure is retried later, with the wait doubling.

@@ -39,7 +39,13 @@ from django.utils import timezone
 
 from profiles.models import ProfileVersion, User
 from scoring.dispatch import claimed_send
-from scoring.models import DeliveryStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
+from scoring.models import (
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
+)
 from scoring.policies import can_manage_webhooks
 from scoring.webhook_targets import (
     Target,
@@ -236,6 +242,15 @@ def deliveries_resend(*, now: datetime | None = None) -> list[int]:
     ]
 
 
+def webhook_attempts_prune(*, now: datetime | None = None) -> int:
+    """Delete the attempt log older than WEBHOOK_ATTEMPT_RETENTION_DAYS (the
+    deliveries themselves stay); how many attempts went."""
+    now = now or timezone.now()
+    before = now - timedelta(days=settings.WEBHOOK_ATTEMPT_RETENTION_DAYS)
+    deleted, _ = WebhookAttempt.objects.filter(attempted_at__lt=before).delete()
+    return deleted
+
+
 def on_version_approved(*, version: ProfileVersion, actor: User, **_: Any) -> None:
     """Receiver of profiles.signals.version_approved."""
     webhooks_emit(
@@ -284,18 +299,47 @@ def _post(target: Target, body: bytes, headers: dict[str, str]) -> tuple[int | N
 
 def _refuse(delivery: WebhookDelivery, reason: str) -> WebhookDelivery:
     """Mark a pending delivery refused, unsent: its address broke the rule."""
-    WebhookDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.PENDING).update(
-        status=DeliveryStatus.REFUSED,
-        response_status=None,
-        last_error=f"Not sent: {reason}"[:ERROR_LENGTH],
-        last_attempt_at=timezone.now(),
-    )
+    now = timezone.now()
+    error = f"Not sent: {reason}"[:ERROR_LENGTH]
+    with transaction.atomic():
+        refused = WebhookDelivery.objects.filter(
+            pk=delivery.pk, status=DeliveryStatus.PENDING
+        ).update(
+            status=DeliveryStatus.REFUSED,
+            response_status=None,
+            last_error=error,
+            last_attempt_at=now,
+        )
+        if refused:
+            _log(delivery, now, None, None, error, DeliveryStatus.REFUSED)
     delivery.refresh_from_db()
     return delivery
 
 
-def _record(delivery: WebhookDelivery, status: int | None, error: str) -> WebhookDelivery:
-    """Count one attempt and its outcome: done, given up, or pending a retry."""
+def _log(
+    delivery: WebhookDelivery,
+    at: datetime,
+    status: int | None,
+    duration_ms: int | None,
+    error: str,
+    outcome: str,
+) -> None:
+    WebhookAttempt.objects.create(
+        delivery=delivery,
+        number=delivery.attempts + 1,
+        attempted_at=at,
+        response_status=status,
+        duration_ms=duration_ms,
+        error=error,
+        outcome=outcome,
+    )
+
+
+def _record(
+    delivery: WebhookDelivery, status: int | None, error: str, duration_ms: int | None = None
+) -> WebhookDelivery:
+    """Count one attempt and its outcome (done, given up, or pending a
+    retry), and log it."""
     now = timezone.now()
     attempts = delivery.attempts + 1
     if not error:
@@ -304,7 +348,23 @@ def _record(delivery: WebhookDelivery, status: int | None, error: str) -> Webhoo
         outcome = DeliveryStatus.FAILED
     else:
         outcome = DeliveryStatus.PENDING
-    WebhookDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.PENDING).update(
+    with transaction.atomic():
+        counted = _count(delivery, now, status, error, outcome, attempts)
+        if counted:
+            _log(delivery, now, status, duration_ms, error[:ERROR_LENGTH], outcome)
+    delivery.refresh_from_db()
+    return delivery
+
+
+def _count(
+    delivery: WebhookDelivery,
+    now: datetime,
+    status: int | None,
+    error: str,
+    outcome: str,
+    attempts: int,
+) -> int:
+    return WebhookDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.PENDING).update(
         status=outcome,
         attempts=F("attempts") + 1,
         response_status=status,
@@ -316,8 +376,6 @@ def _record(delivery: WebhookDelivery, status: int | None, error: str) -> Webhoo
         if outcome == DeliveryStatus.PENDING
         else delivery.due_at,
     )
-    delivery.refresh_from_db()
-    return delivery
 
 
 def webhook_deliver(delivery_id: int) -> WebhookDelivery | None:
@@ -357,5 +415,6 @@ def webhook_deliver(delivery_id: int) -> WebhookDelivery | None:
         TIMESTAMP_HEADER: str(stamp),
         SIGNATURE_HEADER: webhook_signature(subscription.secret, stamp, body),
     }
+    started = time.monotonic()
     status, error = _post(target, body, headers)
-    return _record(delivery, status, error)
+    return _record(delivery, status, error, int((time.monotonic() - started) * 1000))

@@ -28,6 +28,7 @@ from scoring.ingest.rows import (
 from scoring.models import (
     DealStatus,
     ScoringRun,
+    WebhookAttempt,
     WebhookDelivery,
     WebhookEvent,
     WebhookSubscription,
@@ -330,7 +331,20 @@ class WebhookInSerializer(StrictFieldsMixin):
     )
 
 
+class WebhookAttemptSerializer(serializers.ModelSerializer[WebhookAttempt]):
+    class Meta:
+        model = WebhookAttempt
+        fields = ("number", "attempted_at", "response_status", "duration_ms", "error", "outcome")
+        read_only_fields = fields
+
+
 class WebhookDeliverySerializer(serializers.ModelSerializer[WebhookDelivery]):
+    attempt_log = WebhookAttemptSerializer(
+        many=True,
+        read_only=True,
+        help_text="Every attempt, oldest first (kept WEBHOOK_ATTEMPT_RETENTION_DAYS).",
+    )
+
     class Meta:
         model = WebhookDelivery
         fields = (
@@ -343,6 +357,7 @@ class WebhookDeliverySerializer(serializers.ModelSerializer[WebhookDelivery]):
             "last_error",
             "created_at",
             "last_attempt_at",
+            "attempt_log",
             "delivered_at",
         )
 

@@ -5,14 +5,16 @@ Managed by people with the permission or RevOps admins only; the secret is
 shown once."""
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from profiles.models import Membership, Profile, Team, User
-from scoring import services
+from scoring import services, webhooks
 from scoring.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from scoring.webhooks import MAX_ATTEMPTS, webhook_subscription_create, webhooks_emit
 from tests.drafting import approved_version
@@ -121,6 +123,57 @@ def test_a_failing_receiver_is_retried_and_each_attempt_logged(
     assert (delivery.status, delivery.attempts, delivery.last_error) == ("succeeded", 3, "")
     assert len(receiver.received) == 3
     assert len({r["headers"]["X-Icpsite-Delivery"] for r in receiver.received}) == 1
+    log = list(delivery.attempt_log.values_list("number", "response_status", "outcome", "error"))
+    assert log == [
+        (1, 500, "pending", "HTTP 500 Internal Server Error"),
+        (2, 503, "pending", "HTTP 503 Service Unavailable"),
+        (3, 200, "succeeded", ""),
+    ]
+    assert all(a.duration_ms is not None for a in delivery.attempt_log.all())
+
+
+def test_the_delivery_log_in_the_api_shows_every_attempt(
+    receiver: Receiver,
+    hooks_manager: User,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    subscription = subscribe(receiver.url, "override.accepted")
+    receiver.statuses = [502]
+    with django_capture_on_commit_callbacks(execute=True):
+        webhooks_emit("override.accepted", {"account": "crm-1", "tier": "A"})
+    [delivery] = api(hooks_manager).get(f"/api/v1/webhooks/{subscription.pk}/deliveries/").json()
+    assert [a["response_status"] for a in delivery["attempt_log"]] == [502, 200]
+    assert [a["outcome"] for a in delivery["attempt_log"]] == ["pending", "succeeded"]
+
+
+def test_a_refused_address_is_logged_as_an_attempt_that_sent_nothing(
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    WebhookSubscription.objects.create(
+        url="https://127.0.0.1/hooks", events=["override.accepted"], secret=SECRET
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        [delivery_id] = webhooks_emit("override.accepted", {"account": "crm-1"})
+    [attempt] = WebhookDelivery.objects.get(pk=delivery_id).attempt_log.all()
+    assert (attempt.outcome, attempt.response_status, attempt.duration_ms) == (
+        "refused",
+        None,
+        None,
+    )
+    assert "loopback" in attempt.error
+
+
+def test_the_delivery_log_is_pruned_after_its_retention(
+    receiver: Receiver, settings: Any, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    settings.WEBHOOK_ATTEMPT_RETENTION_DAYS = 30
+    subscribe(receiver.url, "override.accepted")
+    with django_capture_on_commit_callbacks(execute=True):
+        [delivery_id] = webhooks_emit("override.accepted", {"account": "crm-1"})
+    later = timezone.now() + timedelta(days=31)
+    assert webhooks.webhook_attempts_prune(now=timezone.now()) == 0
+    assert webhooks.webhook_attempts_prune(now=later) == 1
+    assert WebhookDelivery.objects.get(pk=delivery_id).status == "succeeded"
 
 
 def test_an_unreachable_receiver_is_marked_failed_after_the_last_attempt(
