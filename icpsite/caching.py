@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import add_never_cache_headers
 
@@ -22,7 +23,17 @@ class NeverCacheSignedInMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
+        if not response.has_header("Cache-Control") and _signed_in(request):
             add_never_cache_headers(response)
         return response
+
+
+def _signed_in(request: HttpRequest) -> bool:
+    """Whether a person is signed in; False when the database that says so
+    does not answer (the answer then is the health check's or an error
+    page, which must still go out)."""
+    user = getattr(request, "user", None)
+    try:
+        return bool(user is not None and user.is_authenticated)
+    except DatabaseError:
+        return False
