@@ -79,6 +79,79 @@ class Account(models.Model):
         return facts
 
 
+class DealType(models.TextChoices):
+    NEW = "new", "New business"
+    EXPANSION = "expansion", "Expansion"
+    RENEWAL = "renewal", "Renewal"
+
+
+class DealState(models.TextChoices):
+    OPEN = "open", "Open"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+
+
+# A deal written through an account's outcome fields (the outcomes endpoint,
+# an account row's deal_* fields, a CSV's deal columns) is the account's
+# one "outcome deal", kept under this external id prefix.
+OUTCOME_DEAL_PREFIX = "outcome:"
+
+
+class Deal(models.Model):
+    """An opportunity in the CRM: new business, an expansion or a renewal,
+    open or closed won or lost on its own date.
+
+    Win rates, the backtest, drift and the evidence panel count deals, so an
+    account with three renewals counts three times. `external_id` is the
+    CRM's opportunity id; deals recorded through an account's outcome
+    shortcut are kept as `OUTCOME_DEAL_PREFIX + account.external_id`.
+    """
+
+    external_id = models.CharField(max_length=100, unique=True, help_text="The CRM's deal id.")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="deals")
+    name = models.CharField(max_length=200, blank=True)
+    stage = models.CharField(
+        max_length=60, blank=True, help_text="The CRM's own stage name, kept as sent."
+    )
+    status = models.CharField(max_length=8, choices=DealState.choices, default=DealState.OPEN)
+    type = models.CharField(max_length=10, choices=DealType.choices, default=DealType.NEW)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(
+        max_length=3, blank=True, help_text="ISO 4217 code; blank is the reporting currency."
+    )
+    opened_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["-closed_at", "-opened_at", "id"]
+        indexes = [
+            models.Index(fields=["account", "status"], name="deal_account_status"),
+            models.Index(fields=["status", "closed_at"], name="deal_status_closed"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=DealState.values), name="deal_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(type__in=DealType.values), name="deal_type_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount__gte=0) | models.Q(amount__isnull=True),
+                name="deal_amount_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="open") | models.Q(closed_at__isnull=False),
+                name="deal_closed_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.external_id} ({self.status})"
+
+
 def list_index_for(tech_stack: list[str], traits: dict[str, Any]) -> str:
     """The "|key:item|" text for every list attribute; items are already normalised."""
     parts = [f"tech_stack:{item}" for item in tech_stack]
