@@ -68,6 +68,9 @@ MAX_VALUE_LENGTH = 200
 # Most items in one list value (a criterion's choices, an account's tech
 # stack): every list is indexed and compared item by item.
 MAX_LIST_ITEMS = 200
+# Number criteria hold values up to this size either way, kept exactly as
+# entered: every whole number in range is exact in a float (below 2**53).
+NUMBER_LIMIT = 10**15
 
 # Lengths of what people write, the same in the models, the API, the page
 # forms and the admin.
@@ -157,7 +160,9 @@ def _number(value: Any) -> int | float:
         if not math.isfinite(value):
             raise TypeError
         if value.is_integer() and abs(value) < 2**53:
-            return int(value)
+            value = int(value)
+    if abs(value) > NUMBER_LIMIT:
+        raise TypeError
     return value
 
 
@@ -224,10 +229,11 @@ def _stored(attribute: Attribute, operator: Operator, value: Any) -> Any:
 
 
 def _expected(attribute: Attribute, operator: Operator) -> str:
+    within = f"between -{NUMBER_LIMIT:,} and {NUMBER_LIMIT:,}"
     if operator == Operator.BETWEEN:
-        return "two numbers [low, high] with low <= high"
+        return f"two numbers [low, high] with low <= high, each {within}"
     if attribute.type == AttrType.NUMBER:
-        return "one number"
+        return f"one number {within}"
     if operator == Operator.EQ:
         return f"one text value of at most {MAX_VALUE_LENGTH} characters"
     if attribute.type == AttrType.LIST:
@@ -244,7 +250,7 @@ def _expected(attribute: Attribute, operator: Operator) -> str:
 
 
 def _number_words(value: int | float) -> str:
-    return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}".rstrip("0").rstrip(".")
+    return f"{value:,}"
 
 
 def describe(attribute: Attribute, operator: Operator, value: Any) -> str:

@@ -1,6 +1,7 @@
 """Forms for the drafting pages. They turn typed text into service arguments;
 the services do the validating that matters."""
 
+from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar, cast
 
 from django import forms
@@ -59,10 +60,12 @@ def parse_value(attribute: Attribute, operator: Operator, text: str) -> Any:
         for part in split_list(text.replace(" - ", ",").replace(" to ", ",")):
             cleaned = part.replace("_", "").replace(" ", "")
             try:
-                number = float(cleaned)
-            except ValueError:
-                raise forms.ValidationError(f"{part!r} is not a number.") from None
-            numbers.append(int(number) if number.is_integer() else number)
+                number = Decimal(cleaned)
+            except InvalidOperation:
+                number = Decimal("NaN")
+            if not number.is_finite():
+                raise forms.ValidationError(f"{part!r} is not a number.")
+            numbers.append(int(number) if number == number.to_integral_value() else float(number))
         if operator == Operator.BETWEEN:
             return numbers
         if len(numbers) != 1:

@@ -335,7 +335,10 @@ def test_a_bad_value_is_named_on_its_row_and_nothing_of_the_save_is_stored(
     assert response.status_code == 200
     rows = {f.prefix: f for f in response.context["inline_admin_formsets"][0].formset.forms}
     assert rows[row_of(data, employees)].errors == {
-        "value": ["Employees 'is between' needs two numbers [low, high] with low <= high."]
+        "value": [
+            "Employees 'is between' needs two numbers [low, high] with low <= high, each "
+            "between -1,000,000,000,000,000 and 1,000,000,000,000,000."
+        ]
     }
     assert rows[row_of(data, crm)].errors == {}
     assert "Please correct the error below." in response.content.decode()
