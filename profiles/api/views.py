@@ -300,11 +300,14 @@ class VersionViewSet(ProfilesAPIViewSet):
 
     @extend_schema(
         summary="Submit a draft for review",
-        description="Any team member may submit; required teams may then sign off. A version "
-        "that is no longer a draft answers 409.",
+        description="Any team member may submit; required teams may then sign off. A draft "
+        "that could not be approved as it stands (fit points that do not add up to 100, a "
+        "criterion with a bad value, thresholds out of order) answers 400 listing every "
+        "problem, the points total among them. A version that is no longer a draft answers "
+        "409.",
         parameters=[NUMBER],
         request=None,
-        responses=answers(s.VersionDetailSerializer, 403, 404, 409),
+        responses=answers(s.VersionDetailSerializer, 400, 403, 404, 409),
     )
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, slug: str, number: str) -> Response:

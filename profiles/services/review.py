@@ -22,6 +22,7 @@ from profiles.models import (
 from profiles.selectors import (
     criterion_text,
     version_approval_problems,
+    version_content_problems,
 )
 from profiles.services.versions import (
     StaleRevisionError,
@@ -35,9 +36,14 @@ from profiles.signals import version_approved
 
 @transaction.atomic
 def version_submit(*, actor: User, version: ProfileVersion) -> ProfileVersion:
-    """Send a draft to review: required teams may now sign off."""
+    """Send a draft to review: required teams may now sign off. A draft whose
+    content could not be approved (fit points other than 100, a bad value) is
+    refused listing every problem, so no team signs what cannot go live."""
     version = version_lock(version)
     _require(policies.can_submit(actor, version), version)
+    problems = version_content_problems(version=version)
+    if problems:
+        raise ValidationError(problems, code="not_ready")
     version.status = VersionStatus.IN_REVIEW
     version.submitted_by = actor
     version.submitted_at = timezone.now()

@@ -5,12 +5,13 @@ from typing import Any
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.test import Client
 
 from profiles import services
-from profiles.models import Criterion, Profile, ProfileVersion, User, VersionEvent
+from profiles.models import Criterion, Profile, ProfileVersion, User, VersionEvent, VersionStatus
 from profiles.services import StaleRevisionError
 from profiles.signals import version_approved
-from tests.drafting import FIT_100, sign_all
+from tests.drafting import FIT_100, fill, sign_all
 from tests.factories import CriterionFactory
 
 
@@ -291,3 +292,36 @@ def test_saving_the_settings_unchanged_keeps_every_sign_off_fresh(
     assert saved.revision == in_review.revision
     assert in_review.events.filter(verb=VersionEvent.Verb.EDITED).count() == 0
     assert services.version_approve(actor=ops_manager, version=saved).status == "approved"
+
+
+def test_a_draft_whose_points_do_not_add_up_cannot_be_submitted(
+    icp: Profile, marketer: User
+) -> None:
+    draft = fill(
+        services.version_start_draft(actor=marketer, profile=icp),
+        marketer,
+        [("employees", "between", [200, 2000], 30), ("has_revops", "is_true", None, 30)],
+    )
+    with pytest.raises(ValidationError) as refused:
+        services.version_submit(actor=marketer, version=draft)
+    assert refused.value.messages == ["Fit points add up to 60; they must add up to exactly 100."]
+    draft.refresh_from_db()
+    assert draft.status == VersionStatus.DRAFT
+
+
+def test_the_page_and_the_api_say_why_a_draft_cannot_be_submitted(
+    client: Client, icp: Profile, marketer: User
+) -> None:
+    draft = fill(
+        services.version_start_draft(actor=marketer, profile=icp),
+        marketer,
+        [("employees", "between", [200, 2000], 60)],
+    )
+    client.force_login(marketer)
+    page = client.post(f"/profiles/{icp.slug}/v{draft.number}/submit/", follow=True)
+    assert "cannot be submitted yet: Fit points add up to 60" in page.content.decode()
+    answer = client.post(f"/api/v1/profiles/{icp.slug}/versions/{draft.number}/submit/")
+    assert answer.status_code == 400
+    assert "Fit points add up to 60; they must add up to exactly 100." in str(answer.json())
+    draft.refresh_from_db()
+    assert draft.status == VersionStatus.DRAFT
