@@ -35,3 +35,41 @@ document.addEventListener("submit", function (event) {
   var question = form.getAttribute && form.getAttribute("data-confirm");
   if (question && !window.confirm(question)) event.preventDefault();
 });
+
+// An inline form swapped into the page takes the focus; Escape (or Cancel)
+// closes an edit and gives the focus back to the button that opened it.
+var focusAfterSwap = null;
+document.addEventListener("click", function (event) {
+  var cancel = event.target.closest && event.target.closest("[data-cancel]");
+  if (cancel) focusAfterSwap = cancel.getAttribute("data-cancel");
+});
+document.addEventListener("htmx:afterSettle", function (event) {
+  if (focusAfterSwap) {
+    var button = document.getElementById(focusAfterSwap);
+    focusAfterSwap = null;
+    if (button) button.focus();
+    return;
+  }
+  var form = event.target.querySelector && event.target.querySelector("tr.editing form");
+  if (!form) return;
+  var first = form.querySelector("input:not([type=hidden]), select, textarea");
+  if (first) first.focus();
+});
+document.addEventListener("keydown", function (event) {
+  if (event.key !== "Escape") return;
+  var form = event.target.closest && event.target.closest("form");
+  var cancel = form && form.querySelector("[data-cancel]");
+  if (!cancel) return;
+  event.preventDefault();
+  cancel.click();
+});
+(function () {
+  var match = /^#(edit-\d+)$/.exec(window.location.hash);
+  if (!match) return;
+  function focusIt() {
+    var target = document.getElementById(match[1]);
+    if (target) target.focus();
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", focusIt);
+  else focusIt();
+})();

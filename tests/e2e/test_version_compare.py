@@ -46,7 +46,6 @@ def test_it_compares_any_two_versions(
         threshold_a=75,
         threshold_b=40,
     )
-    services.version_submit(actor=marketer, version=v2)
     people = {"sales": cast["rep"], "marketing": marketer, "revops": cast["ops"]}
     v2.refresh_from_db()
     services.criterion_update(
@@ -59,6 +58,7 @@ def test_it_compares_any_two_versions(
         points=35,
         kind="fit",
     )
+    services.version_submit(actor=marketer, version=v2)
     sign_for(v2, people)
     services.version_approve(actor=cast["ops"], version=v2)
     v3 = services.version_start_draft(actor=marketer, profile=v2.profile)
