@@ -73,3 +73,34 @@ document.addEventListener("keydown", function (event) {
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", focusIt);
   else focusIt();
 })();
+
+// A box that scrolls sideways (a wide table on a phone, the timeline) can be
+// reached and scrolled with the keyboard, and is named after its section.
+(function () {
+  function label(box) {
+    var section = box.closest("section");
+    var heading = section && section.querySelector("h2, h3");
+    return heading ? heading.textContent.trim() : "Table";
+  }
+  function mark() {
+    document.querySelectorAll(".table-scroll, .timeline").forEach(function (box) {
+      var scrolls = box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1;
+      if (scrolls && !box.hasAttribute("tabindex")) {
+        box.setAttribute("tabindex", "0");
+        if (box.tagName === "DIV") box.setAttribute("role", "region");
+        box.setAttribute("aria-label", label(box));
+      } else if (!scrolls && box.hasAttribute("data-scrolls")) {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("role");
+        box.removeAttribute("aria-label");
+        box.removeAttribute("data-scrolls");
+      }
+      if (scrolls) box.setAttribute("data-scrolls", "");
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mark);
+  else mark();
+  window.addEventListener("resize", mark);
+  document.addEventListener("htmx:afterSettle", mark);
+  if (window.ResizeObserver) new ResizeObserver(mark).observe(document.body);
+})();
