@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
+from django_htmx.http import trigger_client_event
 from django_htmx.middleware import HtmxDetails
 
 from icpsite.refusals import add_refusal_to_form, refusal_text
@@ -274,7 +275,12 @@ def _render_version(
         oob = {**context, "oob": True}
         for name in REFRESHED_AFTER.get(partial, ()):
             html += render_to_string(f"profiles/partials/_{name}.html", oob, request=request)
-    return HttpResponse(html, status=status)
+    response = HttpResponse(html, status=status)
+    if refresh and partial == "criteria" and status == 200:
+        # The panels computed from the criteria (impact, evidence) listen
+        # for this and load themselves again for the new revision.
+        trigger_client_event(response, "version-changed", {"revision": version.revision})
+    return response
 
 
 def _criterion_fields(data: dict[str, Any]) -> dict[str, Any]:
