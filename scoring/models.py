@@ -362,7 +362,8 @@ class ChangeClock(models.Model):
     order: once a reader sees the counter at N, every change numbered N or
     less is visible. Scoring chunks hold a shared lock on the row while they
     write, so a change to the current run cannot slip between a chunk's read
-    of it and the chunk's commit.
+    of it and the chunk's commit. A writer that locks accounts' rows takes
+    them before the clock, so writers never wait for each other in a circle.
 
     `tombstones_pruned_seq` is the highest change number among the
     tombstones pruned so far: a cursor below it may have missed a removal
