@@ -619,14 +619,6 @@ class AccountMerge:
     tier_overrides_moved: int
 
 
-@dataclass(frozen=True)
-class _FeedRemoval:
-    """The feed's side of one removal: the change number it drew from each
-    profile with a current run (whose feed reports the tombstones)."""
-
-    seqs: dict[int, int]
-
-
 def _require_remover(actor: User | None) -> None:
     if actor is not None:
         verdict = can_remove_accounts(actor)
@@ -645,22 +637,24 @@ def _accounts_locked(rows: Q) -> list[Account]:
     return list(Account.objects.select_for_update().filter(rows).order_by("pk"))
 
 
-def _feed_removal_begin() -> _FeedRemoval:
+def _removal_seqs() -> dict[int, int]:
     """Lock the clock of every profile with a current run or a run in
-    progress (in profile order), after the accounts' rows, and draw a number
-    for each profile with a current run. The lock also waits for chunks
-    still writing, so none of them scores a removed account afterwards."""
+    progress (in profile order), after the accounts' rows, and draw the
+    removal's change number for each profile with a current run, whose feed
+    reports the tombstones: profile id -> number. The lock also waits for
+    chunks still writing, so none of them scores a removed account after."""
     clocks = {profile_id: _clock(profile_id) for profile_id in _live_profile_ids()}
     current = ScoringRun.objects.filter(profile_id__in=list(clocks), is_current=True)
     with_feed = sorted(current.values_list("profile_id", flat=True))
-    return _FeedRemoval(seqs={profile_id: _tick(clocks[profile_id]) for profile_id in with_feed})
+    return {profile_id: _tick(clocks[profile_id]) for profile_id in with_feed}
 
 
-def _accounts_delete(accounts: list[Account], feed: _FeedRemoval) -> None:
-    """Tombstone the accounts in every feed, drop their scores from the
-    runs kept and in progress (score rows carry no foreign key), have runs
-    in progress count again the chunks that held them, and delete them with
-    what hangs on them (deals, tier overrides, claims)."""
+def _accounts_delete(accounts: list[Account], seqs: dict[int, int]) -> None:
+    """Tombstone the accounts in the feeds of `seqs` (profile id -> the
+    removal's change number), drop their scores from the runs kept and in
+    progress (score rows carry no foreign key), have runs in progress count
+    again the chunks that held them, and delete them with what points at
+    them (deals, tier overrides, and the apps' rows, claims among them)."""
     ids = [account.pk for account in accounts]
     now = timezone.now()
     AccountTombstone.objects.bulk_create(
@@ -671,7 +665,7 @@ def _accounts_delete(accounts: list[Account], feed: _FeedRemoval) -> None:
             seq=seq,
             removed_at=now,
         )
-        for profile_id, seq in feed.seqs.items()
+        for profile_id, seq in seqs.items()
         for account in accounts
     )
     kept = [RunStatus.SUCCEEDED, RunStatus.QUEUED, RunStatus.RUNNING]
@@ -697,7 +691,7 @@ def accounts_remove(*, actor: User | None, account_ids: Collection[int]) -> list
     with transaction.atomic():
         accounts = _accounts_locked(Q(pk__in=list(account_ids)))
         if accounts:
-            _accounts_delete(accounts, _feed_removal_begin())
+            _accounts_delete(accounts, _removal_seqs())
     return accounts
 
 
@@ -767,16 +761,16 @@ def accounts_merge(*, actor: User | None, into: str, merged: Sequence[str]) -> A
             raise ValidationError(errors)
         survivor = held[into]
         gone = [held[external_id] for external_id in merged]
-        feed = _feed_removal_begin()
+        seqs = _removal_seqs()
         overrides_moved, changed = _tier_overrides_take_over(survivor, gone)
         deals_moved = Deal.objects.filter(account__in=gone).update(
             account=survivor, updated_at=timezone.now()
         )
         accounts_merging.send(sender=Account, into=survivor, merged=gone, actor=actor)
-        _accounts_delete(gone, feed)
+        _accounts_delete(gone, seqs)
         for profile_id in changed:
-            if profile_id in feed.seqs:
-                _mark_changed(profile_id, [survivor.pk], feed.seqs[profile_id])
+            if profile_id in seqs:
+                _mark_changed(profile_id, [survivor.pk], seqs[profile_id])
     return AccountMerge(
         into=survivor,
         merged=list(merged),

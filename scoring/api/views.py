@@ -1,7 +1,7 @@
 """Viewsets of the CRM sync API: accounts and outcomes in, scores out, webhooks.
 
-Writes go through scoring.ingest and scoring.webhooks, reads through
-scoring.selectors, the same calls the pages make.
+Writes go through scoring.ingest, scoring.services and scoring.webhooks,
+reads through scoring.selectors, the same calls the pages make.
 """
 
 from __future__ import annotations
@@ -411,8 +411,9 @@ class AccountSyncViewSet(SyncViewSet):
     def destroy(self, request: Request, external_id: str) -> Response:
         external_id = text_in_path(external_id, "account")
         account = account_get_by_external_id(external_id=external_id)
-        removed = account and accounts_remove(actor=self.actor, account_ids=[account.pk])
-        if not removed:
+        ids = [] if account is None else [account.pk]
+        # Unknown, or removed by another request meanwhile: not found either way.
+        if not accounts_remove(actor=self.actor, account_ids=ids):
             raise exceptions.NotFound(f"No account {external_id!r}.")
         return Response(status=status.HTTP_204_NO_CONTENT)
 
