@@ -5,6 +5,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +21,7 @@ from scoring.cursors import feed_cursor, feed_cursor_seq
 from scoring.models import Account, AccountScore, AccountTombstone, Deal, ScoringRun, TierOverride
 from scoring.policies import IMPORT_PERMISSION, REMOVE_PERMISSION
 from scoring.selectors import changes_cursor
+from scoring.tasks import prune_tombstones_task
 from tests.drafting import approved_version
 from tests.factories import AccountFactory, ProfileFactory, UserFactory
 from tests.runs import run_all
@@ -549,6 +551,21 @@ def test_a_cursor_older_than_the_tombstones_kept_must_sync_again(
     )
     assert removed(pull_all(writer, icp, changed_since=recent)[0]) == ["b"]
     assert services.tombstones_prune() == 0
+    beat = settings.CELERY_BEAT_SCHEDULE["scoring-prune-tombstones"]
+    assert beat["task"] == prune_tombstones_task.name == "scoring.prune_tombstones"
+
+
+def test_an_override_on_an_account_removed_meanwhile_is_refused(
+    live: ScoringRun, icp: Profile, crm: User
+) -> None:
+    stale = AccountFactory.create()
+    services.accounts_remove(actor=crm, account_ids=[stale.pk])
+    with pytest.raises(ValidationError) as refused:
+        services.tier_override_set(profile=icp, account=stale, tier="A", actor=crm)
+    assert refused.value.message_dict == {
+        "account": [f"{stale.external_id!r} was removed meanwhile."]
+    }
+    assert not TierOverride.objects.exists()
 
 
 def test_a_run_finished_webhook_carries_a_cursor_of_the_profiles_feed(
