@@ -1,12 +1,18 @@
-"""A small CRM sync client for icpsite's API: push accounts, pull scores.
+"""A small CRM sync client for icpsite's API: push accounts, pull scores,
+follow the CRM's deletions and merges.
 
     python examples/crm_sync.py --url http://127.0.0.1:8000 --key icp_... \\
         --profile mid-market-saas --accounts accounts.json --state sync-state.json
 
-The first run pulls every score (an initial sync); later runs pull only the
-accounts whose score, tier, effective tier or override changed since the
-cursor kept in the state file (an incremental sync). Pushes go in batches of
-1,000 and stop at the first refused batch, naming its bad rows.
+The first run pulls every score (an initial sync) into a local copy kept in
+the state file with the feed's cursor; later runs pull only what changed
+since that cursor (an incremental sync): accounts whose score, tier,
+effective tier or override changed replace their record, and accounts
+removed in icpsite (deleted, or merged into another) come as tombstones and
+drop theirs. The cursor is an opaque token: it is stored and sent back as it
+came. A cursor the server no longer honours (older than the removals it
+keeps) starts a full sync again, which replaces the local copy. Pushes go in
+batches of 1,000 and stop at the first refused batch, naming its bad rows.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import argparse
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +32,18 @@ BATCH = 1000
 
 class SyncError(Exception):
     pass
+
+
+class CursorRefusedError(SyncError):
+    """The server refused the stored cursor; a full sync starts over."""
+
+
+@dataclass
+class SyncResult:
+    """What one sync brought: records changed or added, external ids dropped."""
+
+    changed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    removed: list[str] = field(default_factory=list)
 
 
 class Client:
@@ -58,19 +77,48 @@ class Client:
                 totals[name] += body[name]
         return totals
 
-    def pull(self, profile: str, cursor: int | None) -> tuple[Iterator[dict[str, Any]], list[int]]:
-        """Scores changed since `cursor` (all of them when None), page by page.
-        The second value holds the new cursor once the iterator is spent."""
+    def remove(self, external_ids: list[str]) -> dict[str, int]:
+        """Remove the accounts the CRM deleted, in batches; counts of deleted
+        and not_found (already gone: a repeat is harmless)."""
+        totals = {"deleted": 0, "not_found": 0}
+        for start in range(0, len(external_ids), BATCH):
+            batch = external_ids[start : start + BATCH]
+            response = self._send(
+                "POST", f"{self.url}/api/v1/accounts/bulk-delete/", json={"external_ids": batch}
+            )
+            if response.status_code != 200:
+                raise SyncError(f"removal refused ({response.status_code}): {response.text}")
+            for name in totals:
+                totals[name] += response.json()[name]
+        return totals
+
+    def merge(self, into: str, merged: list[str]) -> dict[str, Any]:
+        """Merge accounts the CRM merged into the survivor `into`."""
+        response = self._send(
+            "POST", f"{self.url}/api/v1/accounts/merge/", json={"into": into, "from": merged}
+        )
+        if response.status_code != 200:
+            raise SyncError(f"merge refused ({response.status_code}): {response.text}")
+        return dict(response.json())
+
+    def pull(
+        self, profile: str, cursor: str | None
+    ) -> tuple[Iterator[dict[str, Any]], list[str | None]]:
+        """Scores and removals since `cursor` (every score when None), page
+        by page. The second value holds the new cursor once the iterator is
+        spent. CursorRefusedError: the cursor is refused, sync from scratch."""
         params: dict[str, Any] = {"profile": profile, "page_size": BATCH}
         if cursor is not None:
             params["changed_since"] = cursor
-        last = [cursor or 0]
+        last: list[str | None] = [cursor]
 
         def rows() -> Iterator[dict[str, Any]]:
             url: str | None = f"{self.url}/api/v1/scores/"
             query: dict[str, Any] | None = params
             while url:
                 response = self._send("GET", url, params=query)
+                if response.status_code == 400 and "changed_since" in response.json():
+                    raise CursorRefusedError(response.json()["changed_since"][0])
                 if response.status_code != 200:
                     raise SyncError(f"pull refused ({response.status_code}): {response.text}")
                 body = response.json()
@@ -81,13 +129,31 @@ class Client:
         return rows(), last
 
 
-def sync(client: Client, profile: str, state_path: Path) -> dict[str, dict[str, Any]]:
-    """Pull what changed since the stored cursor; store the new cursor."""
+def sync(client: Client, profile: str, state_path: Path) -> SyncResult:
+    """Bring the local copy in the state file up to date; store the new cursor."""
     state = json.loads(state_path.read_text()) if state_path.exists() else {}
-    rows, cursor = client.pull(profile, state.get("cursor"))
-    changed = {row["external_id"]: row for row in rows}
-    state_path.write_text(json.dumps({"cursor": cursor[0]}))
-    return changed
+    records: dict[str, dict[str, Any]] = state.get("records", {})
+    cursor = state.get("cursor")
+    try:
+        rows, last = client.pull(profile, cursor)
+        items = list(rows)
+    except CursorRefusedError:
+        cursor = None
+        rows, last = client.pull(profile, None)
+        items = list(rows)
+    if cursor is None:  # a full sync: the copy becomes what the server holds
+        records = {}
+    result = SyncResult()
+    for item in items:
+        external_id = item["external_id"]
+        if item.get("deleted"):
+            records.pop(external_id, None)
+            result.removed.append(external_id)
+        else:
+            records[external_id] = item
+            result.changed[external_id] = item
+    state_path.write_text(json.dumps({"cursor": last[0], "records": records}))
+    return result
 
 
 def main() -> None:
@@ -101,10 +167,15 @@ def main() -> None:
     client = Client(args.url, args.key)
     if args.accounts:
         print("pushed:", client.push(json.loads(args.accounts.read_text())))
-    changed = sync(client, args.profile, args.state)
-    for external_id, row in changed.items():
+    result = sync(client, args.profile, args.state)
+    for external_id, row in result.changed.items():
         print(external_id, row["score"], row["effective_tier"], "; ".join(row["top_reasons"]))
-    print(f"{len(changed)} accounts changed; cursor kept in {args.state}")
+    for external_id in result.removed:
+        print(external_id, "removed")
+    print(
+        f"{len(result.changed)} accounts changed, {len(result.removed)} removed; "
+        f"local copy and cursor kept in {args.state}"
+    )
 
 
 if __name__ == "__main__":

@@ -339,6 +339,11 @@ SCORING_STALL_SECONDS = env_int(
 # due is sent again by the sweep on beat (every minute); one the broker
 # refused is sent at the sweep's next look. See scoring.tasks.resend_unsent_task.
 TASK_RESEND_SECONDS = env_int("TASK_RESEND_SECONDS", 600)
+# Days the scores feed keeps reporting a removed account to syncs that read
+# changes since a cursor from before its removal; pruned nightly on beat. A
+# cursor older than this may have missed a pruned removal and is refused
+# (its sync starts over without changed_since).
+FEED_TOMBSTONE_RETENTION_DAYS = env_int("FEED_TOMBSTONE_RETENTION_DAYS", 30)
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
@@ -375,6 +380,10 @@ CELERY_BEAT_SCHEDULE.update(
         "webhooks-prune-attempts": {
             "task": "webhooks.prune_attempts",
             "schedule": crontab(hour=4, minute=30),
+        },
+        "scoring-prune-tombstones": {
+            "task": "scoring.prune_tombstones",
+            "schedule": crontab(hour=4, minute=45),
         },
         "reviews-weekly-digest": {
             "task": "reviews.send_digests",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import calendar
 import logging
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -153,11 +154,21 @@ def override_create(
 
 
 def _locked(override: Override) -> Override:
-    return (
+    """The override, locked, after its account's row: the order a removal or
+    a merge takes them in (scoring.services), so a decision and a removal
+    of its account wait for each other instead of deadlocking."""
+    Account.objects.select_for_update(no_key=True).filter(pk=override.account_id).exists()
+    found = (
         Override.objects.select_for_update(of=("self",))
         .select_related("profile", "team", "account", "version", "rep", "logged_by")
-        .get(pk=override.pk)
+        .filter(pk=override.pk)
+        .first()
     )
+    if found is None:
+        raise ValidationError(
+            "This override's account was removed meanwhile, and the claim with it."
+        )
+    return found
 
 
 def _check_pending(override: Override) -> None:
@@ -227,6 +238,34 @@ def override_reject(*, actor: User, override: Override, note: str) -> Override:
     override.review_note = note
     override.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_note"])
     return override
+
+
+def overrides_move(*, into: Account, merged: Sequence[Account]) -> int:
+    """Give the survivor of a merge the claims logged on the merged
+    accounts, decided or pending, so the evidence stays. One pending claim
+    per account and rep holds on the survivor too: where its rep already
+    has one pending on the survivor under the same profile, the survivor's
+    stands and the merged account's goes; of several from merged accounts,
+    the newest stays. Returns how many moved."""
+    mine = [into.pk, *(account.pk for account in merged)]
+    pending = Override.objects.filter(account_id__in=mine, status=OverrideStatus.PENDING)
+    rows = pending.order_by("-created_at", "-pk").values_list(
+        "pk", "profile_id", "rep_id", "account_id"
+    )
+    seen: set[tuple[int, int]] = set()
+    dropped = []
+    # The survivor's own first: they always stay.
+    for pk, profile_id, rep_id, _ in sorted(rows, key=lambda row: row[3] != into.pk):
+        if (profile_id, rep_id) in seen:
+            dropped.append(pk)
+        seen.add((profile_id, rep_id))
+    Override.objects.filter(pk__in=dropped).delete()
+    return Override.objects.filter(account__in=list(merged)).update(account=into)
+
+
+def overrides_on_merge(*, into: Account, merged: Sequence[Account], **_: Any) -> None:
+    """Receiver of scoring.signals.accounts_merging."""
+    overrides_move(into=into, merged=merged)
 
 
 # --- Check-ins -----------------------------------------------------------------

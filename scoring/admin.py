@@ -22,7 +22,7 @@ from scoring.models import (
     list_index_for,
 )
 from scoring.policies import can_manage_webhooks
-from scoring.services import accounts_score
+from scoring.services import accounts_remove, accounts_score
 from scoring.webhook_targets import TargetRefusedError, target_check
 from scoring.webhooks import (
     webhook_subscription_create,
@@ -102,6 +102,16 @@ class AccountAdmin(admin.ModelAdmin):
         obj.list_index = list_index_for(obj.tech_stack or [], obj.traits or {})
         super().save_model(request, obj, form, change)
         accounts_score([obj.pk])
+
+    def delete_model(self, request: HttpRequest, obj: Account) -> None:
+        """Removed as the API removes one: scores and tombstones included."""
+        accounts_remove(actor=request.user, account_ids=[obj.pk])  # type: ignore[arg-type]
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
+        accounts_remove(
+            actor=request.user,  # type: ignore[arg-type]
+            account_ids=list(queryset.values_list("pk", flat=True)),
+        )
 
 
 @admin.register(ScoringRun)

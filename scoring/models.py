@@ -355,22 +355,67 @@ class ChangeClock(models.Model):
     """A profile's change counter for the scores feed ("changed since").
 
     Every write that changes what the feed shows for some accounts (a run's
-    flip, scoring ingested accounts, setting or clearing an override) takes
-    this row's lock, draws the next number, stamps the rows it changes with
-    it and commits both together. Numbers are therefore handed out in commit
+    flip, scoring ingested accounts, setting or clearing an override,
+    removing or merging accounts) takes this row's lock, draws the next
+    number, stamps the rows it changes with it (a removal: its tombstones)
+    and commits both together. Numbers are therefore handed out in commit
     order: once a reader sees the counter at N, every change numbered N or
     less is visible. Scoring chunks hold a shared lock on the row while they
     write, so a change to the current run cannot slip between a chunk's read
-    of it and the chunk's commit.
+    of it and the chunk's commit. A writer that locks accounts' rows takes
+    them before the clock, so writers never wait for each other in a circle.
+
+    `tombstones_pruned_seq` is the highest change number among the
+    tombstones pruned so far: a cursor below it may have missed a removal
+    that is no longer kept, so its sync starts over.
     """
 
     profile = models.OneToOneField(
         Profile, on_delete=models.CASCADE, primary_key=True, related_name="+"
     )
     seq = models.BigIntegerField(default=0)
+    tombstones_pruned_seq = models.BigIntegerField(
+        default=0, help_text="Tombstones numbered up to this one have been pruned."
+    )
 
     def __str__(self) -> str:
         return f"{self.profile_id} at {self.seq}"
+
+
+class AccountTombstone(models.Model):
+    """An account removed (deleted, or merged into another), as one
+    profile's scores feed reports it: `{"external_id": ..., "deleted": true}`
+    to a sync reading changes since a cursor from before `seq`.
+
+    One per profile with a current run at the removal, numbered from that
+    profile's ChangeClock like every other change of its feed. `account_id`
+    is the removed row's id (ids are never reused), the feed's paging key
+    beside the live accounts. Kept FEED_TOMBSTONE_RETENTION_DAYS, then
+    pruned (see ChangeClock.tombstones_pruned_seq).
+    """
+
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="+")
+    account_id = models.BigIntegerField(help_text="The removed account's id.")
+    external_id = models.CharField(max_length=64)
+    seq = models.BigIntegerField(help_text="The change number of the removal (see ChangeClock).")
+    removed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["profile", "account_id"]
+        indexes = [
+            # The feed's window of change numbers (changed_since < seq <= until).
+            models.Index(fields=["profile", "seq"], name="tombstone_profile_seq"),
+            # The nightly prune.
+            models.Index(fields=["removed_at"], name="tombstone_removed_at"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["profile", "account_id"], name="tombstone_one_per_account"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.external_id} removed ({self.profile_id} at {self.seq})"
 
 
 class RunChunk(models.Model):

@@ -8,6 +8,9 @@ that reason and the API answers 403 with it.
   its address and secret decide where signed company data goes.
 - Accounts are imported (page, API, CSV) by the managers and admins of any
   team and by holders of `scoring.add_account` (an integration account).
+- Accounts are removed or merged (API, admin) by the managers and admins of
+  any team and by holders of `scoring.delete_account` (an integration
+  account that follows the CRM's deletions and merges).
 """
 
 from profiles.models import Membership, TeamFunction, User
@@ -51,3 +54,25 @@ def can_import_accounts(user: User) -> bool:
     if Membership.objects.filter(user=user, role__in=managing).exists():
         return True
     return user.has_perm(IMPORT_PERMISSION)
+
+
+REMOVE_PERMISSION = "scoring.delete_account"
+REMOVE_REFUSED = (
+    "Only team managers and admins, and accounts given the permission to delete accounts "
+    "(an integration's), remove or merge accounts."
+)
+
+
+def can_remove_accounts(user: User) -> Verdict:
+    """The managers and admins of any team, and whoever holds the explicit
+    permission to delete accounts (the CRM's integration account,
+    superusers), remove and merge accounts: a removal takes the account's
+    deals, overrides and scores with it. Being staff alone is not enough."""
+    if not user.is_authenticated or not user.is_active:
+        return no("Sign in first.")
+    managing = (Membership.Role.MANAGER, Membership.Role.ADMIN)
+    if Membership.objects.filter(user=user, role__in=managing).exists():
+        return YES
+    if user.has_perm(REMOVE_PERMISSION):
+        return YES
+    return no(REMOVE_REFUSED)

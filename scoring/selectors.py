@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db.models import (
@@ -24,6 +26,7 @@ from scoring.engine import Result, evaluate
 from scoring.models import (
     Account,
     AccountScore,
+    AccountTombstone,
     ChangeClock,
     RunStatus,
     ScoringRun,
@@ -283,9 +286,56 @@ def score_feed(
     )
 
 
+def tombstone_feed(
+    *, profile_id: int, since: int, until: int, after: int = 0
+) -> QuerySet[AccountTombstone]:
+    """The profile's tombstones numbered after `since` and at most `until`,
+    in account id order from after account id `after`: the removals a sync
+    reads beside score_feed's rows, in the same window and order. Read
+    through the (profile, seq) index."""
+    return AccountTombstone.objects.filter(
+        profile_id=profile_id, seq__gt=since, seq__lte=until, account_id__gt=after
+    ).order_by("account_id")
+
+
+def removals_pruned_seq(*, profile_id: int) -> int:
+    """The highest change number among the profile's pruned tombstones: a
+    sync reading changes since a smaller one may have missed a removal."""
+    clock = ChangeClock.objects.filter(profile_id=profile_id)
+    return int(clock.values_list("tombstones_pruned_seq", flat=True).first() or 0)
+
+
+def account_sync_list(
+    *,
+    updated_since: datetime | None = None,
+    external_ids: Collection[str] | None = None,
+    run: ScoringRun | None = None,
+    tiers: Collection[str] | None = None,
+) -> QuerySet[Account]:
+    """The accounts a CRM pages through to reconcile: changed at or after
+    `updated_since`, among `external_ids`, and with an effective tier in
+    `tiers` under the profile whose current run is `run` (account_list's
+    effective tier: the definition account_standing reads, set-based).
+    Unordered; the caller pages it."""
+    accounts = Account.objects.all()
+    if tiers is not None:
+        accounts = account_list(run=run).filter(Q(effective_tier__in=list(tiers)))
+    if updated_since is not None:
+        accounts = accounts.filter(updated_at__gte=updated_since)
+    if external_ids is not None:
+        accounts = accounts.filter(external_id__in=list(external_ids))
+    return accounts.order_by()
+
+
 def account_get_by_external_id(*, external_id: str) -> Account | None:
     """The account a CRM knows by `external_id`, or None."""
     return Account.objects.filter(external_id=external_id).first()
+
+
+def account_ids_by_external_id(*, external_ids: Collection[str]) -> dict[str, int]:
+    """external_id -> id of the accounts held among `external_ids`."""
+    rows = Account.objects.filter(external_id__in=list(external_ids))
+    return dict(rows.values_list("external_id", "pk"))
 
 
 def score_profile_get(*, slug: str) -> Profile | None:

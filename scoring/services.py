@@ -12,33 +12,40 @@ so a run overtaken by a newer approval stops and never becomes current.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import F, Max, Min, Q
 from django.utils import timezone
 
 from profiles.models import Profile, ProfileVersion, User
 from scoring import score_tables, sql
+from scoring.cursors import feed_cursor
 from scoring.dispatch import claimed_send
 from scoring.engine import Tier
 from scoring.expressions import scores_select
 from scoring.models import (
     Account,
     AccountScore,
+    AccountTombstone,
     ChangeClock,
+    Deal,
     RunChunk,
     RunStatus,
     ScoringRun,
     TierOverride,
     WebhookEvent,
 )
+from scoring.policies import can_remove_accounts
 from scoring.rulesets import ruleset_for
 from scoring.selectors import account_standing
+from scoring.signals import accounts_merging
 from scoring.webhooks import webhooks_emit
 
 logger = logging.getLogger(__name__)
@@ -383,7 +390,7 @@ def run_finish(run_id: int) -> ScoringRun | None:
                 "tier_counts": run.tier_counts,
                 "tier_movement": run.tier_movement,
                 "finished_at": run.finished_at.isoformat(),
-                "changes_cursor": run.feed_seq,
+                "changes_cursor": feed_cursor(profile_id=run.profile_id, seq=run.feed_seq),
             },
         )
     from scoring.tasks import prune_runs_task
@@ -501,9 +508,8 @@ def accounts_score(account_ids: list[int]) -> int:
         return 0
     found = Account.objects.filter(id__in=account_ids).count()
     live = Q(is_current=True) | Q(status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
-    profiles = ScoringRun.objects.filter(live).values_list("profile_id", flat=True).distinct()
     written = 0
-    for profile_id in sorted(set(profiles)):
+    for profile_id in _live_profile_ids():
         with transaction.atomic():
             clock = _clock(profile_id)
             # Read under the lock: a run made current meanwhile is seen as such.
@@ -557,6 +563,7 @@ def tier_override_set(
     if tier not in {t.value for t in Tier}:
         raise ValidationError({"tier": f"Choose one of {', '.join(t.value for t in Tier)}."})
     with transaction.atomic():
+        _account_hold(account)
         clock = _clock(profile.pk)
         live = ProfileVersion.objects.filter(profile=profile, status="approved").first()
         if live is None:
@@ -574,6 +581,7 @@ def tier_override_set(
 
 def tier_override_clear(*, profile: Profile, account: Account) -> None:
     with transaction.atomic():
+        _account_hold(account)
         clock = _clock(profile.pk)
         before = _effective_override(profile, account)
         TierOverride.objects.filter(profile=profile, account=account).delete()
@@ -584,6 +592,212 @@ def tier_override_clear(*, profile: Profile, account: Account) -> None:
 def _effective_override(profile: Profile, account: Account) -> str | None:
     """The override tier readers see now (see scoring.selectors.live_override)."""
     return account_standing(account=account, profile=profile).override_tier
+
+
+def _account_hold(account: Account) -> None:
+    """Lock the account's row (without blocking rows that merely point at
+    it) before its profile's clock, the order ingest and removals take
+    them in; refused when the account was removed meanwhile."""
+    if not Account.objects.select_for_update(no_key=True).filter(pk=account.pk).exists():
+        raise ValidationError({"account": f"{account.external_id!r} was removed meanwhile."})
+
+
+# --- Removing and merging accounts -------------------------------------------
+
+# External ids a merge takes at most in `merged`, as a bulk request's rows.
+MERGE_MAX = 1000
+
+
+@dataclass(frozen=True)
+class AccountMerge:
+    """What a merge did: the survivor, the external ids merged into it (now
+    removed), and the deals and tier overrides it took over."""
+
+    into: Account
+    merged: list[str]
+    deals_moved: int
+    tier_overrides_moved: int
+
+
+def _require_remover(actor: User | None) -> None:
+    if actor is not None:
+        verdict = can_remove_accounts(actor)
+        if not verdict:
+            raise PermissionDenied(verdict.reason)
+
+
+def _live_profile_ids() -> list[int]:
+    """Profiles with a current run or a run in progress, in id order."""
+    live = Q(is_current=True) | Q(status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
+    return sorted(set(ScoringRun.objects.filter(live).values_list("profile_id", flat=True)))
+
+
+def _accounts_locked(rows: Q) -> list[Account]:
+    """The accounts matching `rows`, locked until the transaction ends, in id order."""
+    return list(Account.objects.select_for_update().filter(rows).order_by("pk"))
+
+
+def _removal_seqs() -> dict[int, int]:
+    """Lock the clock of every profile with a current run or a run in
+    progress (in profile order), after the accounts' rows, and draw the
+    removal's change number for each profile with a current run, whose feed
+    reports the tombstones: profile id -> number. The lock also waits for
+    chunks still writing, so none of them scores a removed account after."""
+    clocks = {profile_id: _clock(profile_id) for profile_id in _live_profile_ids()}
+    current = ScoringRun.objects.filter(profile_id__in=list(clocks), is_current=True)
+    with_feed = sorted(current.values_list("profile_id", flat=True))
+    return {profile_id: _tick(clocks[profile_id]) for profile_id in with_feed}
+
+
+def _accounts_delete(accounts: list[Account], seqs: dict[int, int]) -> None:
+    """Tombstone the accounts in the feeds of `seqs` (profile id -> the
+    removal's change number), drop their scores from the runs kept and in
+    progress (score rows carry no foreign key), have runs in progress count
+    again the chunks that held them, and delete them with what points at
+    them (deals, tier overrides, and the apps' rows, claims among them)."""
+    ids = [account.pk for account in accounts]
+    now = timezone.now()
+    AccountTombstone.objects.bulk_create(
+        AccountTombstone(
+            profile_id=profile_id,
+            account_id=account.pk,
+            external_id=account.external_id,
+            seq=seq,
+            removed_at=now,
+        )
+        for profile_id, seq in seqs.items()
+        for account in accounts
+    )
+    kept = [RunStatus.SUCCEEDED, RunStatus.QUEUED, RunStatus.RUNNING]
+    # Run ids as literals: each run's table is read through its own key.
+    runs = list(ScoringRun.objects.filter(status__in=kept).values_list("pk", flat=True))
+    AccountScore.objects.filter(run_id__in=runs, account_id__in=ids).delete()
+    done = RunChunk.objects.filter(
+        run__status__in=[RunStatus.QUEUED, RunStatus.RUNNING], done=True
+    ).values_list("pk", "low", "high")
+    held = [pk for pk, low, high in done if any(low <= i <= high for i in ids)]
+    RunChunk.objects.filter(pk__in=held).update(tally=None)
+    Account.objects.filter(pk__in=ids).delete()
+
+
+def accounts_remove(*, actor: User | None, account_ids: Collection[int]) -> list[Account]:
+    """Remove accounts (the CRM deleted them): their deals, tier overrides,
+    claims and scores go with them, and every profile's scores feed reports
+    each once as a tombstone to a sync reading changes since before it. The
+    API's deletes and the admin's come through here. Returns the accounts
+    removed: those of `account_ids` still held, so a repeat removes nothing.
+    `actor` None is the system; a person must be allowed to remove."""
+    _require_remover(actor)
+    with transaction.atomic():
+        accounts = _accounts_locked(Q(pk__in=list(account_ids)))
+        if accounts:
+            _accounts_delete(accounts, _removal_seqs())
+    return accounts
+
+
+def _merge_check(into: str, merged: Sequence[str]) -> None:
+    """The merge's request as a whole: named by field, before any lookup."""
+    errors: dict[str, list[str]] = {}
+    if not merged:
+        errors["from"] = ["Name at least one account to merge into the survivor."]
+    elif len(merged) > MERGE_MAX:
+        errors["from"] = [f"Merge at most {MERGE_MAX:,} accounts at a time; got {len(merged):,}."]
+    else:
+        repeated = sorted(e for e, n in Counter(merged).items() if n > 1)
+        if repeated:
+            errors["from"] = [f"{e!r} is listed more than once." for e in repeated]
+        if into in merged:
+            errors.setdefault("from", []).append(
+                f"{into!r} is the survivor (`into`); it cannot be merged into itself."
+            )
+    if errors:
+        raise ValidationError(errors)
+
+
+def _tier_overrides_take_over(survivor: Account, merged: list[Account]) -> tuple[int, list[int]]:
+    """Give the survivor the merged accounts' tier overrides under the
+    profiles where it has none of its own (of several, the latest set);
+    where it has one, it keeps its own. Returns how many moved and the
+    profiles where the survivor's effective tier changed by it, by the rule
+    readers use (scoring.selectors.account_standing)."""
+    own = TierOverride.objects.filter(account=survivor).values_list("profile_id", flat=True)
+    theirs = (
+        TierOverride.objects.filter(account__in=merged)
+        .exclude(profile_id__in=list(own))
+        .order_by("profile_id", "-set_at", "-pk")
+        .values_list("profile_id", "pk")
+    )
+    chosen: dict[int, int] = {}
+    for profile_id, pk in theirs:
+        chosen.setdefault(profile_id, pk)
+    if not chosen:
+        return 0, []
+    profiles = Profile.objects.in_bulk(list(chosen))
+    before = {pid: _effective_override(profiles[pid], survivor) for pid in sorted(chosen)}
+    moved = TierOverride.objects.filter(pk__in=list(chosen.values())).update(account=survivor)
+    changed = [pid for pid in before if _effective_override(profiles[pid], survivor) != before[pid]]
+    return moved, changed
+
+
+def accounts_merge(*, actor: User | None, into: str, merged: Sequence[str]) -> AccountMerge:
+    """Merge accounts into one (the CRM merged them), by external id: the
+    survivor `into` keeps its own attributes and takes over the merged
+    accounts' deals and tier overrides (where it has an override under a
+    profile, it keeps its own); the apps above move what they hold through
+    scoring.signals.accounts_merging; then the merged accounts are removed
+    as accounts_remove removes them, tombstones included. All in one
+    transaction. Raises ValidationError naming `into` or `from`."""
+    _require_remover(actor)
+    _merge_check(into, merged)
+    with transaction.atomic():
+        held = {a.external_id: a for a in _accounts_locked(Q(external_id__in=[into, *merged]))}
+        errors: dict[str, list[str]] = {}
+        if into not in held:
+            errors["into"] = [f"No account {into!r}."]
+        unknown = [external_id for external_id in merged if external_id not in held]
+        if unknown:
+            errors["from"] = [f"No account {external_id!r}." for external_id in unknown]
+        if errors:
+            raise ValidationError(errors)
+        survivor = held[into]
+        gone = [held[external_id] for external_id in merged]
+        seqs = _removal_seqs()
+        overrides_moved, changed = _tier_overrides_take_over(survivor, gone)
+        deals_moved = Deal.objects.filter(account__in=gone).update(
+            account=survivor, updated_at=timezone.now()
+        )
+        accounts_merging.send(sender=Account, into=survivor, merged=gone, actor=actor)
+        _accounts_delete(gone, seqs)
+        for profile_id in changed:
+            if profile_id in seqs:
+                _mark_changed(profile_id, [survivor.pk], seqs[profile_id])
+    return AccountMerge(
+        into=survivor,
+        merged=list(merged),
+        deals_moved=deals_moved,
+        tier_overrides_moved=overrides_moved,
+    )
+
+
+def tombstones_prune(*, now: datetime | None = None) -> int:
+    """Delete the tombstones older than FEED_TOMBSTONE_RETENTION_DAYS. Each
+    profile's clock keeps the highest change number pruned, in the same
+    transaction, so a sync whose cursor is older is told to start over
+    rather than miss a removal (see scoring.selectors.removals_pruned_seq).
+    On beat, nightly; returns how many went."""
+    now = now or timezone.now()
+    before = now - timedelta(days=settings.FEED_TOMBSTONE_RETENTION_DAYS)
+    old = AccountTombstone.objects.filter(removed_at__lt=before)
+    tops = old.order_by().values("profile_id").annotate(top=Max("seq"))
+    pruned = 0
+    for profile_id, top in tops.values_list("profile_id", "top"):
+        with transaction.atomic():
+            ChangeClock.objects.filter(profile_id=profile_id, tombstones_pruned_seq__lt=top).update(
+                tombstones_pruned_seq=top
+            )
+            deleted, _ = old.filter(profile_id=profile_id, seq__lte=top).delete()
+            pruned += deleted
+    return pruned
 
 
 def run_in_process(

@@ -65,6 +65,12 @@ def prune_runs_task(profile_id: int) -> int:
     return services.runs_prune(profile_id=profile_id)
 
 
+@shared_task(name="scoring.prune_tombstones")
+def prune_tombstones_task() -> int:
+    """On beat, nightly: the feed's tombstones past their retention."""
+    return services.tombstones_prune()
+
+
 @shared_task(name="scoring.rescue_stalled_runs")
 def rescue_stalled_runs_task() -> dict[str, list[int]]:
     """On beat: plan again the runs whose first task was lost, and finish the

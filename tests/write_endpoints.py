@@ -447,6 +447,23 @@ API_CASES = [
         },
     ),
     api(
+        "remove an account", "delete", lambda w: "/api/v1/accounts/acme/", {"manager", "superuser"}
+    ),
+    api(
+        "remove accounts in bulk",
+        "post",
+        lambda w: "/api/v1/accounts/bulk-delete/",
+        {"manager", "superuser"},
+        lambda w: {"external_ids": ["acme", "crm-unknown"]},
+    ),
+    api(
+        "merge accounts",
+        "post",
+        lambda w: "/api/v1/accounts/merge/",
+        {"manager", "superuser"},
+        lambda w: {"into": "acme", "from": ["tiny"]},
+    ),
+    api(
         "subscribe a webhook",
         "post",
         lambda w: "/api/v1/webhooks/",

@@ -7,17 +7,22 @@ schema. The envelope serializers check what surrounds the rows.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_serializer
 from rest_framework import serializers
 
-from icpsite.api.fields import StrictBooleanField, StrictCharField
+from icpsite.api.fields import StrictBooleanField, StrictCharField, stored_text
+from icpsite.api.pagination import MAX_PAGE_SIZE, PAGE_SIZE
 from icpsite.api.params import unknown_names
 from profiles.attributes import MAX_VALUE_LENGTH
 from scoring.engine import Outcome, Tier
 from scoring.ingest.importer import MODES
 from scoring.ingest.rows import (
+    COLUMNS,
     LIFECYCLE_STAGE_LENGTH,
     MAX_BIGINT,
     MAX_DEAL_AMOUNT,
@@ -26,6 +31,7 @@ from scoring.ingest.rows import (
     NAME_LENGTH,
 )
 from scoring.models import (
+    Account,
     DealStatus,
     ScoringRun,
     WebhookAttempt,
@@ -33,6 +39,7 @@ from scoring.models import (
     WebhookEvent,
     WebhookSubscription,
 )
+from scoring.services import MERGE_MAX
 
 MAX_ROWS = 1000
 
@@ -180,6 +187,145 @@ BULK_UPSERT_REQUEST = _bulk_request("BulkUpsert", "accounts", AccountInSerialize
 OUTCOMES_REQUEST = _bulk_request("Outcomes", "outcomes", OutcomeInSerializer())
 
 
+# --- Reconciling: the accounts held, removals and merges ------------------------
+
+# The fields of a listed account: every column an upsert row takes, and traits.
+SYNC_FIELDS = (*COLUMNS, "traits")
+
+
+class AccountSyncSerializer(serializers.ModelSerializer[Account]):
+    """An account's stored fields as bulk-upsert takes them: an item sent
+    back as a row changes nothing."""
+
+    tech_stack = serializers.ListField(child=serializers.CharField(), read_only=True)
+    traits = serializers.DictField(read_only=True, help_text="Declared traits by key.")
+
+    class Meta:
+        model = Account
+        fields = SYNC_FIELDS
+        read_only_fields = fields
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """A date and time with its offset (Z or +02:00); without one the moment
+    would be a guess, as the account rows refuse it too."""
+
+    def to_internal_value(self, value: Any) -> datetime:
+        try:
+            parsed = parse_datetime(value.strip()) if isinstance(value, str) else None
+        except ValueError:  # a date that does not exist: the field says so below
+            parsed = None
+        if parsed is not None and timezone.is_naive(parsed):
+            raise serializers.ValidationError("Add an offset such as Z or +02:00.")
+        return super().to_internal_value(value)
+
+
+class AccountListQuerySerializer(serializers.Serializer[Any]):
+    updated_since = AwareDateTimeField(
+        required=False,
+        help_text="Only accounts icpsite changed at or after this moment (ISO 8601 with an "
+        "offset, e.g. 2026-11-30T00:00:00Z).",
+    )
+    external_id__in = serializers.CharField(
+        required=False,
+        help_text=f"Only these accounts: external ids separated by commas, at most {MAX_ROWS:,}.",
+    )
+    tier = serializers.MultipleChoiceField(
+        choices=[t.value for t in Tier],
+        required=False,
+        help_text="Only accounts whose effective tier (an accepted override, else the scored "
+        "tier) under `profile` is one of these; repeat the parameter for several. Needs "
+        "`profile`.",
+    )
+    profile = serializers.SlugField(
+        max_length=200, required=False, help_text="The profile whose tiers `tier` reads."
+    )
+    cursor = serializers.CharField(required=False, help_text="A page's place, from `next`.")
+    page_size = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_PAGE_SIZE,
+        required=False,
+        help_text=f"Rows per page, 1 to {MAX_PAGE_SIZE:,} (default {PAGE_SIZE}).",
+    )
+
+    def validate_external_id__in(self, value: str) -> list[str]:
+        text = stored_text(value)
+        ids = list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+        if not ids:
+            raise serializers.ValidationError("Give at least one external id.")
+        if len(ids) > MAX_ROWS:
+            raise serializers.ValidationError(
+                f"At most {MAX_ROWS:,} external ids per request; got {len(ids):,}."
+            )
+        return ids
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # A list parameter left out reads as an empty list.
+        if not attrs.get("tier"):
+            attrs.pop("tier", None)
+        if "tier" in attrs and "profile" not in attrs:
+            raise serializers.ValidationError(
+                {"profile": ["Name the profile whose tiers to read."]}
+            )
+        if "profile" in attrs and "tier" not in attrs:
+            raise serializers.ValidationError({"tier": ["Give the tiers to keep under profile."]})
+        return attrs
+
+
+class BulkDeleteSerializer(StrictFieldsMixin):
+    """The accounts to remove, by the CRM's ids."""
+
+    external_ids = serializers.ListField(
+        child=StrictCharField(max_length=MAX_EXTERNAL_ID_LENGTH),
+        min_length=1,
+        max_length=MAX_ROWS,
+        help_text="The CRM's ids of the accounts to remove.",
+    )
+
+
+class DeleteResultSerializer(serializers.Serializer[Any]):
+    index = serializers.IntegerField(help_text="The id's position in the request, from 0.")
+    external_id = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=["deleted", "not_found"],
+        help_text="not_found: icpsite held no such account (never sent, or already removed).",
+    )
+
+
+class BulkDeleteResultSerializer(serializers.Serializer[Any]):
+    deleted = serializers.IntegerField()
+    not_found = serializers.IntegerField()
+    results = DeleteResultSerializer(many=True)
+
+
+class AccountMergeSerializer(StrictFieldsMixin):
+    """The survivor and the accounts merged into it, by the CRM's ids."""
+
+    into = StrictCharField(
+        max_length=MAX_EXTERNAL_ID_LENGTH, help_text="The survivor's external id."
+    )
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        fields = super().get_fields()
+        # "from" is a Python keyword, so the field is added by name.
+        fields["from"] = serializers.ListField(
+            child=StrictCharField(max_length=MAX_EXTERNAL_ID_LENGTH),
+            min_length=1,
+            max_length=MERGE_MAX,
+            help_text="The external ids of the accounts merged into the survivor and removed.",
+        )
+        return fields
+
+
+class AccountMergeResultSerializer(serializers.Serializer[Any]):
+    into = serializers.CharField(help_text="The survivor's external id.")
+    merged = serializers.ListField(
+        child=serializers.CharField(), help_text="The external ids merged into it, now removed."
+    )
+    deals_moved = serializers.IntegerField()
+    tier_overrides_moved = serializers.IntegerField()
+
+
 class RowResultSerializer(serializers.Serializer[Any]):
     index = serializers.IntegerField(help_text="The row's position in the request, from 0.")
     external_id = serializers.CharField(allow_blank=True)
@@ -216,6 +362,24 @@ class ScoreRowSerializer(serializers.Serializer[Any]):
         help_text="The change number of the account's latest change; rows changed together "
         "share one."
     )
+
+
+class RemovedRowSerializer(serializers.Serializer[Any]):
+    """An account removed since the cursor (deleted, or merged into another)."""
+
+    external_id = serializers.CharField()
+    deleted = serializers.BooleanField(
+        help_text="Always true: drop the record. Reported once to a sync reading changes "
+        "since a cursor from before the removal; never in a sync without changed_since."
+    )
+
+
+FEED_ITEM = PolymorphicProxySerializer(
+    component_name="ScoreFeedItem",
+    serializers=[ScoreRowSerializer, RemovedRowSerializer],
+    resource_type_field_name=None,
+    many=True,
+)
 
 
 class CriterionOutcomeSerializer(serializers.Serializer[Any]):
@@ -278,15 +442,16 @@ class AccountDetailSerializer(serializers.Serializer[Any]):
 # A list action is documented as an array of its serializer; this one answers one page.
 @extend_schema_serializer(many=False)
 class ScorePageSerializer(serializers.Serializer[Any]):
-    results = ScoreRowSerializer(many=True)
+    results = FEED_ITEM
     next = serializers.URLField(allow_null=True, help_text="The next page; null on the last.")
     run = serializers.IntegerField(
         allow_null=True,
         help_text="The run whose scores this page serves (the profile's current run when "
         "the sync started; see `GET profiles/{slug}/runs/{id}/`); null before any run.",
     )
-    cursor = serializers.IntegerField(
-        help_text="Keep it: `changed_since=<cursor>` later returns what changed since."
+    cursor = serializers.CharField(
+        help_text="Keep it: `changed_since=<cursor>` later returns what changed since. An "
+        "opaque token of this profile's feed; send it back exactly as it came."
     )
 
 

@@ -1,14 +1,17 @@
 """Viewsets of the CRM sync API: accounts and outcomes in, scores out, webhooks.
 
-Writes go through scoring.ingest and scoring.webhooks, reads through
-scoring.selectors, the same calls the pages make.
+Writes go through scoring.ingest, scoring.services and scoring.webhooks,
+reads through scoring.selectors, the same calls the pages make.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, cast
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.utils.http import urlencode
 from drf_orjson_renderer.renderers import ORJSONRenderer
@@ -30,10 +33,20 @@ from rest_framework.viewsets import GenericViewSet
 
 from icpsite.api.base import ApiViewMixin, QuerySerializers
 from icpsite.api.errors import ErrorDetailSerializer, answers
-from icpsite.api.params import ANY_SEGMENT, ANY_TEXT, row_in_path, slug_in_path, text_in_path
+from icpsite.api.pagination import NewestFirstCursor
+from icpsite.api.params import (
+    ANY_SEGMENT,
+    ANY_TEXT,
+    row_in_path,
+    slug_in_path,
+    text_in_path,
+    valid_body,
+)
 from icpsite.api.parsers import MAX_BODY_BYTES, PayloadTooLargeError
 from profiles.models import User
 from scoring.api import serializers as s
+from scoring.cursors import MAX_LENGTH as CURSOR_LENGTH
+from scoring.cursors import OTHER_PROFILE, CursorError, feed_cursor, feed_cursor_seq
 from scoring.explain import StoredReasons, criterion_outcomes
 from scoring.filters import ScoreFilter
 from scoring.ingest.importer import ImportFileError, ImportReport, accounts_import
@@ -45,14 +58,19 @@ from scoring.selectors import (
     account_explanations,
     account_get_by_external_id,
     account_history,
+    account_ids_by_external_id,
+    account_sync_list,
     changes_cursor,
     current_run,
+    removals_pruned_seq,
     run_list,
     score_feed,
     score_profile_get,
+    tombstone_feed,
     webhook_delivery_list,
     webhook_subscription_list,
 )
+from scoring.services import accounts_merge, accounts_remove
 from scoring.webhooks import (
     webhook_subscription_create,
     webhook_subscription_delete,
@@ -148,15 +166,27 @@ def _profile_score(explained: ProfileScore) -> dict[str, Any]:
     }
 
 
+REMOVAL = (
+    "Its deals, tier overrides, reps' claims and scores go with it, and the scores feed of "
+    'every profile reports it once, as `{"external_id": ..., "deleted": true}`, to a '
+    "sync reading changes since a cursor from before the removal. Needs the right to "
+    "remove accounts: a manager or admin of a team, or the permission 'Can delete account' "
+    "(`scoring.delete_account`, an integration's)."
+)
+
+
 @extend_schema(tags=["accounts"])
 class AccountSyncViewSet(SyncViewSet):
-    """Accounts and their outcomes, pushed by a CRM and matched by external_id."""
+    """Accounts and their outcomes, pushed by a CRM and matched by external_id;
+    listed, removed and merged as the CRM reconciles."""
 
     serializer_class = s.BulkUpsertSerializer
     queryset = Account.objects.none()
     lookup_field = "external_id"
     # A CRM's id is any text, a slash included (sent as %2F, which arrives decoded).
     lookup_value_regex = ANY_TEXT
+    pagination_class = NewestFirstCursor
+    query_serializers: ClassVar[QuerySerializers] = {"list": s.AccountListQuerySerializer}
 
     @extend_schema(
         summary="An account with its scores and the math behind them",
@@ -321,6 +351,170 @@ class AccountSyncViewSet(SyncViewSet):
     def outcomes(self, request: Request) -> Response:
         return self._import(s.OutcomesSerializer, "outcomes", outcomes_only=True)
 
+    # --- Reconciling ---------------------------------------------------------
+
+    @extend_schema(
+        summary="The accounts held, page by page",
+        description="Every account icpsite holds, newest first, with its stored fields as "
+        "bulk-upsert takes them (an item sent back as a row changes nothing). Page with "
+        "`next` (a cursor: pages stay consistent while accounts come and go). Filters: "
+        "`updated_since` (changed in icpsite at or after that moment), `external_id__in` "
+        f"(up to {s.MAX_ROWS:,} ids, comma-separated; an id holding a comma is read one at a "
+        "time from `accounts/{external_id}/`), and `tier` with `profile` (the effective "
+        "tier: an accepted override, else the scored tier, under that profile's current "
+        "run). Compare with the CRM's ids to find what to remove (`bulk-delete`) or push.",
+        parameters=[s.AccountListQuerySerializer],
+        responses=answers(s.AccountSyncSerializer, 400),
+        examples=[
+            OpenApiExample(
+                "An account",
+                response_only=True,
+                status_codes=["200"],
+                value={
+                    **ROW_EXAMPLE,
+                    "funding_stage": "Series B",
+                    "crm": "Salesforce",
+                    "lifecycle_stage": "customer",
+                    "opportunity_opened_at": "2025-03-02T00:00:00Z",
+                    "deal_status": "won",
+                    "deal_closed_at": "2025-05-31T09:30:00Z",
+                    "deal_amount": "48000.00",
+                    "churned_at": None,
+                },
+            )
+        ],
+    )
+    def list(self, request: Request) -> Response:
+        query = self.query
+        run = None
+        if "profile" in query:
+            profile = score_profile_get(slug=query["profile"])
+            if profile is None:
+                raise exceptions.ValidationError({"profile": [f"No profile {query['profile']!r}."]})
+            run = current_run(profile=profile)
+        accounts = account_sync_list(
+            updated_since=query.get("updated_since"),
+            external_ids=query.get("external_id__in"),
+            run=run,
+            tiers=query.get("tier"),
+        )
+        page = self.paginate_queryset(accounts)
+        return self.get_paginated_response(s.AccountSyncSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Remove an account",
+        description=f"The CRM deleted it. {REMOVAL}",
+        parameters=[OpenApiParameter("external_id", OpenApiTypes.STR, OpenApiParameter.PATH)],
+        request=None,
+        responses=answers(OpenApiResponse(description="Removed."), 403, 404, ok_status=204),
+    )
+    def destroy(self, request: Request, external_id: str) -> Response:
+        external_id = text_in_path(external_id, "account")
+        account = account_get_by_external_id(external_id=external_id)
+        ids = [] if account is None else [account.pk]
+        # Unknown, or removed by another request meanwhile: not found either way.
+        if not accounts_remove(actor=self.actor, account_ids=ids):
+            raise exceptions.NotFound(f"No account {external_id!r}.")
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary=f"Remove up to {s.MAX_ROWS:,} accounts",
+        description=f"The CRM deleted them. {REMOVAL} Each id's result is `deleted` or "
+        "`not_found` (never held, or removed already): repeating a request removes nothing "
+        "more and answers `not_found` for each.",
+        request=s.BulkDeleteSerializer,
+        responses=answers(s.BulkDeleteResultSerializer, 400, 403, 413, 415),
+        examples=[
+            OpenApiExample(
+                "Two ids", request_only=True, value={"external_ids": ["0015g00000Q", "0015g00000Z"]}
+            ),
+            OpenApiExample(
+                "One removed, one not held",
+                response_only=True,
+                status_codes=["200"],
+                value={
+                    "deleted": 1,
+                    "not_found": 1,
+                    "results": [
+                        {"index": 0, "external_id": "0015g00000Q", "status": "deleted"},
+                        {"index": 1, "external_id": "0015g00000Z", "status": "not_found"},
+                    ],
+                },
+            ),
+        ],
+    )
+    @action(detail=False, methods=["post"], url_path="bulk-delete")
+    def bulk_delete(self, request: Request) -> Response:
+        external_ids = valid_body(request, s.BulkDeleteSerializer)["external_ids"]
+        held = account_ids_by_external_id(external_ids=external_ids)
+        removed = accounts_remove(actor=self.actor, account_ids=list(held.values()))
+        gone = {account.external_id for account in removed}
+        results = [
+            {
+                "index": index,
+                "external_id": external_id,
+                "status": "deleted" if external_id in gone else "not_found",
+            }
+            for index, external_id in enumerate(external_ids)
+        ]
+        deleted = sum(r["status"] == "deleted" for r in results)
+        body = {"deleted": deleted, "not_found": len(results) - deleted, "results": results}
+        return Response(s.BulkDeleteResultSerializer(body).data)
+
+    @extend_schema(
+        summary="Merge accounts into one",
+        description="The CRM merged them. The survivor (`into`) keeps its own attributes and "
+        "takes over the deals, tier overrides and reps' claims of the accounts in `from`; "
+        "where it has a tier override of its own under a profile, it keeps it, and a rep's "
+        "pending claim on a merged account gives way to the same rep's pending claim on the "
+        f"survivor under the same profile. The accounts in `from` are then removed. {REMOVAL} "
+        "All or nothing: an unknown account, the survivor listed in `from`, an id listed "
+        "twice, an empty or too long `from` is a 400 naming the field, and nothing changes. "
+        "A merge that went through, sent again, is a 400 naming the `from` ids now gone.",
+        request=s.AccountMergeSerializer,
+        responses=answers(s.AccountMergeResultSerializer, 400, 403, 413, 415),
+        examples=[
+            OpenApiExample(
+                "Two duplicates into one",
+                request_only=True,
+                value={"into": "0015g00000XyZ12", "from": ["0015g00000Q", "0015g00000R"]},
+            ),
+            OpenApiExample(
+                "Merged",
+                response_only=True,
+                status_codes=["200"],
+                value={
+                    "into": "0015g00000XyZ12",
+                    "merged": ["0015g00000Q", "0015g00000R"],
+                    "deals_moved": 3,
+                    "tier_overrides_moved": 1,
+                },
+            ),
+            OpenApiExample(
+                "The survivor listed in from",
+                response_only=True,
+                status_codes=["400"],
+                value={
+                    "from": [
+                        "'0015g00000XyZ12' is the survivor (`into`); it cannot be merged "
+                        "into itself."
+                    ]
+                },
+            ),
+        ],
+    )
+    @action(detail=False, methods=["post"])
+    def merge(self, request: Request) -> Response:
+        data = valid_body(request, s.AccountMergeSerializer)
+        merged = accounts_merge(actor=self.actor, into=data["into"], merged=data["from"])
+        body = {
+            "into": merged.into.external_id,
+            "merged": merged.merged,
+            "deals_moved": merged.deals_moved,
+            "tier_overrides_moved": merged.tier_overrides_moved,
+        }
+        return Response(s.AccountMergeResultSerializer(body).data)
+
 
 # --- Scores out -------------------------------------------------------------
 
@@ -338,20 +532,48 @@ PAGE_SIZE_PARAM = OpenApiParameter(
 FEED_POSITION = "Set by `next`; part of a paged sync's position, not for building by hand."
 SINCE_PARAM = OpenApiParameter(
     "changed_since",
-    OpenApiTypes.INT,
+    OpenApiTypes.STR,
     description="Only accounts whose score, tier, matched criteria, effective tier or "
-    "override changed after this cursor (a `cursor` from an earlier response).",
+    "override changed after this cursor (the `cursor` of an earlier page, sent back exactly "
+    "as it came), and the accounts removed since, each as "
+    '`{"external_id": ..., "deleted": true}`. A cursor from another profile\'s feed, one '
+    "changed by hand or a bare number (the cursors of before) is a 400 naming this "
+    "parameter. A cursor older than the site's tombstone retention "
+    "(FEED_TOMBSTONE_RETENTION_DAYS, 30 days by default) may be too: removals it has not "
+    "seen are no longer kept, so sync again without it.",
 )
-UNTIL_PARAM = OpenApiParameter("until", OpenApiTypes.INT, description=FEED_POSITION)
+UNTIL_PARAM = OpenApiParameter("until", OpenApiTypes.STR, description=FEED_POSITION)
 AFTER_PARAM = OpenApiParameter("after", OpenApiTypes.INT, description=FEED_POSITION)
+
+RESYNC = (
+    "This cursor is older than the removals kept ({days} days): some accounts removed "
+    "since may no longer be reported. Sync again without changed_since (every account) and "
+    "keep that page's `cursor`."
+)
+
+
+def _cursor_field() -> serializers.CharField:
+    return serializers.CharField(max_length=CURSOR_LENGTH, required=False)
 
 
 class FeedQuerySerializer(serializers.Serializer[Any]):
     profile = serializers.SlugField(max_length=200)
     page_size = serializers.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE, default=PAGE_SIZE)
-    changed_since = serializers.IntegerField(min_value=0, max_value=2**62, default=0)
-    until = serializers.IntegerField(min_value=0, max_value=2**62, required=False)
+    changed_since = _cursor_field()
+    until = _cursor_field()
     after = serializers.IntegerField(min_value=0, max_value=2**62, default=0)
+
+
+def _position(query: Mapping[str, Any], name: str, profile_id: int) -> int | None:
+    """The change number a cursor parameter names (None when not given), or
+    a 400 naming the parameter and what to send instead."""
+    token = query.get(name)
+    if token is None:
+        return None
+    try:
+        return feed_cursor_seq(token, profile_id=profile_id)
+    except CursorError as exc:
+        raise exceptions.ValidationError({name: [str(exc)]}) from None
 
 
 @extend_schema_view(
@@ -360,13 +582,49 @@ class FeedQuerySerializer(serializers.Serializer[Any]):
         description="Every account scored under the profile, in a stable order, with its "
         "score, tier, effective tier (an accepted override, else the tier), the version "
         "that scored it and the top reasons. Page with `next`. Keep the last page's "
-        "`cursor`: `changed_since=<cursor>` later returns exactly the accounts whose score, "
-        "tier, matched criteria, effective tier or override changed since (rescoring runs, "
-        "ingest and overrides alike), each once. A sync is pinned to the moment its first "
-        "page was read: an account that changes while later pages are read comes in the "
-        "next sync, so pages stay consistent while the base changes.",
+        "`cursor`, an opaque token of this profile's feed: `changed_since=<cursor>` later "
+        "returns exactly the accounts whose score, tier, matched criteria, effective tier or "
+        "override changed since (rescoring runs, ingest and overrides alike), each once, and "
+        "each account removed since (deleted, or merged into another) once, as "
+        '`{"external_id": ..., "deleted": true}`: drop that record. Removals are not '
+        "filtered by tier or score (they have none). A sync without `changed_since` lists "
+        "the accounts held and reports no removals. A sync is pinned to the moment its "
+        "first page was read: an account that changes or goes while later pages are read "
+        "comes in the next sync, so pages stay consistent while the base changes.",
         parameters=[PROFILE_PARAM, PAGE_SIZE_PARAM, SINCE_PARAM, UNTIL_PARAM, AFTER_PARAM],
         responses=answers(s.ScorePageSerializer, 400),
+        examples=[
+            OpenApiExample(
+                "Changes since a cursor",
+                response_only=True,
+                status_codes=["200"],
+                value={
+                    "results": [
+                        {
+                            "external_id": "0015g00000XyZ12",
+                            "score": 85,
+                            "tier": "A",
+                            "effective_tier": "A",
+                            "overridden": False,
+                            "version": 3,
+                            "top_reasons": ["Employees is between 200 and 2,000 (+60)"],
+                            "changed_at": "2026-11-30T04:12:09Z",
+                            "seq": 5121,
+                        },
+                        {"external_id": "0015g00000Q", "deleted": True},
+                    ],
+                    "next": None,
+                    "cursor": "eyJwIjoxLCJzIjo1MTIyfQ:rZ0X2dNw5oKkB7TnQ4yC5H0u1rJ4y7lI8v2W6mS3aEo",
+                    "run": 42,
+                },
+            ),
+            OpenApiExample(
+                "A cursor from another profile",
+                response_only=True,
+                status_codes=["400"],
+                value={"changed_since": [OTHER_PROFILE]},
+            ),
+        ],
         tags=["scores"],
     )
 )
@@ -385,16 +643,14 @@ class ScoreViewSet(SyncViewSet):
         profile = score_profile_get(slug=slug)
         if profile is None:
             raise exceptions.ValidationError({"profile": [f"No profile {slug!r}."]})
+        since = _position(query, "changed_since", profile.pk)
         # The counter before the run: a flip in between then falls after `until`.
-        until = query.get("until", changes_cursor(profile_id=profile.pk))
+        until = _position(query, "until", profile.pk)
+        if until is None:
+            until = changes_cursor(profile_id=profile.pk)
         run = current_run(profile=profile)
         size = query["page_size"]
-        feed = score_feed(
-            run=run,
-            since=query["changed_since"],
-            until=until,
-            after=query["after"],
-        )
+        feed = score_feed(run=run, since=since or 0, until=until, after=query["after"])
         feed = self.filter_queryset(feed)
         rows: Sequence[tuple[Any, ...]] = list(
             feed.values_list(  # type: ignore[misc]
@@ -409,23 +665,66 @@ class ScoreViewSet(SyncViewSet):
                 "id",
             )[: size + 1]
         )
-        more = len(rows) > size
-        rows = rows[:size]
+        removed = [] if since is None else self._removed(profile.pk, since, until, size)
+        results, last, more = self._page(rows, removed, run, size)
+        cursor = feed_cursor(profile_id=profile.pk, seq=until)
         next_url = None
         if more:
             params = {k: self.request.query_params.getlist(k) for k in self.request.query_params}
-            params.update(until=[str(until)], after=[str(rows[-1][-1])])
+            params.update(until=[cursor], after=[str(last)])
             next_url = self.request.build_absolute_uri(
                 self.request.path + "?" + urlencode(sorted(params.items()), doseq=True)
             )
         return Response(
             {
-                "results": self._rows(rows, run),
+                "results": results,
                 "next": next_url,
-                "cursor": until,
+                "cursor": cursor,
                 "run": run.pk if run else None,
             }
         )
+
+    def _removed(
+        self, profile_id: int, since: int, until: int, size: int
+    ) -> Sequence[tuple[str, int]]:
+        """The page's removals, (external_id, account id), in the sync's
+        window; a 400 when the cursor is older than the tombstones kept,
+        checked after reading them, so a prune meanwhile is seen."""
+        tombstones = tombstone_feed(
+            profile_id=profile_id, since=since, until=until, after=self.query["after"]
+        )
+        removed = list(tombstones.values_list("external_id", "account_id")[: size + 1])
+        if since < removals_pruned_seq(profile_id=profile_id):
+            days = settings.FEED_TOMBSTONE_RETENTION_DAYS
+            raise exceptions.ValidationError({"changed_since": [RESYNC.format(days=days)]})
+        return removed
+
+    def _page(
+        self,
+        rows: Sequence[tuple[Any, ...]],
+        removed: Sequence[tuple[str, int]],
+        run: ScoringRun | None,
+        size: int,
+    ) -> tuple[Sequence[dict[str, Any]], int, bool]:
+        """The page's items, accounts and removals together in account id
+        order; the last item's account id; whether more follow."""
+        if not removed:
+            more = len(rows) > size
+            rows = rows[:size]
+            return self._rows(rows, run), rows[-1][-1] if rows else 0, more
+        ids = heapq.merge(
+            ((row[-1], True, i) for i, row in enumerate(rows)),
+            ((account_id, False, i) for i, (_, account_id) in enumerate(removed)),
+        )
+        chosen = list(itertools.islice(ids, size + 1))
+        more = len(chosen) > size
+        chosen = chosen[:size]
+        live = iter(self._rows([rows[i] for _, scored, i in chosen if scored], run))
+        items = [
+            next(live) if scored else {"external_id": removed[i][0], "deleted": True}
+            for _, scored, i in chosen
+        ]
+        return items, chosen[-1][0], more
 
     def _rows(
         self, rows: Sequence[tuple[Any, ...]], run: ScoringRun | None

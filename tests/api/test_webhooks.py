@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from profiles.models import Membership, Profile, Team, User
 from scoring import services, webhooks
+from scoring.cursors import feed_cursor_seq
 from scoring.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from scoring.webhooks import MAX_ATTEMPTS, webhook_subscription_create, webhooks_emit
 from tests.drafting import approved_version
@@ -77,7 +78,7 @@ def test_a_finished_run_is_announced_signed_once_it_commits(
     assert payload["data"]["profile"] == icp.slug
     assert payload["data"]["version"] == 1
     assert payload["data"]["tier_counts"] == {"A": 1}
-    assert payload["data"]["changes_cursor"] == 1
+    assert feed_cursor_seq(payload["data"]["changes_cursor"], profile_id=icp.pk) == 1
     assert request["headers"]["X-Icpsite-Delivery"] == str(delivery.pk)
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.response_status) == (

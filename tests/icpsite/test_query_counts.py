@@ -4,6 +4,7 @@ A query per row (an account's override, a criterion's comments, a claim's
 rep) would add N queries between the two."""
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -28,6 +29,7 @@ N = 10
 # The ceilings: what each page costs with N rows or 3N, on SQLite and PostgreSQL.
 ACCOUNT_LIST_QUERIES = 8
 SCORES_FEED_QUERIES = 7
+ACCOUNT_SYNC_LIST_QUERIES = 4
 VERSION_PAGE_QUERIES = 24
 REVIEW_QUEUE_QUERIES = 13
 
@@ -104,6 +106,26 @@ def test_the_scores_feed_costs_the_same_for_n_or_3n_scored_accounts(
     claimed_accounts(2 * N, icp, team_reps, manager)
     many = counted(get)
     assert few == many <= SCORES_FEED_QUERIES
+
+
+def test_the_api_account_list_costs_the_same_for_n_or_3n_accounts_filtered_by_tier(
+    icp: Profile, live_run: ScoringRun, team_reps: list[User], manager: User
+) -> None:
+    reader = UserFactory.create(username="crm", is_staff=True)
+    key = api_key_create(actor=reader, name="CRM", user=reader, scope="read").plaintext
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    query: dict[str, Any] = {"profile": icp.slug, "tier": ["A", "B"], "page_size": 1000}
+
+    def get() -> int:
+        response = client.get("/api/v1/accounts/", query)
+        return response.status_code if len(response.json()["results"]) >= N else 0
+
+    claimed_accounts(N, icp, team_reps, manager)
+    few = counted(get)
+    claimed_accounts(2 * N, icp, team_reps, manager)
+    many = counted(get)
+    assert few == many <= ACCOUNT_SYNC_LIST_QUERIES
 
 
 def commented_criteria(n: int, version: ProfileVersion, people: dict[str, User]) -> None:
