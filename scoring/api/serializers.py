@@ -9,12 +9,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_serializer
+from drf_spectacular.utils import (
+    PolymorphicProxySerializer,
+    extend_schema_field,
+    extend_schema_serializer,
+)
 from rest_framework import serializers
 
 from icpsite.api.fields import StrictBooleanField, StrictCharField
 from icpsite.api.params import unknown_names
-from profiles.attributes import MAX_VALUE_LENGTH
+from profiles.attributes import (
+    MAX_VALUE_LENGTH,
+    OPERATOR_CHOICES,
+    OPERATORS_BY_TYPE,
+    AttrType,
+)
+from profiles.models import (
+    TRAIT_CATEGORY_CHOICES,
+    TRAIT_HELP_LENGTH,
+    TRAIT_KEY_RULE,
+    TRAIT_LABEL_LENGTH,
+    TRAIT_TYPE_CHOICES,
+    Trait,
+    validate_trait_key,
+)
 from scoring.engine import Outcome, Tier
 from scoring.ingest.importer import MODES
 from scoring.ingest.rows import (
@@ -401,3 +419,82 @@ class RunSerializer(serializers.ModelSerializer[ScoringRun]):
             "finished_at",
         )
         read_only_fields = fields
+
+
+# --- Traits -------------------------------------------------------------------
+
+TRAIT_TYPE_HELP = (
+    "number (whole or decimal, below 1e15), category (one text value), list (text values, "
+    "compared without regard to case) or boolean (true or false)."
+)
+
+
+class TraitSerializer(serializers.ModelSerializer[Trait]):
+    """A declared trait. `accounts_with_value` comes from the view's context
+    ("counts": key -> accounts), read in one pass for the whole answer."""
+
+    type = serializers.ChoiceField(choices=TRAIT_TYPE_CHOICES, help_text=TRAIT_TYPE_HELP)
+    operators = serializers.SerializerMethodField(
+        help_text="What a criterion may test it with, by the trait's type."
+    )
+    accounts_with_value = serializers.SerializerMethodField(
+        help_text="How many accounts hold a value for it."
+    )
+
+    class Meta:
+        model = Trait
+        fields = ("key", "label", "help", "type", "category", "operators", "accounts_with_value")
+        read_only_fields = fields
+
+    @extend_schema_field(
+        serializers.ListField(child=serializers.ChoiceField(choices=OPERATOR_CHOICES))
+    )
+    def get_operators(self, trait: Trait) -> list[str]:
+        return [o.value for o in OPERATORS_BY_TYPE[AttrType(trait.type)]]
+
+    def get_accounts_with_value(self, trait: Trait) -> int:
+        counts: dict[str, int] = self.context.get("counts", {})
+        return counts.get(trait.key, 0)
+
+
+class TraitInSerializer(StrictFieldsMixin):
+    # The rule checks the length too, in the words the admin shows.
+    key = StrictCharField(
+        validators=[validate_trait_key],
+        help_text=f"The key accounts send it under (`traits.<key>` in a CSV file): "
+        f"{TRAIT_KEY_RULE}; not a built-in attribute's. It never changes.",
+    )
+    # Declared fields leave the class body (DRF's metaclass), so a field named
+    # like Field.label is safe; the stubs cannot see that.
+    label = StrictCharField(  # type: ignore[assignment]
+        max_length=TRAIT_LABEL_LENGTH, help_text="What people see, e.g. 'Paid seats'."
+    )
+    type = serializers.ChoiceField(choices=TRAIT_TYPE_CHOICES, help_text=TRAIT_TYPE_HELP)
+    category = serializers.ChoiceField(
+        choices=TRAIT_CATEGORY_CHOICES, help_text="Where criteria on it are grouped by default."
+    )
+    help = StrictCharField(
+        max_length=TRAIT_HELP_LENGTH,
+        allow_blank=True,
+        default="",
+        help_text="A line of explanation.",
+    )
+
+
+class TraitUpdateSerializer(StrictFieldsMixin):
+    label = StrictCharField(max_length=TRAIT_LABEL_LENGTH, required=False)  # type: ignore[assignment]
+    help = StrictCharField(max_length=TRAIT_HELP_LENGTH, required=False, allow_blank=True)
+    category = serializers.ChoiceField(choices=TRAIT_CATEGORY_CHOICES, required=False)
+    type = serializers.ChoiceField(
+        choices=TRAIT_TYPE_CHOICES,
+        required=False,
+        help_text="Changes only while no account holds a value for the trait and no "
+        "criterion of a live or open version tests it.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs:
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Send at least one of label, help, category, type."]}
+            )
+        return attrs
