@@ -296,3 +296,22 @@ def test_a_row_with_an_undeclared_trait_points_to_the_list(seats: Trait, manager
         "no trait 'nps' is declared (declared traits: seats; "
         "GET /api/v1/traits/ lists each with its type)"
     )
+
+
+def test_the_schema_documents_the_traits_endpoints_and_who_may_write(outsider: User) -> None:
+    schema = keyed(outsider, "read").get("/api/schema/", {"format": "json"}).json()
+    listed, one = schema["paths"][TRAITS], schema["paths"][f"{TRAITS}{{key}}/"]
+    assert sorted(listed) == ["get", "post"]
+    assert sorted(m for m in one if m != "parameters") == ["delete", "get", "patch"]
+    assert "an admin key" in listed["post"]["description"]
+    assert "409" in one["delete"]["responses"]
+    assert schema["components"]["schemas"]["Trait"]["required"] == [
+        "accounts_with_value",
+        "category",
+        "help",
+        "key",
+        "label",
+        "operators",
+        "type",
+    ]
+
