@@ -314,4 +314,3 @@ def test_the_schema_documents_the_traits_endpoints_and_who_may_write(outsider: U
         "operators",
         "type",
     ]
-
