@@ -119,7 +119,8 @@ TRAIT_TYPE_CHOICES = [(t.value, t.value.title()) for t in AttrType]
 TRAIT_CATEGORY_CHOICES = [(c, c.title()) for c in CATEGORIES]
 
 # Lower-case words of letters and digits joined by single underscores.
-_TRAIT_KEY = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
+TRAIT_KEY_PATTERN = r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*"
+_TRAIT_KEY = re.compile(TRAIT_KEY_PATTERN)
 
 # Words the ORM reads as an operation rather than a key at the end of
 # `traits__<key>` (e.g. `traits__contains=True`), where the scoring

@@ -7,7 +7,7 @@ schema. The envelope serializers check what surrounds the rows.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from drf_spectacular.utils import (
     PolymorphicProxySerializer,
@@ -27,6 +27,8 @@ from profiles.attributes import (
 from profiles.models import (
     TRAIT_CATEGORY_CHOICES,
     TRAIT_HELP_LENGTH,
+    TRAIT_KEY_MAX_LENGTH,
+    TRAIT_KEY_PATTERN,
     TRAIT_KEY_RULE,
     TRAIT_LABEL_LENGTH,
     TRAIT_TYPE_CHOICES,
@@ -360,7 +362,9 @@ class WebhookDeliverySerializer(serializers.ModelSerializer[WebhookDelivery]):
     attempt_log = WebhookAttemptSerializer(
         many=True,
         read_only=True,
-        help_text="Every attempt, oldest first (kept WEBHOOK_ATTEMPT_RETENTION_DAYS).",
+        help_text="Its attempts, oldest first; those older than "
+        "WEBHOOK_ATTEMPT_RETENTION_DAYS are pruned nightly, so an old delivery may show "
+        "fewer than `attempts`, or none. A refusal is in the log, not in `attempts`.",
     )
 
     class Meta:
@@ -378,6 +382,25 @@ class WebhookDeliverySerializer(serializers.ModelSerializer[WebhookDelivery]):
             "attempt_log",
             "delivered_at",
         )
+        read_only_fields = fields
+        extra_kwargs: ClassVar[dict[str, dict[str, str]]] = {
+            "status": {
+                "help_text": "pending: not sent yet, or to be retried; succeeded: a 2xx answer; "
+                "failed: 8 attempts without one; refused: not sent, the address broke the "
+                "rule when it was due."
+            },
+            "attempts": {"help_text": "The POSTs tried (at most 8); a refusal is not counted."},
+            "response_status": {
+                "help_text": "The HTTP status of the last attempt; null when none came back "
+                "(no connection, a timeout, a refusal)."
+            },
+            "last_error": {
+                "help_text": "What went wrong the last time (at most 1,000 characters); empty "
+                "once delivered."
+            },
+            "last_attempt_at": {"help_text": "When it was last tried, or refused."},
+            "delivered_at": {"help_text": "When a 2xx answer came back; null until then."},
+        }
 
 
 class RunSerializer(serializers.ModelSerializer[ScoringRun]):
@@ -391,12 +414,16 @@ class RunSerializer(serializers.ModelSerializer[ScoringRun]):
         read_only=True, help_text="Percent of the run's chunks scored (100 once it succeeded)."
     )
     tier_counts = serializers.DictField(
-        child=serializers.IntegerField(), read_only=True, help_text="Accounts per tier."
+        child=serializers.IntegerField(),
+        read_only=True,
+        help_text="Accounts per tier (A, B, C, DQ), recorded when the run succeeds; empty "
+        "before, and for a run that failed or was superseded.",
     )
     tier_movement = serializers.DictField(
         child=serializers.IntegerField(),
         read_only=True,
-        help_text='Accounts that changed tier against the run before, e.g. {"B->A": 12}.',
+        help_text="Accounts whose tier differs from the run that was current when this one "
+        'succeeded, e.g. {"B->A": 12}; empty for a profile\'s first run and until it succeeds.',
     )
 
     class Meta:
@@ -419,6 +446,27 @@ class RunSerializer(serializers.ModelSerializer[ScoringRun]):
             "finished_at",
         )
         read_only_fields = fields
+        extra_kwargs: ClassVar[dict[str, dict[str, str]]] = {
+            "is_current": {
+                "help_text": "The run whose scores the feed serves; one per profile, and only "
+                "a run that succeeded."
+            },
+            "chunks_done": {"help_text": "Chunks of account ids scored so far."},
+            "chunks_total": {
+                "help_text": "Chunks the account ids were split into (SCORING_CHUNK_SIZE "
+                "each); 0 until the run starts."
+            },
+            "accounts_scored": {
+                "help_text": "Accounts the run scored, recorded when it succeeds; 0 before, "
+                "and for a run that failed or was superseded."
+            },
+            "error": {"help_text": "Why it failed; empty otherwise."},
+            "started_at": {"help_text": "When a worker first took it up; null until then."},
+            "finished_at": {
+                "help_text": "When it succeeded, failed or was superseded; null while queued "
+                "or running."
+            },
+        }
 
 
 # --- Traits -------------------------------------------------------------------
@@ -457,9 +505,17 @@ class TraitSerializer(serializers.ModelSerializer[Trait]):
         return counts.get(trait.key, 0)
 
 
+@extend_schema_field(
+    {"type": "string", "pattern": f"^{TRAIT_KEY_PATTERN}$", "maxLength": TRAIT_KEY_MAX_LENGTH}
+)
+class TraitKeyField(StrictCharField):
+    """A new trait's key, checked by its one rule (validate_trait_key, the
+    length included, in the words the admin shows); the schema gives the
+    pattern and length it holds to."""
+
+
 class TraitInSerializer(StrictFieldsMixin):
-    # The rule checks the length too, in the words the admin shows.
-    key = StrictCharField(
+    key = TraitKeyField(
         validators=[validate_trait_key],
         help_text=f"The key accounts send it under (`traits.<key>` in a CSV file): "
         f"{TRAIT_KEY_RULE}; not a built-in attribute's. It never changes.",

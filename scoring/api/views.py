@@ -573,10 +573,54 @@ class WebhookViewSet(SyncViewSet):
 
     @extend_schema(
         summary="A subscription's delivery log",
-        description="Newest first, the latest 100. `refused`: the address broke the rule "
-        f"when the delivery was due, so it was not sent. {WHO_MANAGES}",
+        description="The latest 100 deliveries, newest first, each with its attempt log "
+        "(oldest first). A delivery is tried up to 8 times, waiting 30 s after the first "
+        "failure and twice as long after each next one, at most 30 minutes (about an hour "
+        "in all); then it is `failed`. `refused`: the address broke the rule when the "
+        "delivery was due, so it was not sent: the log shows it, `attempts` does not count "
+        "it, and it is not retried. Attempts older than WEBHOOK_ATTEMPT_RETENTION_DAYS (30 "
+        "by default) leave the log nightly; the deliveries stay, with their counts and "
+        f"last error. {WHO_MANAGES}",
         parameters=[WEBHOOK_ID],
         responses=answers(s.WebhookDeliverySerializer(many=True), 403, 404),
+        examples=[
+            OpenApiExample(
+                "Delivered on the second attempt",
+                response_only=True,
+                value=[
+                    {
+                        "id": 7,
+                        "event": "scoring_run.finished",
+                        "event_id": "8f14e45f-ceea-467f-a0e6-2d2b8a2b7c1e",
+                        "status": "succeeded",
+                        "attempts": 2,
+                        "response_status": 200,
+                        "last_error": "",
+                        "created_at": "2025-06-02T09:03:40Z",
+                        "last_attempt_at": "2025-06-02T09:04:11Z",
+                        "attempt_log": [
+                            {
+                                "number": 1,
+                                "attempted_at": "2025-06-02T09:03:41Z",
+                                "response_status": 503,
+                                "duration_ms": 84,
+                                "error": "HTTP 503 Service Unavailable",
+                                "outcome": "pending",
+                            },
+                            {
+                                "number": 2,
+                                "attempted_at": "2025-06-02T09:04:11Z",
+                                "response_status": 200,
+                                "duration_ms": 61,
+                                "error": "",
+                                "outcome": "succeeded",
+                            },
+                        ],
+                        "delivered_at": "2025-06-02T09:04:11Z",
+                    }
+                ],
+            )
+        ],
     )
     @action(detail=True, methods=["get"])
     def deliveries(self, request: Request, pk: str) -> Response:
@@ -604,9 +648,29 @@ class WebhookViewSet(SyncViewSet):
 PROFILE_SLUG = OpenApiParameter(
     "slug", OpenApiTypes.STR, OpenApiParameter.PATH, description="The profile's slug."
 )
-RUN_ID = OpenApiParameter("pk", OpenApiTypes.INT, OpenApiParameter.PATH, description="The run.")
+RUN_EXAMPLE = {
+    "id": 42,
+    "profile": "mid-market-saas",
+    "version": 4,
+    "status": "succeeded",
+    "is_current": True,
+    "progress": 100,
+    "chunks_done": 20,
+    "chunks_total": 20,
+    "accounts_scored": 1000000,
+    "tier_counts": {"A": 81250, "B": 240100, "C": 655400, "DQ": 23250},
+    "tier_movement": {"B->A": 1210, "A->B": 380, "C->DQ": 95},
+    "error": "",
+    "created_at": "2025-06-02T09:00:00Z",
+    "started_at": "2025-06-02T09:00:01Z",
+    "finished_at": "2025-06-02T09:03:40Z",
+}
+
+# The route names it pk; the schema, as for every id, calls it id.
+RUN_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The run.")
 
 
+@extend_schema(tags=["runs"])
 class RunViewSet(SyncViewSet):
     """A profile's scoring runs: an approval queues one, workers score every
     account, and the run becomes current (the feed's) when it finishes."""
@@ -622,11 +686,15 @@ class RunViewSet(SyncViewSet):
 
     @extend_schema(
         summary="A profile's scoring runs",
-        description="Newest first, the latest 100 (finished runs are pruned down to the "
-        "current one and the one before). Poll a run until `is_current` to know the feed "
-        "serves its scores, or subscribe to the `scoring_run.finished` webhook.",
+        description="Newest first, at most 100. An approval queues a run (and supersedes "
+        "one still queued or running); each time a run succeeds, the finished runs "
+        "(succeeded, failed, superseded) are pruned down to the current run and the "
+        "succeeded run before it, so a failed or superseded run is listed until the next "
+        "run succeeds. Poll a run until `is_current` to know the feed serves its scores, or "
+        "subscribe to the `scoring_run.finished` webhook. An unknown profile is a 404.",
         parameters=[PROFILE_SLUG],
         responses=answers(s.RunSerializer(many=True), 404),
+        examples=[OpenApiExample("A run that succeeded", response_only=True, value=[RUN_EXAMPLE])],
     )
     def list(self, request: Request, slug: str) -> Response:
         runs = self._runs(slug)[:100]
@@ -635,9 +703,29 @@ class RunViewSet(SyncViewSet):
     @extend_schema(
         summary="One scoring run",
         description="Its status (queued, running, succeeded, failed, superseded), progress, "
-        "counts, tier movement and times.",
+        "counts, tier movement and times. A run of another profile, or one pruned, is a 404.",
         parameters=[PROFILE_SLUG, RUN_ID],
         responses=answers(s.RunSerializer, 404),
+        examples=[
+            OpenApiExample("A run that succeeded", response_only=True, value=RUN_EXAMPLE),
+            OpenApiExample(
+                "A run half way",
+                response_only=True,
+                value={
+                    **RUN_EXAMPLE,
+                    "id": 43,
+                    "version": 5,
+                    "status": "running",
+                    "is_current": False,
+                    "progress": 50,
+                    "chunks_done": 10,
+                    "accounts_scored": 0,
+                    "tier_counts": {},
+                    "tier_movement": {},
+                    "finished_at": None,
+                },
+            ),
+        ],
     )
     def retrieve(self, request: Request, slug: str, pk: str) -> Response:
         return Response(self.get_serializer(row_in_path(self._runs(slug), pk)).data)
