@@ -201,13 +201,12 @@ class TraitAdmin(admin.ModelAdmin):
     def delete_model(self, request: HttpRequest, obj: Trait) -> None:
         trait_delete(actor=request.user, trait=obj)  # type: ignore[arg-type]
 
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Trait]) -> None:
-        """Each trait on its own terms: those in use stay, and the message says why."""
-        for trait in queryset:
-            try:
-                trait_delete(actor=request.user, trait=trait)  # type: ignore[arg-type]
-            except TraitConflictError as exc:
-                self.message_user(request, str(exc), messages.ERROR)
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        """No bulk delete: each trait goes on its own terms, from its own page
+        (the bulk action would announce every selected trait deleted)."""
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
 
 
 def _refusal(exc: ValidationError | TraitConflictError) -> str:
