@@ -441,6 +441,8 @@ SPECTACULAR_SETTINGS = {
         "CheckInKindEnum": "reviews.models.CheckInKind",
         "VersionStatusEnum": "profiles.models.VersionStatus",
         "CriterionKindEnum": "profiles.models.CriterionKind",
+        "OperatorEnum": "profiles.attributes.OPERATOR_CHOICES",
+        "TraitTypeEnum": "profiles.models.TRAIT_TYPE_CHOICES",
         "CriterionOutcomeEnum": ["matched", "not_matched", "unknown"],
         "CheckInOutcomeEnum": "reviews.models.CheckInOutcome",
         "AllOrNothingModeEnum": ["all_or_nothing"],

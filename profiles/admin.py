@@ -1,4 +1,5 @@
-"""The Django admin for teams, traits, profiles and versions.
+"""The Django admin for teams, profiles and versions (traits are scoring's:
+their rules read the accounts).
 
 Versions are written only through profiles.services, as everywhere else: a
 draft's settings and criteria saved here take the next revision and land in
@@ -39,7 +40,6 @@ from profiles.models import (
     ProfileVersion,
     SignOff,
     Team,
-    Trait,
     User,
     VersionEvent,
 )
@@ -84,19 +84,6 @@ class TeamAdmin(admin.ModelAdmin):
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}  # noqa: RUF012 (the admin checks for a dict)
     inlines = (MembershipInline,)
-
-
-@admin.register(Trait)
-class TraitAdmin(admin.ModelAdmin):
-    """Custom account attributes. The key is fixed once made, because criteria
-    and every account's traits refer to it."""
-
-    list_display = ("label", "key", "type", "category")
-    list_filter = ("type", "category")
-    search_fields = ("label", "key")
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Trait | None = None) -> list[str]:
-        return ["key"] if obj is not None else []
 
 
 # --- Profiles ---------------------------------------------------------------

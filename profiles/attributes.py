@@ -49,6 +49,9 @@ OPERATOR_LABELS: dict[Operator, str] = {
     Operator.IS_FALSE: "is false",
 }
 
+# (value, words) of each operator, as choice fields and the API schema list them.
+OPERATOR_CHOICES = [(o.value, OPERATOR_LABELS[o]) for o in Operator]
+
 OPERATORS_BY_TYPE: dict[AttrType, tuple[Operator, ...]] = {
     AttrType.NUMBER: (Operator.BETWEEN, Operator.GTE, Operator.LTE, Operator.EQ),
     AttrType.CATEGORY: (Operator.EQ, Operator.IN, Operator.NOT_IN),

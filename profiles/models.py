@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 
 from profiles.attributes import (
+    BUILTIN_ATTRIBUTES,
     CATEGORIES,
     MAX_ATTRIBUTE_KEY_LENGTH,
     MAX_PROFILE_NAME_LENGTH,
@@ -109,18 +112,76 @@ class Membership(models.Model):
         return self.role in {self.Role.MANAGER, self.Role.ADMIN}
 
 
+TRAIT_KEY_MAX_LENGTH = 40
+TRAIT_LABEL_LENGTH = 80
+TRAIT_HELP_LENGTH = 200
+TRAIT_TYPE_CHOICES = [(t.value, t.value.title()) for t in AttrType]
+TRAIT_CATEGORY_CHOICES = [(c, c.title()) for c in CATEGORIES]
+
+# Lower-case words of letters and digits joined by single underscores.
+TRAIT_KEY_PATTERN = r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*"
+_TRAIT_KEY = re.compile(TRAIT_KEY_PATTERN)
+
+# Words the ORM reads as an operation rather than a key at the end of
+# `traits__<key>` (e.g. `traits__contains=True`), where the scoring
+# expressions name a trait.
+_JSON_LOOKUPS = frozenset(models.JSONField.get_lookups())
+
+TRAIT_KEY_RULE = (
+    "lower-case letters and digits, words joined by single underscores, starting with a "
+    f"letter (e.g. seats or arr_band), at most {TRAIT_KEY_MAX_LENGTH} characters"
+)
+
+
+def trait_key_problem(key: str) -> str | None:
+    """What is wrong with `key` as a new trait's key, or None.
+
+    The key names the trait in every account's traits, in CSV columns
+    (`traits.<key>`), in criteria and in the database expressions that
+    score them, which read `__` as a path step and a trailing `_` as part of
+    one, a leading digit as a list index and a lookup word (`contains`,
+    `exact`) as an operation. A built-in attribute's key would shadow it.
+    """
+    if len(key) > TRAIT_KEY_MAX_LENGTH or not _TRAIT_KEY.fullmatch(key):
+        return f"{key[:60]!r} is not a trait key: use {TRAIT_KEY_RULE}."
+    if key in BUILTIN_ATTRIBUTES:
+        return (
+            f"{key!r} is the key of the built-in attribute "
+            f"{BUILTIN_ATTRIBUTES[key].label}; choose another key."
+        )
+    if key in _JSON_LOOKUPS:
+        return f"{key!r} is a word the database reads as an operation; choose another key."
+    return None
+
+
+def validate_trait_key(key: str) -> None:
+    """The rule for a new trait's key (trait_key_problem), as a field validator:
+    the admin's form and scoring.traits both check the key through it."""
+    problem = trait_key_problem(key)
+    if problem is not None:
+        raise ValidationError(problem, code="invalid_trait_key")
+
+
 class Trait(models.Model):
     """A custom account attribute the company declares (stored in Account.traits).
 
     Criteria may use it like a built-in attribute; ingest validates its values
-    against the declared type.
+    against the declared type. Declared, changed and removed through
+    scoring.traits (the admin and the API alike), whose rules read the
+    accounts; the key never changes once declared.
     """
 
-    key = models.SlugField(max_length=40, unique=True, help_text="Key in the account's traits.")
-    label = models.CharField(max_length=80)
-    type = models.CharField(max_length=16, choices=[(t.value, t.value.title()) for t in AttrType])
-    category = models.CharField(max_length=16, choices=[(c, c.title()) for c in CATEGORIES])
-    help = models.CharField(max_length=200, blank=True)
+    key = models.CharField(
+        max_length=TRAIT_KEY_MAX_LENGTH,
+        unique=True,
+        validators=[validate_trait_key],
+        error_messages={"unique": "A trait with this key is already declared."},
+        help_text=f"Key in the account's traits: {TRAIT_KEY_RULE}. It cannot change later.",
+    )
+    label = models.CharField(max_length=TRAIT_LABEL_LENGTH)
+    type = models.CharField(max_length=16, choices=TRAIT_TYPE_CHOICES)
+    category = models.CharField(max_length=16, choices=TRAIT_CATEGORY_CHOICES)
+    help = models.CharField(max_length=TRAIT_HELP_LENGTH, blank=True)
 
     class Meta:
         ordering = ["label"]

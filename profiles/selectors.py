@@ -76,6 +76,33 @@ def attribute_registry() -> dict[str, Attribute]:
     return registry
 
 
+def trait_list() -> QuerySet[Trait]:
+    """The declared traits, by key."""
+    return Trait.objects.order_by("key")
+
+
+def trait_get(*, key: str) -> Trait | None:
+    return Trait.objects.filter(key=key).first()
+
+
+def trait_types(*, keys: Iterable[str]) -> list[tuple[str, str]]:
+    """The (key, type) of each declared trait among `keys`."""
+    return list(Trait.objects.filter(key__in=list(keys)).values_list("key", "type"))
+
+
+def trait_criterion_list(*, key: str) -> QuerySet[Criterion]:
+    """The criteria of live and open (draft, in review) versions that test
+    the attribute `key`, with their version and profile: what scores, or is
+    about to, by it."""
+    return (
+        Criterion.objects.filter(
+            attribute=key, version__status__in=[VersionStatus.APPROVED, *OPEN_STATUSES]
+        )
+        .select_related("version__profile")
+        .order_by("version__profile__name", "version__number", "position")
+    )
+
+
 def criterion_text(criterion: Criterion, registry: dict[str, Attribute] | None = None) -> str:
     """A criterion in words, e.g. "Employees is between 200 and 2,000"."""
     registry = registry if registry is not None else attribute_registry()

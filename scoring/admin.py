@@ -2,13 +2,14 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
+from icpsite.refusals import refusal_text
 from profiles.attributes import MAX_LIST_ITEMS, MAX_VALUE_LENGTH, normalise_list
 from profiles.forms import StoredTextFormMixin, validate_stored_text
-from profiles.models import User
+from profiles.models import Trait, User, validate_trait_key
 from scoring.api_keys import api_key_create, api_key_revoke
 from scoring.models import (
     Account,
@@ -23,6 +24,14 @@ from scoring.models import (
 )
 from scoring.policies import can_manage_webhooks
 from scoring.services import accounts_remove, accounts_score
+from scoring.traits import (
+    TraitConflictError,
+    trait_declare,
+    trait_delete,
+    trait_delete_problem,
+    trait_type_problem,
+    trait_update,
+)
 from scoring.webhook_targets import TargetRefusedError, target_check
 from scoring.webhooks import (
     webhook_subscription_create,
@@ -78,7 +87,8 @@ class AccountAdminForm(StoredTextFormMixin, forms.ModelForm):
         for key, item in value.items():
             for text in [key, *(item if isinstance(item, list) else [item])]:
                 validate_stored_text(text)
-        return value
+        # As in an import, null clears a trait: holding the key is holding a value.
+        return {key: item for key, item in value.items() if item is not None}
 
 
 @admin.register(Account)
@@ -112,6 +122,105 @@ class AccountAdmin(admin.ModelAdmin):
             actor=request.user,  # type: ignore[arg-type]
             account_ids=list(queryset.values_list("pk", flat=True)),
         )
+
+
+# --- Traits -------------------------------------------------------------------
+
+TRAIT_FIELDS = ("key", "label", "type", "category", "help")
+
+
+class TraitAdminForm(StoredTextFormMixin, forms.ModelForm):
+    """The model's fields; the key checked by its rule alone
+    (profiles.models.validate_trait_key, as the API checks it), and a type
+    change asked of scoring.traits before the save."""
+
+    key = forms.CharField(
+        validators=[validate_trait_key], help_text=Trait._meta.get_field("key").help_text
+    )
+
+    class Meta:
+        model = Trait
+        fields = TRAIT_FIELDS
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        new_type = cleaned.get("type")
+        if self.instance.pk is not None and new_type and "type" in self.changed_data:
+            problem = trait_type_problem(trait=self.instance, type=new_type)
+            if problem is not None:
+                self.add_error("type", problem)
+        return cleaned
+
+
+@admin.register(Trait)
+class TraitAdmin(admin.ModelAdmin):
+    """Custom account attributes (they show under profiles, with the criteria
+    that test them), written through scoring.traits, as the API writes them:
+    the key is fixed once declared, the type changes and a trait goes only
+    while no account holds a value for it and no live or open version's
+    criterion tests it."""
+
+    form = TraitAdminForm
+    list_display = ("label", "key", "type", "category")
+    list_filter = ("type", "category")
+    search_fields = ("label", "key")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Trait | None = None) -> list[str]:
+        return ["key"] if obj is not None else []
+
+    def save_model(self, request: HttpRequest, obj: Trait, form: Any, change: bool) -> None:
+        actor: User = request.user  # type: ignore[assignment]
+        fields = {k: v for k, v in form.cleaned_data.items() if k in TRAIT_FIELDS}
+        if change:
+            fields.pop("key", None)
+            trait_update(actor=actor, trait=obj, **fields)
+            return
+        made = trait_declare(actor=actor, **fields)
+        obj.pk = made.pk
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        """The form asked the rules before saving; one that changed in between
+        (an account took a value meanwhile) refuses the save, which rolls back."""
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except (ValidationError, TraitConflictError) as exc:
+            self.message_user(request, _refusal(exc), messages.ERROR)
+            return HttpResponseRedirect(request.path)
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """A trait in use is not removed: the page says why instead of asking."""
+        trait = self.get_object(request, object_id)
+        problem = trait_delete_problem(trait=trait) if trait is not None else None
+        try:
+            if problem is not None:
+                raise TraitConflictError(problem)
+            return super().delete_view(request, object_id, extra_context)
+        except TraitConflictError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return HttpResponseRedirect(request.path.removesuffix("delete/") + "change/")
+
+    def delete_model(self, request: HttpRequest, obj: Trait) -> None:
+        trait_delete(actor=request.user, trait=obj)  # type: ignore[arg-type]
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        """No bulk delete: each trait goes on its own terms, from its own page
+        (the bulk action would announce every selected trait deleted)."""
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+
+def _refusal(exc: ValidationError | TraitConflictError) -> str:
+    return str(exc) if isinstance(exc, TraitConflictError) else refusal_text(exc)
 
 
 @admin.register(ScoringRun)

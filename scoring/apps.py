@@ -6,6 +6,11 @@ class ScoringConfig(AppConfig):
     verbose_name = "Accounts and scoring"
 
     def ready(self) -> None:
+        from icpsite.api.errors import answer_with, conflict_response
+        from scoring.traits import TraitConflictError
+
+        answer_with(TraitConflictError, conflict_response)
+
         from profiles.signals import version_approved
         from scoring.services import run_on_approval
 

@@ -442,13 +442,16 @@ class RunChunk(models.Model):
 class ApiKeyScope(models.TextChoices):
     READ = "read", "Read: GET requests only"
     WRITE = "write", "Read and write"
+    ADMIN = "admin", "Admin: read, write, and declare and change traits"
 
 
 class ApiKey(models.Model):
     """A key an integration (a CRM sync) sends as `Authorization: Bearer <key>`.
 
     The key acts as its `user`, with that person's permissions, narrowed by
-    `scope`. Only a SHA-256 digest is stored: the key is 32 random bytes, so
+    `scope`: a read key only reads, a write key also writes, and only an
+    admin key changes what the account base is made of (declaring traits),
+    which a CRM sync never needs. Only a SHA-256 digest is stored: the key is 32 random bytes, so
     a slow password hash adds nothing, and the digest makes a stolen
     database useless for calling the API. `prefix`, the first characters of
     the key, finds the row and tells keys apart in lists.
@@ -491,7 +494,11 @@ class ApiKey(models.Model):
 
     @property
     def can_write(self) -> bool:
-        return self.scope == ApiKeyScope.WRITE
+        return self.scope in (ApiKeyScope.WRITE, ApiKeyScope.ADMIN)
+
+    @property
+    def can_administer(self) -> bool:
+        return self.scope == ApiKeyScope.ADMIN
 
 
 class WebhookEvent(models.TextChoices):

@@ -11,7 +11,13 @@ that reason and the API answers 403 with it.
 - Accounts are removed or merged (API, admin) by the managers and admins of
   any team and by holders of `scoring.delete_account` (an integration
   account that follows the CRM's deletions and merges).
+- Traits are declared, changed and removed by holders of the model
+  permissions the admin asks for (`profiles.add_trait`, `change_trait`,
+  `delete_trait`; superusers hold them): a trait changes what every import
+  takes and what criteria can test.
 """
+
+from typing import Literal
 
 from profiles.models import Membership, TeamFunction, User
 from profiles.policies import YES, Verdict, no
@@ -76,3 +82,24 @@ def can_remove_accounts(user: User) -> Verdict:
     if user.has_perm(REMOVE_PERMISSION):
         return YES
     return no(REMOVE_REFUSED)
+
+
+TraitChange = Literal["add", "change", "delete"]
+_TRAIT_CHANGES: dict[str, str] = {
+    "add": "declare traits",
+    "change": "change traits",
+    "delete": "remove traits",
+}
+
+
+def can_change_traits(user: User, change: TraitChange) -> Verdict:
+    """Whether `user` may add, change or delete traits: the model permission
+    of that name, as in the admin. Being staff is not enough."""
+    if not user.is_authenticated or not user.is_active:
+        return no("Sign in first.")
+    if user.has_perm(f"profiles.{change}_trait"):
+        return YES
+    return no(
+        f"To {_TRAIT_CHANGES[change]} you need the permission 'Can {change} trait' "
+        f"(profiles.{change}_trait); ask an administrator."
+    )

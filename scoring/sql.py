@@ -29,6 +29,7 @@ from uuid import uuid4
 from django.db import connection, transaction
 from django.db.models import Model, QuerySet
 
+from profiles.models import Trait
 from scoring.engine import Ruleset, Tier
 from scoring.models import Account, AccountScore, ChangeClock, ScoringRun
 
@@ -573,6 +574,18 @@ def accounts_copy(columns: Iterable[str]) -> Sql:
         "COPY {t} ({columns}) FROM STDIN",
         t=accounts(),
         columns=Sql(", ").join(name(c) for c in columns),
+    )
+
+
+def traits_key_share(keys: Sequence[str]) -> Sql:
+    """The key and type of the traits named, held in key-share mode until the
+    transaction ends (PostgreSQL): imports hold them side by side, a label
+    change goes ahead, and a type change or a removal, which takes the row
+    FOR UPDATE, waits or is refused (scoring.traits)."""
+    return sql(
+        "SELECT key, type FROM {traits} WHERE key = ANY({keys}) FOR KEY SHARE",
+        traits=table(Trait),
+        keys=list(keys),
     )
 
 

@@ -61,7 +61,8 @@ EVENT_HEADER = "X-Icpsite-Event"
 DELIVERY_HEADER = "X-Icpsite-Delivery"
 
 # Attempts per delivery before it is marked failed; the waits between them
-# double from BACKOFF_SECONDS up to BACKOFF_MAX_SECONDS (about 1.5 hours in all).
+# double from BACKOFF_SECONDS up to BACKOFF_MAX_SECONDS (about an hour in all:
+# 30 s, 1, 2, 4, 8, 16 and 30 minutes).
 MAX_ATTEMPTS = 8
 BACKOFF_SECONDS = 30
 BACKOFF_MAX_SECONDS = 30 * 60

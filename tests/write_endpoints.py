@@ -15,6 +15,7 @@ Roles:
   superuser       a superuser in no team
   read_key        the superuser's read-only API key
   write_key       the Marketing member's write key (acts as them; never a page)
+  admin_key       the superuser's admin key (acts as them; never a page)
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from profiles import services as profile_services
-from profiles.models import Comment, Membership, Profile, ProfileVersion, Team, User
+from profiles.models import Comment, Membership, Profile, ProfileVersion, Team, Trait, User
 from reviews import services as review_services
 from reviews.models import CheckIn, CheckInKind, Override
 from scoring import services as scoring_services
@@ -51,8 +52,9 @@ ROLES = (
     "superuser",
     "read_key",
     "write_key",
+    "admin_key",
 )
-KEYS = {"read_key", "write_key"}
+KEYS = {"read_key", "write_key", "admin_key"}
 PEOPLE = {"outsider", "member", "other_team", "manager", "profile_admin", "staff", "superuser"}
 TEAM_MEMBERS = {"member", "other_team", "manager"}
 SALES = {"member", "manager"}
@@ -75,6 +77,7 @@ class World:
     tiny: Account
     mapping_job: ImportJob
     sales: Team
+    trait: Trait
     people: dict[str, User] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
 
@@ -92,7 +95,7 @@ def world(
 ) -> World:
     """icp: v1 live over two scored accounts, v2 in review with every
     sign-off, a pending override and an open check-in; seg: a v1 draft;
-    calm: a live v1 and nothing open."""
+    calm: a live v1 and nothing open; seats: a trait nothing holds yet."""
     acme = AccountFactory.create(name="Acme", external_id="acme", employees=450, has_revops=True)
     tiny = AccountFactory.create(name="Tiny", external_id="tiny", employees=150, has_revops=True)
     live = approved_version(icp, 1, [200, 2000])
@@ -139,6 +142,7 @@ def world(
     keys = {
         "read_key": api_key_create(actor=None, name="Reader", user=superuser, scope="read"),
         "write_key": api_key_create(actor=None, name="Sync", user=marketer, scope="write"),
+        "admin_key": api_key_create(actor=None, name="Schema", user=superuser, scope="admin"),
     }
     assert Membership.objects.filter(user=manager, role="manager").exists()
     mapping_job = ImportJob.objects.create(
@@ -163,6 +167,9 @@ def world(
         tiny=tiny,
         mapping_job=mapping_job,
         sales=sales,
+        trait=Trait.objects.create(
+            key="seats", label="Seats", type="number", category="firmographic"
+        ),
         people=people,
         keys={role: made.plaintext for role, made in keys.items()},
     )
@@ -187,6 +194,8 @@ class Case:
             return role in self.allowed
         if role == "write_key":  # a key acts with its user's rights, here other_team's
             return "other_team" in self.allowed
+        if role == "admin_key":  # the superuser's, with every scope
+            return "superuser" in self.allowed
         return role in self.allowed
 
 
@@ -484,6 +493,21 @@ API_CASES = [
         {"superuser"},
     ),
     api("remove a webhook", "delete", lambda w: f"/api/v1/webhooks/{w.webhook.pk}/", {"superuser"}),
+    api(
+        "declare a trait",
+        "post",
+        lambda w: "/api/v1/traits/",
+        {"superuser"},  # holders of profiles.add_trait; with a key, an admin key
+        lambda w: {"key": "plan", "label": "Plan", "type": "category", "category": "firmographic"},
+    ),
+    api(
+        "change a trait",
+        "patch",
+        lambda w: f"/api/v1/traits/{w.trait.key}/",
+        {"superuser"},
+        lambda w: {"label": "Licensed seats", "type": "list"},
+    ),
+    api("remove a trait", "delete", lambda w: f"/api/v1/traits/{w.trait.key}/", {"superuser"}),
     api(
         "log an override in the rep's name",
         "post",

@@ -40,6 +40,12 @@ def answer_with(exc_type: type[Exception], respond: Callable[[Any], Response]) -
     _ANSWERS[exc_type] = respond
 
 
+def conflict_response(exc: Exception) -> Response:
+    """A refusal for the state of things rather than the request (something
+    in use, or being written): 409 with the exception's words as the detail."""
+    return Response({"detail": str(exc)}, status=409)
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Translate the services' exceptions, then defer to the configured handler."""
     for exc_type, respond in _ANSWERS.items():

@@ -2,9 +2,10 @@
 
 `Authorization: Bearer <key>` authenticates as the key's person. A read key
 is refused on any request that writes (POST, PUT, PATCH, DELETE) on every
-endpoint, before the view runs. Requests without the header fall through to
-the session (the browser). Anonymous requests answer 401 with
-`WWW-Authenticate: Bearer`, because this class comes first.
+endpoint, before the view runs; a write key likewise where AdminKeyToWrite
+guards the writes (traits), which need an admin key. Requests without the
+header fall through to the session (the browser). Anonymous requests answer
+401 with `WWW-Authenticate: Bearer`, because this class comes first.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
-from rest_framework.permissions import SAFE_METHODS
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from typing_extensions import override
 
@@ -57,6 +58,23 @@ class ApiKeyAuthentication(BaseAuthentication):
         return 'Bearer realm="api"'
 
 
+class AdminKeyToWrite(BasePermission):
+    """On an endpoint that changes what the account base is made of (traits):
+    a request made with an API key writes only with an admin key. A signed-in
+    person is held to their permissions alone, as in the admin."""
+
+    @override
+    def has_permission(self, request: Request, view: Any) -> bool:
+        key = request.auth
+        if request.method in SAFE_METHODS or not isinstance(key, ApiKey) or key.can_administer:
+            return True
+        self.message = (
+            f"The API key {key.prefix!r} is a {key.scope} key; declaring, changing and "
+            "removing traits needs an admin key."
+        )
+        return False
+
+
 class ApiKeyScheme(OpenApiAuthenticationExtension):
     """The key in the OpenAPI schema, as HTTP bearer authentication."""
 
@@ -69,5 +87,6 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
             "type": "http",
             "scheme": "bearer",
             "description": "An API key made by staff in the admin or with "
-            "`manage.py api_key_create`; a read key may only GET.",
+            "`manage.py api_key_create`; a read key may only GET, a write key also writes, "
+            "and only an admin key declares and changes traits.",
         }

@@ -8,17 +8,37 @@ schema. The envelope serializers check what surrounds the rows.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_serializer
+from drf_spectacular.utils import (
+    PolymorphicProxySerializer,
+    extend_schema_field,
+    extend_schema_serializer,
+)
 from rest_framework import serializers
 
 from icpsite.api.fields import StrictBooleanField, StrictCharField, stored_text
 from icpsite.api.pagination import MAX_PAGE_SIZE, PAGE_SIZE
 from icpsite.api.params import unknown_names
-from profiles.attributes import MAX_VALUE_LENGTH
+from profiles.attributes import (
+    MAX_VALUE_LENGTH,
+    OPERATOR_CHOICES,
+    OPERATORS_BY_TYPE,
+    AttrType,
+)
+from profiles.models import (
+    TRAIT_CATEGORY_CHOICES,
+    TRAIT_HELP_LENGTH,
+    TRAIT_KEY_MAX_LENGTH,
+    TRAIT_KEY_PATTERN,
+    TRAIT_KEY_RULE,
+    TRAIT_LABEL_LENGTH,
+    TRAIT_TYPE_CHOICES,
+    Trait,
+    validate_trait_key,
+)
 from scoring.engine import Outcome, Tier
 from scoring.ingest.importer import MODES
 from scoring.ingest.rows import (
@@ -507,7 +527,9 @@ class WebhookDeliverySerializer(serializers.ModelSerializer[WebhookDelivery]):
     attempt_log = WebhookAttemptSerializer(
         many=True,
         read_only=True,
-        help_text="Every attempt, oldest first (kept WEBHOOK_ATTEMPT_RETENTION_DAYS).",
+        help_text="Its attempts, oldest first; those older than "
+        "WEBHOOK_ATTEMPT_RETENTION_DAYS are pruned nightly, so an old delivery may show "
+        "fewer than `attempts`, or none. A refusal is in the log, not in `attempts`.",
     )
 
     class Meta:
@@ -525,6 +547,25 @@ class WebhookDeliverySerializer(serializers.ModelSerializer[WebhookDelivery]):
             "attempt_log",
             "delivered_at",
         )
+        read_only_fields = fields
+        extra_kwargs: ClassVar[dict[str, dict[str, str]]] = {
+            "status": {
+                "help_text": "pending: not sent yet, or to be retried; succeeded: a 2xx answer; "
+                "failed: 8 attempts without one; refused: not sent, the address broke the "
+                "rule when it was due."
+            },
+            "attempts": {"help_text": "The POSTs tried (at most 8); a refusal is not counted."},
+            "response_status": {
+                "help_text": "The HTTP status of the last attempt; null when none came back "
+                "(no connection, a timeout, a refusal)."
+            },
+            "last_error": {
+                "help_text": "What went wrong the last time (at most 1,000 characters); empty "
+                "once delivered."
+            },
+            "last_attempt_at": {"help_text": "When it was last tried, or refused."},
+            "delivered_at": {"help_text": "When a 2xx answer came back; null until then."},
+        }
 
 
 class RunSerializer(serializers.ModelSerializer[ScoringRun]):
@@ -538,12 +579,16 @@ class RunSerializer(serializers.ModelSerializer[ScoringRun]):
         read_only=True, help_text="Percent of the run's chunks scored (100 once it succeeded)."
     )
     tier_counts = serializers.DictField(
-        child=serializers.IntegerField(), read_only=True, help_text="Accounts per tier."
+        child=serializers.IntegerField(),
+        read_only=True,
+        help_text="Accounts per tier (A, B, C, DQ), recorded when the run succeeds; empty "
+        "before, and for a run that failed or was superseded.",
     )
     tier_movement = serializers.DictField(
         child=serializers.IntegerField(),
         read_only=True,
-        help_text='Accounts that changed tier against the run before, e.g. {"B->A": 12}.',
+        help_text="Accounts whose tier differs from the run that was current when this one "
+        'succeeded, e.g. {"B->A": 12}; empty for a profile\'s first run and until it succeeds.',
     )
 
     class Meta:
@@ -566,3 +611,111 @@ class RunSerializer(serializers.ModelSerializer[ScoringRun]):
             "finished_at",
         )
         read_only_fields = fields
+        extra_kwargs: ClassVar[dict[str, dict[str, str]]] = {
+            "is_current": {
+                "help_text": "The run whose scores the feed serves; one per profile, and only "
+                "a run that succeeded."
+            },
+            "chunks_done": {"help_text": "Chunks of account ids scored so far."},
+            "chunks_total": {
+                "help_text": "Chunks the account ids were split into (SCORING_CHUNK_SIZE "
+                "each); 0 until the run starts."
+            },
+            "accounts_scored": {
+                "help_text": "Accounts the run scored, recorded when it succeeds; 0 before, "
+                "and for a run that failed or was superseded."
+            },
+            "error": {"help_text": "Why it failed; empty otherwise."},
+            "started_at": {"help_text": "When a worker first took it up; null until then."},
+            "finished_at": {
+                "help_text": "When it succeeded, failed or was superseded; null while queued "
+                "or running."
+            },
+        }
+
+
+# --- Traits -------------------------------------------------------------------
+
+TRAIT_TYPE_HELP = (
+    "number (whole or decimal, below 1e15), category (one text value), list (text values, "
+    "compared without regard to case) or boolean (true or false)."
+)
+
+
+class TraitSerializer(serializers.ModelSerializer[Trait]):
+    """A declared trait. `accounts_with_value` comes from the view's context
+    ("counts": key -> accounts), read in one pass for the whole answer."""
+
+    type = serializers.ChoiceField(choices=TRAIT_TYPE_CHOICES, help_text=TRAIT_TYPE_HELP)
+    operators = serializers.SerializerMethodField(
+        help_text="What a criterion may test it with, by the trait's type."
+    )
+    accounts_with_value = serializers.SerializerMethodField(
+        help_text="How many accounts hold a value for it."
+    )
+
+    class Meta:
+        model = Trait
+        fields = ("key", "label", "help", "type", "category", "operators", "accounts_with_value")
+        read_only_fields = fields
+
+    @extend_schema_field(
+        serializers.ListField(child=serializers.ChoiceField(choices=OPERATOR_CHOICES))
+    )
+    def get_operators(self, trait: Trait) -> list[str]:
+        return [o.value for o in OPERATORS_BY_TYPE[AttrType(trait.type)]]
+
+    def get_accounts_with_value(self, trait: Trait) -> int:
+        counts: dict[str, int] = self.context.get("counts", {})
+        return counts.get(trait.key, 0)
+
+
+@extend_schema_field(
+    {"type": "string", "pattern": f"^{TRAIT_KEY_PATTERN}$", "maxLength": TRAIT_KEY_MAX_LENGTH}
+)
+class TraitKeyField(StrictCharField):
+    """A new trait's key, checked by its one rule (validate_trait_key, the
+    length included, in the words the admin shows); the schema gives the
+    pattern and length it holds to."""
+
+
+class TraitInSerializer(StrictFieldsMixin):
+    key = TraitKeyField(
+        validators=[validate_trait_key],
+        help_text=f"The key accounts send it under (`traits.<key>` in a CSV file): "
+        f"{TRAIT_KEY_RULE}; not a built-in attribute's. It never changes.",
+    )
+    # Declared fields leave the class body (DRF's metaclass), so a field named
+    # like Field.label is safe; the stubs cannot see that.
+    label = StrictCharField(  # type: ignore[assignment]
+        max_length=TRAIT_LABEL_LENGTH, help_text="What people see, e.g. 'Paid seats'."
+    )
+    type = serializers.ChoiceField(choices=TRAIT_TYPE_CHOICES, help_text=TRAIT_TYPE_HELP)
+    category = serializers.ChoiceField(
+        choices=TRAIT_CATEGORY_CHOICES, help_text="Where criteria on it are grouped by default."
+    )
+    help = StrictCharField(
+        max_length=TRAIT_HELP_LENGTH,
+        allow_blank=True,
+        default="",
+        help_text="A line of explanation.",
+    )
+
+
+class TraitUpdateSerializer(StrictFieldsMixin):
+    label = StrictCharField(max_length=TRAIT_LABEL_LENGTH, required=False)  # type: ignore[assignment]
+    help = StrictCharField(max_length=TRAIT_HELP_LENGTH, required=False, allow_blank=True)
+    category = serializers.ChoiceField(choices=TRAIT_CATEGORY_CHOICES, required=False)
+    type = serializers.ChoiceField(
+        choices=TRAIT_TYPE_CHOICES,
+        required=False,
+        help_text="Changes only while no account holds a value for the trait and no "
+        "criterion of a live or open version tests it.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs:
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Send at least one of label, help, category, type."]}
+            )
+        return attrs

@@ -10,6 +10,7 @@ router = SimpleRouter()
 router.register("accounts", views.AccountSyncViewSet, basename="account")
 router.register("scores", views.ScoreViewSet, basename="score")
 router.register("webhooks", views.WebhookViewSet, basename="webhook")
+router.register("traits", views.TraitViewSet, basename="trait")
 
 RUNS = rf"^profiles/(?P<slug>{ANY_SEGMENT})/runs/"
 

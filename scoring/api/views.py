@@ -43,15 +43,17 @@ from icpsite.api.params import (
     valid_body,
 )
 from icpsite.api.parsers import MAX_BODY_BYTES, PayloadTooLargeError
-from profiles.models import User
+from profiles.models import Trait, User
+from profiles.selectors import trait_get, trait_list
 from scoring.api import serializers as s
+from scoring.api.auth import AdminKeyToWrite
 from scoring.cursors import MAX_LENGTH as CURSOR_LENGTH
 from scoring.cursors import OTHER_PROFILE, CursorError, feed_cursor, feed_cursor_seq
 from scoring.explain import StoredReasons, criterion_outcomes
 from scoring.filters import ScoreFilter
 from scoring.ingest.importer import ImportFileError, ImportReport, accounts_import
 from scoring.models import Account, ScoringRun, WebhookSubscription
-from scoring.policies import can_manage_webhooks
+from scoring.policies import TraitChange, can_change_traits, can_manage_webhooks
 from scoring.rulesets import ruleset_for
 from scoring.selectors import (
     ProfileScore,
@@ -67,10 +69,12 @@ from scoring.selectors import (
     score_feed,
     score_profile_get,
     tombstone_feed,
+    trait_value_counts,
     webhook_delivery_list,
     webhook_subscription_list,
 )
 from scoring.services import accounts_merge, accounts_remove
+from scoring.traits import trait_declare, trait_delete, trait_update
 from scoring.webhooks import (
     webhook_subscription_create,
     webhook_subscription_delete,
@@ -861,10 +865,54 @@ class WebhookViewSet(SyncViewSet):
 
     @extend_schema(
         summary="A subscription's delivery log",
-        description="Newest first, the latest 100. `refused`: the address broke the rule "
-        f"when the delivery was due, so it was not sent. {WHO_MANAGES}",
+        description="The latest 100 deliveries, newest first, each with its attempt log "
+        "(oldest first). A delivery is tried up to 8 times, waiting 30 s after the first "
+        "failure and twice as long after each next one, at most 30 minutes (about an hour "
+        "in all); then it is `failed`. `refused`: the address broke the rule when the "
+        "delivery was due, so it was not sent: the log shows it, `attempts` does not count "
+        "it, and it is not retried. Attempts older than WEBHOOK_ATTEMPT_RETENTION_DAYS (30 "
+        "by default) leave the log nightly; the deliveries stay, with their counts and "
+        f"last error. {WHO_MANAGES}",
         parameters=[WEBHOOK_ID],
         responses=answers(s.WebhookDeliverySerializer(many=True), 403, 404),
+        examples=[
+            OpenApiExample(
+                "Delivered on the second attempt",
+                response_only=True,
+                value=[
+                    {
+                        "id": 7,
+                        "event": "scoring_run.finished",
+                        "event_id": "8f14e45f-ceea-467f-a0e6-2d2b8a2b7c1e",
+                        "status": "succeeded",
+                        "attempts": 2,
+                        "response_status": 200,
+                        "last_error": "",
+                        "created_at": "2025-06-02T09:03:40Z",
+                        "last_attempt_at": "2025-06-02T09:04:11Z",
+                        "attempt_log": [
+                            {
+                                "number": 1,
+                                "attempted_at": "2025-06-02T09:03:41Z",
+                                "response_status": 503,
+                                "duration_ms": 84,
+                                "error": "HTTP 503 Service Unavailable",
+                                "outcome": "pending",
+                            },
+                            {
+                                "number": 2,
+                                "attempted_at": "2025-06-02T09:04:11Z",
+                                "response_status": 200,
+                                "duration_ms": 61,
+                                "error": "",
+                                "outcome": "succeeded",
+                            },
+                        ],
+                        "delivered_at": "2025-06-02T09:04:11Z",
+                    }
+                ],
+            )
+        ],
     )
     @action(detail=True, methods=["get"])
     def deliveries(self, request: Request, pk: str) -> Response:
@@ -892,9 +940,29 @@ class WebhookViewSet(SyncViewSet):
 PROFILE_SLUG = OpenApiParameter(
     "slug", OpenApiTypes.STR, OpenApiParameter.PATH, description="The profile's slug."
 )
-RUN_ID = OpenApiParameter("pk", OpenApiTypes.INT, OpenApiParameter.PATH, description="The run.")
+RUN_EXAMPLE = {
+    "id": 42,
+    "profile": "mid-market-saas",
+    "version": 4,
+    "status": "succeeded",
+    "is_current": True,
+    "progress": 100,
+    "chunks_done": 20,
+    "chunks_total": 20,
+    "accounts_scored": 1000000,
+    "tier_counts": {"A": 81250, "B": 240100, "C": 655400, "DQ": 23250},
+    "tier_movement": {"B->A": 1210, "A->B": 380, "C->DQ": 95},
+    "error": "",
+    "created_at": "2025-06-02T09:00:00Z",
+    "started_at": "2025-06-02T09:00:01Z",
+    "finished_at": "2025-06-02T09:03:40Z",
+}
+
+# The route names it pk; the schema, as for every id, calls it id.
+RUN_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The run.")
 
 
+@extend_schema(tags=["runs"])
 class RunViewSet(SyncViewSet):
     """A profile's scoring runs: an approval queues one, workers score every
     account, and the run becomes current (the feed's) when it finishes."""
@@ -910,11 +978,15 @@ class RunViewSet(SyncViewSet):
 
     @extend_schema(
         summary="A profile's scoring runs",
-        description="Newest first, the latest 100 (finished runs are pruned down to the "
-        "current one and the one before). Poll a run until `is_current` to know the feed "
-        "serves its scores, or subscribe to the `scoring_run.finished` webhook.",
+        description="Newest first, at most 100. An approval queues a run (and supersedes "
+        "one still queued or running); each time a run succeeds, the finished runs "
+        "(succeeded, failed, superseded) are pruned down to the current run and the "
+        "succeeded run before it, so a failed or superseded run is listed until the next "
+        "run succeeds. Poll a run until `is_current` to know the feed serves its scores, or "
+        "subscribe to the `scoring_run.finished` webhook. An unknown profile is a 404.",
         parameters=[PROFILE_SLUG],
         responses=answers(s.RunSerializer(many=True), 404),
+        examples=[OpenApiExample("A run that succeeded", response_only=True, value=[RUN_EXAMPLE])],
     )
     def list(self, request: Request, slug: str) -> Response:
         runs = self._runs(slug)[:100]
@@ -923,9 +995,233 @@ class RunViewSet(SyncViewSet):
     @extend_schema(
         summary="One scoring run",
         description="Its status (queued, running, succeeded, failed, superseded), progress, "
-        "counts, tier movement and times.",
+        "counts, tier movement and times. A run of another profile, or one pruned, is a 404.",
         parameters=[PROFILE_SLUG, RUN_ID],
         responses=answers(s.RunSerializer, 404),
+        examples=[
+            OpenApiExample("A run that succeeded", response_only=True, value=RUN_EXAMPLE),
+            OpenApiExample(
+                "A run half way",
+                response_only=True,
+                value={
+                    **RUN_EXAMPLE,
+                    "id": 43,
+                    "version": 5,
+                    "status": "running",
+                    "is_current": False,
+                    "progress": 50,
+                    "chunks_done": 10,
+                    "accounts_scored": 0,
+                    "tier_counts": {},
+                    "tier_movement": {},
+                    "finished_at": None,
+                },
+            ),
+        ],
     )
     def retrieve(self, request: Request, slug: str, pk: str) -> Response:
         return Response(self.get_serializer(row_in_path(self._runs(slug), pk)).data)
+
+
+# --- Traits -------------------------------------------------------------------
+
+TRAIT_KEY = OpenApiParameter(
+    "key", OpenApiTypes.STR, OpenApiParameter.PATH, description="The trait's key."
+)
+WHO_CHANGES_TRAITS = (
+    "Needs the permission the admin asks for (`profiles.add_trait`, `profiles.change_trait`, "
+    "`profiles.delete_trait`; superusers hold them) and, with an API key, an admin key: a "
+    "read or write key gets 403."
+)
+TRAIT_EXAMPLE = {
+    "key": "seats",
+    "label": "Paid seats",
+    "help": "Seats on the current contract.",
+    "type": "number",
+    "category": "firmographic",
+    "operators": ["between", "gte", "lte", "eq"],
+    "accounts_with_value": 48210,
+}
+TRAIT_IN_USE = OpenApiResponse(
+    ErrorDetailSerializer,
+    description="The trait is in use, or an import is writing accounts with it at this "
+    "moment; nothing changed. The detail says what holds on to it.",
+    examples=[
+        OpenApiExample(
+            "Tested by criteria",
+            value={
+                "detail": "Criteria of Mid-market SaaS v4 (approved) test seats; remove them "
+                "from the open versions and approve a version without them first."
+            },
+        ),
+        OpenApiExample(
+            "Being imported",
+            value={
+                "detail": "An import is writing accounts with the trait seats right now; try "
+                "again once it has finished."
+            },
+        ),
+    ],
+)
+
+
+class ChangesTraits(BasePermission):
+    """scoring.policies.can_change_traits for the request's method, with its
+    reason as the 403's detail; reading needs only a signed-in person."""
+
+    CHANGES: ClassVar[dict[str, TraitChange]] = {
+        "POST": "add",
+        "PATCH": "change",
+        "DELETE": "delete",
+    }
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        change = self.CHANGES.get(request.method or "")
+        if change is None:
+            return True
+        verdict = can_change_traits(cast(User, request.user), change)
+        self.message = verdict.reason
+        return verdict.allowed
+
+
+@extend_schema(tags=["traits"])
+class TraitViewSet(SyncViewSet):
+    """The custom account attributes (traits) accounts may carry and criteria
+    may test; declared and changed through scoring.traits, as in the admin."""
+
+    serializer_class = s.TraitSerializer
+    queryset = Trait.objects.none()
+    lookup_field = "key"
+    lookup_value_regex = ANY_SEGMENT
+    permission_classes = (IsAuthenticated, AdminKeyToWrite, ChangesTraits)
+
+    def get_object(self) -> Trait:
+        key = text_in_path(self.kwargs["key"], "trait")
+        trait = trait_get(key=key)
+        if trait is None:
+            raise exceptions.NotFound(f"No trait {key!r}; GET /api/v1/traits/ lists them.")
+        return trait
+
+    def _answer(self, traits: Sequence[Trait], *, many: bool = False, code: int = 200) -> Response:
+        counts = trait_value_counts(keys=[trait.key for trait in traits])
+        data = s.TraitSerializer(
+            traits if many else traits[0], many=many, context={"counts": counts}
+        )
+        return Response(data.data, status=code)
+
+    @extend_schema(
+        summary="List the declared traits",
+        description="Every trait accounts may carry (in a row's `traits` object, or a "
+        "`traits.<key>` CSV column) and criteria may test, by key, with how many accounts "
+        "hold a value for each: one pass over the accounts for the whole list, about 0.2 s "
+        "per million accounts. Any key may read it.",
+        responses=answers(s.TraitSerializer(many=True)),
+        examples=[OpenApiExample("One trait", response_only=True, value=[TRAIT_EXAMPLE])],
+    )
+    def list(self, request: Request) -> Response:
+        return self._answer(list(trait_list()), many=True)
+
+    @extend_schema(
+        summary="Read a trait",
+        parameters=[TRAIT_KEY],
+        responses=answers(s.TraitSerializer, 404),
+    )
+    def retrieve(self, request: Request, key: str) -> Response:
+        return self._answer([self.get_object()])
+
+    @extend_schema(
+        summary="Declare a trait",
+        description="Accounts may then send values for it and criteria test it. The key "
+        "follows one rule here and in the admin; a key a trait or a built-in attribute "
+        f"already has is refused (400 naming `key`). {WHO_CHANGES_TRAITS}",
+        request=s.TraitInSerializer,
+        responses=answers(s.TraitSerializer, 400, 403, 415, ok_status=201),
+        examples=[
+            OpenApiExample(
+                "A number trait",
+                request_only=True,
+                value={
+                    "key": "seats",
+                    "label": "Paid seats",
+                    "type": "number",
+                    "category": "firmographic",
+                    "help": "Seats on the current contract.",
+                },
+            ),
+            OpenApiExample(
+                "Declared",
+                response_only=True,
+                status_codes=["201"],
+                value={**TRAIT_EXAMPLE, "accounts_with_value": 0},
+            ),
+            OpenApiExample(
+                "A built-in attribute's key",
+                response_only=True,
+                status_codes=["400"],
+                value={
+                    "key": [
+                        "'employees' is the key of the built-in attribute Employees; choose "
+                        "another key."
+                    ]
+                },
+            ),
+        ],
+    )
+    def create(self, request: Request) -> Response:
+        data = valid_body(request, s.TraitInSerializer)
+        trait = trait_declare(actor=self.actor, **data)
+        return self._answer([trait], code=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Change a trait's label, help, category or type",
+        description="The key never changes (send it and it is refused as an unknown field). "
+        "The type changes only while no account holds a value for the trait and no "
+        "criterion of a live or open version tests it; otherwise 400 naming `type` and what "
+        "holds on to it. While an import writes accounts with the trait, a type change "
+        f"answers 409. {WHO_CHANGES_TRAITS}",
+        parameters=[TRAIT_KEY],
+        request=s.TraitUpdateSerializer,
+        responses=answers(s.TraitSerializer, 400, 403, 404, 409, 415, own={409: TRAIT_IN_USE}),
+        examples=[
+            OpenApiExample(
+                "A clearer label",
+                request_only=True,
+                value={"label": "Licensed seats", "help": "Seats paid for, not used."},
+            ),
+            OpenApiExample(
+                "Values stored",
+                response_only=True,
+                status_codes=["400"],
+                value={
+                    "type": [
+                        "48,210 accounts hold a value for seats, so its type stays number: "
+                        "clear the values (send null for seats) or declare a new trait."
+                    ]
+                },
+            ),
+        ],
+    )
+    def partial_update(self, request: Request, key: str) -> Response:
+        trait = self.get_object()
+        data = valid_body(request, s.TraitUpdateSerializer)
+        return self._answer([trait_update(actor=self.actor, trait=trait, **data)])
+
+    @extend_schema(
+        summary="Remove a trait",
+        description="Only while no account holds a value for it and no criterion of a live "
+        f"or open version tests it; otherwise 409 saying what holds on to it. "
+        f"{WHO_CHANGES_TRAITS}",
+        parameters=[TRAIT_KEY],
+        request=None,
+        responses=answers(
+            OpenApiResponse(description="Removed."),
+            403,
+            404,
+            409,
+            ok_status=204,
+            own={409: TRAIT_IN_USE},
+        ),
+    )
+    def destroy(self, request: Request, key: str) -> Response:
+        trait_delete(actor=self.actor, trait=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)

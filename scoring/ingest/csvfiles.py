@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from scoring.ingest.importer import ImportFileError
-from scoring.ingest.rows import COLUMNS, TRAIT_PREFIX
+from scoring.ingest.rows import COLUMNS, TRAIT_PREFIX, TRAITS_LISTED
 
 # The largest CSV file accepted, in bytes.
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -174,7 +174,8 @@ def _check_header(header: list[str]) -> None:
             [
                 f"Unknown column{'s' if len(unknown) > 1 else ''} "
                 f"{_listed(unknown)}. Accepted columns: "
-                f"{', '.join(COLUMNS)}, and traits.<key> for a declared trait."
+                f"{', '.join(COLUMNS)}, and traits.<key> for a declared trait "
+                f"({TRAITS_LISTED})."
             ],
             header=True,
         )

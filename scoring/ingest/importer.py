@@ -17,7 +17,9 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from profiles.attributes import Attribute
 from profiles.models import User
+from profiles.selectors import trait_types
 from scoring import sql
 from scoring.ingest.rows import (
     COLUMNS,
@@ -40,6 +42,11 @@ BATCH_SIZE = 1000
 CONCURRENT_WRITE = (
     "Another import wrote some of these accounts at the same moment, so nothing was stored. "
     "Import the file again."
+)
+
+TRAITS_CHANGED = (
+    "The trait{s} {keys} changed type or {was} removed while the rows were checked, so "
+    "nothing was stored. Send the import again (GET /api/v1/traits/ lists the traits)."
 )
 
 Mode = Literal["all_or_nothing", "valid_only"]
@@ -188,12 +195,42 @@ def accounts_import(
     cleaned = [(number, good[number]) for number in sorted(good)]
     try:
         with transaction.atomic():
+            traits_hold(traits, trait_keys(good.values()))
             for start in range(0, len(cleaned), BATCH_SIZE):
                 write_batch(report, cleaned[start : start + BATCH_SIZE])
     except IntegrityError:
         raise ImportFileError([CONCURRENT_WRITE]) from None
     report.written = True
     return report
+
+
+def traits_hold(traits: Mapping[str, Attribute], keys: Iterable[str]) -> None:
+    """Inside an import's write transaction: hold the declared traits among
+    `keys` (those the rows write) until it commits, and refuse the import
+    (ImportFileError) if one changed type or went since the rows were
+    checked against `traits`. See scoring.traits for the other side."""
+    held = sorted({key for key in keys if key in traits})
+    if not held:
+        return
+    if connection.vendor == "postgresql":
+        now = dict(sql.fetchall(sql.traits_key_share(held)))
+    else:
+        now = dict(trait_types(keys=held))
+    changed = [key for key in held if now.get(key) != traits[key].type]
+    if changed:
+        many = len(changed) > 1
+        raise ImportFileError(
+            [
+                TRAITS_CHANGED.format(
+                    s="s" if many else "", keys=", ".join(changed), was="were" if many else "was"
+                )
+            ]
+        )
+
+
+def trait_keys(rows: Iterable[Mapping[str, Any]]) -> set[str]:
+    """The trait keys the clean rows write."""
+    return {key for row in rows for key in row.get("traits") or ()}
 
 
 # Each of UPDATE_FIELDS with its column.

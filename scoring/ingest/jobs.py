@@ -58,6 +58,7 @@ from scoring.ingest.importer import (
     RowError,
     external_id_of,
     repeated_id_errors,
+    traits_hold,
     unheld_errors,
     write_batch,
 )
@@ -205,6 +206,7 @@ def accounts_import_file(
     notify(report)
     try:
         with transaction.atomic():
+            traits_hold(traits, _file_trait_keys(file))
             _write_rows(report, file, traits, bad, notify)
     except IntegrityError:
         raise ImportFileError([CONCURRENT_WRITE]) from None
@@ -212,6 +214,15 @@ def accounts_import_file(
     report.phase = "done"
     notify(report)
     return report
+
+
+def _file_trait_keys(file: CsvFile) -> list[str]:
+    """The trait keys the file's columns are stored as."""
+    return [
+        column.removeprefix(TRAIT_PREFIX)
+        for column in file.columns
+        if column and column.startswith(TRAIT_PREFIX)
+    ]
 
 
 def _quiet(_report: FileImportReport) -> None:

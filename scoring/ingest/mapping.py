@@ -4,11 +4,12 @@ A file exported from a CRM names its columns its own way ("Record ID",
 "Company name", "Billing Country"). A mapping says, for each column of the
 file, the field it fills (one of COLUMNS, or `traits.<key>` for a declared
 trait) or that it is skipped. The import page proposes one from the header
-(mapping_propose): a saved mapping first, then icpsite's own names and the
-declared traits' keys and labels, then the standard headers of a HubSpot
-companies export and a Salesforce accounts report, all compared without
-regard to case, spaces and punctuation. Whoever imports checks it, and may
-save it by name for the next file.
+(mapping_propose): a saved mapping first, then icpsite's own names, then the
+standard headers of a HubSpot companies export and a Salesforce accounts
+report, then the declared traits' keys (`seats` or `traits.seats`) and
+labels, all compared without regard to case, spaces and punctuation; no
+field is proposed for two columns. Whoever imports checks it, and may save
+it by name for the next file.
 """
 
 from __future__ import annotations

@@ -43,6 +43,8 @@ MAX_DEAL_AMOUNT = Decimal("999999999999.99")
 MAX_TRAIT_NUMBER = Decimal("1e15")
 
 TRAIT_PREFIX = "traits."
+# Where an error about a trait key sends the client to look the keys up.
+TRAITS_LISTED = "GET /api/v1/traits/ lists each with its type"
 
 TEXT_FIELDS = ("industry", "country", "funding_stage", "crm")
 DATETIME_FIELDS = ("opportunity_opened_at", "deal_closed_at", "churned_at")
@@ -401,7 +403,9 @@ def _trait_cells(
         elif column not in columns:
             unknown.append(str(column))
     if unknown:
-        accepted = ", ".join(columns) + (" and traits.<key>" if with_traits else "")
+        accepted = ", ".join(columns) + (
+            f" and traits.<key> for a declared trait ({TRAITS_LISTED})" if with_traits else ""
+        )
         errors["columns"] = [
             f"unknown column{'s' if len(unknown) > 1 else ''} "
             + ", ".join(repr(c) for c in sorted(unknown))
@@ -449,7 +453,7 @@ def _clean_traits(
         if attribute is None:
             declared = ", ".join(sorted(traits)) or "none yet"
             errors.setdefault(column, []).append(
-                f"no trait {key!r} is declared (declared traits: {declared})"
+                f"no trait {key!r} is declared (declared traits: {declared}; {TRAITS_LISTED})"
             )
             continue
         try:

@@ -133,6 +133,19 @@ def test_the_command_prints_a_new_key(staff: User) -> None:
     assert keyed(plaintext).get(PROFILES).status_code == 200
 
 
+@pytest.mark.parametrize("scope", ["read", "write", "admin"])
+def test_the_admin_and_the_command_make_a_key_of_each_scope(staff: User, scope: str) -> None:
+    client = Client()
+    client.force_login(staff)
+    client.post("/admin/scoring/apikey/add/", {"name": "Made", "user": staff.pk, "scope": scope})
+    call_command("api_key_create", "staff", "--name", "Run", "--scope", scope, stdout=io.StringIO())
+    keys = ApiKey.objects.order_by("name")
+    assert [(k.name, k.scope) for k in keys] == [("Made", scope), ("Run", scope)]
+    assert [(k.can_write, k.can_administer) for k in keys] == 2 * [
+        {"read": (False, False), "write": (True, False), "admin": (True, True)}[scope]
+    ]
+
+
 @pytest.fixture
 def key_clerk(db: None) -> User:
     """Staff with the one admin permission of adding API keys, and nothing else."""

@@ -3,6 +3,9 @@ one run's progress, and the run a page of the feed serves."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -100,3 +103,45 @@ def test_runs_need_credentials_and_take_no_parameters(
     assert typo.status_code == 400
     assert "statuss" in typo.json()
     assert reader.post(runs_url(icp), {}, format="json").status_code in (403, 405)
+
+
+def test_a_superseded_run_is_listed_until_a_run_succeeds_and_counts_come_at_success(
+    reader: APIClient,
+    icp: Profile,
+    finished: ScoringRun,
+    ops_manager: User,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    overtaken = services.run_create(
+        profile=icp, version=finished.version, actor=ops_manager, enqueue=False
+    )
+    latest = services.run_create(
+        profile=icp, version=finished.version, actor=ops_manager, enqueue=False
+    )
+
+    def listed() -> list[tuple[Any, ...]]:
+        return [
+            (r["id"], r["status"], r["accounts_scored"], r["tier_counts"], bool(r["finished_at"]))
+            for r in reader.get(runs_url(icp)).json()
+        ]
+
+    assert listed() == [
+        (latest.pk, "queued", 0, {}, False),
+        (overtaken.pk, "superseded", 0, {}, True),
+        (finished.pk, "succeeded", 3, {"A": 3}, True),
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        run_all(latest)
+    assert listed() == [
+        (latest.pk, "succeeded", 3, {"A": 3}, True),
+        (finished.pk, "succeeded", 3, {"A": 3}, True),
+    ]
+
+
+def test_the_schema_names_a_runs_path_parameters_as_its_path_does(reader: APIClient) -> None:
+    schema = reader.get("/api/schema/", {"format": "json"}).json()
+    for path in ("/api/v1/profiles/{slug}/runs/", "/api/v1/profiles/{slug}/runs/{id}/"):
+        operation = schema["paths"][path]["get"]
+        names = sorted(p["name"] for p in operation["parameters"])
+        assert names == sorted(part.strip("{}") for part in path.split("/") if "{" in part)
+        assert operation["tags"] == ["runs"]

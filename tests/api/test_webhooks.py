@@ -155,13 +155,15 @@ def test_a_refused_address_is_logged_as_an_attempt_that_sent_nothing(
     )
     with django_capture_on_commit_callbacks(execute=True):
         [delivery_id] = webhooks_emit("override.accepted", {"account": "crm-1"})
-    [attempt] = WebhookDelivery.objects.get(pk=delivery_id).attempt_log.all()
+    delivery = WebhookDelivery.objects.get(pk=delivery_id)
+    [attempt] = delivery.attempt_log.all()
     assert (attempt.outcome, attempt.response_status, attempt.duration_ms) == (
         "refused",
         None,
         None,
     )
     assert "loopback" in attempt.error
+    assert (delivery.status, delivery.attempts) == ("refused", 0)  # logged, not counted
 
 
 def test_the_delivery_log_is_pruned_after_its_retention(
@@ -335,6 +337,16 @@ def test_the_secret_is_shown_at_creation_and_never_again_until_rotated(
     assert WebhookSubscription.objects.get().secret == new
     assert new not in client.get(hook).content.decode()
     assert client.post("/api/v1/webhooks/999/rotate-secret/").status_code == 404
+
+
+def test_the_schema_shows_the_delivery_log_as_read_only_and_described(
+    hooks_manager: User,
+) -> None:
+    schema = api(hooks_manager).get("/api/schema/", {"format": "json"}).json()
+    delivery = schema["components"]["schemas"]["WebhookDelivery"]["properties"]
+    assert all(field.get("readOnly") for field in delivery.values())
+    assert "not counted" in delivery["attempts"]["description"]
+    assert "WEBHOOK_ATTEMPT_RETENTION_DAYS" in delivery["attempt_log"]["description"]
 
 
 def test_the_schema_says_who_manages_webhooks(hooks_manager: User) -> None:

@@ -14,7 +14,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from profiles import services as profile_services
-from profiles.models import Profile, ProfileVersion, Team, User
+from profiles.models import Profile, ProfileVersion, Team, Trait, User
 from reviews import services as review_services
 from scoring import services as scoring_services
 from scoring.api_keys import api_key_create
@@ -32,6 +32,7 @@ SCORES_FEED_QUERIES = 7
 ACCOUNT_SYNC_LIST_QUERIES = 4
 VERSION_PAGE_QUERIES = 24
 REVIEW_QUEUE_QUERIES = 13
+TRAIT_LIST_QUERIES = 3
 
 
 def counted(get: Callable[[], int]) -> int:
@@ -126,6 +127,28 @@ def test_the_api_account_list_costs_the_same_for_n_or_3n_accounts_filtered_by_ti
     claimed_accounts(2 * N, icp, team_reps, manager)
     many = counted(get)
     assert few == many <= ACCOUNT_SYNC_LIST_QUERIES
+
+
+def test_the_trait_list_costs_the_same_for_n_or_3n_traits_held_by_accounts(
+    outsider: User,
+) -> None:
+    key = api_key_create(actor=None, name="CRM", user=outsider, scope="read").plaintext
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+
+    def declared(start: int, n: int) -> None:
+        for i in range(start, start + n):
+            Trait.objects.create(key=f"t{i}", label=f"T{i}", type="number", category="firmographic")
+            AccountFactory.create(traits={f"t{i}": i})
+
+    def get() -> int:
+        return client.get("/api/v1/traits/").status_code
+
+    declared(0, N)
+    few = counted(get)
+    declared(N, 2 * N)
+    many = counted(get)
+    assert few == many <= TRAIT_LIST_QUERIES
 
 
 def commented_criteria(n: int, version: ProfileVersion, people: dict[str, User]) -> None:

@@ -113,6 +113,16 @@ def test_own_names_and_declared_traits_match_whatever_their_case_and_spacing() -
     }
 
 
+def test_a_crm_header_wins_over_a_trait_of_the_same_name() -> None:
+    Trait.objects.create(key="website", label="Technologies", type="list")
+    proposal = mapping_propose(["Website", "Technologies", "traits.website"], declared_traits())
+    assert proposal == {
+        "Website": "domain",
+        "Technologies": "tech_stack",
+        "traits.website": "traits.website",
+    }
+
+
 def test_a_field_is_proposed_once_and_a_saved_mapping_comes_first() -> None:
     assert mapping_propose(["Id", "Account ID", "Name"], {}) == {
         "Id": "external_id",

@@ -240,7 +240,10 @@ def test_traits_are_validated_against_their_declared_types(traits: dict[str, Any
             "'sometimes' is not one of true, false, yes, no, 1, 0 (or empty); "
             "pql is a boolean trait"
         ],
-        "traits.nps": ["no trait 'nps' is declared (declared traits: plan, pql, seats, tools)"],
+        "traits.nps": [
+            "no trait 'nps' is declared (declared traits: plan, pql, seats, tools; "
+            "GET /api/v1/traits/ lists each with its type)"
+        ],
     }
 
 
@@ -466,7 +469,8 @@ def test_a_csv_file_may_have_a_bom_semicolons_and_blank_rows(manager: User) -> N
             "Unknown columns 'owner', 'Tier'. Accepted columns: external_id, name, domain, "
             "employees, annual_revenue, industry, country, funding_stage, crm, tech_stack, "
             "has_revops, lifecycle_stage, opportunity_opened_at, deal_status, deal_closed_at, "
-            "deal_amount, churned_at, and traits.<key> for a declared trait.",
+            "deal_amount, churned_at, and traits.<key> for a declared trait "
+            "(GET /api/v1/traits/ lists each with its type).",
         ),
         (b"external_id,name,name\na,b,c\n", "The header names 'name' more than once."),
         (

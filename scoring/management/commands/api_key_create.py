@@ -23,7 +23,10 @@ class Command(BaseCommand):
         parser.add_argument("user", help="Username the key acts as (their permissions apply).")
         parser.add_argument("--name", required=True, help="What uses the key.")
         parser.add_argument(
-            "--scope", choices=ApiKeyScope.values, default=ApiKeyScope.READ, help="read or write."
+            "--scope",
+            choices=ApiKeyScope.values,
+            default=ApiKeyScope.READ,
+            help="read (GET only), write (a CRM sync) or admin (also declares traits).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
