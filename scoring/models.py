@@ -574,14 +574,19 @@ class ImportJobStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class ImportKind(models.TextChoices):
+    ACCOUNTS = "accounts", "Accounts"
+    DEALS = "deals", "Deals"
+
+
 class ImportMode(models.TextChoices):
     ALL_OR_NOTHING = "all_or_nothing", "All or nothing"
     VALID_ONLY = "valid_only", "The valid rows"
 
 
 class ImportJob(models.Model):
-    """A CSV file of accounts uploaded on the import page, and its import by
-    a worker (scoring.ingest.jobs).
+    """A CSV file of accounts or of deals (`kind`) uploaded on the import
+    page, and its import by a worker (scoring.ingest.jobs).
 
     The file's bytes live in the row, not on a disk: web and worker machines
     share only PostgreSQL and Redis. They are dropped once the job is
@@ -595,6 +600,7 @@ class ImportJob(models.Model):
 
     Status = ImportJobStatus
     Mode = ImportMode
+    Kind = ImportKind
 
     created_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -604,6 +610,12 @@ class ImportJob(models.Model):
     file_size = models.PositiveIntegerField(default=0)
     data = models.BinaryField(default=b"", help_text="The file, until the job is finished.")
     mode = models.CharField(max_length=16, choices=ImportMode.choices)
+    kind = models.CharField(
+        max_length=8,
+        choices=ImportKind.choices,
+        default=ImportKind.ACCOUNTS,
+        help_text="What the file holds; the counts below count records of this kind.",
+    )
     status = models.CharField(
         max_length=8, choices=ImportJobStatus.choices, default=ImportJobStatus.QUEUED
     )
@@ -637,6 +649,9 @@ class ImportJob(models.Model):
             models.CheckConstraint(
                 condition=models.Q(mode__in=ImportMode.values), name="import_job_mode_valid"
             ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=ImportKind.values), name="import_job_kind_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -659,12 +674,14 @@ class ImportJob(models.Model):
 
 
 class ImportMapping(models.Model):
-    """A named mapping of a CSV file's columns to account fields, saved on
-    the import page for the next file of the same shape (a CRM's export)."""
+    """A named mapping of a CSV file's columns to the fields of an account or
+    a deal (`kind`), saved on the import page for the next file of the same
+    shape (a CRM's export)."""
 
     NAME_LENGTH = 100
 
     name = models.CharField(max_length=NAME_LENGTH, unique=True)
+    kind = models.CharField(max_length=8, choices=ImportKind.choices, default=ImportKind.ACCOUNTS)
     columns = models.JSONField(
         default=dict, help_text='The file\'s column -> the field it fills ("" to skip it).'
     )
@@ -675,6 +692,11 @@ class ImportMapping(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=ImportKind.values), name="import_mapping_kind_valid"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
