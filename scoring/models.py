@@ -151,6 +151,11 @@ class Deal(models.Model):
     def __str__(self) -> str:
         return f"{self.external_id} ({self.status})"
 
+    @property
+    def is_outcome(self) -> bool:
+        """Written through the account's outcome fields (the outcome shortcut)."""
+        return self.external_id.startswith(OUTCOME_DEAL_PREFIX)
+
 
 def list_index_for(tech_stack: list[str], traits: dict[str, Any]) -> str:
     """The "|key:item|" text for every list attribute; items are already normalised."""

@@ -39,7 +39,7 @@ from scoring.ingest.upsert import (
     rows_import,
     rows_update,
 )
-from scoring.models import OUTCOME_DEAL_PREFIX, Account, Deal, DealState
+from scoring.models import Account, Deal, DealState
 from scoring.policies import IMPORT_REFUSED, can_import_accounts
 
 # Written on update; external_id is the key and never changes.
@@ -233,6 +233,6 @@ def deal_delete(*, actor: User | None, deal: Deal) -> None:
     if actor is not None and not can_import_accounts(actor):
         raise PermissionDenied(IMPORT_REFUSED)
     with transaction.atomic():
-        if deal.external_id.startswith(OUTCOME_DEAL_PREFIX):
+        if deal.is_outcome:
             outcome_columns_clear(account_id=deal.account_id)
         Deal.objects.filter(pk=deal.pk).delete()

@@ -20,7 +20,7 @@ from typing import Any, Literal, Protocol
 import orjson
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Model
+from django.db.models import Manager, Model
 
 from profiles.models import User
 from scoring import sql
@@ -154,13 +154,19 @@ def repeated_id_errors(rows_of: Mapping[str, list[int]], noun: str) -> list[RowE
     return errors
 
 
+def _manager(model: type[Model]) -> Manager[Any]:
+    manager = model._meta.default_manager
+    assert manager is not None  # every concrete model has one
+    return manager
+
+
 def held_external_ids(model: type[Model], external_ids: Iterable[str]) -> set[str]:
     """The ids among `external_ids` that rows of `model` hold, looked up in batches."""
     wanted = list(dict.fromkeys(external_ids))
     held: set[str] = set()
     for start in range(0, len(wanted), BATCH_SIZE):
         chunk = wanted[start : start + BATCH_SIZE]
-        rows = model._meta.default_manager.filter(external_id__in=chunk)
+        rows = _manager(model).filter(external_id__in=chunk)
         held.update(rows.values_list("external_id", flat=True))
     return held
 
@@ -255,7 +261,7 @@ def rows_update(model: type[Model], objects: Sequence[Model], fields: Sequence[s
     if not objects:
         return
     if connection.vendor != "postgresql":
-        model._meta.default_manager.bulk_update(objects, fields, batch_size=BATCH_SIZE)
+        _manager(model).bulk_update(objects, fields, batch_size=BATCH_SIZE)
         return
     columns = {f.attname: f.column for f in model._meta.concrete_fields if f.name in fields}
     for start in range(0, len(objects), BATCH_SIZE):
