@@ -122,24 +122,29 @@ def _account_error(check: DealCheck, held: bool, accounts: set[str]) -> str | No
     return None
 
 
-def deal_apply(deal: Deal, values: Mapping[str, Any]) -> bool:
-    """Set the values on the deal; True when anything changed."""
-    changed = False
+def deal_apply(deal: Deal, values: Mapping[str, Any]) -> set[str]:
+    """Set the values on the deal; the names of the fields that changed."""
+    changed = set()
     for name, value in values.items():
         if getattr(deal, name) != value:
             setattr(deal, name, value)
-            changed = True
+            changed.add(name.removesuffix("_id"))
     return changed
 
 
-def deals_store(created: list[Deal], updated: list[Deal]) -> None:
-    """Insert the new deals and write the changed ones, a statement per
-    batch; a deal the constraints would refuse stops the import (its rows
-    were checked against the table as it was, so another writer changed it)."""
+def deals_store(created: list[Deal], updated: list[Deal], fields: set[str]) -> None:
+    """Insert the new deals and write `fields` of the changed ones (those
+    any of them changed: a batch that moves amounts writes amounts), a
+    statement per batch. A deal the constraints would refuse stops the
+    import: its rows were checked against the table as it was, so another
+    writer changed it since."""
     if any(closed_problem(d.status, d.closed_at is not None) for d in (*created, *updated)):
         raise ImportFileError([CONCURRENT_WRITE])
     Deal.objects.bulk_create(created, batch_size=BATCH_SIZE)
-    rows_update(Deal, updated, DEAL_UPDATE_FIELDS)
+    if updated:
+        rows_update(
+            Deal, updated, [f for f in DEAL_UPDATE_FIELDS if f in fields or f == "updated_at"]
+        )
 
 
 def deals_write(report: ImportReport, batch: Batch) -> None:
@@ -150,6 +155,7 @@ def deals_write(report: ImportReport, batch: Batch) -> None:
     accounts = dict(Account.objects.filter(external_id__in=named).values_list("external_id", "pk"))
     created: list[Deal] = []
     updated: list[Deal] = []
+    fields: set[str] = set()
     now = timezone.now()
     for number, clean in batch:
         values = {k: v for k, v in clean.items() if k not in ("external_id", "account")}
@@ -165,14 +171,15 @@ def deals_write(report: ImportReport, batch: Batch) -> None:
             deal_apply(deal, values)
             created.append(deal)
             report.outcomes[number] = "created"
-        elif deal_apply(deal, values):
+        elif changed := deal_apply(deal, values):
             deal.updated_at = now
             updated.append(deal)
+            fields |= changed
             report.outcomes[number] = "updated"
         else:
             report.unchanged += 1
             report.outcomes[number] = "unchanged"
-    deals_store(created, updated)
+    deals_store(created, updated, fields)
     report.created += len(created)
     report.updated += len(updated)
 

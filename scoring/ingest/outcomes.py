@@ -110,6 +110,7 @@ def outcome_deals_write(rows: list[tuple[str, int, Mapping[str, Any]]]) -> set[s
     updated: list[Deal] = []
     removed: list[int] = []
     changed: set[str] = set()
+    fields: set[str] = set()
     now = timezone.now()
     for external_id, account_id, outcome in rows:
         deal = stored.get(outcome_deal_id(external_id))
@@ -123,13 +124,14 @@ def outcome_deals_write(rows: list[tuple[str, int, Mapping[str, Any]]]) -> set[s
             deal = Deal(external_id=outcome_deal_id(external_id), account_id=account_id)
             deal_apply(deal, target)
             created.append(deal)
-        elif deal_apply(deal, target):
+        elif written := deal_apply(deal, target):
             deal.updated_at = now
             updated.append(deal)
+            fields |= written
         else:
             continue
         changed.add(external_id)
-    deals_store(created, updated)
+    deals_store(created, updated, fields)
     if removed:
         Deal.objects.filter(pk__in=removed).delete()
     return changed
