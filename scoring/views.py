@@ -28,6 +28,7 @@ from scoring.ingest.jobs import (
     import_job_list,
     import_job_map,
     import_job_preview,
+    import_job_preview_fields,
     import_job_progress,
     import_job_report,
     import_job_samples,
@@ -210,7 +211,7 @@ def account_import_columns(request: HttpRequest, pk: int) -> HttpResponse:
     if form.errors:
         status = 400
     mapping = form.mapping()
-    fields = [f for f in mapping.values() if f]
+    fields = import_job_preview_fields(job=job, mapping=mapping)
     return render(
         request,
         "scoring/account_import_columns.html",

@@ -52,6 +52,7 @@ from icpsite.text import text_problem
 from profiles.models import User
 from scoring.dispatch import claimed_send
 from scoring.ingest.csvfiles import CsvFile, csv_header, csv_open, csv_records, csv_samples
+from scoring.ingest.deal_rows import STATUS_FLAGS
 from scoring.ingest.deals import DealRows
 from scoring.ingest.importer import AccountRows
 from scoring.ingest.mapping import MAX_MAPPED_COLUMNS, SKIP, mapping_problems, repeated_names
@@ -493,6 +494,17 @@ def import_job_preview(
     except ImportFileError:
         pass  # the page shows the mapping's own problems instead
     return shown
+
+
+def import_job_preview_fields(*, job: ImportJob, mapping: Mapping[str, str]) -> list[str]:
+    """The fields the mapping page's preview shows, in the file's order: the
+    mapped ones as stored, so a deal's status read from its stage or its
+    flags is shown and the flags are not."""
+    fields = [f for f in mapping.values() if f and f not in STATUS_FLAGS]
+    if job.kind == ImportKind.DEALS and "status" not in fields:
+        after_stage = fields.index("stage") + 1 if "stage" in fields else len(fields)
+        fields.insert(after_stage, "status")
+    return fields
 
 
 def import_job_samples(*, job: ImportJob) -> list[list[str]]:
