@@ -440,11 +440,12 @@ class ImportMappingAdmin(admin.ModelAdmin):
     """Saved column mappings of the import page: renamed or removed here,
     made and changed on the import page, which checks their columns."""
 
-    list_display = ("name", "created_by", "updated_at")
+    list_display = ("name", "kind", "created_by", "updated_at")
+    list_filter = ("kind",)
     search_fields = ("name",)
     form = ImportMappingForm
-    readonly_fields = ("columns", "created_by", "updated_at")
-    fields = ("name", "columns", "created_by", "updated_at")
+    readonly_fields = ("kind", "columns", "created_by", "updated_at")
+    fields = ("name", "kind", "columns", "created_by", "updated_at")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -124,6 +124,10 @@ def stage_status(stage: str) -> DealState:
 
 def _status(value: Any) -> str:
     word = text_value(value).lower()
+    if not word:
+        raise BadValueError(
+            "empty; a deal is open, won or lost (leave the field out to keep its status)"
+        )
     if word not in DealState.values:
         raise BadValueError(f"{shown(value)} is not one of open, won, lost")
     return word

@@ -154,6 +154,15 @@ def test_bad_deal_values_are_named_field_by_field() -> None:
     }
 
 
+def test_a_status_sent_empty_is_named_not_cleared() -> None:
+    with pytest.raises(DealInvalidError) as caught:
+        deal_clean({"external_id": "d", "status": None, "type": None}, strict=True)
+    assert caught.value.errors == {
+        "status": ["empty; a deal is open, won or lost (leave the field out to keep its status)"]
+    }
+    assert deal_clean({"external_id": "d", "type": None}, strict=True) == {"external_id": "d"}
+
+
 def test_an_outcome_deals_id_is_kept_for_the_outcome_shortcut() -> None:
     with pytest.raises(DealInvalidError) as caught:
         deal_clean({"external_id": "outcome:acme", "account": "acme"})
