@@ -437,6 +437,8 @@ SPECTACULAR_SETTINGS = {
         "WebhookEventEnum": "scoring.models.WebhookEvent",
         "DeliveryStatusEnum": "scoring.models.DeliveryStatus",
         "RunStatusEnum": "scoring.models.RunStatus",
+        "DealStateEnum": "scoring.models.DealState",
+        "DealTypeEnum": "scoring.models.DealType",
         "OverrideStatusEnum": "reviews.models.OverrideStatus",
         "CheckInKindEnum": "reviews.models.CheckInKind",
         "VersionStatusEnum": "profiles.models.VersionStatus",

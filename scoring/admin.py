@@ -11,9 +11,11 @@ from profiles.attributes import MAX_LIST_ITEMS, MAX_VALUE_LENGTH, normalise_list
 from profiles.forms import StoredTextFormMixin, validate_stored_text
 from profiles.models import Trait, User, validate_trait_key
 from scoring.api_keys import api_key_create, api_key_revoke
+from scoring.ingest.deals import deal_delete
 from scoring.models import (
     Account,
     ApiKey,
+    Deal,
     ImportMapping,
     ScoringRun,
     WebhookAttempt,
@@ -58,10 +60,6 @@ class AccountAdminForm(StoredTextFormMixin, forms.ModelForm):
             "has_revops",
             "traits",
             "lifecycle_stage",
-            "opportunity_opened_at",
-            "deal_status",
-            "deal_closed_at",
-            "deal_amount",
             "churned_at",
         )
 
@@ -91,8 +89,45 @@ class AccountAdminForm(StoredTextFormMixin, forms.ModelForm):
         return {key: item for key, item in value.items() if item is not None}
 
 
+# A deal's fields as the admin shows them.
+DEAL_FIELDS = (
+    "external_id",
+    "name",
+    "type",
+    "stage",
+    "status",
+    "amount",
+    "currency",
+    "opened_at",
+    "closed_at",
+)
+
+
+class DealInline(admin.TabularInline):
+    """The account's deals, newest first, as the CRM sent them: read only
+    (deals come in through the API and the import, which check them)."""
+
+    model = Deal
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = DEAL_FIELDS
+    readonly_fields = DEAL_FIELDS
+    ordering = ("-opened_at", "-id")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
+    """Accounts, with their deals below. The outcome columns are written by
+    the outcome shortcut with the account's outcome deal, so they are shown,
+    not edited: the deal is the record."""
+
     form = AccountAdminForm
     list_display = (
         "name",
@@ -102,11 +137,19 @@ class AccountAdmin(admin.ModelAdmin):
         "country",
         "crm",
         "employees",
-        "deal_status",
     )
-    list_filter = ("deal_status", "has_revops", "country", "crm")
+    list_filter = ("has_revops", "country", "crm")
     search_fields = ("name", "domain", "external_id")
-    readonly_fields = ("list_index", "created_at", "updated_at")
+    readonly_fields = (
+        "opportunity_opened_at",
+        "deal_status",
+        "deal_closed_at",
+        "deal_amount",
+        "list_index",
+        "created_at",
+        "updated_at",
+    )
+    inlines = (DealInline,)
 
     def save_model(self, request: HttpRequest, obj: Account, form: Any, change: bool) -> None:
         obj.list_index = list_index_for(obj.tech_stack or [], obj.traits or {})
@@ -221,6 +264,47 @@ class TraitAdmin(admin.ModelAdmin):
 
 def _refusal(exc: ValidationError | TraitConflictError) -> str:
     return str(exc) if isinstance(exc, TraitConflictError) else refusal_text(exc)
+
+
+@admin.register(Deal)
+class DealAdmin(admin.ModelAdmin):
+    """Deals as the CRM sent them: the CRM owns them, so the admin shows and
+    removes them (as the API's DELETE does) but neither adds nor edits; a
+    change comes with the CRM's next sync."""
+
+    list_display = (
+        "external_id",
+        "account",
+        "name",
+        "type",
+        "stage",
+        "status",
+        "amount",
+        "currency",
+        "opened_at",
+        "closed_at",
+        "updated_at",
+    )
+    list_filter = ("status", "type", "currency")
+    list_select_related = ("account",)
+    search_fields = ("external_id", "name", "stage", "account__name", "account__external_id")
+    date_hierarchy = "closed_at"
+    readonly_fields = (*DEAL_FIELDS, "account", "created_at", "updated_at")
+    fields = ("external_id", "account", *DEAL_FIELDS[1:], "created_at", "updated_at")
+    ordering = ("-updated_at", "-id")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Deal | None = None) -> bool:
+        return False
+
+    def delete_model(self, request: HttpRequest, obj: Deal) -> None:
+        deal_delete(actor=request.user, deal=obj)  # type: ignore[arg-type]
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Deal]) -> None:
+        for deal in queryset:
+            self.delete_model(request, deal)
 
 
 @admin.register(ScoringRun)
@@ -475,11 +559,12 @@ class ImportMappingAdmin(admin.ModelAdmin):
     """Saved column mappings of the import page: renamed or removed here,
     made and changed on the import page, which checks their columns."""
 
-    list_display = ("name", "created_by", "updated_at")
+    list_display = ("name", "kind", "created_by", "updated_at")
+    list_filter = ("kind",)
     search_fields = ("name",)
     form = ImportMappingForm
-    readonly_fields = ("columns", "created_by", "updated_at")
-    fields = ("name", "columns", "created_by", "updated_at")
+    readonly_fields = ("kind", "columns", "created_by", "updated_at")
+    fields = ("name", "kind", "columns", "created_by", "updated_at")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

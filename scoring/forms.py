@@ -11,11 +11,24 @@ from profiles.forms import StoredTextFormMixin
 from scoring.ingest.csvfiles import MAX_FILE_BYTES
 from scoring.ingest.jobs import MAPPING_NAME_LENGTH
 from scoring.ingest.mapping import SKIP
+from scoring.models import ImportKind
 
 
 class AccountImportForm(forms.Form):
-    """A CSV file of accounts. The import service checks the file as a whole
-    (size, encoding, header) when it stores it; a worker reads the rows."""
+    """A CSV file of accounts or of deals. The import service checks the
+    file as a whole (size, encoding, header) when it stores it; a worker
+    reads the rows."""
+
+    kind = forms.TypedChoiceField(
+        label="The file holds",
+        choices=ImportKind.choices,
+        initial=ImportKind.ACCOUNTS,
+        required=False,
+        empty_value=ImportKind.ACCOUNTS.value,
+        widget=forms.RadioSelect,
+        help_text="Deals (a CRM's opportunities) name their account by its external id; "
+        "import the accounts first.",
+    )
 
     file = forms.FileField(
         label="CSV file",

@@ -95,6 +95,9 @@ class DealState(models.TextChoices):
 # an account row's deal_* fields, a CSV's deal columns) is the account's
 # one "outcome deal", kept under this external id prefix.
 OUTCOME_DEAL_PREFIX = "outcome:"
+# What an outcome deal's id becomes when its account is merged into another
+# (scoring.services.accounts_merge): "merged:outcome:<merged external id>".
+MERGED_OUTCOME_PREFIX = "merged:"
 
 
 class Deal(models.Model):
@@ -150,6 +153,11 @@ class Deal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.external_id} ({self.status})"
+
+    @property
+    def is_outcome(self) -> bool:
+        """Written through the account's outcome fields (the outcome shortcut)."""
+        return self.external_id.startswith(OUTCOME_DEAL_PREFIX)
 
 
 def list_index_for(tech_stack: list[str], traits: dict[str, Any]) -> str:
@@ -626,14 +634,19 @@ class ImportJobStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class ImportKind(models.TextChoices):
+    ACCOUNTS = "accounts", "Accounts"
+    DEALS = "deals", "Deals"
+
+
 class ImportMode(models.TextChoices):
     ALL_OR_NOTHING = "all_or_nothing", "All or nothing"
     VALID_ONLY = "valid_only", "The valid rows"
 
 
 class ImportJob(models.Model):
-    """A CSV file of accounts uploaded on the import page, and its import by
-    a worker (scoring.ingest.jobs).
+    """A CSV file of accounts or of deals (`kind`) uploaded on the import
+    page, and its import by a worker (scoring.ingest.jobs).
 
     The file's bytes live in the row, not on a disk: web and worker machines
     share only PostgreSQL and Redis. They are dropped once the job is
@@ -647,6 +660,7 @@ class ImportJob(models.Model):
 
     Status = ImportJobStatus
     Mode = ImportMode
+    Kind = ImportKind
 
     created_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -656,6 +670,12 @@ class ImportJob(models.Model):
     file_size = models.PositiveIntegerField(default=0)
     data = models.BinaryField(default=b"", help_text="The file, until the job is finished.")
     mode = models.CharField(max_length=16, choices=ImportMode.choices)
+    kind = models.CharField(
+        max_length=8,
+        choices=ImportKind.choices,
+        default=ImportKind.ACCOUNTS,
+        help_text="What the file holds; the counts below count records of this kind.",
+    )
     status = models.CharField(
         max_length=8, choices=ImportJobStatus.choices, default=ImportJobStatus.QUEUED
     )
@@ -689,6 +709,9 @@ class ImportJob(models.Model):
             models.CheckConstraint(
                 condition=models.Q(mode__in=ImportMode.values), name="import_job_mode_valid"
             ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=ImportKind.values), name="import_job_kind_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -711,12 +734,14 @@ class ImportJob(models.Model):
 
 
 class ImportMapping(models.Model):
-    """A named mapping of a CSV file's columns to account fields, saved on
-    the import page for the next file of the same shape (a CRM's export)."""
+    """A named mapping of a CSV file's columns to the fields of an account or
+    a deal (`kind`), saved on the import page for the next file of the same
+    shape (a CRM's export)."""
 
     NAME_LENGTH = 100
 
     name = models.CharField(max_length=NAME_LENGTH, unique=True)
+    kind = models.CharField(max_length=8, choices=ImportKind.choices, default=ImportKind.ACCOUNTS)
     columns = models.JSONField(
         default=dict, help_text='The file\'s column -> the field it fills ("" to skip it).'
     )
@@ -727,6 +752,11 @@ class ImportMapping(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=ImportKind.values), name="import_mapping_kind_valid"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

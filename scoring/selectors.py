@@ -25,10 +25,12 @@ from django.db.models.functions import Coalesce
 from profiles.models import Profile
 from scoring.engine import Result, evaluate
 from scoring.models import (
+    OUTCOME_DEAL_PREFIX,
     Account,
     AccountScore,
     AccountTombstone,
     ChangeClock,
+    Deal,
     RunStatus,
     ScoringRun,
     TierOverride,
@@ -355,6 +357,42 @@ def webhook_delivery_list(
     return subscription.deliveries.prefetch_related("attempt_log").order_by("-created_at", "-id")[
         :limit
     ]
+
+
+def deal_list(
+    *,
+    account: str | None = None,
+    status: str | None = None,
+    updated_since: datetime | None = None,
+) -> QuerySet[Deal]:
+    """Deals with their account's external id (`account_external_id`),
+    narrowed to an account (its external id), a status, or those changed
+    at or after `updated_since`; in no order (the caller pages them)."""
+    deals = Deal.objects.annotate(account_external_id=F("account__external_id"))
+    if account is not None:
+        deals = deals.filter(account__external_id=account)
+    if status is not None:
+        deals = deals.filter(status=status)
+    if updated_since is not None:
+        deals = deals.filter(updated_at__gte=updated_since)
+    return deals.order_by()
+
+
+def deal_get_by_external_id(*, external_id: str) -> Deal | None:
+    """The deal a CRM knows by `external_id`, or None."""
+    return deal_list().filter(external_id=external_id).first()
+
+
+def account_deals(*, account: Account) -> QuerySet[Deal]:
+    """The account's deals, newest first: by the day each opened (or was
+    recorded, when the CRM sent no such day)."""
+    opened = Coalesce(F("opened_at"), F("created_at"))
+    return account.deals.order_by(opened.desc(), "-id")
+
+
+def account_outcome_deal(*, account: Account) -> Deal | None:
+    """The account's outcome deal (the outcome shortcut's), or None."""
+    return Deal.objects.filter(external_id=OUTCOME_DEAL_PREFIX + account.external_id).first()
 
 
 # --- Traits -------------------------------------------------------------------

@@ -21,7 +21,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import F, Max, Min, Q
+from django.db.models import F, Max, Min, Q, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from profiles.models import Profile, ProfileVersion, User
@@ -31,6 +32,8 @@ from scoring.dispatch import claimed_send
 from scoring.engine import Tier
 from scoring.expressions import scores_select
 from scoring.models import (
+    MERGED_OUTCOME_PREFIX,
+    OUTCOME_DEAL_PREFIX,
     Account,
     AccountScore,
     AccountTombstone,
@@ -763,6 +766,12 @@ def accounts_merge(*, actor: User | None, into: str, merged: Sequence[str]) -> A
         gone = [held[external_id] for external_id in merged]
         seqs = _removal_seqs()
         overrides_moved, changed = _tier_overrides_take_over(survivor, gone)
+        # A merged account's outcome deal becomes an ordinary deal of the
+        # survivor: renamed, so it is neither the survivor's outcome deal nor
+        # the one of a new account that later takes the merged external id.
+        Deal.objects.filter(account__in=gone, external_id__startswith=OUTCOME_DEAL_PREFIX).update(
+            external_id=Concat(Value(MERGED_OUTCOME_PREFIX), F("external_id"))
+        )
         deals_moved = Deal.objects.filter(account__in=gone).update(
             account=survivor, updated_at=timezone.now()
         )

@@ -594,15 +594,16 @@ def accounts_analyze() -> Sql:
     return sql("ANALYZE {t}", t=accounts())
 
 
-def accounts_update(columns: Sequence[str], rows: str) -> Sql:
-    """One UPDATE of many accounts (PostgreSQL) from `rows`, a JSON array of
-    objects holding each account's id and its new values of `columns`; the
-    database reads each value as its column's type (json_populate_recordset),
-    so the statement has one parameter however many rows it writes."""
+def rows_update(model: type[Model], columns: Sequence[str], rows: str) -> Sql:
+    """One UPDATE of many rows of `model` (PostgreSQL) from `rows`, a JSON
+    array of objects holding each row's id and its new values of `columns`;
+    the database reads each value as its column's type
+    (json_populate_recordset), so the statement has one parameter however
+    many rows it writes."""
     return sql(
         "UPDATE {t} AS a SET {assignments} "
         "FROM json_populate_recordset(NULL::{t}, {rows}::json) AS v WHERE a.id = v.id",
-        t=accounts(),
+        t=table(model),
         assignments=Sql(", ").join(sql("{c} = v.{c}", c=name(c)) for c in columns),
         rows=rows,
     )

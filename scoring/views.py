@@ -1,5 +1,5 @@
-"""Pages for the account base: the scored list, one account with its math,
-and CSV import and export."""
+"""Pages for the account base: the scored list, one account with its math
+and its deals, and CSV import (of accounts or deals) and export."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from scoring.ingest.jobs import (
     import_job_list,
     import_job_map,
     import_job_preview,
+    import_job_preview_fields,
     import_job_progress,
     import_job_report,
     import_job_samples,
@@ -37,9 +38,10 @@ from scoring.ingest.jobs import (
 from scoring.ingest.mapping import SKIP, mapping_problems, mapping_propose
 from scoring.ingest.mapping import targets as mapping_targets
 from scoring.ingest.rows import declared_traits
-from scoring.models import Account, ImportJob, ScoringRun
+from scoring.models import Account, ImportJob, ImportKind, ScoringRun
 from scoring.policies import IMPORT_REFUSED, can_import_accounts
 from scoring.selectors import (
+    account_deals,
     account_explanations,
     account_history,
     account_list,
@@ -119,6 +121,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "account": account,
             "explanations": account_explanations(account=account),
             "history": account_history(account=account),
+            "deals": account_deals(account=account),
         },
     )
 
@@ -126,8 +129,9 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def account_import(request: HttpRequest) -> HttpResponse:
-    """Upload a CSV file of accounts. The file is checked as a whole and
-    stored as a job that a worker imports; the answer is the job's page."""
+    """Upload a CSV file of accounts or of deals. The file is checked as a
+    whole and stored as a job that a worker imports; the answer is the
+    job's page (or its mapping step, for a CRM's export)."""
     if not can_import_accounts(request.user):  # type: ignore[arg-type]
         raise PermissionDenied(IMPORT_REFUSED)
     form = AccountImportForm(request.POST or None, request.FILES or None)
@@ -142,6 +146,7 @@ def account_import(request: HttpRequest) -> HttpResponse:
                     file_name=upload.name or "accounts.csv",
                     data=upload.read(MAX_FILE_BYTES + 1),
                     mode=mode,
+                    kind=form.cleaned_data["kind"],
                 )
             except ImportFileError as exc:
                 form.add_error("file", list(exc.problems))
@@ -177,12 +182,12 @@ def account_import_columns(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("account-import-job", pk=job.pk)
     header = import_job_header(job=job)
     traits = declared_traits()
-    saved = import_mapping_get(request.GET.get("mapping", ""))
+    saved = import_mapping_get(request.GET.get("mapping", ""), kind=job.kind)
     form = ImportColumnsForm(
         request.POST or None,
         header=header,
-        choices=mapping_targets(traits),
-        proposal=mapping_propose(header, traits, saved.columns if saved else None),
+        choices=mapping_targets(traits, job.kind),
+        proposal=mapping_propose(header, traits, saved.columns if saved else None, job.kind),
         initial={"valid_only": job.mode == ImportJob.Mode.VALID_ONLY},
     )
     status = 200
@@ -206,7 +211,7 @@ def account_import_columns(request: HttpRequest, pk: int) -> HttpResponse:
     if form.errors:
         status = 400
     mapping = form.mapping()
-    fields = [f for f in mapping.values() if f]
+    fields = import_job_preview_fields(job=job, mapping=mapping)
     return render(
         request,
         "scoring/account_import_columns.html",
@@ -219,13 +224,14 @@ def account_import_columns(request: HttpRequest, pk: int) -> HttpResponse:
                     form.column_fields(), import_job_samples(job=job), strict=False
                 )
             ],
-            "problems": mapping_problems(header, mapping, traits).get(SKIP),
+            "problems": mapping_problems(header, mapping, traits, job.kind).get(SKIP),
             "preview_fields": fields,
             "preview": [
                 (row.number, row.cells(fields), row.errors)
                 for row in import_job_preview(job=job, mapping=mapping)
             ],
-            "saved": import_mapping_list(),
+            "saved": import_mapping_list(kind=job.kind),
+            "deals": job.kind == ImportKind.DEALS,
             "chosen_mapping": saved,
         },
         status=status,

@@ -3,7 +3,7 @@ from django.contrib.auth.models import Permission
 from django.utils.text import slugify
 
 from profiles.models import Criterion, Membership, Profile, ProfileVersion, Team, User
-from scoring.models import Account
+from scoring.models import Account, Deal, DealState, DealType
 
 PASSWORD = "correct-horse-battery"
 
@@ -119,3 +119,22 @@ class AccountFactory(factory.django.DjangoModelFactory[Account]):
     funding_stage = "Series B"
     crm = "HubSpot"
     has_revops = True
+
+
+class DealFactory(factory.django.DjangoModelFactory[Deal]):
+    """An open new-business deal of a fresh account; a won or lost one
+    needs `closed_at` too (the table refuses it without)."""
+
+    class Meta:
+        model = Deal
+
+    external_id = factory.Sequence(lambda n: f"opp-{n:06d}")
+    account = factory.SubFactory(AccountFactory)
+    name = factory.Sequence(lambda n: f"Deal {n}")
+    stage = "Qualification"
+    status = DealState.OPEN
+    type = DealType.NEW
+    amount = None
+    currency = ""
+    opened_at = None
+    closed_at = None

@@ -36,9 +36,9 @@ from reviews import services as review_services
 from reviews.models import CheckIn, CheckInKind, Override
 from scoring import services as scoring_services
 from scoring.api_keys import api_key_create
-from scoring.models import Account, ImportJob, WebhookSubscription
+from scoring.models import Account, Deal, ImportJob, WebhookSubscription
 from tests.drafting import FIT_100, approved_version, fill, sign_all
-from tests.factories import AccountFactory, UserFactory
+from tests.factories import AccountFactory, DealFactory, UserFactory
 from tests.runs import run_all
 
 ROLES = (
@@ -75,6 +75,7 @@ class World:
     webhook: WebhookSubscription
     acme: Account
     tiny: Account
+    deal: Deal
     mapping_job: ImportJob
     sales: Team
     trait: Trait
@@ -165,6 +166,7 @@ def world(
         webhook=webhook,
         acme=acme,
         tiny=tiny,
+        deal=DealFactory.create(external_id="opp-1", account=acme, name="Acme renewal"),
         mapping_job=mapping_job,
         sales=sales,
         trait=Trait.objects.create(
@@ -222,6 +224,14 @@ def crit(w: World) -> int:
 def csv_file(w: World) -> dict[str, Any]:
     body = b"external_id,name,employees\ncrm-9,Nine,300\n"
     return {"file": SimpleUploadedFile("accounts.csv", body, content_type="text/csv")}
+
+
+def deals_csv_file(w: World) -> dict[str, Any]:
+    body = b"external_id,account,name,status,closed_at\nopp-9,acme,Acme expansion,won,2026-11-30\n"
+    return {
+        "file": SimpleUploadedFile("deals.csv", body, content_type="text/csv"),
+        "kind": "deals",
+    }
 
 
 CRITERION = {"attribute": "country", "operator": "in", "points": 0, "kind": "fit"}
@@ -308,6 +318,12 @@ UI_CASES = [
         lambda w: "/accounts/import/",
         {"manager", "superuser"},
         csv_file,
+    ),
+    ui(
+        "import deals",
+        lambda w: "/accounts/import/",
+        {"manager", "superuser"},
+        deals_csv_file,
     ),
     ui(
         "choose the columns of an import",
@@ -471,6 +487,32 @@ API_CASES = [
         lambda w: "/api/v1/accounts/merge/",
         {"manager", "superuser"},
         lambda w: {"into": "acme", "from": ["tiny"]},
+    ),
+    api(
+        "upsert deals",
+        "post",
+        lambda w: "/api/v1/deals/bulk-upsert/",
+        {"manager", "superuser"},
+        lambda w: {
+            "deals": [
+                {
+                    "external_id": "opp-9",
+                    "account": "acme",
+                    "name": "Acme expansion",
+                    "type": "expansion",
+                    "status": "won",
+                    "closed_at": "2026-11-30",
+                    "amount": 12000,
+                    "currency": "EUR",
+                }
+            ]
+        },
+    ),
+    api(
+        "remove a deal",
+        "delete",
+        lambda w: f"/api/v1/deals/{w.deal.external_id}/",
+        {"manager", "superuser"},
     ),
     api(
         "subscribe a webhook",

@@ -1,8 +1,9 @@
 """Serializers of the CRM sync API.
 
-Incoming account rows are checked by scoring.ingest.rows (the same rules as the
-CSV import), not here: AccountInSerializer only describes a row for the
-schema. The envelope serializers check what surrounds the rows.
+Incoming account and deal rows are checked by scoring.ingest.rows and
+deal_rows (the same rules as the CSV import), not here: AccountInSerializer
+and DealInSerializer only describe a row for the schema. The envelope
+serializers check what surrounds the rows.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from profiles.models import (
     validate_trait_key,
 )
 from scoring.engine import Outcome, Tier
+from scoring.ingest.deal_rows import DEAL_ID_LENGTH, DEAL_NAME_LENGTH, STAGE_LENGTH
 from scoring.ingest.importer import MODES
 from scoring.ingest.rows import (
     COLUMNS,
@@ -52,7 +54,10 @@ from scoring.ingest.rows import (
 )
 from scoring.models import (
     Account,
+    Deal,
+    DealState,
     DealStatus,
+    DealType,
     ScoringRun,
     WebhookAttempt,
     WebhookDelivery,
@@ -95,17 +100,29 @@ def _text(max_length: int, **kwargs: Any) -> serializers.CharField:
 
 
 class OutcomeInSerializer(serializers.Serializer[Any]):
-    """Deal outcome and churn fields of one account (schema only)."""
+    """Deal outcome and churn fields of one account (schema only). The deal
+    fields are a shortcut: they write the account's outcome deal,
+    `outcome:<external_id>`, one of the account's deals."""
 
     external_id = serializers.CharField(
         max_length=MAX_EXTERNAL_ID_LENGTH, help_text="The CRM's id of the account."
     )
     lifecycle_stage = _text(LIFECYCLE_STAGE_LENGTH)
-    opportunity_opened_at = serializers.DateTimeField(allow_null=True, required=False)
-    deal_status = serializers.ChoiceField(
-        choices=DealStatus.choices, allow_null=True, allow_blank=True, required=False
+    opportunity_opened_at = serializers.DateTimeField(
+        allow_null=True, required=False, help_text="The outcome deal's `opened_at`."
     )
-    deal_closed_at = serializers.DateTimeField(allow_null=True, required=False)
+    deal_status = serializers.ChoiceField(
+        choices=DealStatus.choices,
+        allow_null=True,
+        allow_blank=True,
+        required=False,
+        help_text="The outcome deal's `status`; won or lost needs `deal_closed_at`, sent or "
+        "stored. Empty or null: no outcome (the deal is removed unless it still holds a date "
+        "or an amount, and is then open).",
+    )
+    deal_closed_at = serializers.DateTimeField(
+        allow_null=True, required=False, help_text="The outcome deal's `closed_at`."
+    )
     deal_amount = serializers.DecimalField(
         max_digits=14,
         decimal_places=2,
@@ -114,6 +131,7 @@ class OutcomeInSerializer(serializers.Serializer[Any]):
         allow_null=True,
         required=False,
         coerce_to_string=False,
+        help_text="The outcome deal's `amount`.",
     )
     churned_at = serializers.DateTimeField(allow_null=True, required=False)
 
@@ -203,8 +221,78 @@ def _bulk_request(name: str, rows: str, row: serializers.Serializer[Any]) -> Any
     )
 
 
+class DealInSerializer(serializers.Serializer[Any]):
+    """One deal (an opportunity) as a CRM sends it (schema only;
+    scoring.ingest.deal_rows validates). A field left out keeps the stored
+    value; null clears it."""
+
+    external_id = serializers.CharField(
+        max_length=DEAL_ID_LENGTH,
+        help_text="The CRM's deal id. Ids starting with `outcome:` are the accounts' outcome "
+        "deals, written through the accounts' outcome fields only.",
+    )
+    account = serializers.CharField(
+        max_length=MAX_EXTERNAL_ID_LENGTH,
+        required=False,
+        help_text="The account's external_id: required for a new deal; an update may leave it "
+        "out (or move the deal to another account). An account not held is the row's error.",
+    )
+    name = _text(DEAL_NAME_LENGTH)
+    stage = _text(
+        STAGE_LENGTH,
+        help_text="The CRM's stage, kept as sent. Without `status`, a won stage (Closed Won, "
+        "closedwon, Won) makes the deal won, a lost one lost, any other open.",
+    )
+    status = serializers.ChoiceField(
+        choices=DealState.choices,
+        required=False,
+        help_text="Won and lost need `closed_at`, sent or stored. Left out: read from "
+        "`stage`, else kept (open for a new deal).",
+    )
+    type = serializers.ChoiceField(
+        choices=DealType.choices,
+        required=False,
+        allow_null=True,
+        help_text="Null or left out: kept (new for a new deal). A CRM's words for the three "
+        "(New Business, Existing Business, Renewal) are read too.",
+    )
+    amount = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        min_value=0,
+        max_value=MAX_DEAL_AMOUNT,
+        allow_null=True,
+        required=False,
+        coerce_to_string=False,
+        help_text="0 or more, at most 2 decimals; a number or its text.",
+    )
+    currency = serializers.CharField(
+        min_length=3,
+        max_length=3,
+        allow_blank=True,
+        allow_null=True,
+        required=False,
+        help_text="An ISO 4217 code such as EUR; empty is the reporting currency.",
+    )
+    opened_at = serializers.DateTimeField(
+        allow_null=True, required=False, help_text="A date, or a date and time with an offset."
+    )
+    closed_at = serializers.DateTimeField(
+        allow_null=True,
+        required=False,
+        help_text="When a won or lost deal closed; on an open deal, the CRM's expected close "
+        "date, if it keeps one.",
+    )
+
+
+class DealBulkUpsertSerializer(StrictFieldsMixin):
+    deals = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=MAX_ROWS)
+    mode = serializers.ChoiceField(choices=MODES, default="all_or_nothing")
+
+
 BULK_UPSERT_REQUEST = _bulk_request("BulkUpsert", "accounts", AccountInSerializer())
 OUTCOMES_REQUEST = _bulk_request("Outcomes", "outcomes", OutcomeInSerializer())
+DEAL_UPSERT_REQUEST = _bulk_request("DealBulkUpsert", "deals", DealInSerializer())
 
 
 # --- Reconciling: the accounts held, removals and merges ------------------------
@@ -367,6 +455,30 @@ class BulkResultSerializer(serializers.Serializer[Any]):
     unchanged = serializers.IntegerField()
     invalid = serializers.IntegerField()
     results = RowResultSerializer(many=True)
+
+
+class DealSerializer(serializers.ModelSerializer[Deal]):
+    account = serializers.CharField(
+        source="account_external_id", read_only=True, help_text="The account's external_id."
+    )
+
+    class Meta:
+        model = Deal
+        fields = (
+            "external_id",
+            "account",
+            "name",
+            "stage",
+            "status",
+            "type",
+            "amount",
+            "currency",
+            "opened_at",
+            "closed_at",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = fields
 
 
 class ScoreRowSerializer(serializers.Serializer[Any]):

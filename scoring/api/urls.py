@@ -9,6 +9,7 @@ from scoring.api import views
 router = SimpleRouter()
 router.register("accounts", views.AccountSyncViewSet, basename="account")
 router.register("scores", views.ScoreViewSet, basename="score")
+router.register("deals", views.DealViewSet, basename="deal")
 router.register("webhooks", views.WebhookViewSet, basename="webhook")
 router.register("traits", views.TraitViewSet, basename="trait")
 

@@ -1,4 +1,5 @@
-"""Viewsets of the CRM sync API: accounts and outcomes in, scores out, webhooks.
+"""Viewsets of the CRM sync API: accounts, outcomes and deals in, scores
+out, webhooks.
 
 Writes go through scoring.ingest, scoring.services and scoring.webhooks,
 reads through scoring.selectors, the same calls the pages make.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, cast
 
 from django.conf import settings
@@ -31,8 +32,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
+from icpsite.api import pagination
 from icpsite.api.base import ApiViewMixin, QuerySerializers
 from icpsite.api.errors import ErrorDetailSerializer, answers
+from icpsite.api.fields import stored_text
 from icpsite.api.pagination import NewestFirstCursor
 from icpsite.api.params import (
     ANY_SEGMENT,
@@ -51,8 +54,18 @@ from scoring.cursors import MAX_LENGTH as CURSOR_LENGTH
 from scoring.cursors import OTHER_PROFILE, CursorError, feed_cursor, feed_cursor_seq
 from scoring.explain import StoredReasons, criterion_outcomes
 from scoring.filters import ScoreFilter
+from scoring.ingest.deal_rows import DEAL_ID_LENGTH
+from scoring.ingest.deals import deal_delete, deals_import
 from scoring.ingest.importer import ImportFileError, ImportReport, accounts_import
-from scoring.models import Account, ScoringRun, WebhookSubscription
+from scoring.ingest.rows import MAX_EXTERNAL_ID_LENGTH
+from scoring.models import (
+    Account,
+    Deal,
+    DealState,
+    DealStatus,
+    ScoringRun,
+    WebhookSubscription,
+)
 from scoring.policies import TraitChange, can_change_traits, can_manage_webhooks
 from scoring.rulesets import ruleset_for
 from scoring.selectors import (
@@ -61,9 +74,12 @@ from scoring.selectors import (
     account_get_by_external_id,
     account_history,
     account_ids_by_external_id,
+    account_outcome_deal,
     account_sync_list,
     changes_cursor,
     current_run,
+    deal_get_by_external_id,
+    deal_list,
     removals_pruned_seq,
     run_list,
     score_feed,
@@ -119,18 +135,18 @@ class SyncViewSet(ApiViewMixin, GenericViewSet[Any]):
         return cast(User, self.request.user)
 
 
-def _external_id(row: Mapping[str, Any]) -> str:
+def _external_id(row: Mapping[str, Any], length: int) -> str:
     value = row.get("external_id")
-    return value.strip()[:64] if isinstance(value, str) else ""
+    return value.strip()[:length] if isinstance(value, str) else ""
 
 
-def _results(rows: list[dict[str, Any]], report: ImportReport) -> dict[str, Any]:
+def _results(rows: list[dict[str, Any]], report: ImportReport, id_length: int) -> dict[str, Any]:
     errors: dict[int, dict[str, list[str]]] = {}
     for error in report.errors:
         errors.setdefault(error.row, {}).setdefault(error.field, []).append(error.message)
     results = []
     for index, row in enumerate(rows):
-        result: dict[str, Any] = {"index": index, "external_id": _external_id(row)}
+        result: dict[str, Any] = {"index": index, "external_id": _external_id(row, id_length)}
         if index in report.outcomes:
             result["status"] = report.outcomes[index]
         elif index in errors:
@@ -147,6 +163,51 @@ def _results(rows: list[dict[str, Any]], report: ImportReport) -> dict[str, Any]
         "invalid": len(errors),
         "results": results,
     }
+
+
+class BulkWriteViewSet(SyncViewSet):
+    """A viewset with bulk writes: a body over the limit is refused before
+    it is read, and each write answers every row's result."""
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if length.isdigit() and int(length) > MAX_BODY_BYTES:
+            raise PayloadTooLargeError
+
+    def bulk(
+        self,
+        envelope: type[serializers.Serializer[Any]],
+        key: str,
+        run: Callable[..., ImportReport],
+        id_length: int,
+        **options: Any,
+    ) -> Response:
+        """Check the body's envelope, import its rows with `run`, and answer
+        each row's result: 200 when something was stored (or nothing was
+        wrong), 400 otherwise, 409 when another writer got in the way."""
+        if not isinstance(self.request.data, dict):
+            raise exceptions.ValidationError(
+                {"non_field_errors": ['Send a JSON object, e.g. {"' + key + '": [...]}.']}
+            )
+        data = envelope(data=self.request.data)
+        data.is_valid(raise_exception=True)
+        rows = data.validated_data[key]
+        try:
+            report = run(
+                actor=self.actor,
+                rows=rows,
+                mode=data.validated_data["mode"],
+                first_row=0,
+                strict=True,
+                skip_blank=False,
+                **options,
+            )
+        except ImportFileError as exc:
+            return Response({"detail": " ".join(exc.problems)}, status=status.HTTP_409_CONFLICT)
+        stored = report.written and (report.outcomes or not report.errors)
+        code = status.HTTP_200_OK if stored else status.HTTP_400_BAD_REQUEST
+        return Response(_results(rows, report, id_length), status=code)
 
 
 # --- Accounts in ------------------------------------------------------------
@@ -179,8 +240,19 @@ REMOVAL = (
 )
 
 
+def _outcome(deal: Deal | None) -> dict[str, Any]:
+    """The account's outcome fields, read from its outcome deal."""
+    if deal is None:
+        return {"deal_status": DealStatus.NONE, "deal_amount": None, "deal_closed_at": None}
+    return {
+        "deal_status": deal.status,
+        "deal_amount": deal.amount,
+        "deal_closed_at": deal.closed_at,
+    }
+
+
 @extend_schema(tags=["accounts"])
-class AccountSyncViewSet(SyncViewSet):
+class AccountSyncViewSet(BulkWriteViewSet):
     """Accounts and their outcomes, pushed by a CRM and matched by external_id;
     listed, removed and merged as the CRM reconciles."""
 
@@ -213,6 +285,7 @@ class AccountSyncViewSet(SyncViewSet):
             for name in fields
             if name not in ("scores", "history")
         }
+        body.update(_outcome(account_outcome_deal(account=account)))
         body["scores"] = [_profile_score(x) for x in account_explanations(account=account)]
         body["history"] = [
             {
@@ -226,38 +299,6 @@ class AccountSyncViewSet(SyncViewSet):
         ]
         return Response(s.AccountDetailSerializer(body).data)
 
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)
-        length = request.META.get("CONTENT_LENGTH") or "0"
-        if length.isdigit() and int(length) > MAX_BODY_BYTES:
-            raise PayloadTooLargeError
-
-    def _import(
-        self, envelope: type[serializers.Serializer[Any]], key: str, **options: Any
-    ) -> Response:
-        if not isinstance(self.request.data, dict):
-            raise exceptions.ValidationError(
-                {"non_field_errors": ['Send a JSON object, e.g. {"' + key + '": [...]}.']}
-            )
-        data = envelope(data=self.request.data)
-        data.is_valid(raise_exception=True)
-        rows = data.validated_data[key]
-        try:
-            report = accounts_import(
-                actor=self.actor,
-                rows=rows,
-                mode=data.validated_data["mode"],
-                first_row=0,
-                strict=True,
-                skip_blank=False,
-                **options,
-            )
-        except ImportFileError as exc:
-            return Response({"detail": " ".join(exc.problems)}, status=status.HTTP_409_CONFLICT)
-        stored = report.written and (report.outcomes or not report.errors)
-        code = status.HTTP_200_OK if stored else status.HTTP_400_BAD_REQUEST
-        return Response(_results(rows, report), status=code)
-
     @extend_schema(
         summary="Create or update up to 1,000 accounts",
         description="Matched by `external_id`; each row is validated like a CSV import row "
@@ -269,7 +310,10 @@ class AccountSyncViewSet(SyncViewSet):
         "Repeating a "
         "request changes nothing (the rows come back `unchanged`). New and changed accounts "
         "are scored against every profile's current version before the answer, so a pull "
-        "right after sees their tiers.",
+        "right after sees their tiers. The deal fields (`deal_status`, `deal_closed_at`, "
+        "`deal_amount`, `opportunity_opened_at`) are a shortcut to the account's outcome "
+        "deal, `outcome:<external_id>`, as on `accounts/outcomes/`; a CRM that keeps many "
+        "opportunities per account sends them to `deals/bulk-upsert/` instead.",
         request=s.BULK_UPSERT_REQUEST,
         responses=answers(s.BulkResultSerializer, 400, 403, 409, 413, 415, own={409: CONFLICT}),
         examples=[
@@ -323,14 +367,24 @@ class AccountSyncViewSet(SyncViewSet):
     )
     @action(detail=False, methods=["post"], url_path="bulk-upsert")
     def bulk_upsert(self, request: Request) -> Response:
-        return self._import(s.BulkUpsertSerializer, "accounts")
+        return self.bulk(
+            s.BulkUpsertSerializer, "accounts", accounts_import, MAX_EXTERNAL_ID_LENGTH
+        )
 
     @extend_schema(
         summary="Record deal outcomes and churn for up to 1,000 accounts",
         description="Rows name an account already sent (by `external_id`) and only outcome "
         "fields: lifecycle stage, opportunity opened, deal status, closed date, amount, "
         "churned. The same rules as bulk-upsert: all or nothing by default, per-row "
-        "results, repeats change nothing. An unknown external_id is that row's error.",
+        "results, repeats change nothing. An unknown external_id is that row's error.\n\n"
+        "The deal fields are a shortcut to one deal per account, the account's outcome deal "
+        "`outcome:<external_id>` (listed by `GET deals/?account=<external_id>`): "
+        "`deal_status` sets its status, `deal_closed_at` its `closed_at`, `deal_amount` its "
+        "`amount`, `opportunity_opened_at` its `opened_at`. The first outcome value makes it "
+        "(open unless won or lost); won or lost needs `deal_closed_at`, sent or stored, or "
+        "the row is refused naming `deal_closed_at`. `deal_status` empty or null makes it "
+        "open again, and removes it when it holds no date and no amount. For many deals per "
+        "account, use `deals/bulk-upsert/`.",
         request=s.OUTCOMES_REQUEST,
         responses=answers(s.BulkResultSerializer, 400, 403, 409, 413, 415, own={409: CONFLICT}),
         examples=[
@@ -353,7 +407,13 @@ class AccountSyncViewSet(SyncViewSet):
     )
     @action(detail=False, methods=["post"])
     def outcomes(self, request: Request) -> Response:
-        return self._import(s.OutcomesSerializer, "outcomes", outcomes_only=True)
+        return self.bulk(
+            s.OutcomesSerializer,
+            "outcomes",
+            accounts_import,
+            MAX_EXTERNAL_ID_LENGTH,
+            outcomes_only=True,
+        )
 
     # --- Reconciling ---------------------------------------------------------
 
@@ -518,6 +578,202 @@ class AccountSyncViewSet(SyncViewSet):
             "tier_overrides_moved": merged.tier_overrides_moved,
         }
         return Response(s.AccountMergeResultSerializer(body).data)
+
+
+# --- Deals in and out ---------------------------------------------------------
+
+DEAL_ROW_EXAMPLE = {
+    "external_id": "0065g00000Opp42",
+    "account": "0015g00000XyZ12",
+    "name": "Acme Analytics renewal 2026",
+    "stage": "Closed Won",
+    "type": "renewal",
+    "amount": "48000.00",
+    "currency": "EUR",
+    "opened_at": "2026-03-02",
+    "closed_at": "2026-05-29T16:00:00+02:00",
+}
+DEAL_CONFLICT = OpenApiResponse(
+    ErrorDetailSerializer,
+    description="Another request wrote the same deals or their accounts at the same moment; "
+    "nothing was stored. Send the request again.",
+)
+
+
+class DealQuerySerializer(serializers.Serializer[Any]):
+    account = serializers.CharField(
+        required=False, max_length=MAX_EXTERNAL_ID_LENGTH, help_text="An account's external_id."
+    )
+    status = serializers.ChoiceField(choices=DealState.choices, required=False)
+    updated_since = serializers.DateTimeField(
+        required=False,
+        help_text="Only deals written at or after this moment (ISO 8601, with an offset).",
+    )
+    cursor = serializers.CharField(required=False, help_text="A page's place, from `next`.")
+    page_size = serializers.IntegerField(
+        min_value=1,
+        max_value=pagination.MAX_PAGE_SIZE,
+        required=False,
+        help_text=f"Rows per page, 1 to {pagination.MAX_PAGE_SIZE} "
+        f"(default {pagination.PAGE_SIZE}).",
+    )
+
+    def validate_account(self, value: str) -> str:
+        return stored_text(value)
+
+
+@extend_schema(tags=["deals"])
+class DealViewSet(BulkWriteViewSet):
+    """A CRM's opportunities: new business, expansions and renewals, open or
+    closed won or lost, many per account; matched by external_id."""
+
+    serializer_class = s.DealSerializer
+    queryset = Deal.objects.none()
+    lookup_field = "external_id"
+    # A CRM's id is any text, a slash included (sent as %2F, which arrives decoded).
+    lookup_value_regex = ANY_TEXT
+    pagination_class = NewestFirstCursor
+    query_serializers: ClassVar[QuerySerializers] = {"list": DealQuerySerializer}
+
+    @extend_schema(
+        summary="Deals, newest first",
+        description="Every deal with its account's external_id, the latest recorded first "
+        "(pages stay consistent while deals are added; follow `next`). Narrow with "
+        "`account`, `status` and `updated_since`: a sync that keeps the time it last asked "
+        "gets what was written since. The accounts' outcome deals are among them, as "
+        "`outcome:<account external_id>`.",
+        parameters=[DealQuerySerializer],
+        responses=answers(s.DealSerializer(many=True), 400),
+    )
+    def list(self, request: Request) -> Response:
+        query = self.query
+        deals = deal_list(
+            account=query.get("account"),
+            status=query.get("status"),
+            updated_since=query.get("updated_since"),
+        )
+        page = self.paginate_queryset(deals)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Remove a deal",
+        description="The CRM deleted the opportunity. Whoever may write deals may remove one "
+        "(403 otherwise). Removing an account's outcome deal clears its outcome.",
+        parameters=[OpenApiParameter("external_id", OpenApiTypes.STR, OpenApiParameter.PATH)],
+        request=None,
+        responses=answers(OpenApiResponse(description="Removed."), 403, 404, ok_status=204),
+    )
+    def destroy(self, request: Request, external_id: str) -> Response:
+        external_id = text_in_path(external_id, "deal")
+        deal = deal_get_by_external_id(external_id=external_id)
+        if deal is None:
+            raise exceptions.NotFound(f"No deal {external_id!r}.")
+        deal_delete(actor=self.actor, deal=deal)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Create or update up to 1,000 deals",
+        description="Matched by `external_id`, with the rules of `accounts/bulk-upsert/`: a "
+        "field left out keeps its value, null clears it, nothing is coerced; all or nothing "
+        "by default (400 with every row's result), `valid_only` stores the good rows; an "
+        "external_id may appear once per request; repeating a request changes nothing "
+        "(`unchanged`). A new deal needs its `account`, the external_id of an account "
+        "already sent; an account not held is the row's error, naming it. A won or lost "
+        "deal needs `closed_at`, sent in the row or already stored, or the row is refused "
+        "naming `closed_at`. Without `status`, a won or lost `stage` (Closed Won, closedwon, "
+        "Closed Lost) sets it, any other stage makes the deal open. Ids starting with "
+        "`outcome:` are the accounts' outcome deals, written through the accounts' outcome "
+        "fields only. Deals are not scored; the reviews' win rates and evidence count them.",
+        request=s.DEAL_UPSERT_REQUEST,
+        responses=answers(
+            s.BulkResultSerializer, 400, 403, 409, 413, 415, own={409: DEAL_CONFLICT}
+        ),
+        examples=[
+            OpenApiExample(
+                "A renewal won and an open expansion",
+                request_only=True,
+                value={
+                    "deals": [
+                        DEAL_ROW_EXAMPLE,
+                        {
+                            "external_id": "0065g00000Opp43",
+                            "account": "0015g00000XyZ12",
+                            "name": "Acme Analytics: 50 more seats",
+                            "stage": "Negotiation/Review",
+                            "type": "expansion",
+                            "amount": 9600,
+                            "currency": "EUR",
+                            "opened_at": "2026-10-01",
+                        },
+                    ]
+                },
+            ),
+            OpenApiExample(
+                "A stage change on a deal held",
+                request_only=True,
+                value={
+                    "deals": [
+                        {
+                            "external_id": "0065g00000Opp43",
+                            "stage": "Closed Lost",
+                            "closed_at": "2026-11-20",
+                        }
+                    ]
+                },
+            ),
+            OpenApiExample(
+                "Stored",
+                response_only=True,
+                status_codes=["200"],
+                value={
+                    "written": True,
+                    "created": 1,
+                    "updated": 1,
+                    "unchanged": 0,
+                    "invalid": 0,
+                    "results": [
+                        {"index": 0, "external_id": "0065g00000Opp42", "status": "updated"},
+                        {"index": 1, "external_id": "0065g00000Opp43", "status": "created"},
+                    ],
+                },
+            ),
+            OpenApiExample(
+                "An unknown account and a won deal without its date, nothing stored",
+                response_only=True,
+                status_codes=["400"],
+                value={
+                    "written": False,
+                    "created": 0,
+                    "updated": 0,
+                    "unchanged": 0,
+                    "invalid": 2,
+                    "results": [
+                        {
+                            "index": 0,
+                            "external_id": "0065g00000Opp42",
+                            "status": "invalid",
+                            "errors": {
+                                "account": [
+                                    "no account '0015g00000Nope'; send the account itself first"
+                                ]
+                            },
+                        },
+                        {
+                            "index": 1,
+                            "external_id": "0065g00000Opp43",
+                            "status": "invalid",
+                            "errors": {
+                                "closed_at": ["missing; a won deal needs the date it closed"]
+                            },
+                        },
+                    ],
+                },
+            ),
+        ],
+    )
+    @action(detail=False, methods=["post"], url_path="bulk-upsert")
+    def bulk_upsert(self, request: Request) -> Response:
+        return self.bulk(s.DealBulkUpsertSerializer, "deals", deals_import, DEAL_ID_LENGTH)
 
 
 # --- Scores out -------------------------------------------------------------

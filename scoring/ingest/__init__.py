@@ -1,8 +1,16 @@
-"""Accounts coming in: from a CRM through the API, from CSV files on the
-import page or `manage.py import_accounts`.
+"""Accounts and deals coming in: from a CRM through the API, from CSV files
+on the import page or `manage.py import_accounts`.
 
-- rows: the rules of one row (account_clean).
-- importer: the upsert of many rows by external_id, and their scoring.
+- rows: the readers of single values, the rules of a kind of row
+  (RowRules, row_clean) and an account's (account_clean).
+- deal_rows: a deal's rules (deal_clean), a CRM's stage and type words.
+- upsert: the upsert of many rows of any kind by external_id (rows_import):
+  the checks against what is stored, all or nothing, batched writes.
+- importer: accounts (accounts_import, write_batch) and their scoring.
+- deals: deals (deals_import, deal_delete).
+- outcomes: an account row's outcome fields, written as the account's
+  outcome deal; dual_write: the account's old outcome columns, written
+  beside it until no reader reads them.
 - csvfiles: reading a CSV file as rows.
 - mapping: which column of a CRM's export fills which field.
 - jobs: a file's import in two passes, and the import jobs a worker runs

@@ -1,5 +1,6 @@
-"""Reading CSV files of accounts: the file as a whole (size, encoding,
-header) checked at once by csv_open, then its records one at a time."""
+"""Reading CSV files of accounts or deals: the file as a whole (size,
+encoding, header) checked at once by csv_open, then its records one at a
+time."""
 
 from __future__ import annotations
 
@@ -9,14 +10,40 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from scoring.ingest.importer import ImportFileError
+from scoring.ingest.deal_rows import DEAL_FILE_COLUMNS
 from scoring.ingest.rows import COLUMNS, TRAIT_PREFIX, TRAITS_LISTED
+from scoring.ingest.upsert import ImportFileError
+from scoring.models import ImportKind
 
 # The largest CSV file accepted, in bytes.
 MAX_FILE_BYTES = 20 * 1024 * 1024
 
 # How many malformed CSV records a file error lists before summing up the rest.
 MAX_LISTED_PROBLEMS = 10
+
+
+@dataclass(frozen=True)
+class FileColumns:
+    """icpsite's own column names for a kind of file, and what its header
+    must name."""
+
+    names: tuple[str, ...]
+    traits: bool  # traits.<key> columns too
+    needed: str  # the header's requirement, in words
+    noun: str
+
+
+OWN_COLUMNS = {
+    ImportKind.ACCOUNTS: FileColumns(
+        COLUMNS, traits=True, needed="external_id (and name, for new accounts)", noun="account"
+    ),
+    ImportKind.DEALS: FileColumns(
+        DEAL_FILE_COLUMNS,
+        traits=False,
+        needed="external_id (and account, for new deals)",
+        noun="deal",
+    ),
+}
 
 # --- CSV -----------------------------------------------------------------------
 
@@ -31,21 +58,25 @@ class CsvFile:
     delimiter: str
     header: list[str]
     columns: list[str | None]
+    noun: str = "account"
 
 
-def csv_open(data: bytes, mapping: Mapping[str, str] | None = None) -> CsvFile:
-    """The cheap checks of a CSV file as a whole, reading only its header:
-    size, encoding (UTF-8, with or without a BOM) and a header of known
-    columns, or of columns `mapping` maps (scoring.ingest.mapping). The
-    delimiter is a comma, or a semicolon when the header holds no comma.
+def csv_open(
+    data: bytes, mapping: Mapping[str, str] | None = None, kind: str = ImportKind.ACCOUNTS
+) -> CsvFile:
+    """The cheap checks of a CSV file of `kind` as a whole, reading only its
+    header: size, encoding (UTF-8, with or without a BOM) and a header of
+    known columns, or of columns `mapping` maps (scoring.ingest.mapping).
+    The delimiter is a comma, or a semicolon when the header holds no comma.
     The records are read by csv_records."""
+    own = OWN_COLUMNS[ImportKind(kind)]
     text, delimiter, header = csv_header(data)
     if mapping is None:
-        columns: list[str | None] = [_column(cell) for cell in header]
+        columns: list[str | None] = [_column(cell, own) for cell in header]
     else:
         columns = [mapping.get(cell) or None for cell in header]
-    _check_header([c for c in columns if c is not None])
-    return CsvFile(text=text, delimiter=delimiter, header=header, columns=columns)
+    _check_header([c for c in columns if c is not None], own)
+    return CsvFile(text=text, delimiter=delimiter, header=header, columns=columns, noun=own.noun)
 
 
 def csv_header(data: bytes) -> tuple[str, str, list[str]]:
@@ -98,7 +129,7 @@ def csv_records(file: CsvFile) -> Iterator[tuple[int, dict[str, str]]]:
     width = len(file.header)
     problems: list[str] = []
     wrong = 0
-    accounts = False
+    records_found = False
     try:
         next(records, None)
         for number, cells in enumerate(records, start=2):
@@ -111,7 +142,7 @@ def csv_records(file: CsvFile) -> Iterator[tuple[int, dict[str, str]]]:
                         f"Row {number} has {len(cells)} cells but the header has {width} columns."
                     )
             else:
-                accounts = accounts or any(cell.strip() for cell in cells)
+                records_found = records_found or any(cell.strip() for cell in cells)
                 yield (
                     number,
                     {c: cell for c, cell in zip(file.columns, cells, strict=True) if c is not None},
@@ -120,8 +151,8 @@ def csv_records(file: CsvFile) -> Iterator[tuple[int, dict[str, str]]]:
         raise ImportFileError(
             [f"The file is not valid CSV near line {records.line_num}: {exc}."]
         ) from None
-    if not accounts and not problems:
-        raise ImportFileError(["The file has a header but no account rows."])
+    if not records_found and not problems:
+        raise ImportFileError([f"The file has a header but no {file.noun} rows."])
     if problems:
         more = wrong - len(problems)
         raise ImportFileError(
@@ -147,35 +178,38 @@ def csv_samples(data: bytes, count: int = 3, *, look: int = 50) -> list[list[str
     return samples
 
 
-def csv_rows(data: bytes, mapping: Mapping[str, str] | None = None) -> list[dict[str, str]]:
+def csv_rows(
+    data: bytes, mapping: Mapping[str, str] | None = None, kind: str = ImportKind.ACCOUNTS
+) -> list[dict[str, str]]:
     """The records of a CSV file as {column: cell}, after checking the file
     as a whole (csv_open) and every record's number of cells (csv_records)."""
-    return [row for _, row in csv_records(csv_open(data, mapping))]
+    return [row for _, row in csv_records(csv_open(data, mapping, kind))]
 
 
-def _column(cell: str) -> str:
+def _column(cell: str, own: FileColumns) -> str:
     name = cell.strip()
-    return name.lower() if name.lower() in COLUMNS else name
+    return name.lower() if name.lower() in own.names else name
 
 
-def _check_header(header: list[str]) -> None:
+def _check_header(header: list[str], own: FileColumns) -> None:
     if "external_id" not in header:
         seen = ", ".join(repr(c) for c in header[:8]) or "nothing"
         raise ImportFileError(
             [
-                "The first row must be a header naming the columns, with at least external_id "
-                f"(and name, for new accounts); it reads {seen}."
+                f"The first row must be a header naming the columns, with at least {own.needed}; "
+                f"it reads {seen}."
             ],
             header=True,
         )
-    unknown = [c for c in header if c not in COLUMNS and not c.startswith(TRAIT_PREFIX)]
+    unknown = [
+        c for c in header if c not in own.names and not (own.traits and c.startswith(TRAIT_PREFIX))
+    ]
     if unknown:
+        traits = f", and traits.<key> for a declared trait ({TRAITS_LISTED})" if own.traits else ""
         raise ImportFileError(
             [
                 f"Unknown column{'s' if len(unknown) > 1 else ''} "
-                f"{_listed(unknown)}. Accepted columns: "
-                f"{', '.join(COLUMNS)}, and traits.<key> for a declared trait "
-                f"({TRAITS_LISTED})."
+                f"{_listed(unknown)}. Accepted columns: {', '.join(own.names)}{traits}."
             ],
             header=True,
         )

@@ -1,119 +1,76 @@
-"""Upserting clean rows by external_id (accounts_import), for the API's
-bulk requests and for CSV files, and scoring the new and changed accounts.
+"""Upserting account rows by external_id (accounts_import), for the API's
+bulk requests and for CSV files, and scoring the new and changed accounts;
+by the rules of scoring.ingest.upsert (all or nothing by default, blank rows
+skipped, every check before the writing).
 
-- All or nothing by default: one bad row and nothing is written; the report
-  names every bad row. `valid_only` writes the good rows and reports the rest.
-- A row whose cells are all empty is skipped and counted as blank.
+An account row's outcome fields write the account's outcome deal
+(scoring.ingest.outcomes) beside the account; a row whose account or
+outcome deal changed counts as updated.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-import orjson
-from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from profiles.attributes import Attribute
 from profiles.models import User
 from profiles.selectors import trait_types
 from scoring import sql
+from scoring.ingest import dual_write
+from scoring.ingest.outcomes import (
+    OutcomeCheck,
+    outcome_check,
+    outcome_deals_write,
+    outcome_fields,
+    outcome_lookup_errors,
+)
 from scoring.ingest.rows import (
     COLUMNS,
     MAX_EXTERNAL_ID_LENGTH,
     OUTCOME_COLUMNS,
     UPDATE_FIELDS,
-    AccountInvalidError,
     account_clean,
     declared_traits,
-    is_empty,
+)
+from scoring.ingest.upsert import (
+    BATCH_SIZE,
+    CONCURRENT_WRITE,
+    MODES,
+    Batch,
+    ImportFileError,
+    ImportReport,
+    Mode,
+    RowError,
+    held_external_ids,
+    rows_import,
+    rows_update,
 )
 from scoring.models import Account, list_index_for
-from scoring.policies import IMPORT_REFUSED, can_import_accounts
 from scoring.services import accounts_score
 
-# Rows fetched, written and scored per statement: one IN (...) list per batch
-# stays well inside every database's parameter limit.
-BATCH_SIZE = 1000
+# The generic names are this module's too: callers import an account import's
+# pieces from one place.
+__all__ = [
+    "BATCH_SIZE",
+    "CONCURRENT_WRITE",
+    "MODES",
+    "AccountRows",
+    "ImportFileError",
+    "ImportReport",
+    "Mode",
+    "RowError",
+    "accounts_import",
+    "unheld_errors",
+    "write_batch",
+]
 
-CONCURRENT_WRITE = (
-    "Another import wrote some of these accounts at the same moment, so nothing was stored. "
-    "Import the file again."
-)
-
-TRAITS_CHANGED = (
-    "The trait{s} {keys} changed type or {was} removed while the rows were checked, so "
-    "nothing was stored. Send the import again (GET /api/v1/traits/ lists the traits)."
-)
-
-Mode = Literal["all_or_nothing", "valid_only"]
-MODES: tuple[Mode, ...] = ("all_or_nothing", "valid_only")
-
-# --- Many rows -----------------------------------------------------------------
-
-
-class ImportFileError(Exception):
-    """The import as a whole could not go on (a file that cannot be read, a
-    concurrent writer); nothing was stored."""
-
-    def __init__(self, problems: list[str], *, header: bool = False) -> None:
-        super().__init__(" ".join(problems))
-        self.problems = problems
-        # The header names columns other than icpsite's own: a mapping
-        # (scoring.ingest.mapping) may read the file.
-        self.header = header
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int
-    external_id: str
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        who = f" ({self.external_id})" if self.external_id else ""
-        return f"row {self.row}{who}: {self.field}: {self.message}"
-
-
-@dataclass
-class ImportReport:
-    mode: Mode
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    blank: int = 0
-    scored: int = 0
-    written: bool = False
-    errors: list[RowError] = field(default_factory=list)
-    # Row number -> "created", "updated" or "unchanged", for the rows written.
-    outcomes: dict[int, str] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    @property
-    def bad_rows(self) -> int:
-        return len({e.row for e in self.errors})
-
-    def summary(self) -> str:
-        parts = [f"{self.created} created", f"{self.updated} updated"]
-        parts.append(f"{self.unchanged} unchanged")
-        if self.blank:
-            parts.append(f"{self.blank} blank skipped")
-        if self.errors:
-            parts.append(f"{self.bad_rows} with errors")
-        head = "Imported" if self.written or not self.errors else "Nothing imported"
-        return f"{head}: {', '.join(parts)}."
-
-
-def external_id_of(row: Mapping[str, Any]) -> str:
-    value = row.get("external_id")
-    return str(value).strip()[:MAX_EXTERNAL_ID_LENGTH] if value is not None else ""
+# What an update writes: the account's fields, and its outcome columns while
+# they are still read (scoring.ingest.dual_write).
+ACCOUNT_UPDATE_FIELDS = [*UPDATE_FIELDS, *dual_write.COLUMNS]
 
 
 def _apply(account: Account, values: dict[str, Any]) -> bool:
@@ -133,6 +90,55 @@ def _apply(account: Account, values: dict[str, Any]) -> bool:
     return changed
 
 
+class AccountRows:
+    """Accounts, for rows_import and the file import. `outcomes_only` takes
+    OUTCOME_COLUMNS alone and only for accounts already held; `insert`
+    stores new accounts instead of bulk_create (a file import COPYs them)."""
+
+    noun = "account"
+    id_length = MAX_EXTERNAL_ID_LENGTH
+
+    def __init__(
+        self,
+        *,
+        traits: dict[str, Attribute],
+        outcomes_only: bool = False,
+        insert: Callable[[list[Account]], None] | None = None,
+    ) -> None:
+        self.traits = traits
+        self.outcomes_only = outcomes_only
+        self.insert = insert
+
+    def hold(self, trait_keys: Iterable[str]) -> None:
+        traits_hold(self.traits, trait_keys)
+
+    def clean(self, row: Mapping[str, Any], *, strict: bool) -> dict[str, Any]:
+        columns = OUTCOME_COLUMNS if self.outcomes_only else COLUMNS
+        return account_clean(row, traits=self.traits, strict=strict, columns=columns)
+
+    def pending(self, clean: dict[str, Any]) -> tuple[str | None, OutcomeCheck | None] | None:
+        """The external_id when the row needs its account held (every
+        outcomes row, a row without a name), and its outcome's check."""
+        held = clean["external_id"] if self.outcomes_only or "name" not in clean else None
+        outcome = outcome_check(clean)
+        return None if held is None and outcome is None else (held, outcome)
+
+    def lookup_errors(self, pending: Mapping[int, Any]) -> list[RowError]:
+        needing = {n: held for n, (held, _) in pending.items() if held is not None}
+        errors = unheld_errors(needing, outcomes=self.outcomes_only)
+        refused = {error.row for error in errors}
+        outcomes = {
+            n: check for n, (_, check) in pending.items() if check is not None and n not in refused
+        }
+        return errors + outcome_lookup_errors(outcomes)
+
+    def write(self, report: ImportReport, batch: Batch) -> list[int]:
+        return write_batch(report, batch, score=False, insert=self.insert)
+
+    def score(self, ids: list[int]) -> int:
+        return accounts_score(ids)
+
+
 def accounts_import(
     *,
     actor: User | None,
@@ -144,64 +150,128 @@ def accounts_import(
     outcomes_only: bool = False,
 ) -> ImportReport:
     """Upsert accounts by external_id in one transaction and score the new and
-    changed ones against every current run.
+    changed ones against every current run (rows_import's rules).
 
-    `actor` None is the system (the command line, a CRM sync); a person must
-    be allowed to import. Rows are numbered from `first_row` (2 for a CSV
-    file, whose header is row 1). Lookups, writes and scoring go in batches
-    of BATCH_SIZE, never one query per row. `strict` checks JSON types (see
-    account_clean); without `skip_blank` an empty row is an error, not
-    skipped. `outcomes_only` takes OUTCOME_COLUMNS alone and only for
-    accounts already held: an unknown external_id is that row's error.
+    `strict` checks JSON types (see account_clean); `outcomes_only` takes
+    OUTCOME_COLUMNS alone and only for accounts already held: an unknown
+    external_id is that row's error.
     """
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}")
-    if actor is not None and not can_import_accounts(actor):
-        raise PermissionDenied(IMPORT_REFUSED)
-    report = ImportReport(mode=mode)
-    traits = declared_traits()
-    good: dict[int, dict[str, Any]] = {}
-    rows_of: dict[str, list[int]] = {}
-    for number, row in enumerate(rows, start=first_row):
-        if skip_blank and all(is_empty(v) for v in row.values()):
-            report.blank += 1
-            continue
-        try:
-            clean = account_clean(
-                row,
-                traits=traits,
-                strict=strict,
-                columns=OUTCOME_COLUMNS if outcomes_only else COLUMNS,
-            )
-        except AccountInvalidError as exc:
-            external_id = external_id_of(row)
-            report.errors.extend(
-                RowError(number, external_id, name, message)
-                for name, messages in exc.errors.items()
-                for message in messages
-            )
-            if external_id:
-                rows_of.setdefault(external_id, []).append(number)
-            continue
-        rows_of.setdefault(clean["external_id"], []).append(number)
-        good[number] = clean
-    for error in repeated_id_errors(rows_of):
-        report.errors.append(error)
-        good.pop(error.row, None)
-    _refuse_unheld(report, good, outcomes=outcomes_only)
-    report.errors.sort(key=lambda e: (e.row, e.field))
-    if report.errors and mode == "all_or_nothing":
-        return report
-    cleaned = [(number, good[number]) for number in sorted(good)]
-    try:
-        with transaction.atomic():
-            traits_hold(traits, trait_keys(good.values()))
-            for start in range(0, len(cleaned), BATCH_SIZE):
-                write_batch(report, cleaned[start : start + BATCH_SIZE])
-    except IntegrityError:
-        raise ImportFileError([CONCURRENT_WRITE]) from None
-    report.written = True
-    return report
+    kind = AccountRows(traits=declared_traits(), outcomes_only=outcomes_only)
+    return rows_import(
+        kind,
+        actor=actor,
+        rows=rows,
+        mode=mode,
+        first_row=first_row,
+        strict=strict,
+        skip_blank=skip_blank,
+    )
+
+
+def unheld_ids(external_ids: Iterable[str]) -> set[str]:
+    """The ids among `external_ids` of no account held, looked up in batches."""
+    wanted = list(dict.fromkeys(external_ids))
+    return set(wanted) - held_external_ids(Account, wanted)
+
+
+def unheld_errors(rows: Mapping[int, str], *, outcomes: bool) -> list[RowError]:
+    """An error on each row (number -> external_id) whose account is not
+    held: outcomes are for accounts already held, and a row without a name
+    only updates one."""
+    unheld = unheld_ids(rows.values())
+    if outcomes:
+        field, words = "external_id", "no account {id!r}; send the account itself first"
+    else:
+        field, words = "name", "missing; {id!r} is a new account, so its row needs a name"
+    return [
+        RowError(number, external_id, field, words.format(id=external_id))
+        for number, external_id in rows.items()
+        if external_id in unheld
+    ]
+
+
+def write_batch(
+    report: ImportReport,
+    batch: Batch,
+    *,
+    score: bool = True,
+    insert: Callable[[list[Account]], None] | None = None,
+) -> list[int]:
+    """Upsert a batch of clean rows and their outcome deals; returns the ids
+    of the accounts created or changed, scored here unless `score` is False
+    (the caller scores them). `insert` stores the new accounts instead of
+    bulk_create (a file import COPYs them)."""
+    ids = [clean["external_id"] for _, clean in batch]
+    existing = Account.objects.select_for_update().in_bulk(ids, field_name="external_id")
+    created: list[Account] = []
+    updated: list[Account] = []
+    outcomes: dict[str, dict[str, Any]] = {}
+    numbers: dict[str, int] = {}
+    now = timezone.now()
+    for number, clean in batch:
+        external_id = clean["external_id"]
+        outcome = outcome_fields(clean)
+        values = {k: v for k, v in clean.items() if k not in outcome}
+        account = existing.get(external_id)
+        if account is None:
+            if "name" not in clean:
+                # Held when the rows were checked, deleted since: the row
+                # would make an account without a name.
+                raise ImportFileError([CONCURRENT_WRITE])
+            account = Account(external_id=external_id)
+            _apply(account, values)
+            dual_write.outcome_columns_set(account, outcome)
+            created.append(account)
+        elif _apply(account, values) | dual_write.outcome_columns_set(account, outcome):
+            account.updated_at = now
+            updated.append(account)
+        if outcome:
+            outcomes[external_id] = outcome
+        numbers[external_id] = number
+    if insert is None:
+        Account.objects.bulk_create(created, batch_size=BATCH_SIZE)
+    else:
+        insert(created)
+    rows_update(Account, updated, ACCOUNT_UPDATE_FIELDS)
+    new_ids = _ids_of(created)
+    held = {a.external_id: a.pk for a in existing.values()} | new_ids
+    dealt = outcome_deals_write([(e, held[e], outcome) for e, outcome in outcomes.items()])
+    changed_ids = {a.external_id for a in updated} | dealt
+    _count(report, numbers, {a.external_id for a in created}, changed_ids)
+    changed = [*new_ids.values(), *(a.pk for a in updated)]
+    if changed and score:
+        report.scored += accounts_score(changed)
+    return changed
+
+
+def _ids_of(created: list[Account]) -> dict[str, int]:
+    """The new accounts' ids by external_id, read back when the insert
+    did not return them (COPY)."""
+    if all(a.pk is not None for a in created):
+        return {a.external_id: a.pk for a in created}
+    found = Account.objects.filter(external_id__in=[a.external_id for a in created])
+    return dict(found.values_list("external_id", "pk"))
+
+
+def _count(
+    report: ImportReport, numbers: Mapping[str, int], created: set[str], updated: set[str]
+) -> None:
+    for external_id, number in numbers.items():
+        if external_id in created:
+            report.outcomes[number] = "created"
+        elif external_id in updated:
+            report.outcomes[number] = "updated"
+        else:
+            report.outcomes[number] = "unchanged"
+    report.created += len(created)
+    report.updated += len(updated - created)
+    report.unchanged += len(numbers) - len(created | updated)
+
+
+TRAITS_CHANGED = (
+    "The trait{s} {keys} changed type or {was} removed while the rows were checked, so "
+    "nothing was stored. Send the import again (GET /api/v1/traits/ lists the traits)."
+)
 
 
 def traits_hold(traits: Mapping[str, Attribute], keys: Iterable[str]) -> None:
@@ -226,147 +296,3 @@ def traits_hold(traits: Mapping[str, Attribute], keys: Iterable[str]) -> None:
                 )
             ]
         )
-
-
-def trait_keys(rows: Iterable[Mapping[str, Any]]) -> set[str]:
-    """The trait keys the clean rows write."""
-    return {key for row in rows for key in row.get("traits") or ()}
-
-
-# Each of UPDATE_FIELDS with its column.
-_UPDATE_COLUMNS = {
-    f.attname: f.column for f in Account._meta.concrete_fields if f.name in UPDATE_FIELDS
-}
-
-
-def accounts_update(accounts: list[Account]) -> None:
-    """Write the accounts' UPDATE_FIELDS: on PostgreSQL one UPDATE per batch
-    from the rows as one JSON parameter (bulk_update's CASE per field and
-    row made an update about 15 times slower than a create), elsewhere
-    bulk_update."""
-    if connection.vendor != "postgresql":
-        Account.objects.bulk_update(accounts, UPDATE_FIELDS, batch_size=BATCH_SIZE)
-        return
-    for start in range(0, len(accounts), BATCH_SIZE):
-        rows = [
-            {"id": a.pk, **{c: getattr(a, f) for f, c in _UPDATE_COLUMNS.items()}}
-            for a in accounts[start : start + BATCH_SIZE]
-        ]
-        data = orjson.dumps(rows, default=str).decode()  # Decimal as its text
-        sql.execute(sql.accounts_update(list(_UPDATE_COLUMNS.values()), data))
-
-
-def repeated_id_errors(rows_of: Mapping[str, list[int]]) -> list[RowError]:
-    """An error on each row of an external_id that appears in more than one
-    row (`rows_of`: external_id -> its row numbers)."""
-    errors = []
-    for external_id, numbers in rows_of.items():
-        for number in numbers if len(numbers) > 1 else ():
-            others = ", ".join(str(n) for n in numbers if n != number)
-            errors.append(
-                RowError(
-                    number,
-                    external_id,
-                    "external_id",
-                    f"{external_id!r} also appears in row {others}; "
-                    "each account may appear once per import",
-                )
-            )
-    return errors
-
-
-def unheld_ids(external_ids: Iterable[str]) -> set[str]:
-    """The ids among `external_ids` of no account held, looked up in batches."""
-    wanted = list(dict.fromkeys(external_ids))
-    unheld: set[str] = set()
-    for start in range(0, len(wanted), BATCH_SIZE):
-        chunk = wanted[start : start + BATCH_SIZE]
-        held = set(
-            Account.objects.filter(external_id__in=chunk).values_list("external_id", flat=True)
-        )
-        unheld.update(external_id for external_id in chunk if external_id not in held)
-    return unheld
-
-
-def unheld_errors(rows: Mapping[int, str], *, outcomes: bool) -> list[RowError]:
-    """An error on each row (number -> external_id) whose account is not
-    held: outcomes are for accounts already held, and a row without a name
-    only updates one."""
-    unheld = unheld_ids(rows.values())
-    if outcomes:
-        field, words = "external_id", "no account {id!r}; send the account itself first"
-    else:
-        field, words = "name", "missing; {id!r} is a new account, so its row needs a name"
-    return [
-        RowError(number, external_id, field, words.format(id=external_id))
-        for number, external_id in rows.items()
-        if external_id in unheld
-    ]
-
-
-def _refuse_unheld(
-    report: ImportReport, good: dict[int, dict[str, Any]], *, outcomes: bool
-) -> None:
-    """Refuse the rows that need their account held and whose account is not:
-    every row of an outcomes import, a row without a name otherwise."""
-    needing = {
-        number: clean["external_id"]
-        for number, clean in good.items()
-        if outcomes or "name" not in clean
-    }
-    for error in unheld_errors(needing, outcomes=outcomes):
-        report.errors.append(error)
-        del good[error.row]
-
-
-def write_batch(
-    report: ImportReport,
-    batch: list[tuple[int, dict[str, Any]]],
-    *,
-    score: bool = True,
-    insert: Callable[[list[Account]], None] | None = None,
-) -> list[int]:
-    """Upsert a batch of clean rows; returns the ids of the accounts created
-    or changed, scored here unless `score` is False (the caller scores them).
-    `insert` stores the new accounts instead of bulk_create (a file import
-    COPYs them)."""
-    ids = [clean["external_id"] for _, clean in batch]
-    existing = Account.objects.select_for_update().in_bulk(ids, field_name="external_id")
-    created: list[Account] = []
-    updated: list[Account] = []
-    now = timezone.now()
-    for number, clean in batch:
-        account = existing.get(clean["external_id"])
-        if account is None:
-            if "name" not in clean:
-                # Held when the rows were checked, deleted since: the row
-                # would make an account without a name.
-                raise ImportFileError([CONCURRENT_WRITE])
-            account = Account(external_id=clean["external_id"])
-            _apply(account, clean)
-            created.append(account)
-            report.outcomes[number] = "created"
-        elif _apply(account, clean):
-            account.updated_at = now
-            updated.append(account)
-            report.outcomes[number] = "updated"
-        else:
-            report.unchanged += 1
-            report.outcomes[number] = "unchanged"
-    if insert is None:
-        Account.objects.bulk_create(created, batch_size=BATCH_SIZE)
-    else:
-        insert(created)
-    accounts_update(updated)
-    new_ids = [a.pk for a in created]
-    if None in new_ids:
-        created_ids = [a.external_id for a in created]
-        new_ids = list(
-            Account.objects.filter(external_id__in=created_ids).values_list("pk", flat=True)
-        )
-    report.created += len(created)
-    report.updated += len(updated)
-    changed = [*new_ids, *(a.pk for a in updated)]
-    if changed and score:
-        report.scored += accounts_score(changed)
-    return changed

@@ -1,5 +1,5 @@
-"""Account imports from CSV files of any size up to MAX_FILE_BYTES, and the
-import jobs that run them on a worker.
+"""Imports of accounts or deals from CSV files of any size up to
+MAX_FILE_BYTES, and the import jobs that run them on a worker.
 
 The import page stores the upload as an ImportJob and a task on the default
 queue imports it (import_job_run); the request only checks the file cheaply
@@ -11,13 +11,17 @@ uploaded it chooses them on the mapping page (import_job_map).
 A file is read twice, so memory holds the file and its external_ids, never
 its rows, whatever their number:
 
-1. Every row is checked and repeated external_ids found. Only the numbers of
-   the bad rows are kept, with the first `max_errors` problems and a count
-   of them all. All or nothing with a bad row ends here: nothing is written.
+1. Every row is checked and repeated external_ids found, then what the
+   rows need of the database (an account held, a stored deal a partial row
+   completes) is looked up in batches. Only the numbers of the bad rows are
+   kept, with the first `max_errors` problems and a count of them all, and
+   the little each row needs looked up. All or nothing with a bad row ends
+   here: nothing is written.
 2. The good rows are read and cleaned again and written in batches of
    BATCH_SIZE inside one transaction; the new and changed accounts are
    scored at its end, in batches of SCORE_BATCH_SIZE, so the profiles'
-   change counters are locked for the scoring alone, not for the writing.
+   change counters are locked for the scoring alone, not for the writing
+   (deals carry no score).
 
 Progress goes to the cache, not to the job's row: the row is written in the
 import's own transaction, which nobody else sees until it commits. With
@@ -48,7 +52,12 @@ from icpsite.text import text_problem
 from profiles.models import User
 from scoring.dispatch import claimed_send
 from scoring.ingest.csvfiles import CsvFile, csv_header, csv_open, csv_records, csv_samples
-from scoring.ingest.importer import (
+from scoring.ingest.deal_rows import STATUS_FLAGS
+from scoring.ingest.deals import DealRows
+from scoring.ingest.importer import AccountRows
+from scoring.ingest.mapping import MAX_MAPPED_COLUMNS, SKIP, mapping_problems, repeated_names
+from scoring.ingest.rows import TRAIT_PREFIX, RowInvalidError, declared_traits, is_empty
+from scoring.ingest.upsert import (
     BATCH_SIZE,
     CONCURRENT_WRITE,
     MODES,
@@ -56,23 +65,12 @@ from scoring.ingest.importer import (
     ImportReport,
     Mode,
     RowError,
+    RowKind,
     external_id_of,
     repeated_id_errors,
-    traits_hold,
-    unheld_errors,
-    write_batch,
 )
-from scoring.ingest.mapping import MAX_MAPPED_COLUMNS, SKIP, mapping_problems, repeated_names
-from scoring.ingest.rows import (
-    TRAIT_PREFIX,
-    AccountInvalidError,
-    account_clean,
-    declared_traits,
-    is_empty,
-)
-from scoring.models import Account, ImportJob, ImportJobStatus, ImportMapping
+from scoring.models import Account, ImportJob, ImportJobStatus, ImportKind, ImportMapping
 from scoring.policies import IMPORT_REFUSED, can_import_accounts
-from scoring.services import accounts_score
 from scoring.sql import accounts_copy
 
 logger = logging.getLogger(__name__)
@@ -173,30 +171,32 @@ class FileImportReport(ImportReport):
 Progress = Callable[[FileImportReport], None]
 
 
-def accounts_import_file(
+def file_import(
     *,
     actor: User | None,
     data: bytes,
+    kind: str = ImportKind.ACCOUNTS,
     mode: Mode = "all_or_nothing",
     max_errors: int | None = MAX_STORED_ERRORS,
     progress: Progress | None = None,
     mapping: Mapping[str, str] | None = None,
 ) -> FileImportReport:
-    """Import a CSV file's accounts, by the rules of scoring.ingest.rows, in the
-    two passes the module describes; `progress` hears the report after
-    every batch. ImportFileError when the file cannot be read as a whole
-    (nothing is stored); `max_errors` None keeps every problem. `mapping`
-    names the fields of a file whose columns are not icpsite's own
+    """Import a CSV file of accounts or deals (`kind`), by the rules of
+    scoring.ingest.rows and deal_rows, in the two passes the module
+    describes; `progress` hears the report after every batch.
+    ImportFileError when the file cannot be read as a whole (nothing is
+    stored); `max_errors` None keeps every problem. `mapping` names the
+    fields of a file whose columns are not icpsite's own
     (scoring.ingest.mapping)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}")
     if actor is not None and not can_import_accounts(actor):
         raise PermissionDenied(IMPORT_REFUSED)
-    file = csv_open(data, mapping)
-    traits = declared_traits()
+    file = csv_open(data, mapping, kind)
+    rows = _rows_of(kind)
     report = FileImportReport(mode=mode)
     notify = progress or _quiet
-    bad = _check_rows(report, file, traits, max_errors, notify)
+    bad = _check_rows(report, file, rows, max_errors, notify)
     if report.error_count and mode == "all_or_nothing":
         report.phase = "done"
         notify(report)
@@ -206,14 +206,23 @@ def accounts_import_file(
     notify(report)
     try:
         with transaction.atomic():
-            traits_hold(traits, _file_trait_keys(file))
-            _write_rows(report, file, traits, bad, notify)
+            rows.hold(_file_trait_keys(file))
+            _write_rows(report, file, rows, bad, notify)
     except IntegrityError:
         raise ImportFileError([CONCURRENT_WRITE]) from None
     report.written = True
     report.phase = "done"
     notify(report)
     return report
+
+
+def _rows_of(kind: str) -> RowKind:
+    """The rules and writer of a file's rows: accounts go in by COPY on
+    PostgreSQL, several times faster than bulk_create."""
+    if kind == ImportKind.DEALS:
+        return DealRows()
+    insert = _copy_accounts if connection.vendor == "postgresql" else None
+    return AccountRows(traits=declared_traits(), insert=insert)
 
 
 def _file_trait_keys(file: CsvFile) -> list[str]:
@@ -232,18 +241,19 @@ def _quiet(_report: FileImportReport) -> None:
 def _check_rows(
     report: FileImportReport,
     file: CsvFile,
-    traits: dict[str, Any],
+    rows: RowKind,
     max_errors: int | None,
     notify: Progress,
 ) -> set[int]:
     """The first pass: every row checked; returns the numbers of the bad
-    rows, those repeating an external_id and those without a name for an
-    account not held included."""
+    rows, those repeating an external_id and those the database refuses
+    (an account without a name that is not held, a deal naming an account
+    not held) included."""
     bad: set[int] = set()
     kept: list[RowError] = []
     first_row: dict[str, int] = {}
     repeats: dict[str, list[int]] = {}
-    nameless: dict[int, str] = {}  # rows without a name: updates of accounts held
+    pending: dict[int, Any] = {}  # what each row needs looked up
     for number, row in csv_records(file):
         report.rows_read += 1
         if report.rows_read % BATCH_SIZE == 0:
@@ -253,13 +263,14 @@ def _check_rows(
             report.blank += 1
             continue
         try:
-            clean = account_clean(row, traits=traits)
+            clean = rows.clean(row, strict=False)
             external_id = clean["external_id"]
-            if "name" not in clean:
-                nameless[number] = external_id
-        except AccountInvalidError as exc:
+            need = rows.pending(clean)
+            if need is not None:
+                pending[number] = need
+        except RowInvalidError as exc:
             bad.add(number)
-            external_id = external_id_of(row)
+            external_id = external_id_of(row, rows.id_length)
             for name, messages in exc.errors.items():
                 for message in messages:
                     report.error_count += 1
@@ -269,8 +280,9 @@ def _check_rows(
             first = first_row.setdefault(external_id, number)
             if first != number:
                 repeats.setdefault(external_id, [first]).append(number)
-    repeated = repeated_id_errors(repeats)
-    repeated += unheld_errors(nameless, outcomes=False)
+    repeated = repeated_id_errors(repeats, rows.noun)
+    repeated_rows = {error.row for error in repeated}
+    repeated += rows.lookup_errors({n: p for n, p in pending.items() if n not in repeated_rows})
     bad.update(error.row for error in repeated)
     report.error_count += len(repeated)
     # The first max_errors of either list hold the first max_errors of both.
@@ -283,7 +295,7 @@ def _check_rows(
 def _write_rows(
     report: FileImportReport,
     file: CsvFile,
-    traits: dict[str, Any],
+    rows: RowKind,
     bad: set[int],
     notify: Progress,
 ) -> None:
@@ -294,23 +306,25 @@ def _write_rows(
     for number, row in csv_records(file):
         if number in bad or all(is_empty(v) for v in row.values()):
             continue
-        batch.append((number, account_clean(row, traits=traits)))
+        batch.append((number, rows.clean(row, strict=False)))
         if len(batch) == BATCH_SIZE:
-            changed += _write(report, batch, notify)
+            changed += _write(report, rows, batch, notify)
             batch = []
     if batch:
-        changed += _write(report, batch, notify)
+        changed += _write(report, rows, batch, notify)
     report.phase = "scoring"
     notify(report)
     for start in range(0, len(changed), SCORE_BATCH_SIZE):
-        report.scored += accounts_score(changed[start : start + SCORE_BATCH_SIZE])
+        report.scored += rows.score(changed[start : start + SCORE_BATCH_SIZE])
 
 
 def _write(
-    report: FileImportReport, batch: list[tuple[int, dict[str, Any]]], notify: Progress
+    report: FileImportReport,
+    rows: RowKind,
+    batch: list[tuple[int, dict[str, Any]]],
+    notify: Progress,
 ) -> list[int]:
-    insert = _copy_accounts if connection.vendor == "postgresql" else None
-    changed = write_batch(report, batch, score=False, insert=insert)
+    changed = rows.write(report, batch)
     report.outcomes.clear()  # per-row outcomes are for the API's answer
     report.rows_written += len(batch)
     notify(report)
@@ -351,19 +365,29 @@ def _copy_accounts(accounts: list[Account]) -> None:
 # --- Import jobs -------------------------------------------------------------
 
 
-def import_job_create(*, actor: User, file_name: str, data: bytes, mode: Mode) -> ImportJob:
-    """Store an uploaded file as a job and start its import once the job is
-    committed. Only the cheap checks of the file as a whole run here
-    (csv_open: size, encoding, header), raising ImportFileError; the rows
-    are the worker's. A file whose header is not icpsite's own columns
-    waits for whoever uploaded it to choose them (import_job_map)."""
+def import_job_create(
+    *,
+    actor: User,
+    file_name: str,
+    data: bytes,
+    mode: Mode,
+    kind: str = ImportKind.ACCOUNTS,
+) -> ImportJob:
+    """Store an uploaded file of accounts or deals (`kind`) as a job and
+    start its import once the job is committed. Only the cheap checks of
+    the file as a whole run here (csv_open: size, encoding, header), raising
+    ImportFileError; the rows are the worker's. A file whose header is not
+    icpsite's own columns waits for whoever uploaded it to choose them
+    (import_job_map)."""
     if not can_import_accounts(actor):
         raise PermissionDenied(IMPORT_REFUSED)
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}")
+    if kind not in ImportKind.values:
+        raise ValueError(f"kind must be one of {', '.join(ImportKind.values)}")
     _, _, header = csv_header(data)
     try:
-        csv_open(data)
+        csv_open(data, kind=kind)
     except ImportFileError as exc:
         # Not icpsite's own columns (a CRM's export): the job waits for
         # whoever uploaded it to choose them (import_job_map).
@@ -392,6 +416,7 @@ def import_job_create(*, actor: User, file_name: str, data: bytes, mode: Mode) -
             file_size=len(data),
             data=data,
             mode=mode,
+            kind=kind,
             status=status,
         )
         if status == ImportJobStatus.MAPPING:
@@ -424,11 +449,11 @@ def import_job_map(
     if not data:  # started meanwhile, or failed by the sweep and its file dropped
         raise ValidationError({NON_FIELD_ERRORS: [NOT_WAITING]})
     _, _, header = csv_header(data)
-    problems = mapping_problems(header, mapping, declared_traits())
+    problems = mapping_problems(header, mapping, declared_traits(), job.kind)
     if problems:
         raise ValidationError({column or NON_FIELD_ERRORS: [m] for column, m in problems.items()})
     try:
-        csv_open(data, mapping)
+        csv_open(data, mapping, job.kind)
     except ImportFileError as exc:
         raise ValidationError({NON_FIELD_ERRORS: exc.problems}) from None
     chosen = {column: mapping.get(column, SKIP) for column in header}
@@ -444,7 +469,7 @@ def import_job_map(
             raise ValidationError({NON_FIELD_ERRORS: [NOT_WAITING]})
         if name:
             ImportMapping.objects.update_or_create(
-                name=name, defaults={"columns": chosen, "created_by": actor}
+                name=name, defaults={"columns": chosen, "kind": job.kind, "created_by": actor}
             )
         transaction.on_commit(lambda: import_job_dispatch(job.pk), robust=True)
     job.refresh_from_db()
@@ -463,22 +488,33 @@ def import_job_preview(
     """The first `rows` rows of a job's file as `mapping` would store them,
     each with its values or its errors, for the mapping page."""
     data = bytes(ImportJob.objects.values_list("data", flat=True).get(pk=job.pk))
-    traits = declared_traits()
+    rows_of = _rows_of(job.kind)
     shown: list[PreviewRow] = []
     try:
-        file = csv_open(data, mapping)
+        file = csv_open(data, mapping, job.kind)
         for number, row in csv_records(file):
             if len(shown) >= rows:
                 break
             if not row or all(is_empty(v) for v in row.values()):
                 continue
             try:
-                shown.append(PreviewRow(number, account_clean(row, traits=traits), {}))
-            except AccountInvalidError as exc:
+                shown.append(PreviewRow(number, rows_of.clean(row, strict=False), {}))
+            except RowInvalidError as exc:
                 shown.append(PreviewRow(number, {}, exc.errors))
     except ImportFileError:
         pass  # the page shows the mapping's own problems instead
     return shown
+
+
+def import_job_preview_fields(*, job: ImportJob, mapping: Mapping[str, str]) -> list[str]:
+    """The fields the mapping page's preview shows, in the file's order: the
+    mapped ones as stored, so a deal's status read from its stage or its
+    flags is shown and the flags are not."""
+    fields = [f for f in mapping.values() if f and f not in STATUS_FLAGS]
+    if job.kind == ImportKind.DEALS and "status" not in fields:
+        after_stage = fields.index("stage") + 1 if "stage" in fields else len(fields)
+        fields.insert(after_stage, "status")
+    return fields
 
 
 def import_job_samples(*, job: ImportJob) -> list[list[str]]:
@@ -487,12 +523,14 @@ def import_job_samples(*, job: ImportJob) -> list[list[str]]:
     return csv_samples(data) if data else []
 
 
-def import_mapping_list() -> list[ImportMapping]:
-    return list(ImportMapping.objects.order_by("name"))
+def import_mapping_list(*, kind: str = ImportKind.ACCOUNTS) -> list[ImportMapping]:
+    """The saved mappings of files of `kind`, by name."""
+    return list(ImportMapping.objects.filter(kind=kind).order_by("name"))
 
 
-def import_mapping_get(name: str) -> ImportMapping | None:
-    return ImportMapping.objects.filter(name=name).first()
+def import_mapping_get(name: str, *, kind: str = ImportKind.ACCOUNTS) -> ImportMapping | None:
+    """The saved mapping of that name for files of `kind`, or None."""
+    return ImportMapping.objects.filter(name=name, kind=kind).first()
 
 
 def import_job_dispatch(job_id: int, *, resend_before: datetime | None = None) -> bool:
@@ -604,9 +642,10 @@ def _forget_progress(job_id: int) -> None:
 def _import(job: ImportJob) -> None:
     mode: Mode = "valid_only" if job.mode == ImportJob.Mode.VALID_ONLY else "all_or_nothing"
     try:
-        report = accounts_import_file(
+        report = file_import(
             actor=job.created_by,
             data=bytes(job.data),
+            kind=job.kind,
             mode=mode,
             progress=lambda report: _progress_set(job.pk, report),
             mapping=job.mapping or None,

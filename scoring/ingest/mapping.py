@@ -1,15 +1,17 @@
-"""Which column of a CSV file is stored as which account field.
+"""Which column of a CSV file is stored as which field of an account or
+a deal.
 
 A file exported from a CRM names its columns its own way ("Record ID",
 "Company name", "Billing Country"). A mapping says, for each column of the
-file, the field it fills (one of COLUMNS, or `traits.<key>` for a declared
-trait) or that it is skipped. The import page proposes one from the header
-(mapping_propose): a saved mapping first, then icpsite's own names, then the
-standard headers of a HubSpot companies export and a Salesforce accounts
-report, then the declared traits' keys (`seats` or `traits.seats`) and
+file, the field it fills (one of the kind's own columns, or `traits.<key>`
+for an account's declared trait) or that it is skipped. The import page
+proposes one from the header (mapping_propose): a saved mapping first, then
+icpsite's own names, then the standard headers of the CRMs' exports (a
+HubSpot companies or deals export, a Salesforce accounts or opportunities
+report), then the declared traits' keys (`seats` or `traits.seats`) and
 labels, all compared without regard to case, spaces and punctuation; no
 field is proposed for two columns. Whoever imports checks it, and may save
-it by name for the next file.
+it by name for the next file of that kind.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 
 from profiles.attributes import Attribute
+from scoring.ingest.deal_rows import DEAL_FILE_COLUMNS
 from scoring.ingest.rows import COLUMNS, TRAIT_PREFIX
+from scoring.models import ImportKind
 
 # The file's column is not imported.
 SKIP = ""
@@ -71,6 +75,61 @@ CRM_HEADERS: dict[str, tuple[str, ...]] = {
     "lifecycle_stage": ("Lifecycle Stage", "lifecyclestage"),
 }
 
+# The fields a deals file may fill.
+DEAL_FIELD_LABELS: dict[str, str] = {
+    "external_id": "External id (the CRM's deal id; required)",
+    "account": "Account (its external id; required for new deals)",
+    "name": "Deal name",
+    "stage": "Stage (a won or lost stage sets the status)",
+    "status": "Status (open, won or lost)",
+    "type": "Type (new business, expansion, renewal)",
+    "amount": "Amount",
+    "currency": "Currency (a 3-letter code)",
+    "opened_at": "Opened (created)",
+    "closed_at": "Closed (close date)",
+    "closed": "Closed? (true or false)",
+    "won": "Won? (true or false)",
+}
+assert set(DEAL_FIELD_LABELS) == set(DEAL_FILE_COLUMNS)
+
+# Standard column headers of a HubSpot deals export (labels and internal
+# names) and a Salesforce opportunities report or Data Loader export.
+DEAL_CRM_HEADERS: dict[str, tuple[str, ...]] = {
+    "external_id": (
+        "Record ID",
+        "Deal ID",
+        "hs_object_id",
+        "Opportunity ID",
+        "Opportunity ID (18)",
+        "Id",
+    ),
+    "account": (
+        "Associated Company IDs (Primary)",
+        "Associated Company IDs",
+        "Associated Company ID",
+        "Company ID",
+        "Account ID",
+        "Account ID (18)",
+        "AccountId",
+    ),
+    "name": ("Deal Name", "dealname", "Opportunity Name", "Name"),
+    "stage": ("Deal Stage", "dealstage", "Stage", "StageName"),
+    "type": ("Deal Type", "dealtype", "Type", "Opportunity Type"),
+    "amount": ("Amount",),
+    "currency": (
+        "Currency",
+        "Deal currency code",
+        "deal_currency_code",
+        "Opportunity Currency",
+        "Amount Currency",
+        "CurrencyIsoCode",
+    ),
+    "opened_at": ("Create Date", "createdate", "Created Date", "CreatedDate"),
+    "closed_at": ("Close Date", "closedate", "CloseDate"),
+    "closed": ("Closed", "IsClosed"),
+    "won": ("Won", "IsWon"),
+}
+
 _NOT_WORD = re.compile(r"[\W_]+")
 
 
@@ -80,18 +139,30 @@ def header_key(name: str) -> str:
     return _NOT_WORD.sub("", name.casefold())
 
 
-_KNOWN: dict[str, str] = {
-    **{header_key(header): field for field, headers in CRM_HEADERS.items() for header in headers},
-    **{header_key(field): field for field in COLUMNS},
+def _known(headers: Mapping[str, tuple[str, ...]], own: Iterable[str]) -> dict[str, str]:
+    return {
+        **{header_key(header): field for field, names in headers.items() for header in names},
+        **{header_key(field): field for field in own},
+    }
+
+
+_KNOWN: dict[str, dict[str, str]] = {
+    ImportKind.ACCOUNTS: _known(CRM_HEADERS, COLUMNS),
+    ImportKind.DEALS: _known(DEAL_CRM_HEADERS, DEAL_FILE_COLUMNS),
 }
+_LABELS = {ImportKind.ACCOUNTS: FIELD_LABELS, ImportKind.DEALS: DEAL_FIELD_LABELS}
 
 
-def targets(traits: Mapping[str, Attribute]) -> list[tuple[str, str]]:
-    """What a column may be stored as, (value, words), in the page's order:
-    skipped, each field, each declared trait."""
+def targets(
+    traits: Mapping[str, Attribute], kind: str = ImportKind.ACCOUNTS
+) -> list[tuple[str, str]]:
+    """What a column of a file of `kind` may be stored as, (value, words),
+    in the page's order: skipped, each field, each declared trait (accounts)."""
+    if kind != ImportKind.ACCOUNTS:
+        traits = {}
     return [
         (SKIP, "Skip this column"),
-        *FIELD_LABELS.items(),
+        *_LABELS[ImportKind(kind)].items(),
         *((f"{TRAIT_PREFIX}{key}", f"Trait: {t.label}") for key, t in sorted(traits.items())),
     ]
 
@@ -100,16 +171,18 @@ def mapping_propose(
     header: Iterable[str],
     traits: Mapping[str, Attribute],
     saved: Mapping[str, str] | None = None,
+    kind: str = ImportKind.ACCOUNTS,
 ) -> dict[str, str]:
     """A target for each column of `header`: the saved mapping's, else a
-    field or declared trait whose name matches, else SKIP. No target is
-    proposed twice; a later column that matches a taken one is skipped."""
-    by_key = dict(_KNOWN)
-    for key, trait in traits.items():
+    field (of `kind`) or declared trait whose name matches, else SKIP. No
+    target is proposed twice; a later column that matches a taken one is
+    skipped."""
+    by_key = dict(_KNOWN[ImportKind(kind)])
+    for key, trait in traits.items() if kind == ImportKind.ACCOUNTS else ():
         by_key.setdefault(header_key(key), f"{TRAIT_PREFIX}{key}")
         by_key.setdefault(header_key(f"{TRAIT_PREFIX}{key}"), f"{TRAIT_PREFIX}{key}")
         by_key.setdefault(header_key(trait.label), f"{TRAIT_PREFIX}{key}")
-    allowed = {value for value, _ in targets(traits)}
+    allowed = {value for value, _ in targets(traits, kind)}
     proposal: dict[str, str] = {}
     taken: set[str] = set()
     for column in header:
@@ -133,12 +206,16 @@ def repeated_names(header: Iterable[str]) -> str:
 
 
 def mapping_problems(
-    header: list[str], mapping: Mapping[str, str], traits: Mapping[str, Attribute]
+    header: list[str],
+    mapping: Mapping[str, str],
+    traits: Mapping[str, Attribute],
+    kind: str = ImportKind.ACCOUNTS,
 ) -> dict[str, str]:
-    """What is wrong with `mapping` for a file with `header`, keyed by the
-    column it is about ("" for the mapping as a whole); empty when it may
-    be used."""
-    allowed = {value for value, _ in targets(traits)}
+    """What is wrong with `mapping` for a file of `kind` with `header`, keyed
+    by the column it is about ("" for the mapping as a whole); empty when it
+    may be used."""
+    labels = _LABELS[ImportKind(kind)]
+    allowed = {value for value, _ in targets(traits, kind)}
     problems: dict[str, str] = {}
     for column in header:
         target = mapping.get(column, SKIP)
@@ -151,7 +228,7 @@ def mapping_problems(
             others = [c for c in header if c != column and mapping.get(c) == target]
             problems[column] = (
                 f"{column!r} and {', '.join(repr(c) for c in others)} are both stored as "
-                f"{FIELD_LABELS.get(target, target)}; choose one."
+                f"{labels.get(target, target)}; choose one."
             )
     if not chosen["external_id"]:
         problems[SKIP] = "Choose the column that holds External id."

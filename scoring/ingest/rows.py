@@ -1,12 +1,15 @@
-"""The rules of one incoming account row, whichever way it comes (a CSV
-file's record or a CRM's JSON object): account_clean turns a mapping of
-column to value into the values to store, or raises AccountInvalidError
-naming each bad field.
+"""The rules of one incoming row, whichever way it comes (a CSV file's
+record or a CRM's JSON object): row_clean turns a mapping of column to value
+into the values to store by the rules of its kind (RowRules), or raises
+RowInvalidError naming each bad field. This module holds the readers of
+single values and the account's rules (account_clean); a deal's are in
+scoring.ingest.deal_rows.
 
 - A row sets the columns it has. An empty cell (or JSON null) clears the
   value (NULL, "" or []); a column the row lacks leaves the stored value
-  alone. external_id is required in every row; name in a row that creates
-  an account (an update may leave it out, but not send it empty).
+  alone. external_id is required in every row; the kind's key field (an
+  account's name) in a row that creates a record (an update may leave it
+  out, but not send it empty).
 - Nothing is guessed: a value that does not read cleanly is an error naming
   the field and the value, never coerced or dropped.
 """
@@ -14,7 +17,8 @@ naming each bad field.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -39,6 +43,8 @@ LIFECYCLE_STAGE_LENGTH = 60
 MAX_INT = 2_147_483_647
 MAX_BIGINT = 9_223_372_036_854_775_807
 MAX_DEAL_AMOUNT = Decimal("999999999999.99")
+# A deal amount from a JSON client: a number, or its exact text ("48000.00").
+AMOUNT_JSON_TYPES: tuple[type, ...] = (int, float, str)
 # Number traits are stored in JSON as doubles; past this they lose whole units.
 MAX_TRAIT_NUMBER = Decimal("1e15")
 
@@ -75,8 +81,16 @@ OUTCOME_COLUMNS = (
     "deal_amount",
     "churned_at",
 )
+# An account row's outcome fields are a shortcut to the account's outcome
+# deal (scoring.ingest.outcomes), not fields of the account.
+OUTCOME_DEAL_FIELDS = ("opportunity_opened_at", "deal_status", "deal_closed_at", "deal_amount")
 # Written on update; external_id is the key and never changes.
-UPDATE_FIELDS = [*(c for c in COLUMNS if c != "external_id"), "traits", "list_index", "updated_at"]
+UPDATE_FIELDS = [
+    *(c for c in COLUMNS if c != "external_id" and c not in OUTCOME_DEAL_FIELDS),
+    "traits",
+    "list_index",
+    "updated_at",
+]
 
 _WHOLE = re.compile(r"[+-]?[0-9]+")
 _DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
@@ -91,7 +105,7 @@ def declared_traits() -> dict[str, Attribute]:
 # --- One row -------------------------------------------------------------------
 
 
-class AccountInvalidError(Exception):
+class RowInvalidError(Exception):
     """A row that does not validate; `errors` maps each field to its messages."""
 
     def __init__(self, errors: dict[str, list[str]]) -> None:
@@ -99,11 +113,19 @@ class AccountInvalidError(Exception):
         self.errors = errors
 
 
-class _BadValueError(Exception):
+class AccountInvalidError(RowInvalidError):
+    """An account row that does not validate."""
+
+
+class BadValueError(Exception):
     """One field's value is unusable; the message says why."""
 
 
-def _shown(value: Any) -> str:
+# Reads one field's value into its stored form, or raises BadValueError.
+Reader = Callable[[Any], Any]
+
+
+def shown(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -112,21 +134,21 @@ def is_empty(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _text(value: Any, max_length: int = MAX_VALUE_LENGTH) -> str:
+def text_value(value: Any, max_length: int = MAX_VALUE_LENGTH) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise _BadValueError(f"{_shown(value)} is not text")
+        raise BadValueError(f"{shown(value)} is not text")
     text = value.strip()
     problem = text_problem(text)
     if problem is not None:
-        raise _BadValueError(problem)
+        raise BadValueError(problem)
     if len(text) > max_length:
-        raise _BadValueError(f"is {len(text)} characters long; the limit is {max_length}")
+        raise BadValueError(f"is {len(text)} characters long; the limit is {max_length}")
     return text
 
 
-def _whole(value: Any, maximum: int) -> int | None:
+def whole_value(value: Any, maximum: int) -> int | None:
     if is_empty(value):
         return None
     if isinstance(value, float) and value.is_integer():
@@ -134,19 +156,17 @@ def _whole(value: Any, maximum: int) -> int | None:
     if isinstance(value, str) and _WHOLE.fullmatch(value.strip()):
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _BadValueError(
-            f"{_shown(value)} is not a whole number (write digits only, e.g. 1200)"
-        )
+        raise BadValueError(f"{shown(value)} is not a whole number (write digits only, e.g. 1200)")
     if value < 0:
-        raise _BadValueError(f"{value} is negative; enter 0 or more")
+        raise BadValueError(f"{value} is negative; enter 0 or more")
     if value > maximum:
-        raise _BadValueError(f"{value} is larger than {maximum:,}")
+        raise BadValueError(f"{value} is larger than {maximum:,}")
     return value
 
 
-def _decimal(value: Any) -> Decimal:
+def decimal_value(value: Any) -> Decimal:
     if isinstance(value, bool):
-        raise _BadValueError(f"{_shown(value)} is not a number")
+        raise BadValueError(f"{shown(value)} is not a number")
     if isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
         return Decimal(value.strip())
     if isinstance(value, int | float | Decimal):
@@ -156,25 +176,25 @@ def _decimal(value: Any) -> Decimal:
             number = Decimal("NaN")
         if number.is_finite():
             return number
-    raise _BadValueError(
-        f"{_shown(value)} is not a number (write digits with an optional '.', e.g. 1200.50)"
+    raise BadValueError(
+        f"{shown(value)} is not a number (write digits with an optional '.', e.g. 1200.50)"
     )
 
 
-def _amount(value: Any) -> Decimal | None:
+def amount_value(value: Any) -> Decimal | None:
     if is_empty(value):
         return None
-    number = _decimal(value)
+    number = decimal_value(value)
     if number < 0:
-        raise _BadValueError(f"{value} is negative; enter 0 or more")
+        raise BadValueError(f"{value} is negative; enter 0 or more")
     if number > MAX_DEAL_AMOUNT:
-        raise _BadValueError(f"{value} is larger than {MAX_DEAL_AMOUNT:,}")
+        raise BadValueError(f"{value} is larger than {MAX_DEAL_AMOUNT:,}")
     if number != number.quantize(Decimal("0.01")):
-        raise _BadValueError(f"{value} has more than 2 decimal places")
+        raise BadValueError(f"{value} has more than 2 decimal places")
     return number.quantize(Decimal("0.01"))
 
 
-def _boolean(value: Any) -> bool | None:
+def boolean_value(value: Any) -> bool | None:
     if is_empty(value):
         return None
     if isinstance(value, bool):
@@ -184,10 +204,10 @@ def _boolean(value: Any) -> bool | None:
         return True
     if word in _FALSE:
         return False
-    raise _BadValueError(f"{_shown(value)} is not one of true, false, yes, no, 1, 0 (or empty)")
+    raise BadValueError(f"{shown(value)} is not one of true, false, yes, no, 1, 0 (or empty)")
 
 
-def _list(value: Any) -> list[str]:
+def list_value(value: Any) -> list[str]:
     if is_empty(value):
         return []
     if isinstance(value, str):
@@ -195,25 +215,23 @@ def _list(value: Any) -> list[str]:
     elif isinstance(value, list | tuple):
         items = list(value)
     else:
-        raise _BadValueError(
-            f"{_shown(value)} is not a list (in a CSV cell, separate items with , or ;)"
+        raise BadValueError(
+            f"{shown(value)} is not a list (in a CSV cell, separate items with , or ;)"
         )
     if len(items) > MAX_LIST_ITEMS:
-        raise _BadValueError(f"has {len(items)} items; the limit is {MAX_LIST_ITEMS}")
+        raise BadValueError(f"has {len(items)} items; the limit is {MAX_LIST_ITEMS}")
     seen: dict[str, None] = {}
     for item in items:
         if not isinstance(item, str) or not item.strip():
-            raise _BadValueError(f"item {_shown(item)} is not text")
+            raise BadValueError(f"item {shown(item)} is not text")
         text = item.strip().lower()
         problem = text_problem(text)
         if problem is not None:
-            raise _BadValueError(f"item {_shown(item.strip())} {problem}")
+            raise BadValueError(f"item {shown(item.strip())} {problem}")
         if LIST_SEPARATOR in text:
-            raise _BadValueError(f"item {_shown(item.strip())} may not contain {LIST_SEPARATOR!r}")
+            raise BadValueError(f"item {shown(item.strip())} may not contain {LIST_SEPARATOR!r}")
         if len(text) > MAX_VALUE_LENGTH:
-            raise _BadValueError(
-                f"item {_shown(item.strip())} is over {MAX_VALUE_LENGTH} characters"
-            )
+            raise BadValueError(f"item {shown(item.strip())} is over {MAX_VALUE_LENGTH} characters")
         seen.setdefault(text, None)
     return list(seen)
 
@@ -224,7 +242,7 @@ def _list(value: Any) -> list[str]:
 EARLIEST_YEAR, LATEST_YEAR = 1900, 2999
 
 
-def _moment(value: Any) -> datetime | None:
+def moment_value(value: Any) -> datetime | None:
     """A timezone-aware datetime; a bare date means the start of that day in
     the site's time zone. A time without an offset is refused: guessing the
     zone would shift the moment by hours."""
@@ -232,18 +250,16 @@ def _moment(value: Any) -> datetime | None:
         return None
     moment = _parsed(value)
     if moment is None:
-        raise _BadValueError(
-            f"{_shown(value)} is not a date (2024-05-31) or a date and time with an offset "
+        raise BadValueError(
+            f"{shown(value)} is not a date (2024-05-31) or a date and time with an offset "
             "(2024-05-31T09:30:00+02:00)"
         )
     if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
-        raise _BadValueError(
-            f"{_shown(value)} is outside the years {EARLIEST_YEAR} to {LATEST_YEAR}"
-        )
+        raise BadValueError(f"{shown(value)} is outside the years {EARLIEST_YEAR} to {LATEST_YEAR}")
     if not isinstance(moment, datetime):
         return _start_of(moment)
     if timezone.is_naive(moment):
-        raise _BadValueError(f"{_shown(value)} has no time zone; add an offset such as Z or +02:00")
+        raise BadValueError(f"{shown(value)} has no time zone; add an offset such as Z or +02:00")
     return moment
 
 
@@ -265,9 +281,9 @@ def _start_of(day: date) -> datetime:
 
 
 def _deal_status(value: Any) -> str:
-    word = _text(value).lower()
+    word = text_value(value).lower()
     if word not in DealStatus.values:
-        raise _BadValueError(f"{_shown(value)} is not one of open, won, lost (or empty)")
+        raise BadValueError(f"{shown(value)} is not one of open, won, lost (or empty)")
     return word
 
 
@@ -276,29 +292,29 @@ def _trait(attribute: Attribute, value: Any) -> Any:
     if is_empty(value) or value == []:
         return None
     if attribute.type == AttrType.NUMBER:
-        number = _decimal(value)
+        number = decimal_value(value)
         if abs(number) >= MAX_TRAIT_NUMBER:
-            raise _BadValueError(f"{_shown(value)} is too large; the limit is 1e15")
+            raise BadValueError(f"{shown(value)} is too large; the limit is 1e15")
         whole = number == number.to_integral_value()
         return int(number) if whole and abs(number) < 2**53 else float(number)
     if attribute.type == AttrType.CATEGORY:
-        return _text(value)
+        return text_value(value)
     if attribute.type == AttrType.LIST:
-        return _list(value)
-    return _boolean(value)
+        return list_value(value)
+    return boolean_value(value)
 
 
-_FIELD_RULES: dict[str, Any] = {
-    "domain": _text,
-    "employees": lambda v: _whole(v, MAX_INT),
-    "annual_revenue": lambda v: _whole(v, MAX_BIGINT),
-    **dict.fromkeys(TEXT_FIELDS, _text),
-    "tech_stack": _list,
-    "has_revops": _boolean,
-    "lifecycle_stage": lambda v: _text(v, LIFECYCLE_STAGE_LENGTH),
-    **dict.fromkeys(DATETIME_FIELDS, _moment),
+_FIELD_RULES: dict[str, Reader] = {
+    "domain": text_value,
+    "employees": lambda v: whole_value(v, MAX_INT),
+    "annual_revenue": lambda v: whole_value(v, MAX_BIGINT),
+    **dict.fromkeys(TEXT_FIELDS, text_value),
+    "tech_stack": list_value,
+    "has_revops": boolean_value,
+    "lifecycle_stage": lambda v: text_value(v, LIFECYCLE_STAGE_LENGTH),
+    **dict.fromkeys(DATETIME_FIELDS, moment_value),
     "deal_status": _deal_status,
-    "deal_amount": _amount,
+    "deal_amount": amount_value,
 }
 
 
@@ -311,7 +327,7 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
     **dict.fromkeys(DATETIME_FIELDS, (str,)),
     "employees": (int,),
     "annual_revenue": (int,),
-    "deal_amount": (int, float, str),
+    "deal_amount": AMOUNT_JSON_TYPES,
     "has_revops": (bool,),
     "tech_stack": (list,),
 }
@@ -333,26 +349,89 @@ def _json_kind(value: Any) -> str:
     return _JSON_NAMES.get(type(value), type(value).__name__)
 
 
-def _check_json_type(value: Any, expected: tuple[type, ...]) -> None:
+def check_json_type(value: Any, expected: tuple[type, ...]) -> None:
     """Refuse a JSON value of the wrong type; null always passes (it clears)."""
     if value is None:
         return
     wrong_bool = isinstance(value, bool) and bool not in expected
     if wrong_bool or not isinstance(value, expected):
         wanted = " or ".join(_JSON_NAMES[t] for t in expected if t in _JSON_NAMES)
-        raise _BadValueError(f"{_shown(value)} is {_json_kind(value)}; send {wanted} or null")
+        raise BadValueError(f"{shown(value)} is {_json_kind(value)}; send {wanted} or null")
 
 
-def _required(value: Any, max_length: int, empty: str = "missing; every row needs one") -> str:
+def required_text(value: Any, max_length: int, empty: str = "missing; every row needs one") -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
-    text = _text(value, max_length)
+    text = text_value(value, max_length)
     if not text:
-        raise _BadValueError(empty)
+        raise BadValueError(empty)
     return text
 
 
 NAME_EMPTY = "empty; an account's name cannot be cleared (leave the field out to keep it)"
+
+
+# --- Rules of a kind of row --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowRules:
+    """What one kind of row (an account, a deal) may hold and how each field
+    reads. `key_field` names the row that creates a record (an account's
+    name): required there, optional in an update, never sent empty. `finish`
+    checks the fields against one another once each reads on its own, adding
+    to the errors by field."""
+
+    columns: tuple[str, ...]
+    fields: Mapping[str, Reader]
+    json_types: Mapping[str, tuple[type, ...]]
+    id_length: int
+    key_field: str
+    key_empty: str
+    key_length: int
+    finish: Callable[[dict[str, Any], dict[str, list[str]]], None] | None = None
+
+
+ACCOUNT_ROWS = RowRules(
+    columns=COLUMNS,
+    fields=_FIELD_RULES,
+    json_types=_JSON_TYPES,
+    id_length=MAX_EXTERNAL_ID_LENGTH,
+    key_field="name",
+    key_empty=NAME_EMPTY,
+    key_length=NAME_LENGTH,
+)
+
+
+def row_clean(
+    row: Mapping[str, Any],
+    rules: RowRules,
+    *,
+    strict: bool = False,
+    columns: tuple[str, ...] | None = None,
+    traits: dict[str, Attribute] | None = None,
+    error: type[RowInvalidError] = RowInvalidError,
+) -> dict[str, Any]:
+    """The row's fields in stored form by `rules`, or `error` naming every
+    bad field; only the columns present come back (see the module rules).
+
+    `columns` narrows what a row may hold (by default the rules' own).
+    `traits`, the declared ones, lets the row hold traits as a `traits`
+    mapping (JSON) or `traits.<key>` columns; they come back under "traits"
+    as {key: value or None to clear}. `strict` (JSON clients) also refuses
+    values of the wrong JSON type, such as a number in quotes.
+    """
+    errors: dict[str, list[str]] = {}
+    allowed = rules.columns if columns is None else columns
+    trait_values = _trait_cells(row, allowed, traits is not None, errors)
+    clean = _clean_fields(row, rules, allowed, strict, errors)
+    if trait_values and traits is not None:
+        clean["traits"] = _clean_traits(trait_values, traits, strict, errors)
+    if rules.finish is not None and not errors:
+        rules.finish(clean, errors)
+    if errors:
+        raise error(errors)
+    return clean
 
 
 def account_clean(
@@ -362,24 +441,18 @@ def account_clean(
     strict: bool = False,
     columns: tuple[str, ...] = COLUMNS,
 ) -> dict[str, Any]:
-    """The row's fields in stored form, or AccountInvalidError naming every bad field.
-
-    Only the columns present come back (see the module rules). Traits come
-    from a `traits` mapping (JSON) or `traits.<key>` columns (CSV), must be
-    declared, and come back under "traits" as {key: value or None to clear}.
-    `strict` (JSON clients) also refuses values of the wrong JSON type, such
-    as a number in quotes. `columns` narrows what a row may hold (outcomes
-    only, for instance); without "name" among them, name is not required.
-    """
-    errors: dict[str, list[str]] = {}
-    with_traits = columns == COLUMNS
-    trait_values = _trait_cells(row, columns, with_traits, errors)
-    clean = _clean_fields(row, columns, strict, errors)
-    if trait_values:
-        clean["traits"] = _clean_traits(trait_values, traits, strict, errors)
-    if errors:
-        raise AccountInvalidError(errors)
-    return clean
+    """An account row's fields in stored form, or AccountInvalidError naming
+    every bad field (row_clean). Traits are declared ones; `columns` narrows
+    what a row may hold (outcomes only, which take no traits); without
+    "name" among them, name is not required."""
+    return row_clean(
+        row,
+        ACCOUNT_ROWS,
+        strict=strict,
+        columns=columns,
+        traits=traits if columns == COLUMNS else None,
+        error=AccountInvalidError,
+    )
 
 
 def _trait_cells(
@@ -395,7 +468,7 @@ def _trait_cells(
     for column, value in row.items():
         if column == "traits" and with_traits:
             if not isinstance(value, Mapping):
-                errors["traits"] = [f"{_shown(value)} is not an object of trait values"]
+                errors["traits"] = [f"{shown(value)} is not an object of trait values"]
                 continue
             trait_values.update({f"{TRAIT_PREFIX}{k}": v for k, v in value.items()})
         elif isinstance(column, str) and column.startswith(TRAIT_PREFIX) and with_traits:
@@ -415,25 +488,30 @@ def _trait_cells(
 
 
 def _clean_fields(
-    row: Mapping[str, Any], columns: tuple[str, ...], strict: bool, errors: dict[str, list[str]]
+    row: Mapping[str, Any],
+    rules: RowRules,
+    columns: tuple[str, ...],
+    strict: bool,
+    errors: dict[str, list[str]],
 ) -> dict[str, Any]:
-    """The built-in columns the row has, in stored form; external_id whether
-    the row has it or not. A row without name updates the account held
-    (the importer refuses it for a new account); a name given empty is
-    an error."""
+    """The columns the row has, in stored form; external_id whether the row
+    has it or not. A row without the key field (an account's name) updates
+    the record held (the importer refuses it for a new one); a key field
+    given empty is an error."""
     clean: dict[str, Any] = {}
-    required = [("external_id", lambda v: _required(v, MAX_EXTERNAL_ID_LENGTH))]
-    if "name" in columns and "name" in row:
-        required.append(("name", lambda v: _required(v, NAME_LENGTH, NAME_EMPTY)))
-    for column, rule in (
-        *required,
-        *((c, _FIELD_RULES[c]) for c in columns if c in row and c in _FIELD_RULES),
-    ):
+    key = rules.key_field
+    readers: list[tuple[str, Reader]] = [
+        ("external_id", lambda v: required_text(v, rules.id_length))
+    ]
+    if key in columns and key in row:
+        readers.append((key, lambda v: required_text(v, rules.key_length, rules.key_empty)))
+    readers += [(c, rules.fields[c]) for c in columns if c in row and c in rules.fields]
+    for column, read in readers:
         try:
             if strict:
-                _check_json_type(row.get(column), _JSON_TYPES[column])
-            clean[column] = rule(row.get(column))
-        except _BadValueError as exc:
+                check_json_type(row.get(column), rules.json_types[column])
+            clean[column] = read(row.get(column))
+        except BadValueError as exc:
             errors.setdefault(column, []).append(str(exc))
     return clean
 
@@ -458,8 +536,8 @@ def _clean_traits(
             continue
         try:
             if strict:
-                _check_json_type(value, _TRAIT_JSON_TYPES[attribute.type])
+                check_json_type(value, _TRAIT_JSON_TYPES[attribute.type])
             clean[key] = _trait(attribute, value)
-        except _BadValueError as exc:
+        except BadValueError as exc:
             errors.setdefault(column, []).append(f"{exc}; {key} is a {attribute.type.value} trait")
     return clean

@@ -402,6 +402,25 @@ def test_a_merge_moves_deals_overrides_and_claims_and_removes_the_merged(
     ]
 
 
+def test_a_merged_accounts_outcome_deal_becomes_an_ordinary_deal_of_the_survivor(
+    writer: APIClient, live: ScoringRun
+) -> None:
+    won = {"deal_status": "won", "deal_closed_at": "2026-11-30T00:00:00Z"}
+    push(writer, account("keep", **won), account("dup", **won))
+
+    response = writer.post(MERGE, {"into": "keep", "from": ["dup"]}, format="json")
+
+    assert response.status_code == 200, response.json()
+    assert sorted(Deal.objects.values_list("external_id", "account__external_id")) == [
+        ("merged:outcome:dup", "keep"),
+        ("outcome:keep", "keep"),
+    ]
+    # A new account taking the merged id starts with an outcome deal of its own.
+    push(writer, account("dup", deal_status="lost", deal_closed_at="2026-12-01T00:00:00Z"))
+    assert Deal.objects.get(external_id="outcome:dup").account.external_id == "dup"
+    assert Deal.objects.get(external_id="merged:outcome:dup").status == "won"
+
+
 MERGE_ERRORS: dict[str, tuple[dict[str, Any], str, str]] = {
     "an unknown survivor": ({"into": "nope", "from": ["b"]}, "into", "No account 'nope'."),
     "an unknown merged account": ({"into": "a", "from": ["b", "x"]}, "from", "No account 'x'."),

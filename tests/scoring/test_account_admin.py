@@ -24,8 +24,10 @@ def form_data(account: Account, **changes: str) -> dict[str, str]:
         "industry": "SaaS",
         "tech_stack": '["Salesforce", "Slack"]',
         "traits": "{}",
-        "deal_status": "",
         "has_revops": "true",
+        # The management form of the deals shown below the account (read only).
+        "deals-TOTAL_FORMS": "0",
+        "deals-INITIAL_FORMS": "0",
     }
     data.update(changes)
     return data

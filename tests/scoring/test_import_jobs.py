@@ -20,7 +20,7 @@ from django.urls import reverse
 
 from profiles.models import Profile, Trait, User
 from scoring import services
-from scoring.ingest import jobs
+from scoring.ingest import importer, jobs
 from scoring.ingest.importer import BATCH_SIZE, accounts_import
 from scoring.ingest.jobs import import_job_run
 from scoring.models import Account, AccountScore, ImportJob, ScoringRun
@@ -76,7 +76,7 @@ def test_a_200000_row_file_is_stored_by_the_request_and_not_imported_in_it(
     def refuse(**kwargs: Any) -> None:
         raise AssertionError("the request imported the file")
 
-    monkeypatch.setattr(jobs, "accounts_import_file", refuse)
+    monkeypatch.setattr(jobs, "file_import", refuse)
     client.force_login(manager)
     data = csv_file(200_000)
     with CaptureQueriesContext(connection) as queries:
@@ -149,7 +149,7 @@ def test_a_failure_while_writing_the_last_batch_undoes_the_batches_before_it(
 ) -> None:
     AccountFactory.create(external_id="crm-5", name="Before", employees=7)
     written = []
-    real = jobs.write_batch
+    real = importer.write_batch
 
     def failing(report: Any, batch: list[Any], **kwargs: Any) -> list[int]:
         written.append(len(batch))
@@ -157,7 +157,7 @@ def test_a_failure_while_writing_the_last_batch_undoes_the_batches_before_it(
             raise RuntimeError("disk full")
         return real(report, batch, **kwargs)
 
-    monkeypatch.setattr(jobs, "write_batch", failing)
+    monkeypatch.setattr(importer, "write_batch", failing)
     job = queued(manager, csv_file(2 * BATCH_SIZE + 10))
     with pytest.raises(RuntimeError):
         import_job_run_task.delay(job.pk)
@@ -299,7 +299,7 @@ def test_a_file_stores_accounts_exactly_as_the_row_import_does(manager: User) ->
         actor=manager, rows=[{**r, "external_id": f"row-{n}"} for n, r in enumerate(rows)]
     )
     data = "\n".join([header, *(f"file-{n},{c}" for n, c in enumerate(cells))]).encode()
-    report = jobs.accounts_import_file(actor=manager, data=data, mode="all_or_nothing")
+    report = jobs.file_import(actor=manager, data=data, mode="all_or_nothing")
     assert (report.created, report.written) == (2, True)
     left_out = {"id", "external_id", "created_at", "updated_at"}
 

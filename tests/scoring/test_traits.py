@@ -237,6 +237,8 @@ def test_an_account_saved_in_the_admin_with_a_null_trait_holds_no_value(
     }
     data["traits"] = '{"seats": null}'
     data["tech_stack"] = "[]"
+    # The management form of the deals shown below the account (read only).
+    data["deals-TOTAL_FORMS"] = data["deals-INITIAL_FORMS"] = "0"
     response = client.post(reverse("admin:scoring_account_change", args=[account.pk]), data)
     assert response.status_code == 302
     account.refresh_from_db()
@@ -270,7 +272,7 @@ def test_a_file_checked_against_a_trait_since_removed_stores_nothing(
     seats.delete()
     monkeypatch.setattr(jobs, "declared_traits", lambda: checked)
     with pytest.raises(ImportFileError, match="The trait seats changed type or was removed"):
-        jobs.accounts_import_file(
+        jobs.file_import(
             actor=manager, data=b"external_id,name,traits.seats\na-1,Acme,40\n"
         )
     assert not Account.objects.exists()

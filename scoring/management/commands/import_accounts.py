@@ -1,5 +1,5 @@
-"""Import accounts from a CSV file, here and now, by the rules of the import
-page, with a progress line on a terminal."""
+"""Import accounts, or deals with --kind deals, from a CSV file, here and
+now, by the rules of the import page, with a progress line on a terminal."""
 
 from __future__ import annotations
 
@@ -11,21 +11,30 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from scoring.ingest.csvfiles import MAX_FILE_BYTES, csv_header, csv_open
 from scoring.ingest.importer import ImportFileError, Mode
-from scoring.ingest.jobs import FileImportReport, accounts_import_file, import_mapping_get
+from scoring.ingest.jobs import FileImportReport, file_import, import_mapping_get
 from scoring.ingest.mapping import mapping_problems
 from scoring.ingest.rows import declared_traits
+from scoring.models import ImportKind
 
 BAR_WIDTH = 30
 
 
 class Command(BaseCommand):
     help = (
-        "Upsert accounts from FILE (CSV with a header row) by external_id and score them. "
-        "One bad row means nothing is imported, unless --valid-only is given."
+        "Upsert accounts (or deals, with --kind deals) from FILE (CSV with a header row) by "
+        "external_id, and score new and changed accounts. One bad row means nothing is "
+        "imported, unless --valid-only is given."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path, help="The CSV file.")
+        parser.add_argument(
+            "--kind",
+            choices=ImportKind.values,
+            default=ImportKind.ACCOUNTS.value,
+            help="What the file holds (default: accounts). A deal names its account by the "
+            "account's external_id.",
+        )
         parser.add_argument(
             "--valid-only",
             action="store_true",
@@ -55,20 +64,22 @@ class Command(BaseCommand):
         show = options["progress"]
         if show is None:
             show = self.stderr.isatty()
+        kind = self._kind = options["kind"]
         mapping = None
         if options["mapping"]:
-            saved = import_mapping_get(options["mapping"])
+            saved = import_mapping_get(options["mapping"], kind=kind)
             if saved is None:
-                raise CommandError(f"No saved mapping {options['mapping']!r}.")
+                raise CommandError(f"No saved mapping {options['mapping']!r} for {kind} files.")
             mapping = saved.columns
-            self._check_mapping(path, data, mapping)
+            self._check_mapping(path, data, mapping, kind)
         else:
-            self._check_own_columns(path, data)
+            self._check_own_columns(path, data, kind)
         self._shown = False
         try:
-            report = accounts_import_file(
+            report = file_import(
                 actor=None,
                 data=data,
+                kind=kind,
                 mode=mode,
                 max_errors=None,
                 progress=self._bar if show else None,
@@ -86,23 +97,23 @@ class Command(BaseCommand):
         style = self.style.WARNING if report.errors else self.style.SUCCESS
         self.stdout.write(style(report.summary()))
 
-    def _check_mapping(self, path: Path, data: bytes, mapping: dict[str, str]) -> None:
+    def _check_mapping(self, path: Path, data: bytes, mapping: dict[str, str], kind: str) -> None:
         """The saved mapping checked against the file's header, as the import
         page checks a mapping."""
         try:
             header = csv_header(data)[2]
         except ImportFileError as exc:
             raise CommandError(f"{path}: " + " ".join(exc.problems)) from None
-        problems = mapping_problems(header, mapping, declared_traits())
+        problems = mapping_problems(header, mapping, declared_traits(), kind)
         if problems:
             listed = "; ".join(f"{c}: {m}" if c else m for c, m in problems.items())
             raise CommandError(f"{path}: the mapping does not fit this file: {listed}")
 
-    def _check_own_columns(self, path: Path, data: bytes) -> None:
+    def _check_own_columns(self, path: Path, data: bytes, kind: str) -> None:
         """A file readable as CSV whose header is not icpsite's own names is
         refused with a pointer to --mapping."""
         try:
-            csv_open(data)
+            csv_open(data, kind=kind)
         except ImportFileError as exc:
             hint = " For a CRM's export, name a mapping saved on the import page with --mapping."
             raise CommandError(
@@ -118,7 +129,7 @@ class Command(BaseCommand):
             filled = int(BAR_WIDTH * share)
             line = (
                 f"Storing: [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {share:4.0%}  "
-                f"{report.rows_written:,}/{report.rows_to_write:,} accounts"
+                f"{report.rows_written:,}/{report.rows_to_write:,} {self._kind}"
             )
         elif report.phase == "scoring":
             line = f"Scoring {report.rows_written:,} accounts"
