@@ -272,9 +272,7 @@ def test_a_file_checked_against_a_trait_since_removed_stores_nothing(
     seats.delete()
     monkeypatch.setattr(jobs, "declared_traits", lambda: checked)
     with pytest.raises(ImportFileError, match="The trait seats changed type or was removed"):
-        jobs.file_import(
-            actor=manager, data=b"external_id,name,traits.seats\na-1,Acme,40\n"
-        )
+        jobs.file_import(actor=manager, data=b"external_id,name,traits.seats\na-1,Acme,40\n")
     assert not Account.objects.exists()
 
 
