@@ -4,9 +4,12 @@ Evidence for a draft: the accounts with overrides accepted under the live
 version and the accounts with deals closed since it went live. For them,
 how the live version tiered them, how the draft tiers them, whether the
 draft agrees with the accepted overrides, a backtest of both versions on the
-closed deals, and where won and overridden accounts fall against the draft's
-numeric thresholds. All of it in the database: the draft is scored by the
-SQL scoring.expressions compiles, never account by account in Python.
+closed deals (deal-level: each deal closed since counts once, in its
+account's tier), and where the accounts that won a deal and the overridden
+accounts fall against the draft's numeric thresholds (account-level: an
+account counts once however many deals it won). All of it in the database:
+the draft is scored by the SQL scoring.expressions compiles, never account
+by account in Python.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, Max, Min, Q, QuerySet
 
 from profiles.attributes import AttrType, Operator
 from profiles.models import ProfileVersion
@@ -25,6 +28,7 @@ from reviews.drift import live_version
 from reviews.figures import (
     BEGINNING,
     Figures,
+    moment,
     run_tiering,
     tier_figures,
     version_tiering,
@@ -32,7 +36,7 @@ from reviews.figures import (
 from reviews.models import Override, OverrideStatus
 from scoring.engine import Rule
 from scoring.expressions import known, matched, scores_select
-from scoring.models import Account, ScoringRun
+from scoring.models import Account, Deal, DealState, ScoringRun
 from scoring.rulesets import ruleset_for
 from scoring.sql import fetchall, fetchone, of, scratch
 
@@ -46,17 +50,25 @@ class EvidenceRow:
     live_tier: str | None
     draft_tier: str
     claimed: str | None
-    deal_status: str
-    deal_amount: Decimal | None
+    won: int
+    lost: int
+    won_amount: Decimal | None
 
     @property
     def agrees(self) -> bool | None:
         return None if self.claimed is None else self.claimed == self.draft_tier
 
 
+SPREAD_GROUPS = {
+    "won": "Accounts that won a deal",
+    "overridden": "Accounts with an accepted override",
+}
+
+
 @dataclass(frozen=True)
 class Spread:
-    """Where a group of accounts falls against a numeric criterion's range."""
+    """Where a group of accounts falls against a numeric criterion's range
+    (each account once)."""
 
     group: str
     below: int
@@ -65,6 +77,10 @@ class Spread:
     unknown: int
     below_range: tuple[Any, Any] | None
     above_range: tuple[Any, Any] | None
+
+    @property
+    def label(self) -> str:
+        return SPREAD_GROUPS[self.group]
 
 
 @dataclass(frozen=True)
@@ -157,13 +173,13 @@ def evidence_for(*, version: ProfileVersion) -> Evidence:
         return evidence
     since = live.approved_at or BEGINNING
     evidence.since = since
-    closed = Q(deal_status__in=["won", "lost"], deal_closed_at__gte=since)
+    closed = _closed_deals(since).values("account_id")
     accepted_ids = _accepted(live).values("account_id")
-    members = Account.objects.filter(Q(id__in=accepted_ids) | closed)
+    members = Account.objects.filter(Q(id__in=accepted_ids) | Q(id__in=closed))
     ruleset = ruleset_for(version)
     draft = scores_select(members, ruleset)
     claims = sql.accepted_claims(live.profile_id, live.pk)
-    closed_only = of(Account.objects.filter(closed).order_by().values("id"))
+    closed_only = of(closed)
     # The draft scores its members once, into a scratch table the three
     # questions below read (3.1 s -> 2.5 s with 99,000 closed deals in a million).
     with scratch(sql.select_tiering(draft)) as drafts:
@@ -180,10 +196,13 @@ def evidence_for(*, version: ProfileVersion) -> Evidence:
                 live_tier=row[2],
                 draft_tier=row[3],
                 claimed=row[4],
-                deal_status=row[5],
-                deal_amount=Decimal(str(row[6])) if row[6] is not None else None,
+                won=int(row[5] or 0),
+                lost=int(row[6] or 0),
+                won_amount=_amount(row[7]),
             )
-            for row in fetchall(sql.evidence_rows(drafts, run.pk, claims, EVIDENCE_ROWS))
+            for row in fetchall(
+                sql.evidence_rows(drafts, run.pk, claims, moment(since), EVIDENCE_ROWS)
+            )
         ]
         evidence.backtest_draft = tier_figures(
             sql.table_tiering(drafts), since=since, accounts_sql=closed_only
@@ -193,11 +212,20 @@ def evidence_for(*, version: ProfileVersion) -> Evidence:
     return evidence
 
 
+def _closed_deals(since: datetime) -> QuerySet[Deal]:
+    return Deal.objects.filter(
+        status__in=[DealState.WON, DealState.LOST], closed_at__gte=since
+    ).order_by()
+
+
+def _amount(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value)).quantize(Decimal("0.01"))
+
+
 def _numeric(rules: tuple[Rule, ...], accepted_ids: Any, since: datetime) -> list[NumericCriterion]:
-    groups = {
-        "won": Q(deal_status="won", deal_closed_at__gte=since),
-        "overridden": Q(id__in=accepted_ids),
-    }
+    """Account-level: an account that won several deals since counts once."""
+    won = _closed_deals(since).filter(status=DealState.WON).values("account_id")
+    groups = {"won": Q(id__in=won), "overridden": Q(id__in=accepted_ids)}
     result = []
     for rule in rules:
         if rule.type != AttrType.NUMBER or rule.disqualifier:

@@ -1,9 +1,10 @@
 import factory
 from django.contrib.auth.models import Permission
+from django.utils import timezone
 from django.utils.text import slugify
 
 from profiles.models import Criterion, Membership, Profile, ProfileVersion, Team, User
-from scoring.models import Account
+from scoring.models import Account, Deal, DealState, DealType
 
 PASSWORD = "correct-horse-battery"
 
@@ -119,3 +120,23 @@ class AccountFactory(factory.django.DjangoModelFactory[Account]):
     funding_stage = "Series B"
     crm = "HubSpot"
     has_revops = True
+
+
+class DealFactory(factory.django.DjangoModelFactory[Deal]):
+    """A new-business deal of an account of its own, open unless a status is
+    given; a won or lost one closes now unless `closed_at` says when."""
+
+    class Meta:
+        model = Deal
+
+    external_id = factory.Sequence(lambda n: f"deal-{n:06d}")
+    account = factory.SubFactory(AccountFactory)
+    name = factory.LazyAttribute(lambda d: f"{d.account.name}: new business")
+    status = DealState.OPEN
+    type = DealType.NEW
+    amount = None
+    currency = ""
+    opened_at = None
+    closed_at = factory.LazyAttribute(
+        lambda d: None if d.status == DealState.OPEN else timezone.now()
+    )

@@ -24,7 +24,7 @@ from reviews.figures import Figures
 from reviews.models import Override
 from scoring import services as scoring_services
 from scoring.models import Account, ScoringRun
-from tests.factories import AccountFactory
+from tests.factories import AccountFactory, DealFactory
 from tests.runs import run_all
 
 pytestmark = pytest.mark.django_db
@@ -79,16 +79,20 @@ def draft_of(
     return draft
 
 
-def won(name: str, employees: int | None, amount: str, **kw: Any) -> Account:
-    kw.setdefault("deal_closed_at", AFTER)
-    return AccountFactory.create(
-        name=name, employees=employees, deal_status="won", deal_amount=Decimal(amount), **kw
-    )
+def won(
+    name: str, employees: int | None, amount: str, *, closed_at: datetime = AFTER, **kw: Any
+) -> Account:
+    """An account with one deal won at `closed_at`."""
+    account = AccountFactory.create(name=name, employees=employees, **kw)
+    DealFactory.create(account=account, status="won", amount=Decimal(amount), closed_at=closed_at)
+    return account
 
 
-def lost(name: str, employees: int | None, **kw: Any) -> Account:
-    kw.setdefault("deal_closed_at", AFTER)
-    return AccountFactory.create(name=name, employees=employees, deal_status="lost", **kw)
+def lost(name: str, employees: int | None, *, closed_at: datetime = AFTER, **kw: Any) -> Account:
+    """An account with one deal lost at `closed_at`."""
+    account = AccountFactory.create(name=name, employees=employees, **kw)
+    DealFactory.create(account=account, status="lost", closed_at=closed_at)
+    return account
 
 
 def claim(
@@ -275,8 +279,8 @@ def test_the_backtest_gives_win_rate_deal_size_and_lift_by_tier_for_live_and_dra
     lost("Gale", 450, has_revops=False)  # B / B: 60 points
     lost("Kim", 450, country="KP")  # DQ / DQ
     # Not evidence: a deal won before v1 went live, an open deal, no deal.
-    won("Old", 450, "50000", deal_closed_at=BEFORE)
-    AccountFactory.create(name="Open", deal_status="open")
+    won("Old", 450, "50000", closed_at=BEFORE)
+    DealFactory.create(account__name="Open", opened_at=AFTER)
     AccountFactory.create(name="Quiet")
     go_live(icp, live, ops_manager)
     draft = draft_of(icp, ops_manager, employees=("between", [150, 1000]))
@@ -318,9 +322,9 @@ def test_deals_closed_before_the_live_version_went_live_are_left_out(
 ) -> None:
     # All A under both versions. The deal closed the moment v1 was approved
     # counts; the one a second earlier does not.
-    won("On the day", 450, "3000", deal_closed_at=APPROVED)
-    lost("Day before", 450, deal_closed_at=APPROVED - timedelta(seconds=1))
-    won("Last year", 450, "90000", deal_closed_at=BEFORE)
+    won("On the day", 450, "3000", closed_at=APPROVED)
+    lost("Day before", 450, closed_at=APPROVED - timedelta(seconds=1))
+    won("Last year", 450, "90000", closed_at=BEFORE)
     go_live(icp, live, ops_manager)
 
     evidence = evidence_for(version=draft_of(icp, ops_manager))
@@ -335,8 +339,8 @@ def test_deals_closed_before_the_live_version_went_live_are_left_out(
 def test_without_closed_deals_there_is_no_win_rate_or_lift_to_divide_by(
     client: Client, icp: Profile, live: ProfileVersion, rep: User, ops_manager: User
 ) -> None:
-    won("Last year", 450, "90000", deal_closed_at=BEFORE)
-    AccountFactory.create(name="Open", deal_status="open", deal_closed_at=None)
+    won("Last year", 450, "90000", closed_at=BEFORE)
+    DealFactory.create(account__name="Open", opened_at=AFTER)
     go_live(icp, live, ops_manager)
     draft = draft_of(icp, ops_manager)
 
@@ -391,7 +395,9 @@ def test_a_won_deal_without_an_amount_is_left_out_of_the_average_deal_size(
     # (10,000 + 20,000) / 2, not 30,000 / 3. The win rate still counts all 3.
     won("Acme", 450, "10000")
     won("Arch", 300, "20000")
-    AccountFactory.create(name="Unpriced", employees=500, deal_status="won", deal_closed_at=AFTER)
+    DealFactory.create(
+        account__name="Unpriced", account__employees=500, status="won", closed_at=AFTER
+    )
     go_live(icp, live, ops_manager)
 
     evidence = evidence_for(version=draft_of(icp, ops_manager))
@@ -418,7 +424,7 @@ def test_won_and_overridden_accounts_fall_below_within_and_above_the_drafts_rang
         ("Won unknown", None),
     ]:
         won(name, employees, "1000")
-    won("Won before", 100, "1000", deal_closed_at=BEFORE)  # before v1: not counted
+    won("Won before", 100, "1000", closed_at=BEFORE)  # before v1: not counted
     lost("Lost 120", 120)  # lost: in neither group
     bolt = AccountFactory.create(name="Bolt", employees=160)  # B
     acme = AccountFactory.create(name="Acme", employees=450)  # A
@@ -533,7 +539,7 @@ def test_validation_gives_tiers_win_rate_deal_size_and_churn_for_live_and_draft(
 ) -> None:
     # All outcomes count, whenever they happened. v1's tier / the draft's (150-1,000):
     won("Acme", 450, "10000", churned_at=AFTER)  # A / A, churned
-    won("Arch", 300, "30000", deal_closed_at=BEFORE)  # A / A
+    won("Arch", 300, "30000", closed_at=BEFORE)  # A / A
     won("Bolt", 160, "6000")  # B / A
     lost("Dune", 1500)  # A / B
     won("Echo", 5000, "20000", churned_at=AFTER)  # B / B, churned
