@@ -13,6 +13,7 @@ from scoring.api_keys import api_key_create, api_key_revoke
 from scoring.models import (
     Account,
     ApiKey,
+    Deal,
     ImportMapping,
     ScoringRun,
     WebhookAttempt,
@@ -49,10 +50,6 @@ class AccountAdminForm(StoredTextFormMixin, forms.ModelForm):
             "has_revops",
             "traits",
             "lifecycle_stage",
-            "opportunity_opened_at",
-            "deal_status",
-            "deal_closed_at",
-            "deal_amount",
             "churned_at",
         )
 
@@ -81,9 +78,38 @@ class AccountAdminForm(StoredTextFormMixin, forms.ModelForm):
         return value
 
 
+class DealInline(admin.TabularInline):
+    """The account's deals, as the CRM sent them; they change through the CRM
+    sync, not here."""
+
+    model = Deal
+    fields = (
+        "external_id",
+        "name",
+        "type",
+        "status",
+        "amount",
+        "currency",
+        "opened_at",
+        "closed_at",
+    )
+    readonly_fields = fields
+    ordering = ("-closed_at", "-opened_at", "id")
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Account | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Account | None = None) -> bool:
+        return False
+
+
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
     form = AccountAdminForm
+    inlines = (DealInline,)
     list_display = (
         "name",
         "external_id",
@@ -92,9 +118,9 @@ class AccountAdmin(admin.ModelAdmin):
         "country",
         "crm",
         "employees",
-        "deal_status",
+        "lifecycle_stage",
     )
-    list_filter = ("deal_status", "has_revops", "country", "crm")
+    list_filter = ("lifecycle_stage", "has_revops", "country", "crm")
     search_fields = ("name", "domain", "external_id")
     readonly_fields = ("list_index", "created_at", "updated_at")
 

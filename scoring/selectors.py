@@ -25,6 +25,7 @@ from scoring.models import (
     Account,
     AccountScore,
     ChangeClock,
+    Deal,
     RunStatus,
     ScoringRun,
     TierOverride,
@@ -224,6 +225,14 @@ def account_history(*, account: Account) -> QuerySet[AccountScore]:
         AccountScore.objects.filter(run_id__in=retained, account=account)
         .select_related("run__version", "run__profile")
         .order_by("-run__created_at")
+    )
+
+
+def account_deals(*, account: Account) -> QuerySet[Deal]:
+    """The account's deals: open ones first (latest opened first), then the
+    closed ones, latest closed first."""
+    return Deal.objects.filter(account=account).order_by(
+        F("closed_at").desc(nulls_first=True), F("opened_at").desc(nulls_last=True), "id"
     )
 
 

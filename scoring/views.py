@@ -40,6 +40,7 @@ from scoring.ingest.rows import declared_traits
 from scoring.models import Account, ImportJob, ScoringRun
 from scoring.policies import IMPORT_REFUSED, can_import_accounts
 from scoring.selectors import (
+    account_deals,
     account_explanations,
     account_history,
     account_list,
@@ -117,6 +118,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "scoring/account_detail.html",
         {
             "account": account,
+            "deals": account_deals(account=account),
             "explanations": account_explanations(account=account),
             "history": account_history(account=account),
         },
