@@ -222,64 +222,91 @@ def _amount(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value)).quantize(Decimal("0.01"))
 
 
-def _numeric(rules: tuple[Rule, ...], accepted_ids: Any, since: datetime) -> list[NumericCriterion]:
-    """Account-level: an account that won several deals since counts once."""
-    won = _closed_deals(since).filter(status=DealState.WON).values("account_id")
-    groups = {"won": Q(id__in=won), "overridden": Q(id__in=accepted_ids)}
-    result = []
-    for rule in rules:
-        if rule.type != AttrType.NUMBER or rule.disqualifier:
-            continue
-        if rule.operator == Operator.BETWEEN:
-            low, high = rule.value
-        elif rule.operator == Operator.GTE:
-            low, high = rule.value, None
-        elif rule.operator == Operator.LTE:
-            low, high = None, rule.value
-        else:
-            continue
-        has = known(rule)
-        below = (
-            has
-            & ~matched(Rule(rule.attribute, rule.type, Operator.GTE, low, is_trait=rule.is_trait))
-            if low is not None
-            else Q(pk__in=[])
-        )
-        above = (
-            has
-            & ~matched(Rule(rule.attribute, rule.type, Operator.LTE, high, is_trait=rule.is_trait))
-            if high is not None
-            else Q(pk__in=[])
-        )
-        aggregates: dict[str, Any] = {}
-        for name, group in groups.items():
-            aggregates[f"{name}_below"] = Count("id", filter=group & below)
-            aggregates[f"{name}_within"] = Count("id", filter=group & matched(rule))
-            aggregates[f"{name}_above"] = Count("id", filter=group & above)
-            aggregates[f"{name}_unknown"] = Count("id", filter=group & ~has)
-            if not rule.is_trait:
-                aggregates[f"{name}_below_min"] = Min(rule.attribute, filter=group & below)
-                aggregates[f"{name}_below_max"] = Max(rule.attribute, filter=group & below)
-                aggregates[f"{name}_above_min"] = Min(rule.attribute, filter=group & above)
-                aggregates[f"{name}_above_max"] = Max(rule.attribute, filter=group & above)
-        counts = Account.objects.aggregate(**aggregates)
-        spreads = []
-        for name in groups:
-            b_min, b_max = counts.get(f"{name}_below_min"), counts.get(f"{name}_below_max")
-            a_min, a_max = counts.get(f"{name}_above_min"), counts.get(f"{name}_above_max")
-            spreads.append(
-                Spread(
-                    group=name,
-                    below=counts[f"{name}_below"],
-                    within=counts[f"{name}_within"],
-                    above=counts[f"{name}_above"],
-                    unknown=counts[f"{name}_unknown"],
-                    below_range=(b_min, b_max) if b_min is not None else None,
-                    above_range=(a_min, a_max) if a_min is not None else None,
-                )
+@dataclass(frozen=True)
+class _Check:
+    """A numeric criterion's range and the conditions for each side of it."""
+
+    rule: Rule
+    low: Any
+    high: Any
+    known: Q
+    below: Q
+    above: Q
+
+
+def _check(rule: Rule) -> _Check | None:
+    if rule.type != AttrType.NUMBER or rule.disqualifier:
+        return None
+    if rule.operator == Operator.BETWEEN:
+        low, high = rule.value
+    elif rule.operator == Operator.GTE:
+        low, high = rule.value, None
+    elif rule.operator == Operator.LTE:
+        low, high = None, rule.value
+    else:
+        return None
+    has = known(rule)
+    nothing = Q(pk__in=[])
+    at_least = Rule(rule.attribute, rule.type, Operator.GTE, low, is_trait=rule.is_trait)
+    at_most = Rule(rule.attribute, rule.type, Operator.LTE, high, is_trait=rule.is_trait)
+    return _Check(
+        rule,
+        low,
+        high,
+        has,
+        below=has & ~matched(at_least) if low is not None else nothing,
+        above=has & ~matched(at_most) if high is not None else nothing,
+    )
+
+
+def _spreads(group: str, accounts: QuerySet[Account], checks: list[_Check]) -> list[Spread]:
+    """Where the accounts fall against each check, in one query."""
+    aggregates: dict[str, Any] = {}
+    for i, c in enumerate(checks):
+        aggregates[f"{i}_below"] = Count("id", filter=c.below)
+        aggregates[f"{i}_within"] = Count("id", filter=matched(c.rule))
+        aggregates[f"{i}_above"] = Count("id", filter=c.above)
+        aggregates[f"{i}_unknown"] = Count("id", filter=~c.known)
+        if not c.rule.is_trait:
+            for side, condition in (("below", c.below), ("above", c.above)):
+                aggregates[f"{i}_{side}_min"] = Min(c.rule.attribute, filter=condition)
+                aggregates[f"{i}_{side}_max"] = Max(c.rule.attribute, filter=condition)
+    counts = accounts.aggregate(**aggregates)
+    spreads = []
+    for i in range(len(checks)):
+        b_min, b_max = counts.get(f"{i}_below_min"), counts.get(f"{i}_below_max")
+        a_min, a_max = counts.get(f"{i}_above_min"), counts.get(f"{i}_above_max")
+        spreads.append(
+            Spread(
+                group=group,
+                below=counts[f"{i}_below"],
+                within=counts[f"{i}_within"],
+                above=counts[f"{i}_above"],
+                unknown=counts[f"{i}_unknown"],
+                below_range=(b_min, b_max) if b_min is not None else None,
+                above_range=(a_min, a_max) if a_min is not None else None,
             )
-        result.append(NumericCriterion(rule.label, low, high, spreads))
-    return result
+        )
+    return spreads
+
+
+def _numeric(rules: tuple[Rule, ...], accepted_ids: Any, since: datetime) -> list[NumericCriterion]:
+    """Account-level: an account that won several deals since counts once.
+
+    One query per group, each reading only its group's accounts (found by
+    id), whatever the number of numeric criteria."""
+    checks = [c for c in map(_check, rules) if c is not None]
+    if not checks:
+        return []
+    won = _closed_deals(since).filter(status=DealState.WON).values("account_id")
+    by_group = [
+        _spreads(group, Account.objects.filter(id__in=ids).order_by(), checks)
+        for group, ids in (("won", won), ("overridden", accepted_ids))
+    ]
+    return [
+        NumericCriterion(c.rule.label, c.low, c.high, [spreads[i] for spreads in by_group])
+        for i, c in enumerate(checks)
+    ]
 
 
 @dataclass

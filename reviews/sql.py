@@ -43,10 +43,11 @@ def _deals() -> Sql:
     return table(Deal)
 
 
-def _per_account_deals(since: Any) -> Sql:
-    """Per account with a closed deal: the deals won and lost since `since`,
-    the won amount in the reporting currency and the won deals it is known
-    for, and whether the account ever won a deal (1 or 0)."""
+def _per_account_deals(since: Any, only: Sql | None) -> Sql:
+    """Per account with a closed deal (of those `only` selects, all
+    without): the deals won and lost since `since`, the won amount in the
+    reporting currency and the won deals it is known for, and whether the
+    account ever won a deal (1 or 0)."""
     won, lost = DealState.WON.value, DealState.LOST.value
     won_since = sql("d.status = {won} AND d.closed_at >= {since}", won=won, since=since)
     priced = sql(
@@ -61,13 +62,14 @@ def _per_account_deals(since: Any) -> Sql:
         "SUM(CASE WHEN {priced} THEN d.amount ELSE 0 END) AS won_amount, "
         "SUM(CASE WHEN {priced} THEN 1 ELSE 0 END) AS won_priced, "
         "MAX(CASE WHEN d.status = {won} THEN 1 ELSE 0 END) AS ever_won "
-        "FROM {deals} d WHERE d.status IN ({won}, {lost}) GROUP BY d.account_id",
+        "FROM {deals} d WHERE d.status IN ({won}, {lost}){among} GROUP BY d.account_id",
         won_since=won_since,
         lost=lost,
         since=since,
         priced=priced,
         won=won,
         deals=_deals(),
+        among=Sql("") if only is None else sql(" AND d.account_id IN ({only})", only=only),
     )
 
 
@@ -92,8 +94,8 @@ def tier_outcomes(tiering: Sql, since: Any, only: Sql | None) -> Sql:
         since=since,
         tiering=tiering,
         accounts=accounts(),
-        per_account=_per_account_deals(since),
-        where=Sql("") if only is None else sql(" WHERE a.id IN ({only})", only=only),
+        per_account=_per_account_deals(since, only),
+        where=Sql("") if only is None else sql(" WHERE t.account_id IN ({only})", only=only),
     )
 
 

@@ -407,6 +407,61 @@ def test_a_won_deal_without_an_amount_is_left_out_of_the_average_deal_size(
     assert evidence.backtest_live.total.avg_deal == Decimal("15000.00")
 
 
+def test_each_deal_counts_in_the_backtest_and_each_account_once_among_the_accounts(
+    client: Client, icp: Profile, live: ProfileVersion, rep: User, ops_manager: User
+) -> None:
+    # Acme (A under both) renewed twice and lost an expansion since v1 went
+    # live, won a deal in euros, won its first deal before; it has one open.
+    acme = AccountFactory.create(name="Acme", employees=450)
+    for status, amount, currency, closed_at in [
+        ("won", "10000", "", AFTER),
+        ("won", "14000", "", AFTER),
+        ("lost", "3000", "", AFTER),
+        ("won", "9000", "EUR", AFTER),
+        ("won", "50000", "", BEFORE),
+    ]:
+        DealFactory.create(account=acme, status=status, amount=Decimal(amount),
+                           currency=currency, closed_at=closed_at)  # fmt: skip
+    DealFactory.create(account=acme, opened_at=AFTER)
+    lost("Bolt", 160)  # B under both
+    go_live(icp, live, ops_manager)
+    draft = draft_of(icp, ops_manager)
+
+    evidence = evidence_for(version=draft)
+
+    # Two accounts; A closed 4 deals and won 3 of them, its average over the
+    # two won in the reporting currency.
+    assert evidence.accounts == 2
+    for figures in (evidence.backtest_live, evidence.backtest_draft):
+        assert backtest(figures)["A"] == (4, 3, 0.75, Decimal("12000.00"))
+        assert (figures.get("A").accounts, figures.get("A").won_priced) == (1, 2)
+        assert backtest(figures)["B"] == (1, 0, 0.0, None)
+    assert [(r.name, r.won, r.lost, r.won_amount) for r in evidence.rows] == [
+        ("Acme", 3, 1, Decimal("24000.00")),
+        ("Bolt", 0, 1, None),
+    ]
+    # Acme counts once among the accounts that won a deal.
+    assert spreads(evidence)["Employees is between 200 and 2,000"]["won"][:4] == (0, 1, 0, 0)
+    client.force_login(rep)
+    page = client.get(reverse("version-evidence", args=[icp.slug, draft.number])).content.decode()
+    assert "3 won (24,000), 1 lost" in page
+    assert "Accounts that won a deal" in page
+
+
+def test_a_won_deal_in_another_currency_counts_as_won_but_not_in_the_average(
+    icp: Profile, live: ProfileVersion, ops_manager: User
+) -> None:
+    DealFactory.create(account__name="Euro", account__employees=450, status="won",
+                       amount=Decimal("8000"), currency="EUR", closed_at=AFTER)  # fmt: skip
+    go_live(icp, live, ops_manager)
+
+    evidence = evidence_for(version=draft_of(icp, ops_manager))
+
+    assert backtest(evidence.backtest_live)["A"] == (1, 1, 1.0, None)
+    assert evidence.backtest_live.get("A").won_amount == Decimal("0.00")
+    assert [(r.won, r.won_amount) for r in evidence.rows] == [(1, None)]
+
+
 # --- Where won and overridden accounts fall against the draft's thresholds -----------
 
 
@@ -481,6 +536,38 @@ def test_a_widened_range_takes_in_the_small_accounts_that_keep_winning(
             "won": (0, 2, 2, 0, None, (2000, 2001)),
             "overridden": (0, 0, 0, 0, None, None),
         }
+    }
+
+
+def test_each_numeric_criterion_of_the_draft_gets_its_own_spread(
+    icp: Profile, live: ProfileVersion, ops_manager: User
+) -> None:
+    # The draft adds annual revenue of at least 50 million.
+    won("Small", 150, "1000", annual_revenue=10_000_000)
+    won("Big", 450, "1000", annual_revenue=90_000_000)
+    won("Unknown", 3000, "1000", annual_revenue=None)
+    go_live(icp, live, ops_manager)
+    draft = draft_of(icp, ops_manager)
+    profile_services.criterion_add(
+        actor=ops_manager,
+        version=draft,
+        revision=draft.revision,
+        attribute="annual_revenue",
+        operator="gte",
+        value=50_000_000,
+    )
+
+    evidence = evidence_for(version=draft)
+
+    assert spreads(evidence) == {
+        "Employees is between 200 and 2,000": {
+            "won": (1, 1, 1, 0, (150, 150), (3000, 3000)),
+            "overridden": (0, 0, 0, 0, None, None),
+        },
+        "Annual revenue is at least 50,000,000": {
+            "won": (1, 1, 0, 1, (10_000_000, 10_000_000), None),
+            "overridden": (0, 0, 0, 0, None, None),
+        },
     }
 
 
