@@ -80,21 +80,24 @@ def tier_outcomes(tiering: Sql, since: Any, only: Sql | None) -> Sql:
     `only` selects (all without).
 
     Deals count one by one, each in its account's tier; accounts, customers
-    and churn count accounts."""
+    and churn count accounts. The tiering meets only the accounts with a
+    closed deal and those that churned, never the whole accounts table
+    (joining every account took about as long again as the rest)."""
     return sql(
         "SELECT t.tier, COUNT(*), SUM(COALESCE(d.won, 0)), SUM(COALESCE(d.lost, 0)), "
         "SUM(COALESCE(d.won_amount, 0)), "
-        "SUM(CASE WHEN (d.ever_won = 1 OR a.churned_at IS NOT NULL) "
-        "AND (a.churned_at IS NULL OR a.churned_at >= {since}) THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN a.churned_at >= {since} THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN (d.ever_won = 1 OR c.id IS NOT NULL) "
+        "AND (c.churned_at IS NULL OR c.churned_at >= {since}) THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN c.churned_at >= {since} THEN 1 ELSE 0 END), "
         "SUM(COALESCE(d.won_priced, 0)) "
-        "FROM ({tiering}) t JOIN {accounts} a ON a.id = t.account_id "
-        "LEFT JOIN ({per_account}) d ON d.account_id = a.id{where} "
+        "FROM ({tiering}) t LEFT JOIN ({per_account}) d ON d.account_id = t.account_id "
+        "LEFT JOIN (SELECT id, churned_at FROM {accounts} WHERE churned_at IS NOT NULL) c "
+        "ON c.id = t.account_id{where} "
         "GROUP BY t.tier",
         since=since,
         tiering=tiering,
-        accounts=accounts(),
         per_account=_per_account_deals(since, only),
+        accounts=accounts(),
         where=Sql("") if only is None else sql(" WHERE t.account_id IN ({only})", only=only),
     )
 
