@@ -228,6 +228,17 @@ def test_start_a_revision_opens_a_linked_draft_carrying_the_evidence(
     assert "Lower the floor." in closed.draft.rationale
 
 
+def test_the_digest_lists_each_surprising_deal(
+    manager: User, acme: Account, live_run: ScoringRun
+) -> None:
+    DealFactory.create(account=acme, status="lost", closed_at=NOW)
+    DealFactory.create(account=acme, status="lost", closed_at=NOW - timedelta(days=2))
+    services.digests_send()
+    [email] = [e for e in mail.outbox if e.to == [manager.email]]
+    assert "2 surprises" in email.subject
+    assert email.body.count("Acme (tier A): deal lost") == 2
+
+
 @pytest.mark.parametrize("who", ["rep", "marketer", "outsider"])
 def test_only_approvers_and_managers_of_required_teams_close_a_check_in(
     who: str, request: pytest.FixtureRequest, open_checkin: CheckIn, icp: Profile

@@ -132,7 +132,12 @@ def test_marked_items_leave_the_queue_and_the_checkpoint_ends_new(
 
 
 def test_the_queue_page_costs_the_same_queries_for_3_or_60_items(
-    client: Client, sales: object, manager: User, icp: Profile, live_run: ScoringRun
+    client: Client,
+    sales: object,
+    manager: User,
+    icp: Profile,
+    acme: Account,
+    live_run: ScoringRun,
 ) -> None:
     reps = [MembershipFactory.create(team=sales).user for _ in range(3)]
     client.force_login(manager)
@@ -143,13 +148,16 @@ def test_the_queue_page_costs_the_same_queries_for_3_or_60_items(
         return len(captured)
 
     reps_override(1, icp, reps[0])
+    DealFactory.create(account=acme, status="lost")  # a surprise: tier A lost a deal
     few = queries()
     for rep in reps:
         reps_override(20, icp, rep)
+    DealFactory.create_batch(60, account=acme, status="lost")
     many = queries()
     assert many == few
-    page = client.get(reverse("review-queue"))
-    assert b"Page 1 of 3" in page.content
+    page = client.get(reverse("review-queue")).content.decode()
+    assert "Page 1 of 3" in page
+    assert page.count('data-testid="surprise-acme"') == 25
 
 
 def test_the_largest_tier_moves_of_the_last_rescoring_are_worked_out_once_per_run(
