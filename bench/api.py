@@ -93,7 +93,7 @@ def payload_rows(count: int) -> list[dict[str, Any]]:
 
     skip = {"list_index", "created_at", "updated_at", "traits"}
     rows = []
-    for n, row in enumerate(_rows(seed=7, start=1, stop=count + 1), start=1):
+    for n, (row, _deals) in enumerate(_rows(seed=7, start=1, stop=count + 1), start=1):
         body = {k: plain(v) for k, v in row.items() if k not in skip}
         body["external_id"] = f"crm-{n:07d}"
         rows.append(body)

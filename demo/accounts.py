@@ -1,9 +1,13 @@
 """A believable account base for the demo: firmographics drawn from skewed
-distributions, some data missing, and CRM outcomes (deals won and lost,
-churn) that correlate with fit, so tiers, win rates and drift mean something.
+distributions, some data missing, and deal histories over about eighteen
+months that depend on fit, so tiers, win rates and drift mean something:
+new business won more often the better the fit, customers who expand and
+renew (or churn at a renewal, the worse fits more often), older customers
+renewing, and deals still open.
 
 Deterministic for a seed. Fast at scale: on PostgreSQL rows go in with COPY
-(a million in well under a minute), elsewhere with bulk_create in batches.
+(a million accounts in well under a minute), elsewhere with bulk_create in
+batches.
 """
 
 from __future__ import annotations
@@ -23,10 +27,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from scoring import sql
-from scoring.models import Account, list_index_for
+from scoring.models import Account, Deal, list_index_for
 
 EXTERNAL_ID_PREFIX = "demo-"
 BATCH = 5_000
+# The temporary table the deals are copied into before they meet their accounts.
+DEAL_STAGE = "demo_deal_stage"
 # Processes making rows for COPY while this one streams them; making them is
 # most of the work, PostgreSQL's share is small.
 HELPERS = max(1, min(4, os.cpu_count() or 1))
@@ -62,9 +68,19 @@ NAME_TAILS = [
 COLUMNS = [
     "external_id", "name", "domain", "employees", "annual_revenue", "industry", "country",
     "funding_stage", "crm", "tech_stack", "has_revops", "traits", "list_index",
-    "lifecycle_stage", "opportunity_opened_at", "deal_status", "deal_closed_at", "deal_amount",
-    "churned_at", "created_at", "updated_at",
+    "lifecycle_stage", "churned_at", "created_at", "updated_at",
 ]  # fmt: skip
+DEAL_COLUMNS = [
+    "external_id", "name", "stage", "status", "type", "amount", "currency", "opened_at",
+    "closed_at",
+]  # fmt: skip
+
+# How far back the pipeline goes, and the CRM's stage names.
+HISTORY_DAYS = 540
+OPEN_STAGES = ["Discovery", "Demo", "Proposal", "Negotiation"]
+WON_STAGE, LOST_STAGE = "Closed won", "Closed lost"
+YEAR = timedelta(days=365)
+RENEWAL_NOTICE = timedelta(days=60)
 
 
 def _pick(rng: random.Random, weights: Mapping[str, float]) -> str:
@@ -97,7 +113,119 @@ def _fit(
     return fit
 
 
-def _row(rng: random.Random, n: int, now: datetime) -> dict[str, Any]:
+def _money(value: float) -> Decimal:
+    return Decimal(max(500, round(value, -2))).quantize(Decimal("0.01"))
+
+
+class _History:
+    """One account's deals, drawn in the order they happened."""
+
+    def __init__(self, rng: random.Random, key: str, company: str, now: datetime) -> None:
+        self.rng, self.key, self.company, self.now = rng, key, company, now
+        self.deals: list[dict[str, Any]] = []
+
+    def deal(
+        self, kind: str, label: str, opened: datetime, days: int, win: float, amount: Decimal
+    ) -> dict[str, Any]:
+        """A deal opened `opened` and decided `days` later, won with chance
+        `win`; still open when that day is yet to come."""
+        closes = opened + timedelta(days=days)
+        row = {
+            "external_id": f"{self.key}-{len(self.deals) + 1:02d}",
+            "name": f"{self.company}: {label}",
+            "type": kind,
+            "amount": amount,
+            "currency": "",
+            "opened_at": opened,
+            "closed_at": None,
+        }
+        if closes >= self.now:
+            row.update(status="open", stage=self.rng.choice(OPEN_STAGES))
+        else:
+            won = self.rng.random() < win
+            row.update(
+                status="won" if won else "lost",
+                stage=WON_STAGE if won else LOST_STAGE,
+                closed_at=closes,
+            )
+        self.deals.append(row)
+        return row
+
+
+def _new_business(history: _History, fit: float, cycle: float, acv: Decimal) -> str:
+    """Opportunities in the window: won more often the better the fit, a
+    lost one sometimes tried again months later. The account's stage."""
+    now, rng = history.now, history.rng
+    opened = now - timedelta(days=rng.randint(7, HISTORY_DAYS))
+    for _attempt in range(3):
+        deal = history.deal("new", "new business", opened, int(cycle), 0.05 + 0.6 * fit, acv)
+        if deal["status"] != "lost":
+            return "opportunity" if deal["status"] == "open" else "customer"
+        opened = deal["closed_at"] + timedelta(days=rng.randint(90, 270))
+        if opened >= now - timedelta(days=7) or rng.random() > 0.35:
+            break
+    return "closed lost"
+
+
+def _customer(
+    history: _History, since: datetime, fit: float, acv: Decimal
+) -> tuple[str, datetime | None]:
+    """A customer since `since`: an expansion now and then, a renewal each
+    year, lost (and the customer churned) more often the worse the fit.
+    The account's stage and churn date."""
+    now, rng = history.now, history.rng
+    churn = max(0.05, 0.40 - 0.34 * fit)
+    year_start = since
+    while True:
+        renewal_day = year_start + YEAR
+        if rng.random() < 0.15 + 0.45 * fit:
+            opened = year_start + timedelta(days=rng.randint(60, 300))
+            if opened < now:
+                size = _money(float(acv) * rng.uniform(0.15, 0.5))
+                deal = history.deal(
+                    "expansion", "expansion", opened, rng.randint(15, 45), 0.35 + 0.5 * fit, size
+                )
+                if deal["status"] == "won":
+                    acv += size
+        opened = renewal_day - RENEWAL_NOTICE
+        if opened >= now:
+            return "customer", None
+        acv = _money(float(acv) * rng.uniform(1.0, 1.08))
+        label = f"renewal {renewal_day:%Y}"
+        deal = history.deal("renewal", label, opened, RENEWAL_NOTICE.days, 1 - churn, acv)
+        if deal["status"] == "lost":
+            return "churned", deal["closed_at"]
+        if deal["status"] == "open":
+            return "customer", None
+        year_start = renewal_day
+
+
+def _deals(
+    rng: random.Random, key: str, company: str, employees: int | None, fit: float, now: datetime
+) -> tuple[list[dict[str, Any]], str, datetime | None]:
+    """The account's deals, lifecycle stage and churn date."""
+    history = _History(rng, key, company, now)
+    acv = _money((employees or 100) ** 0.6 * rng.uniform(300, 900) * (1 + fit))
+    # Bigger companies take longer to decide.
+    cycle = rng.uniform(20, 70) * (1 + min(2.0, (employees or 100) / 1000))
+    if rng.random() < 0.005 + 0.04 * fit:
+        # A customer from before the window: its first deal, then renewals.
+        since = now - timedelta(days=HISTORY_DAYS + rng.randint(0, 700))
+        opened = since - timedelta(days=int(cycle))
+        history.deal("new", "new business", opened, int(cycle), 1.0, acv)
+        stage, churned = _customer(history, since, fit, acv)
+    elif rng.random() < 0.02 + 0.13 * fit:
+        stage, churned = _new_business(history, fit, cycle, acv), None
+        won = [d for d in history.deals if d["status"] == "won"]
+        if won:
+            stage, churned = _customer(history, won[0]["closed_at"], fit, acv)
+    else:
+        stage, churned = "lead", None
+    return history.deals, stage, churned
+
+
+def _row(rng: random.Random, n: int, now: datetime) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Account n and its deals."""
     employees: int | None = max(1, int(rng.lognormvariate(math.log(260), 1.35)))
     if rng.random() < 0.08:
         employees = None
@@ -114,26 +242,10 @@ def _row(rng: random.Random, n: int, now: datetime) -> dict[str, Any]:
         tools = sorted({*tools, crm.lower()})
     name = f"{rng.choice(NAME_HEADS)} {rng.choice(NAME_TAILS)} {n}"
     fit = _fit(employees, industry, crm, funding, revops)
-
-    stage, opened, status, closed, amount, churned = "lead", None, "", None, None, None
-    if rng.random() < 0.08 + 0.45 * fit:
-        stage = "opportunity"
-        opened = now - timedelta(days=rng.randint(30, 540))
-        status = "open"
-        if rng.random() < 0.8:
-            won = rng.random() < 0.08 + 0.55 * fit
-            status = "won" if won else "lost"
-            stage = "customer" if won else "closed lost"
-            closed = opened + timedelta(days=rng.randint(14, 120))
-            closed = min(closed, now - timedelta(days=1))
-            size = (employees or 100) ** 0.6 * rng.uniform(300, 900) * (1 + fit)
-            amount = Decimal(round(size, -2)).quantize(Decimal("0.01"))
-            if won and rng.random() < 0.35 - 0.28 * fit:
-                churned = closed + timedelta(days=rng.randint(60, 400))
-                churned = min(churned, now - timedelta(days=1))
-                stage = "churned"
-    return {
-        "external_id": f"{EXTERNAL_ID_PREFIX}{n:07d}",
+    external_id = f"{EXTERNAL_ID_PREFIX}{n:07d}"
+    deals, stage, churned = _deals(rng, external_id, name, employees, fit, now)
+    account: dict[str, Any] = {
+        "external_id": external_id,
         "name": name,
         "domain": f"{name.lower().replace(' ', '-')}.example",
         "employees": employees,
@@ -147,19 +259,16 @@ def _row(rng: random.Random, n: int, now: datetime) -> dict[str, Any]:
         "traits": {},
         "list_index": list_index_for(tools, {}),
         "lifecycle_stage": stage,
-        "opportunity_opened_at": opened,
-        "deal_status": status,
-        "deal_closed_at": closed,
-        "deal_amount": amount,
         "churned_at": churned,
         "created_at": now,
         "updated_at": now,
     }
+    return account, deals
 
 
 def _rows(
     seed: int, start: int, stop: int, now: datetime | None = None
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
     now = now or timezone.now().replace(microsecond=0)
     for n in range(start, stop):
         # One generator per account keeps account n the same whatever the batch.
@@ -192,42 +301,94 @@ def _copy_text(value: Any) -> str:
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
-def _copy_values(batch: tuple[int, int, int, datetime]) -> bytes:
-    """Accounts start..stop as COPY text (made in a helper process)."""
+def _model_defaults() -> dict[str, Any]:
+    """The account columns the demo leaves at their model default, with it:
+    COPY fills a column it is not given with NULL, not with Django's default."""
+    return {
+        field.column: field.get_default()
+        for field in Account._meta.concrete_fields
+        if field.column not in COLUMNS and field.has_default() and not field.null
+    }
+
+
+def _copy_values(batch: tuple[int, int, int, datetime]) -> tuple[bytes, bytes]:
+    """Accounts start..stop and their deals as COPY text (made in a helper
+    process); each deal line starts with its account's external id."""
     seed, start, stop, now = batch
-    lines = []
-    for row in _rows(seed, start, stop, now):
-        row["tech_stack"] = json.dumps(row["tech_stack"])
-        row["traits"] = json.dumps(row["traits"])
-        lines.append("\t".join(_copy_text(row[column]) for column in COLUMNS))
-    return ("\n".join(lines) + "\n").encode()
+    defaults = _model_defaults()
+    accounts: list[str] = []
+    deals: list[str] = []
+    for account, account_deals in _rows(seed, start, stop, now):
+        account["tech_stack"] = json.dumps(account["tech_stack"])
+        account["traits"] = json.dumps(account["traits"])
+        account.update(defaults)
+        accounts.append("\t".join(_copy_text(account[column]) for column in [*COLUMNS, *defaults]))
+        deals.extend(
+            "\t".join(
+                [_copy_text(account["external_id"])]
+                + [_copy_text(deal[column]) for column in DEAL_COLUMNS]
+            )
+            for deal in account_deals
+        )
+    return _copy_lines(accounts), _copy_lines(deals)
+
+
+def _copy_lines(lines: list[str]) -> bytes:
+    return ("\n".join(lines) + "\n").encode() if lines else b""
 
 
 def _copy(seed: int, start: int, stop: int) -> None:
     """COPY accounts start..stop in, the rows made by helper processes while
-    this one streams them in order."""
+    this one streams them in order; then their deals, staged by account
+    external id and joined to the accounts' ids in one INSERT."""
     now = timezone.now().replace(microsecond=0)
     batches = [(seed, low, min(low + BATCH, stop), now) for low in range(start, stop, BATCH)]
+    deals: list[bytes] = []
     # Fork before COPY starts: the helpers never touch the connection.
     with multiprocessing.get_context("fork").Pool(HELPERS) as pool, connection.cursor() as cursor:
         raw = cursor.cursor  # psycopg's own cursor, for COPY
-        with raw.copy(sql.accounts_copy(COLUMNS).text) as copy:
-            for text in pool.imap(_copy_values, batches):
+        with raw.copy(sql.accounts_copy([*COLUMNS, *_model_defaults()]).text) as copy:
+            for accounts, batch_deals in pool.imap(_copy_values, batches):
+                copy.write(accounts)
+                deals.append(batch_deals)
+        sql.execute(sql.deals_stage(DEAL_STAGE, DEAL_COLUMNS))
+        with raw.copy(sql.stage_copy(DEAL_STAGE, DEAL_COLUMNS).text) as copy:
+            for text in deals:
                 copy.write(text)
-    # Plans for the pages and the first rescoring need to know the table
+    sql.execute(sql.deals_from_stage(DEAL_STAGE, DEAL_COLUMNS, now))
+    sql.execute(sql.stage_drop(DEAL_STAGE))
+    # Plans for the pages and the first rescoring need to know the tables
     # grew, before autovacuum gets round to it.
     sql.execute(sql.accounts_analyze())
+    sql.execute(sql.deals_analyze())
 
 
-def _bulk(rows: Iterator[dict[str, Any]]) -> None:
-    batch: list[Account] = []
+def _bulk(rows: Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]) -> None:
+    batch: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
     for row in rows:
-        batch.append(Account(**row))
+        batch.append(row)
         if len(batch) >= BATCH:
-            Account.objects.bulk_create(batch)
+            _bulk_batch(batch)
             batch = []
     if batch:
-        Account.objects.bulk_create(batch)
+        _bulk_batch(batch)
+
+
+def _bulk_batch(batch: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> None:
+    Account.objects.bulk_create([Account(**account) for account, _ in batch])
+    ids = dict(
+        Account.objects.filter(
+            external_id__in=[account["external_id"] for account, _ in batch]
+        ).values_list("external_id", "pk")
+    )
+    Deal.objects.bulk_create(
+        [
+            Deal(account_id=ids[account["external_id"]], **deal)
+            for account, deals in batch
+            for deal in deals
+        ],
+        batch_size=BATCH,
+    )
 
 
 def remove_accounts() -> None:

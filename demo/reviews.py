@@ -1,6 +1,6 @@
 """Demo reviews: overrides in every state, a past check-in with its outcome,
-an upcoming one, and deal outcomes that put the win-rate drift check
-visibly close to firing. Idempotent: a second run finds the overrides and
+an upcoming one, and deals that put the win-rate drift check visibly close
+to firing. Idempotent: a second run finds the overrides and
 leaves everything as it is."""
 
 from __future__ import annotations
@@ -11,13 +11,15 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from demo.accounts import LOST_STAGE
 from profiles.models import Profile, ProfileVersion, User
 from reviews import services
 from reviews.drift import drift_signals
 from reviews.models import CheckIn, CheckInKind, Override
-from scoring.models import Account, AccountScore, ScoringRun
+from scoring.models import Account, AccountScore, Deal, DealState, DealType, ScoringRun
 
 # (rep, claimed tier, reason, note, decision by the sales manager)
 OVERRIDES = [
@@ -47,15 +49,21 @@ class SeededReviews:
 
 
 def _near_win_rate_drift(run: ScoringRun) -> None:
-    """Turn just enough of tier A's recent wins into losses that tier A's win
-    rate sits about three points above tier B's: close to the check firing."""
+    """Turn just enough of tier A's recent new-business wins into losses that
+    tier A's win rate (deal-level) sits about three points above tier B's:
+    close to the check firing. Only wins the account has no later deal
+    after, so the account simply becomes a lost prospect."""
     since = timezone.now() - timedelta(days=settings.REVIEWS_DRIFT_WINDOW_DAYS)
-    tiered = AccountScore.objects.filter(run_id=run.pk)
-    closed = Account.objects.filter(deal_status__in=["won", "lost"], deal_closed_at__gte=since)
+    closed = Deal.objects.filter(
+        status__in=[DealState.WON, DealState.LOST], closed_at__gte=since
+    ).order_by()
+
+    def in_tier(tier: str) -> QuerySet[Deal]:
+        return closed.filter(account__scores__run_id=run.pk, account__scores__tier=tier)
 
     def counts(tier: str) -> tuple[int, int]:
-        accounts = closed.filter(pk__in=tiered.filter(tier=tier).values("account_id"))
-        return accounts.filter(deal_status="won").count(), accounts.count()
+        deals = in_tier(tier)
+        return deals.filter(status=DealState.WON).count(), deals.count()
 
     a_won, a_closed = counts("A")
     b_won, b_closed = counts("B")
@@ -65,12 +73,18 @@ def _near_win_rate_drift(run: ScoringRun) -> None:
     excess = a_won - target
     if excess <= 0:
         return
+    later = Deal.objects.filter(
+        account_id=OuterRef("account_id"), opened_at__gt=OuterRef("closed_at")
+    )
     ids = list(
-        closed.filter(deal_status="won", pk__in=tiered.filter(tier="A").values("account_id"))
+        in_tier("A")
+        .filter(status=DealState.WON, type=DealType.NEW)
+        .exclude(Exists(later))
         .order_by("pk")
         .values_list("pk", flat=True)[:excess]
     )
-    Account.objects.filter(pk__in=ids).update(deal_status="lost", deal_amount=None)
+    Deal.objects.filter(pk__in=ids).update(status=DealState.LOST, stage=LOST_STAGE)
+    Account.objects.filter(deals__pk__in=ids).update(lifecycle_stage="closed lost")
 
 
 @transaction.atomic

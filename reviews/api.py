@@ -328,7 +328,15 @@ class QueueView(ApiViewMixin, APIView):
     permission_classes = (IsAuthenticated,)
 
     @extend_schema(
-        tags=["reviews"], summary="My review queue", responses=answers(OpenApiTypes.OBJECT)
+        tags=["reviews"],
+        summary="My review queue",
+        description="Pending overrides, drafts waiting for the caller's teams, check-ins due, "
+        "the last rescoring's largest moves and the surprises of the last "
+        "REVIEWS_SURPRISE_DAYS days: each deal won by a tier C or DQ account and each deal "
+        "lost by a tier A account (`kind` won or lost, `deal` its external id, `amount` in "
+        "`currency`, blank for the reporting currency), and each tier A customer that "
+        "churned (`kind` churned, no deal).",
+        responses=answers(OpenApiTypes.OBJECT),
     )
     def get(self, request: Request) -> Response:
         queue = queue_get(viewer=cast(User, request.user))
@@ -363,12 +371,15 @@ class QueueView(ApiViewMixin, APIView):
                     "count": queue.count("surprises"),
                     "items": [
                         {
-                            "account": s.account.external_id,
-                            "name": s.account.name,
-                            "profile": s.run.profile.slug,
+                            "account": s.external_id,
+                            "name": s.account_name,
+                            "profile": s.profile_slug,
                             "tier": s.tier,
-                            "kind": s.kind,  # type: ignore[attr-defined]
-                            "at": s.occurred_at,  # type: ignore[attr-defined]
+                            "kind": s.kind,
+                            "deal": s.deal,
+                            "amount": None if s.amount is None else str(s.amount),
+                            "currency": s.currency,
+                            "at": s.occurred_at,
                         }
                         for s in queue.surprises[:50]
                     ],
@@ -386,6 +397,12 @@ class ValidationView(ApiViewMixin, APIView):
     @extend_schema(
         tags=["reviews"],
         summary="Outcome validation figures",
+        description="Per tier of each version, over every recorded outcome. Deal-level: `won`, "
+        "`lost`, `win_rate` (closed deals won, each deal in its account's tier, renewals and "
+        "expansions included), `won_amount`, `won_priced` and `avg_deal` (won deals with an "
+        "amount in the reporting currency). Account-level: `accounts`, `customers` (accounts "
+        "that won a deal or churned), `churned` and `churn_rate`. `lift_a` is tier A's win "
+        "rate over the win rate of all closed deals.",
         parameters=[ValidationQuerySerializer],
         responses=answers(OpenApiTypes.OBJECT, 400, 404),
     )

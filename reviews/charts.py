@@ -101,7 +101,21 @@ def validation_charts(validation: Validation) -> list[Chart]:
         return []
     return [
         bar_chart("tiers", "Accounts by tier", series, lambda r: r.accounts, lambda v: f"{v:,}"),
-        bar_chart("win-rate", "Win rate by tier", series, lambda r: r.win_rate, _pct),
-        bar_chart("deal-size", "Average deal size by tier", series, lambda r: r.avg_deal, _money),
-        bar_chart("churn", "Churn by tier", series, lambda r: r.churn_rate, _pct),
+        bar_chart(
+            "win-rate",
+            "Win rate: closed deals won, by the account's tier",
+            series,
+            lambda r: r.win_rate,
+            _pct,
+        ),
+        bar_chart(
+            "deal-size",
+            "Average won deal, by the account's tier",
+            series,
+            lambda r: r.avg_deal,
+            _money,
+        ),
+        bar_chart(
+            "churn", "Churn: customers churned, by tier", series, lambda r: r.churn_rate, _pct
+        ),
     ]

@@ -2,11 +2,13 @@
 off-cycle.
 
 Drift checks (thresholds are settings, see README):
-- win rate: over the last REVIEWS_DRIFT_WINDOW_DAYS, tier A's win rate is at
-  or below tier B's, once tiers A and B each have at least
-  REVIEWS_DRIFT_MIN_DEALS closed deals (fewer deals prove nothing);
-- churn: over the same window, a tier the profile calls low-risk
-  (REVIEWS_DRIFT_LOW_RISK_TIERS, A and B by default) churns at
+- win rate (deal-level): over the last REVIEWS_DRIFT_WINDOW_DAYS, the share
+  of tier A accounts' closed deals that were won is at or below tier B's,
+  once tiers A and B each have at least REVIEWS_DRIFT_MIN_DEALS closed deals
+  (fewer deals prove nothing); every deal counts, renewals and expansions
+  included;
+- churn (account-level): over the same window, a tier the profile calls
+  low-risk (REVIEWS_DRIFT_LOW_RISK_TIERS, A and B by default) churns at
   REVIEWS_DRIFT_CHURN_RATIO_PERCENT of the overall churn rate or more, with
   at least REVIEWS_DRIFT_MIN_CHURNED churned customers in that tier.
 
@@ -59,8 +61,8 @@ def win_rate_signal(figures: Figures, *, min_deals: int, window_days: int) -> Dr
         enough and a.win_rate is not None and b.win_rate is not None and a.win_rate <= b.win_rate
     )
     reason = (
-        f"Tier A won {_pct(a.win_rate)} of {a.closed} closed deals and tier B "
-        f"{_pct(b.win_rate)} of {b.closed} over {window_days} days"
+        f"Tier A accounts won {_pct(a.win_rate)} of {a.closed} closed deals and tier B "
+        f"accounts {_pct(b.win_rate)} of {b.closed} over {window_days} days"
     )
     if not enough:
         reason += f"; the check needs {min_deals} closed deals in each tier."
@@ -159,8 +161,9 @@ def live_version(profile: Profile) -> ProfileVersion | None:
 
 def agenda_for(*, profile: Profile, since: datetime | None) -> dict[str, Any]:
     """The figures a check-in discusses, from `since` until now: overrides
-    by reason, criterion and status; outcomes by tier; data coverage; and
-    tier movement since the live version was approved."""
+    by reason, criterion and status; outcomes by tier (closed deals and win
+    rate by deal, churn by customer, as reviews.figures defines them); data
+    coverage; and tier movement since the live version was approved."""
     overrides = Override.objects.filter(profile=profile)
     if since is not None:
         overrides = overrides.filter(created_at__gte=since)

@@ -6,11 +6,18 @@ version scored on the fly by scoring.expressions. Accounts are never loaded
 into Python; each table is one GROUP BY.
 
 Definitions used everywhere (pages, agenda, drift, API):
-- closed deals: won or lost, closed inside the window;
-- win rate: won / closed deals; average deal size: mean amount of the won
-  deals whose amount is known (a missing amount is not a deal of 0);
-- customers: accounts that won a deal or churned, not churned before the
-  window; churn rate: customers who churned inside the window / customers.
+- closed deals: scoring.models.Deal rows won or lost, closed inside the
+  window, of every type (new business, expansion, renewal). Each deal counts
+  once, in the tier its account has in the tiering: an account with two won
+  renewals adds two won deals;
+- win rate (deal-level): deals won / closed deals; average deal size
+  (deal-level): mean amount of the won deals whose amount is known in the
+  reporting currency (a missing amount is not a deal of 0, and an amount in
+  another currency is not added to ours);
+- accounts (account-level): accounts in the tier;
+- customers (account-level): accounts that ever won a deal or churned, not
+  churned before the window; churn rate: customers who churned inside the
+  window / customers. Churn is the account's (`Account.churned_at`).
 """
 
 from __future__ import annotations
@@ -54,6 +61,9 @@ def _rate(part: int, whole: int) -> float | None:
 
 @dataclass
 class TierFigures:
+    """One tier's outcomes. Deal-level: won, lost (closed deals), won_amount,
+    won_priced; account-level: accounts, customers, churned."""
+
     tier: str
     accounts: int = 0
     won: int = 0
@@ -132,6 +142,16 @@ class Figures:
         }
 
 
+def moment(at: datetime) -> Any:
+    """`at` as a parameter of hand-written SQL compares with stored times.
+
+    The raw parameter skips the field's adaptation: on SQLite an aware
+    datetime is sent as '... 09:00:00+00:00' and compared as text with the
+    stored '... 09:00:00', which left out a deal closed at the very instant
+    `at` names (PostgreSQL and the ORM's filters include it)."""
+    return connection.ops.adapt_datetimefield_value(at)
+
+
 def tier_figures(
     tiering: Tiering,
     *,
@@ -140,12 +160,7 @@ def tier_figures(
 ) -> Figures:
     """Outcomes by tier for deals closed and churn since `since` (all time
     when None), optionally only for the accounts `accounts_sql` selects."""
-    # The raw parameter skips the field's adaptation: on SQLite an aware
-    # datetime is sent as '... 09:00:00+00:00' and compared as text with the
-    # stored '... 09:00:00', which left out a deal closed at the very instant
-    # `since` names (PostgreSQL and the ORM's filters include it).
-    start = connection.ops.adapt_datetimefield_value(since or BEGINNING)
-    rows = fetchall(sql.tier_outcomes(tiering, start, accounts_sql))
+    rows = fetchall(sql.tier_outcomes(tiering, moment(since or BEGINNING), accounts_sql))
     figures = Figures()
     for tier, accounts, won_n, lost, amount, customers, churned, priced in rows:
         figures.tiers[tier] = TierFigures(

@@ -253,9 +253,10 @@ class CheckIn(models.Model):
 class ReviewMark(models.Model):
     """A queue item a manager marked reviewed.
 
-    Items are identified by kind, an object id and, for events on an
-    account (a won deal, a churn), when the event happened, so the same
-    account surfacing again for a new event shows up as unreviewed.
+    Items are identified by kind, an object id and, for outcomes, when the
+    outcome happened: a surprising deal (won, lost) by the deal's id and its
+    close, a churn by the account's id and its churn date. A deal closed
+    again later, or an account churning again, shows up as unreviewed.
     """
 
     class Kind(models.TextChoices):
@@ -263,8 +264,8 @@ class ReviewMark(models.Model):
         DRAFT = "draft", "Draft"
         CHECKIN = "checkin", "Check-in"
         RUN = "run", "Tier moves of a run"
-        WON = "won", "Won by tier C or DQ"
-        LOST = "lost", "Lost by tier A"
+        WON = "won", "Deal won by tier C or DQ"
+        LOST = "lost", "Deal lost by tier A"
         CHURNED = "churned", "Churned in tier A"
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="review_marks")

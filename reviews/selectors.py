@@ -7,16 +7,18 @@ the same few queries whatever its size.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from decimal import Decimal
+from typing import Any, overload
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import (
     Case,
     CharField,
-    DateTimeField,
+    DecimalField,
     Exists,
     F,
     OuterRef,
@@ -32,7 +34,7 @@ from profiles.policies import MANAGING_ROLES
 from reviews import sql
 from reviews.models import CheckIn, Override, OverrideStatus, ReviewCheckpoint, ReviewMark
 from reviews.policies import managed_team_ids
-from scoring.models import AccountScore, ScoringRun
+from scoring.models import AccountScore, Deal, DealState, ScoringRun
 from scoring.sql import fetchall
 
 logger = logging.getLogger(__name__)
@@ -129,7 +131,7 @@ class Queue:
     checkins: QuerySet[CheckIn]
     moves: list[Move]
     moves_runs_reviewed: set[int]
-    surprises: QuerySet[AccountScore]
+    surprises: Surprises
     counts: dict[str, int] = field(default_factory=dict)
 
     def count(self, section: str) -> int:
@@ -191,40 +193,138 @@ def queue_overrides(*, viewer: User) -> QuerySet[Override]:
     )
 
 
-def queue_surprises(*, viewer: User, since: datetime) -> QuerySet[AccountScore]:
-    """Outcomes the live tier did not predict, since `since`: deals won by
-    tier C or DQ accounts, deals lost and churn among tier A accounts."""
-    won = Q(tier__in=["C", "DQ"], account__deal_status="won", account__deal_closed_at__gte=since)
-    churned = Q(tier="A", account__churned_at__gte=since)
-    lost = Q(tier="A", account__deal_status="lost", account__deal_closed_at__gte=since)
-    kind = Case(
-        When(churned, then=Value(ReviewMark.Kind.CHURNED)),
-        When(won, then=Value(ReviewMark.Kind.WON)),
-        default=Value(ReviewMark.Kind.LOST),
-        output_field=CharField(),
+def _surprise_marks(viewer: User, object_field: str, occurred_field: str) -> Exists:
+    return Exists(
+        ReviewMark.objects.filter(
+            user=viewer,
+            kind=OuterRef("s_kind"),
+            object_id=OuterRef(object_field),
+            occurred_at=OuterRef(occurred_field),
+        )
     )
-    occurred = Case(
-        When(churned, then=F("account__churned_at")),
-        default=F("account__deal_closed_at"),
-        output_field=DateTimeField(),
-    )
-    marks = ReviewMark.objects.filter(
-        user=viewer,
-        kind=OuterRef("kind"),
-        object_id=OuterRef("account_id"),
-        occurred_at=OuterRef("occurred_at"),
-    )
+
+
+@dataclass(frozen=True)
+class Surprise:
+    """An outcome the live tier did not predict. `object_id` is what a review
+    mark names: the deal, or the account for churn."""
+
+    kind: str
+    object_id: int
+    account_id: int
+    account_name: str
+    external_id: str
+    deal: str | None
+    amount: Decimal | None
+    currency: str | None
+    profile_name: str
+    profile_slug: str
+    tier: str
+    occurred_at: datetime
+    reviewed: bool
+
+
+SURPRISE_FIELDS = tuple(Surprise.__dataclass_fields__)
+# The columns of both halves of the surprises, in the fields' order.
+SURPRISE_COLUMNS = tuple(f"s_{name}" for name in SURPRISE_FIELDS)
+
+
+class Surprises:
+    """The surprises as a Paginator takes them: count() and slices, each
+    slice one query."""
+
+    def __init__(self, rows: QuerySet[Any]) -> None:
+        self.rows = rows
+
+    def count(self) -> int:
+        return self.rows.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __iter__(self) -> Iterator[Surprise]:
+        return iter(self[:])
+
+    @overload
+    def __getitem__(self, index: int) -> Surprise: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Surprise]: ...
+    def __getitem__(self, index: int | slice) -> Surprise | list[Surprise]:
+        if isinstance(index, int):
+            return self[index : index + 1][0]
+        return [self._surprise(row) for row in self.rows[index]]
+
+    @staticmethod
+    def _surprise(row: tuple[Any, ...]) -> Surprise:
+        values = dict(zip(SURPRISE_FIELDS, row, strict=True))
+        values["reviewed"] = bool(values["reviewed"])
+        return Surprise(**values)
+
+
+def queue_surprises(*, viewer: User, since: datetime, include_reviewed: bool = True) -> Surprises:
+    """Outcomes the live tier did not predict, since `since`, newest first:
+    each deal won by a tier C or DQ account, each deal lost by a tier A
+    account (deal-level: two surprising deals of one account are two
+    items), and each tier A customer that churned (account-level)."""
     # The current runs' ids as literals, so PostgreSQL reads only their
     # scores tables (it cannot tell them from a join on the runs).
     current = list(ScoringRun.objects.filter(is_current=True).values_list("pk", flat=True))
-    return (
-        AccountScore.objects.filter(run_id__in=current)
-        .filter(won | churned | lost)
-        .select_related("account", "run__profile", "run__version")
-        .annotate(kind=kind, occurred_at=occurred)
-        .annotate(reviewed=Exists(marks))
-        .order_by("-occurred_at", "account_id")
+    scored = "account__scores__"
+    surprising = Q(**{f"{scored}run_id__in": current}) & (
+        Q(status=DealState.WON, **{f"{scored}tier__in": ["C", "DQ"]})
+        | Q(status=DealState.LOST, **{f"{scored}tier": "A"})
     )
+    # One filter() call, so the conditions and the columns below share one
+    # join to the scores: a row per surprising deal and current run.
+    deals = (
+        Deal.objects.filter(
+            surprising, status__in=[DealState.WON, DealState.LOST], closed_at__gte=since
+        )
+        .order_by()
+        .annotate(
+            s_kind=F("status"),
+            s_object_id=F("pk"),
+            s_account_id=F("account_id"),
+            s_account_name=F("account__name"),
+            s_external_id=F("account__external_id"),
+            s_deal=F("external_id"),
+            s_amount=F("amount"),
+            s_currency=F("currency"),
+            s_profile_name=F(f"{scored}run__profile__name"),
+            s_profile_slug=F(f"{scored}run__profile__slug"),
+            s_tier=F(f"{scored}tier"),
+            s_occurred_at=F("closed_at"),
+        )
+        .annotate(s_reviewed=_surprise_marks(viewer, "pk", "closed_at"))
+    )
+    churned = (
+        AccountScore.objects.filter(run_id__in=current, tier="A", account__churned_at__gte=since)
+        .order_by()
+        .annotate(
+            s_kind=Value(ReviewMark.Kind.CHURNED.value, output_field=CharField()),
+            s_object_id=F("account_id"),
+            s_account_id=F("account_id"),
+            s_account_name=F("account__name"),
+            s_external_id=F("account__external_id"),
+            s_deal=Value(None, output_field=CharField()),
+            s_amount=Value(None, output_field=DecimalField()),
+            s_currency=Value(None, output_field=CharField()),
+            s_profile_name=F("run__profile__name"),
+            s_profile_slug=F("run__profile__slug"),
+            s_tier=F("tier"),
+            s_occurred_at=F("account__churned_at"),
+        )
+        .annotate(s_reviewed=_surprise_marks(viewer, "account_id", "account__churned_at"))
+    )
+    if not include_reviewed:
+        deals = deals.filter(s_reviewed=False)
+        churned = churned.filter(s_reviewed=False)
+    rows = (
+        deals.values_list(*SURPRISE_COLUMNS)
+        .union(churned.values_list(*SURPRISE_COLUMNS), all=True)
+        .order_by("-s_occurred_at", "s_account_id", "s_object_id")
+    )
+    return Surprises(rows)
 
 
 def _drafts_waiting(viewer: User) -> list[DraftWaiting]:
@@ -334,12 +434,11 @@ def queue_get(*, viewer: User, include_reviewed: bool = False) -> Queue:
     )
     since = timezone.now() - timedelta(days=settings.REVIEWS_SURPRISE_DAYS)
     overrides = queue_overrides(viewer=viewer)
-    surprises = queue_surprises(viewer=viewer, since=since)
+    surprises = queue_surprises(viewer=viewer, since=since, include_reviewed=include_reviewed)
     checkins = queue_checkins(viewer=viewer)
     drafts = _drafts_waiting(viewer)
     if not include_reviewed:
         overrides = overrides.filter(Q(reviewed=False))
-        surprises = surprises.filter(Q(reviewed=False))
         checkins = checkins.filter(Q(reviewed=False))
         drafts = [d for d in drafts if not d.reviewed]
     moves = largest_moves()

@@ -370,7 +370,7 @@ def _agenda_summary(agenda: dict[str, Any]) -> str:
         if row.get("win_rate") is not None
     ]
     if rates:
-        parts.append("win rate by tier " + ", ".join(rates))
+        parts.append("win rate of closed deals by tier " + ", ".join(rates))
     return "; ".join(parts) + "."
 
 

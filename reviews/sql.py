@@ -11,8 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from reviews.models import NOT_A_FIT_TIER, ClaimedTier, Override, OverrideStatus
-from scoring.models import DealStatus
+from scoring.models import Deal, DealState
 from scoring.sql import Sql, accounts, scores, sql, table
+
+# A deal's blank currency is the reporting currency: only amounts in it are
+# added up (an amount in another currency is a deal of unknown size).
+REPORTING_CURRENCY = ""
 
 # --- Tierings and their outcome figures (reviews.figures) -----------------------
 
@@ -35,31 +39,66 @@ def table_tiering(tiers: Sql) -> Sql:
     return sql("SELECT account_id, tier FROM {t}", t=tiers)
 
 
-def tier_outcomes(tiering: Sql, since: Any, only: Sql | None) -> Sql:
-    """Per tier: accounts, won, lost, won amount, customers, churned and won
-    deals with an amount, for deals closed and churn since `since` (a value
-    the backend has adapted), over the accounts `only` selects (all without)."""
-    won = DealStatus.WON.value
-    won_since = sql("a.deal_status = {won} AND a.deal_closed_at >= {since}", won=won, since=since)
-    return sql(
-        "SELECT t.tier, COUNT(*), "
-        "SUM(CASE WHEN {won_since} THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN a.deal_status = {lost} AND a.deal_closed_at >= {since} "
-        "THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN {won_since} THEN a.deal_amount ELSE 0 END), "
-        "SUM(CASE WHEN (a.deal_status = {won} OR a.churned_at IS NOT NULL) "
-        "AND (a.churned_at IS NULL OR a.churned_at >= {since}) THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN a.churned_at >= {since} THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN {won_since} AND a.deal_amount IS NOT NULL THEN 1 ELSE 0 END) "
-        "FROM ({tiering}) t JOIN {accounts} a ON a.id = t.account_id{where} "
-        "GROUP BY t.tier",
+def _deals() -> Sql:
+    return table(Deal)
+
+
+def _per_account_deals(since: Any, only: Sql | None) -> Sql:
+    """Per account with a closed deal (of those `only` selects, all
+    without): the deals won and lost since `since`, the won amount in the
+    reporting currency and the won deals it is known for, and whether the
+    account ever won a deal (1 or 0)."""
+    won, lost = DealState.WON.value, DealState.LOST.value
+    won_since = sql("d.status = {won} AND d.closed_at >= {since}", won=won, since=since)
+    priced = sql(
+        "{won_since} AND d.amount IS NOT NULL AND d.currency = {reporting}",
         won_since=won_since,
+        reporting=REPORTING_CURRENCY,
+    )
+    return sql(
+        "SELECT d.account_id, "
+        "SUM(CASE WHEN {won_since} THEN 1 ELSE 0 END) AS won, "
+        "SUM(CASE WHEN d.status = {lost} AND d.closed_at >= {since} THEN 1 ELSE 0 END) AS lost, "
+        "SUM(CASE WHEN {priced} THEN d.amount ELSE 0 END) AS won_amount, "
+        "SUM(CASE WHEN {priced} THEN 1 ELSE 0 END) AS won_priced, "
+        "MAX(CASE WHEN d.status = {won} THEN 1 ELSE 0 END) AS ever_won "
+        "FROM {deals} d WHERE d.status IN ({won}, {lost}){among} GROUP BY d.account_id",
+        won_since=won_since,
+        lost=lost,
+        since=since,
+        priced=priced,
         won=won,
-        lost=DealStatus.LOST.value,
+        deals=_deals(),
+        among=Sql("") if only is None else sql(" AND d.account_id IN ({only})", only=only),
+    )
+
+
+def tier_outcomes(tiering: Sql, since: Any, only: Sql | None) -> Sql:
+    """Per tier: accounts, deals won, deals lost, won amount, customers,
+    churned customers and won deals with an amount, for deals closed and
+    churn since `since` (a value the backend has adapted), over the accounts
+    `only` selects (all without).
+
+    Deals count one by one, each in its account's tier; accounts, customers
+    and churn count accounts. The tiering meets only the accounts with a
+    closed deal and those that churned, never the whole accounts table
+    (joining every account took about as long again as the rest)."""
+    return sql(
+        "SELECT t.tier, COUNT(*), SUM(COALESCE(d.won, 0)), SUM(COALESCE(d.lost, 0)), "
+        "SUM(COALESCE(d.won_amount, 0)), "
+        "SUM(CASE WHEN (d.ever_won = 1 OR c.id IS NOT NULL) "
+        "AND (c.churned_at IS NULL OR c.churned_at >= {since}) THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN c.churned_at >= {since} THEN 1 ELSE 0 END), "
+        "SUM(COALESCE(d.won_priced, 0)) "
+        "FROM ({tiering}) t LEFT JOIN ({per_account}) d ON d.account_id = t.account_id "
+        "LEFT JOIN (SELECT id, churned_at FROM {accounts} WHERE churned_at IS NOT NULL) c "
+        "ON c.id = t.account_id{where} "
+        "GROUP BY t.tier",
         since=since,
         tiering=tiering,
+        per_account=_per_account_deals(since, only),
         accounts=accounts(),
-        where=Sql("") if only is None else sql(" WHERE a.id IN ({only})", only=only),
+        where=Sql("") if only is None else sql(" WHERE t.account_id IN ({only})", only=only),
     )
 
 
@@ -105,23 +144,42 @@ def evidence_agreement(drafts: Sql, run_id: int, claims: Sql) -> Sql:
     )
 
 
-def evidence_rows(drafts: Sql, run_id: int, claims: Sql, limit: int) -> Sql:
+def evidence_rows(drafts: Sql, run_id: int, claims: Sql, since: Any, limit: int) -> Sql:
     """The first `limit` accounts of the draft's tiers, claimed ones first,
-    then by name: account_id, name, live tier, draft tier, claimed tier,
-    deal status, deal amount."""
-    return sql(
-        "SELECT d.account_id, a.name, l.tier, d.tier, c.tier, a.deal_status, a.deal_amount "
+    then by name: account_id, name, live tier, draft tier, claimed tier, and
+    the account's deals closed since `since`: won, lost, and the won amount
+    in the reporting currency (NULL when no won deal has one)."""
+    won, lost = DealState.WON.value, DealState.LOST.value
+    first = sql(
+        "SELECT d.account_id, a.name, l.tier AS live_tier, d.tier AS draft_tier, "
+        "c.tier AS claimed, CASE WHEN c.account_id IS NULL THEN 1 ELSE 0 END AS unclaimed "
         "FROM {drafts} d JOIN {accounts} a ON a.id = d.account_id "
         "LEFT JOIN {scores} l ON l.account_id = d.account_id AND l.run_id = {run} "
         "LEFT JOIN ({claims}) c ON c.account_id = d.account_id "
-        "ORDER BY CASE WHEN c.account_id IS NULL THEN 1 ELSE 0 END, a.name, d.account_id "
-        "LIMIT {limit}",
+        "ORDER BY unclaimed, a.name, d.account_id LIMIT {limit}",
         drafts=drafts,
         accounts=accounts(),
         scores=scores(),
         run=run_id,
         claims=claims,
         limit=limit,
+    )
+    # The deals are joined to the page of accounts only, not to every member.
+    return sql(
+        "SELECT r.account_id, r.name, r.live_tier, r.draft_tier, r.claimed, "
+        "SUM(CASE WHEN x.status = {won} THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN x.status = {lost} THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN x.status = {won} AND x.currency = {reporting} THEN x.amount END) "
+        "FROM ({first}) r LEFT JOIN {deals} x ON x.account_id = r.account_id "
+        "AND x.status IN ({won}, {lost}) AND x.closed_at >= {since} "
+        "GROUP BY r.account_id, r.name, r.live_tier, r.draft_tier, r.claimed, r.unclaimed "
+        "ORDER BY r.unclaimed, r.name, r.account_id",
+        won=won,
+        lost=lost,
+        reporting=REPORTING_CURRENCY,
+        first=first,
+        deals=_deals(),
+        since=since,
     )
 
 

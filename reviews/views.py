@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -86,6 +87,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             "overrides": overrides,
             "surprises": surprises,
             "checkins": list(data.checkins),
+            "surprise_days": settings.REVIEWS_SURPRISE_DAYS,
             "review_form": ReviewForm(),
             "today": timezone.localdate(),
         },

@@ -129,6 +129,7 @@ class AccountAdmin(admin.ModelAdmin):
     not edited: the deal is the record."""
 
     form = AccountAdminForm
+    inlines = (DealInline,)
     list_display = (
         "name",
         "external_id",
@@ -137,8 +138,9 @@ class AccountAdmin(admin.ModelAdmin):
         "country",
         "crm",
         "employees",
+        "lifecycle_stage",
     )
-    list_filter = ("has_revops", "country", "crm")
+    list_filter = ("lifecycle_stage", "has_revops", "country", "crm")
     search_fields = ("name", "domain", "external_id")
     readonly_fields = (
         "opportunity_opened_at",
@@ -149,7 +151,6 @@ class AccountAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     )
-    inlines = (DealInline,)
 
     def save_model(self, request: HttpRequest, obj: Account, form: Any, change: bool) -> None:
         obj.list_index = list_index_for(obj.tech_stack or [], obj.traits or {})

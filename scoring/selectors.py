@@ -384,10 +384,11 @@ def deal_get_by_external_id(*, external_id: str) -> Deal | None:
 
 
 def account_deals(*, account: Account) -> QuerySet[Deal]:
-    """The account's deals, newest first: by the day each opened (or was
-    recorded, when the CRM sent no such day)."""
-    opened = Coalesce(F("opened_at"), F("created_at"))
-    return account.deals.order_by(opened.desc(), "-id")
+    """The account's deals: open ones first (latest opened first), then the
+    closed ones, latest closed first."""
+    return Deal.objects.filter(account=account).order_by(
+        F("closed_at").desc(nulls_first=True), F("opened_at").desc(nulls_last=True), "id"
+    )
 
 
 def account_outcome_deal(*, account: Account) -> Deal | None:

@@ -31,7 +31,7 @@ from django.db.models import Model, QuerySet
 
 from profiles.models import Trait
 from scoring.engine import Ruleset, Tier
-from scoring.models import Account, AccountScore, ChangeClock, ScoringRun
+from scoring.models import Account, AccountScore, ChangeClock, Deal, ScoringRun
 
 # --- Composing statements -----------------------------------------------------
 
@@ -607,3 +607,61 @@ def rows_update(model: type[Model], columns: Sequence[str], rows: str) -> Sql:
         assignments=Sql(", ").join(sql("{c} = v.{c}", c=name(c)) for c in columns),
         rows=rows,
     )
+
+
+# --- The demo's deal histories (demo.accounts) -------------------------------
+
+
+def deals() -> Sql:
+    return table(Deal)
+
+
+def deals_stage(stage: str, columns: Sequence[str]) -> Sql:
+    """An empty temporary table with the deals' `columns` and
+    `account_external_id` (the account's external id) for COPY to fill
+    (PostgreSQL): deals arrive named by their account's CRM id. Dropped at
+    commit at the latest (stage_drop drops it sooner)."""
+    return sql(
+        "CREATE TEMPORARY TABLE {stage} ON COMMIT DROP AS "
+        "SELECT a.external_id AS account_external_id, {columns} "
+        "FROM {deals} d JOIN {accounts} a ON a.id = d.account_id WITH NO DATA",
+        stage=name(stage),
+        columns=Sql(", ").join(sql("d.{c}", c=name(c)) for c in columns),
+        deals=deals(),
+        accounts=accounts(),
+    )
+
+
+def stage_copy(stage: str, columns: Iterable[str]) -> Sql:
+    """COPY into a staging table from the client (PostgreSQL)."""
+    return sql(
+        "COPY {t} ({columns}) FROM STDIN",
+        t=name(stage),
+        columns=Sql(", ").join(name(c) for c in ["account_external_id", *columns]),
+    )
+
+
+def deals_from_stage(stage: str, columns: Sequence[str], at: datetime) -> Sql:
+    """The staged deals into the deals table, each joined to its account by
+    external id; created and updated `at`."""
+    names = Sql(", ").join(name(c) for c in columns)
+    return sql(
+        "INSERT INTO {deals} (account_id, {names}, created_at, updated_at) "
+        "SELECT a.id, {staged}, {at}, {at} FROM {stage} s "
+        "JOIN {accounts} a ON a.external_id = s.account_external_id",
+        deals=deals(),
+        names=names,
+        staged=Sql(", ").join(sql("s.{c}", c=name(c)) for c in columns),
+        at=at,
+        stage=name(stage),
+        accounts=accounts(),
+    )
+
+
+def stage_drop(stage: str) -> Sql:
+    return sql("DROP TABLE {t}", t=name(stage))
+
+
+def deals_analyze() -> Sql:
+    """Fresh planner statistics for the deals table (PostgreSQL)."""
+    return sql("ANALYZE {t}", t=deals())

@@ -1,5 +1,6 @@
 import factory
 from django.contrib.auth.models import Permission
+from django.utils import timezone
 from django.utils.text import slugify
 
 from profiles.models import Criterion, Membership, Profile, ProfileVersion, Team, User
@@ -122,19 +123,21 @@ class AccountFactory(factory.django.DjangoModelFactory[Account]):
 
 
 class DealFactory(factory.django.DjangoModelFactory[Deal]):
-    """An open new-business deal of a fresh account; a won or lost one
-    needs `closed_at` too (the table refuses it without)."""
+    """A new-business deal of an account of its own, open unless a status is
+    given; a won or lost one closes now unless `closed_at` says when."""
 
     class Meta:
         model = Deal
 
-    external_id = factory.Sequence(lambda n: f"opp-{n:06d}")
+    external_id = factory.Sequence(lambda n: f"deal-{n:06d}")
     account = factory.SubFactory(AccountFactory)
-    name = factory.Sequence(lambda n: f"Deal {n}")
+    name = factory.LazyAttribute(lambda d: f"{d.account.name}: new business")
     stage = "Qualification"
     status = DealState.OPEN
     type = DealType.NEW
     amount = None
     currency = ""
     opened_at = None
-    closed_at = None
+    closed_at = factory.LazyAttribute(
+        lambda d: None if d.status == DealState.OPEN else timezone.now()
+    )

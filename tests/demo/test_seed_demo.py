@@ -16,7 +16,7 @@ from profiles.models import (
     VersionEvent,
 )
 from profiles.selectors import signoff_states, version_approval_problems
-from scoring.models import Account, AccountScore, ScoringRun
+from scoring.models import Account, AccountScore, Deal, ScoringRun
 
 
 def seed(*args: str) -> str:
@@ -306,13 +306,15 @@ def test_reset_removes_the_demo_profile_and_keeps_other_profiles(ops_manager: Us
 
 
 @pytest.mark.django_db
-def test_it_makes_accounts_with_outcomes_scored_by_the_live_version() -> None:
+def test_it_makes_accounts_with_deals_scored_by_the_live_version() -> None:
     output = seed()
     accounts = Account.objects.filter(external_id__startswith="demo-")
     assert accounts.count() == 300
     assert "Accounts: 300 (300 new" in output
-    statuses = set(accounts.values_list("deal_status", flat=True))
-    assert {"won", "lost"} <= statuses
+    deals = Deal.objects.filter(account__in=accounts)
+    assert set(deals.values_list("status", flat=True)) == {"open", "won", "lost"}
+    assert set(deals.values_list("type", flat=True)) == {"new", "expansion", "renewal"}
+    assert deals.filter(external_id__startswith="demo-").count() == deals.count()
     assert accounts.filter(employees__isnull=True).exists()  # some data is missing
     run = ScoringRun.objects.get(profile__slug=PROFILE_SLUG, is_current=True)
     assert run.version.number == 1
@@ -343,6 +345,17 @@ def test_the_same_seed_makes_the_same_accounts() -> None:
         == first
     )
     assert AccountScore.objects.count() == 300  # the old run's rows went with the reset
+
+
+@pytest.mark.django_db
+def test_the_same_seed_makes_the_same_deals() -> None:
+    seed("--seed", "7")
+    columns = ("external_id", "account__external_id", "type", "status", "amount", "stage")
+    first = list(Deal.objects.order_by("external_id").values_list(*columns))
+    seed("--seed", "7", "--reset")
+    assert list(Deal.objects.order_by("external_id").values_list(*columns)) == first
+    seed("--seed", "8", "--reset")
+    assert list(Deal.objects.order_by("external_id").values_list(*columns)) != first
 
 
 @pytest.mark.django_db

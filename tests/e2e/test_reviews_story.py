@@ -17,7 +17,7 @@ from reviews.models import CheckIn
 from reviews.tasks import schedule_checkins_task
 from scoring.models import Account
 from scoring.services import run_in_process
-from tests.factories import AccountFactory
+from tests.factories import AccountFactory, DealFactory
 
 Open = Callable[[User], Page]
 
@@ -27,9 +27,9 @@ def base(icp: Profile) -> Account:
     """Scored by the live v1: the default account is A; Small Co is B (55)."""
     now = timezone.now()
     for i in range(3):
-        AccountFactory.create(name=f"Won {i}", deal_status="won", deal_closed_at=now,
-                       deal_amount=Decimal("12000"))  # fmt: skip
-    AccountFactory.create(name="Lost one", deal_status="lost", deal_closed_at=now)
+        DealFactory.create(account__name=f"Won {i}", status="won", closed_at=now,
+                           amount=Decimal("12000"))  # fmt: skip
+    DealFactory.create(account__name="Lost one", status="lost", closed_at=now)
     return AccountFactory.create(
         name="Small Co", external_id="small", employees=150, funding_stage="Seed"
     )

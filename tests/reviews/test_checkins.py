@@ -15,7 +15,7 @@ from reviews.models import CheckIn, CheckInKind, DigestSent
 from reviews.tasks import detect_drift_task, schedule_checkins_task, send_digests_task
 from scoring import services as scoring_services
 from scoring.models import Account, ScoringRun
-from tests.factories import AccountFactory
+from tests.factories import AccountFactory, DealFactory
 from tests.runs import run_all
 
 pytestmark = pytest.mark.django_db
@@ -94,21 +94,23 @@ def test_the_agenda_counts_overrides_by_reason_and_criterion(
 
 
 def deals(tier_a_won: int, tier_a_lost: int, tier_b_won: int, tier_b_lost: int) -> None:
+    """Closed deals ten days ago: tier A's all of one account, tier B's each
+    of an account of its own (the win rate counts deals either way)."""
     closed = NOW - timedelta(days=10)
+    tier_a = AccountFactory.create(employees=450, has_revops=True)
     for status, n, employees in [
         ("won", tier_a_won, 450),
         ("lost", tier_a_lost, 450),
         ("won", tier_b_won, 150),
         ("lost", tier_b_lost, 150),
     ]:
-        AccountFactory.create_batch(
-            n,
-            employees=employees,
-            has_revops=True,
-            deal_status=status,
-            deal_closed_at=closed,
-            deal_amount=Decimal("1000"),
-        )
+        for _ in range(n):
+            DealFactory.create(
+                account=tier_a if employees == 450 else AccountFactory.create(employees=150),
+                status=status,
+                closed_at=closed,
+                amount=Decimal("1000"),
+            )
 
 
 def rescore(icp: Profile, v1: ProfileVersion, actor: User) -> ScoringRun:
@@ -131,7 +133,10 @@ def test_drift_fires_when_tier_a_wins_no_more_often_than_tier_b(
     [pk] = detect_drift_task()
     checkin = CheckIn.objects.get(pk=pk)
     assert (checkin.kind, checkin.trigger) == (CheckInKind.OFF_CYCLE, "win_rate")
-    assert "Tier A won 50% of 4 closed deals and tier B 50% of 4" in checkin.trigger_reason
+    assert (
+        "Tier A accounts won 50% of 4 closed deals and tier B accounts 50% of 4"
+        in checkin.trigger_reason
+    )
     assert detect_drift_task() == []
 
 
@@ -141,8 +146,8 @@ def test_drift_stays_quiet_just_above_the_threshold_and_below_the_deal_minimum(
     deals(tier_a_won=3, tier_a_lost=2, tier_b_won=2, tier_b_lost=2)  # 60% > 50%
     rescore(icp, v1, ops_manager)
     assert detect_drift_task() == []
-    AccountFactory.create_batch(
-        2, employees=450, has_revops=True, deal_status="lost", deal_closed_at=NOW
+    DealFactory.create_batch(
+        2, account__employees=450, status="lost", closed_at=NOW
     )  # A falls to 3/7 = 43%
     rescore(icp, v1, ops_manager)
     assert len(detect_drift_task()) == 1
@@ -157,14 +162,18 @@ def test_drift_needs_enough_deals_in_each_tier(
 
 
 def churn(n: int, employees: int | None, *, churned: bool) -> None:
-    AccountFactory.create_batch(
-        n,
-        employees=employees,
-        has_revops=True,
-        deal_status="won",
-        deal_closed_at=NOW - timedelta(days=300),
-        churned_at=NOW - timedelta(days=5) if churned else None,
-    )
+    """Customers since a deal won 300 days ago, and a renewal won since:
+    churn counts each customer once, however many deals it won."""
+    for _ in range(n):
+        account = AccountFactory.create(
+            employees=employees,
+            has_revops=True,
+            churned_at=NOW - timedelta(days=5) if churned else None,
+        )
+        DealFactory.create(account=account, status="won", closed_at=NOW - timedelta(days=300))
+        DealFactory.create(
+            account=account, status="won", type="renewal", closed_at=NOW - timedelta(days=100)
+        )
 
 
 def test_churn_concentrating_in_a_low_risk_tier_opens_a_check_in(
@@ -217,6 +226,17 @@ def test_start_a_revision_opens_a_linked_draft_carrying_the_evidence(
     assert closed.draft.parent == icp.versions.get(number=1)
     assert "overrides since the last check-in" in closed.draft.rationale
     assert "Lower the floor." in closed.draft.rationale
+
+
+def test_the_digest_lists_each_surprising_deal(
+    manager: User, acme: Account, live_run: ScoringRun
+) -> None:
+    DealFactory.create(account=acme, status="lost", closed_at=NOW)
+    DealFactory.create(account=acme, status="lost", closed_at=NOW - timedelta(days=2))
+    services.digests_send()
+    [email] = [e for e in mail.outbox if e.to == [manager.email]]
+    assert "2 surprises" in email.subject
+    assert email.body.count("Acme (tier A): deal lost") == 2
 
 
 @pytest.mark.parametrize("who", ["rep", "marketer", "outsider"])

@@ -24,7 +24,7 @@ from reviews.figures import Figures
 from reviews.models import Override
 from scoring import services as scoring_services
 from scoring.models import Account, ScoringRun
-from tests.factories import AccountFactory
+from tests.factories import AccountFactory, DealFactory
 from tests.runs import run_all
 
 pytestmark = pytest.mark.django_db
@@ -79,16 +79,20 @@ def draft_of(
     return draft
 
 
-def won(name: str, employees: int | None, amount: str, **kw: Any) -> Account:
-    kw.setdefault("deal_closed_at", AFTER)
-    return AccountFactory.create(
-        name=name, employees=employees, deal_status="won", deal_amount=Decimal(amount), **kw
-    )
+def won(
+    name: str, employees: int | None, amount: str, *, closed_at: datetime = AFTER, **kw: Any
+) -> Account:
+    """An account with one deal won at `closed_at`."""
+    account = AccountFactory.create(name=name, employees=employees, **kw)
+    DealFactory.create(account=account, status="won", amount=Decimal(amount), closed_at=closed_at)
+    return account
 
 
-def lost(name: str, employees: int | None, **kw: Any) -> Account:
-    kw.setdefault("deal_closed_at", AFTER)
-    return AccountFactory.create(name=name, employees=employees, deal_status="lost", **kw)
+def lost(name: str, employees: int | None, *, closed_at: datetime = AFTER, **kw: Any) -> Account:
+    """An account with one deal lost at `closed_at`."""
+    account = AccountFactory.create(name=name, employees=employees, **kw)
+    DealFactory.create(account=account, status="lost", closed_at=closed_at)
+    return account
 
 
 def claim(
@@ -275,8 +279,8 @@ def test_the_backtest_gives_win_rate_deal_size_and_lift_by_tier_for_live_and_dra
     lost("Gale", 450, has_revops=False)  # B / B: 60 points
     lost("Kim", 450, country="KP")  # DQ / DQ
     # Not evidence: a deal won before v1 went live, an open deal, no deal.
-    won("Old", 450, "50000", deal_closed_at=BEFORE)
-    AccountFactory.create(name="Open", deal_status="open")
+    won("Old", 450, "50000", closed_at=BEFORE)
+    DealFactory.create(account__name="Open", opened_at=AFTER)
     AccountFactory.create(name="Quiet")
     go_live(icp, live, ops_manager)
     draft = draft_of(icp, ops_manager, employees=("between", [150, 1000]))
@@ -318,9 +322,9 @@ def test_deals_closed_before_the_live_version_went_live_are_left_out(
 ) -> None:
     # All A under both versions. The deal closed the moment v1 was approved
     # counts; the one a second earlier does not.
-    won("On the day", 450, "3000", deal_closed_at=APPROVED)
-    lost("Day before", 450, deal_closed_at=APPROVED - timedelta(seconds=1))
-    won("Last year", 450, "90000", deal_closed_at=BEFORE)
+    won("On the day", 450, "3000", closed_at=APPROVED)
+    lost("Day before", 450, closed_at=APPROVED - timedelta(seconds=1))
+    won("Last year", 450, "90000", closed_at=BEFORE)
     go_live(icp, live, ops_manager)
 
     evidence = evidence_for(version=draft_of(icp, ops_manager))
@@ -335,8 +339,8 @@ def test_deals_closed_before_the_live_version_went_live_are_left_out(
 def test_without_closed_deals_there_is_no_win_rate_or_lift_to_divide_by(
     client: Client, icp: Profile, live: ProfileVersion, rep: User, ops_manager: User
 ) -> None:
-    won("Last year", 450, "90000", deal_closed_at=BEFORE)
-    AccountFactory.create(name="Open", deal_status="open", deal_closed_at=None)
+    won("Last year", 450, "90000", closed_at=BEFORE)
+    DealFactory.create(account__name="Open", opened_at=AFTER)
     go_live(icp, live, ops_manager)
     draft = draft_of(icp, ops_manager)
 
@@ -391,7 +395,9 @@ def test_a_won_deal_without_an_amount_is_left_out_of_the_average_deal_size(
     # (10,000 + 20,000) / 2, not 30,000 / 3. The win rate still counts all 3.
     won("Acme", 450, "10000")
     won("Arch", 300, "20000")
-    AccountFactory.create(name="Unpriced", employees=500, deal_status="won", deal_closed_at=AFTER)
+    DealFactory.create(
+        account__name="Unpriced", account__employees=500, status="won", closed_at=AFTER
+    )
     go_live(icp, live, ops_manager)
 
     evidence = evidence_for(version=draft_of(icp, ops_manager))
@@ -399,6 +405,61 @@ def test_a_won_deal_without_an_amount_is_left_out_of_the_average_deal_size(
     assert backtest(evidence.backtest_live)["A"] == (3, 3, 1.0, Decimal("15000.00"))
     assert backtest(evidence.backtest_draft)["A"] == (3, 3, 1.0, Decimal("15000.00"))
     assert evidence.backtest_live.total.avg_deal == Decimal("15000.00")
+
+
+def test_each_deal_counts_in_the_backtest_and_each_account_once_among_the_accounts(
+    client: Client, icp: Profile, live: ProfileVersion, rep: User, ops_manager: User
+) -> None:
+    # Acme (A under both) renewed twice and lost an expansion since v1 went
+    # live, won a deal in euros, won its first deal before; it has one open.
+    acme = AccountFactory.create(name="Acme", employees=450)
+    for status, amount, currency, closed_at in [
+        ("won", "10000", "", AFTER),
+        ("won", "14000", "", AFTER),
+        ("lost", "3000", "", AFTER),
+        ("won", "9000", "EUR", AFTER),
+        ("won", "50000", "", BEFORE),
+    ]:
+        DealFactory.create(account=acme, status=status, amount=Decimal(amount),
+                           currency=currency, closed_at=closed_at)  # fmt: skip
+    DealFactory.create(account=acme, opened_at=AFTER)
+    lost("Bolt", 160)  # B under both
+    go_live(icp, live, ops_manager)
+    draft = draft_of(icp, ops_manager)
+
+    evidence = evidence_for(version=draft)
+
+    # Two accounts; A closed 4 deals and won 3 of them, its average over the
+    # two won in the reporting currency.
+    assert evidence.accounts == 2
+    for figures in (evidence.backtest_live, evidence.backtest_draft):
+        assert backtest(figures)["A"] == (4, 3, 0.75, Decimal("12000.00"))
+        assert (figures.get("A").accounts, figures.get("A").won_priced) == (1, 2)
+        assert backtest(figures)["B"] == (1, 0, 0.0, None)
+    assert [(r.name, r.won, r.lost, r.won_amount) for r in evidence.rows] == [
+        ("Acme", 3, 1, Decimal("24000.00")),
+        ("Bolt", 0, 1, None),
+    ]
+    # Acme counts once among the accounts that won a deal.
+    assert spreads(evidence)["Employees is between 200 and 2,000"]["won"][:4] == (0, 1, 0, 0)
+    client.force_login(rep)
+    page = client.get(reverse("version-evidence", args=[icp.slug, draft.number])).content.decode()
+    assert "3 won (24,000), 1 lost" in page
+    assert "Accounts that won a deal" in page
+
+
+def test_a_won_deal_in_another_currency_counts_as_won_but_not_in_the_average(
+    icp: Profile, live: ProfileVersion, ops_manager: User
+) -> None:
+    DealFactory.create(account__name="Euro", account__employees=450, status="won",
+                       amount=Decimal("8000"), currency="EUR", closed_at=AFTER)  # fmt: skip
+    go_live(icp, live, ops_manager)
+
+    evidence = evidence_for(version=draft_of(icp, ops_manager))
+
+    assert backtest(evidence.backtest_live)["A"] == (1, 1, 1.0, None)
+    assert evidence.backtest_live.get("A").won_amount == Decimal("0.00")
+    assert [(r.won, r.won_amount) for r in evidence.rows] == [(1, None)]
 
 
 # --- Where won and overridden accounts fall against the draft's thresholds -----------
@@ -418,7 +479,7 @@ def test_won_and_overridden_accounts_fall_below_within_and_above_the_drafts_rang
         ("Won unknown", None),
     ]:
         won(name, employees, "1000")
-    won("Won before", 100, "1000", deal_closed_at=BEFORE)  # before v1: not counted
+    won("Won before", 100, "1000", closed_at=BEFORE)  # before v1: not counted
     lost("Lost 120", 120)  # lost: in neither group
     bolt = AccountFactory.create(name="Bolt", employees=160)  # B
     acme = AccountFactory.create(name="Acme", employees=450)  # A
@@ -478,6 +539,38 @@ def test_a_widened_range_takes_in_the_small_accounts_that_keep_winning(
     }
 
 
+def test_each_numeric_criterion_of_the_draft_gets_its_own_spread(
+    icp: Profile, live: ProfileVersion, ops_manager: User
+) -> None:
+    # The draft adds annual revenue of at least 50 million.
+    won("Small", 150, "1000", annual_revenue=10_000_000)
+    won("Big", 450, "1000", annual_revenue=90_000_000)
+    won("Unknown", 3000, "1000", annual_revenue=None)
+    go_live(icp, live, ops_manager)
+    draft = draft_of(icp, ops_manager)
+    profile_services.criterion_add(
+        actor=ops_manager,
+        version=draft,
+        revision=draft.revision,
+        attribute="annual_revenue",
+        operator="gte",
+        value=50_000_000,
+    )
+
+    evidence = evidence_for(version=draft)
+
+    assert spreads(evidence) == {
+        "Employees is between 200 and 2,000": {
+            "won": (1, 1, 1, 0, (150, 150), (3000, 3000)),
+            "overridden": (0, 0, 0, 0, None, None),
+        },
+        "Annual revenue is at least 50,000,000": {
+            "won": (1, 1, 0, 1, (10_000_000, 10_000_000), None),
+            "overridden": (0, 0, 0, 0, None, None),
+        },
+    }
+
+
 @pytest.mark.parametrize(
     ("operator", "value", "label", "low", "high", "expected"),
     [
@@ -533,7 +626,7 @@ def test_validation_gives_tiers_win_rate_deal_size_and_churn_for_live_and_draft(
 ) -> None:
     # All outcomes count, whenever they happened. v1's tier / the draft's (150-1,000):
     won("Acme", 450, "10000", churned_at=AFTER)  # A / A, churned
-    won("Arch", 300, "30000", deal_closed_at=BEFORE)  # A / A
+    won("Arch", 300, "30000", closed_at=BEFORE)  # A / A
     won("Bolt", 160, "6000")  # B / A
     lost("Dune", 1500)  # A / B
     won("Echo", 5000, "20000", churned_at=AFTER)  # B / B, churned

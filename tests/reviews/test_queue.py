@@ -3,34 +3,25 @@ review, and a constant number of queries however long it gets."""
 
 from datetime import timedelta
 from decimal import Decimal
-from typing import TypedDict, cast
 
 import pytest
 from django.db import connection
-from django.db.models import QuerySet
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from django_stubs_ext import WithAnnotations
 
 from profiles.models import Profile, ProfileVersion, User
 from reviews import services
 from reviews.models import ReviewMark
 from reviews.selectors import queue_get
 from scoring import services as scoring_services
-from scoring.models import Account, AccountScore, ScoringRun
+from scoring.models import Account, ScoringRun
 from tests.drafting import approved_version
-from tests.factories import AccountFactory, MembershipFactory
+from tests.factories import AccountFactory, DealFactory, MembershipFactory
 from tests.runs import run_all
 
 pytestmark = pytest.mark.django_db
-
-
-class Surprise(TypedDict):
-    """What the queue annotates a surprising score with."""
-
-    kind: str
 
 
 def reps_override(n: int, profile: Profile, team_rep: User) -> None:
@@ -67,20 +58,60 @@ def test_surprises_are_outcomes_the_tier_did_not_predict(
     manager: User, icp: Profile, v1: ProfileVersion, ops_manager: User
 ) -> None:
     now = timezone.now()
-    AccountFactory.create(name="Lucky", employees=None, has_revops=None, deal_status="won",
-                   deal_closed_at=now, deal_amount=Decimal("5000"))  # fmt: skip
-    AccountFactory.create(name="Lost A", employees=450, has_revops=True, deal_status="lost",
-                   deal_closed_at=now)  # fmt: skip
+    # Lucky is tier C (no employee count, RevOps unknown) and won twice:
+    # two surprises. Lost A lost once; Gone A churned; Expected won as tier
+    # A should; Lucky's deal from last quarter is too old to surprise.
+    lucky = AccountFactory.create(name="Lucky", employees=None, has_revops=None)
+    DealFactory.create(account=lucky, external_id="lucky-1", status="won", closed_at=now,
+                       amount=Decimal("5000"))  # fmt: skip
+    DealFactory.create(account=lucky, external_id="lucky-2", status="won", type="expansion",
+                       closed_at=now - timedelta(days=3), amount=Decimal("1500"))  # fmt: skip
+    DealFactory.create(account=lucky, status="won", closed_at=now - timedelta(days=90))
+    DealFactory.create(account=lucky, status="open")
+    lost_a = AccountFactory.create(name="Lost A", employees=450, has_revops=True)
+    DealFactory.create(account=lost_a, external_id="lost-a-1", status="lost", closed_at=now)
     AccountFactory.create(name="Gone A", employees=450, has_revops=True, churned_at=now)
-    AccountFactory.create(name="Expected", employees=450, has_revops=True, deal_status="won",
-                   deal_closed_at=now)  # fmt: skip
+    DealFactory.create(account__name="Expected", status="won", closed_at=now)
     run_all(scoring_services.run_create(profile=icp, version=v1, actor=ops_manager))
-    # The queue declares its surprises as plain scores; `kind` is an annotation.
-    rows = cast(
-        "QuerySet[WithAnnotations[AccountScore, Surprise]]", queue_get(viewer=manager).surprises
+
+    surprises = queue_get(viewer=manager).surprises
+
+    assert surprises.count() == 4
+    assert sorted((s.account_name, s.kind, s.deal, s.amount, s.tier) for s in surprises[:10]) == [
+        ("Gone A", "churned", None, None, "A"),
+        ("Lost A", "lost", "lost-a-1", None, "A"),
+        ("Lucky", "won", "lucky-1", Decimal("5000.00"), "C"),
+        ("Lucky", "won", "lucky-2", Decimal("1500.00"), "C"),
+    ]
+
+
+def test_a_surprising_deal_marked_reviewed_leaves_the_queue_and_the_others_stay(
+    manager: User, icp: Profile, v1: ProfileVersion, ops_manager: User
+) -> None:
+    now = timezone.now()
+    lucky = AccountFactory.create(name="Lucky", employees=None, has_revops=None)
+    first = DealFactory.create(account=lucky, status="won", closed_at=now)
+    DealFactory.create(account=lucky, status="won", closed_at=now - timedelta(days=1))
+    AccountFactory.create(name="Gone A", employees=450, has_revops=True, churned_at=now)
+    run_all(scoring_services.run_create(profile=icp, version=v1, actor=ops_manager))
+    [item] = [s for s in queue_get(viewer=manager).surprises[:10] if s.object_id == first.pk]
+    assert (item.kind, item.occurred_at, item.reviewed) == ("won", first.closed_at, False)
+
+    services.review_mark(
+        actor=manager, kind=ReviewMark.Kind.WON, object_id=first.pk, occurred_at=first.closed_at
     )
-    surprises = {(s.account.name, s.kind) for s in rows}
-    assert surprises == {("Lucky", "won"), ("Lost A", "lost"), ("Gone A", "churned")}
+
+    left = queue_get(viewer=manager).surprises
+    assert [(s.account_name, s.kind) for s in left[:10]] == [
+        ("Gone A", "churned"),
+        ("Lucky", "won"),
+    ]
+    assert first.pk not in {s.object_id for s in left[:10]}
+    shown = queue_get(viewer=manager, include_reviewed=True).surprises
+    assert [(s.object_id, s.reviewed) for s in shown[:10] if s.object_id == first.pk] == [
+        (first.pk, True)
+    ]
+    assert queue_get(viewer=manager).headline == "2 surprises"
 
 
 def test_marked_items_leave_the_queue_and_the_checkpoint_ends_new(
@@ -101,7 +132,12 @@ def test_marked_items_leave_the_queue_and_the_checkpoint_ends_new(
 
 
 def test_the_queue_page_costs_the_same_queries_for_3_or_60_items(
-    client: Client, sales: object, manager: User, icp: Profile, live_run: ScoringRun
+    client: Client,
+    sales: object,
+    manager: User,
+    icp: Profile,
+    acme: Account,
+    live_run: ScoringRun,
 ) -> None:
     reps = [MembershipFactory.create(team=sales).user for _ in range(3)]
     client.force_login(manager)
@@ -112,13 +148,16 @@ def test_the_queue_page_costs_the_same_queries_for_3_or_60_items(
         return len(captured)
 
     reps_override(1, icp, reps[0])
+    DealFactory.create(account=acme, status="lost")  # a surprise: tier A lost a deal
     few = queries()
     for rep in reps:
         reps_override(20, icp, rep)
+    DealFactory.create_batch(60, account=acme, status="lost")
     many = queries()
     assert many == few
-    page = client.get(reverse("review-queue"))
-    assert b"Page 1 of 3" in page.content
+    page = client.get(reverse("review-queue")).content.decode()
+    assert "Page 1 of 3" in page
+    assert page.count('data-testid="surprise-acme"') == 25
 
 
 def test_the_largest_tier_moves_of_the_last_rescoring_are_worked_out_once_per_run(

@@ -1,10 +1,12 @@
+from decimal import Decimal
+
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from profiles.models import User
 from scoring.models import Account
-from tests.factories import AccountFactory, UserFactory
+from tests.factories import AccountFactory, DealFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -25,9 +27,11 @@ def form_data(account: Account, **changes: str) -> dict[str, str]:
         "tech_stack": '["Salesforce", "Slack"]',
         "traits": "{}",
         "has_revops": "true",
-        # The management form of the deals shown below the account (read only).
+        # The deals inline's management form, as the page sends it.
         "deals-TOTAL_FORMS": "0",
         "deals-INITIAL_FORMS": "0",
+        "deals-MIN_NUM_FORMS": "0",
+        "deals-MAX_NUM_FORMS": "1000",
     }
     data.update(changes)
     return data
@@ -52,6 +56,25 @@ def test_a_bad_tech_stack_is_named_and_nothing_is_stored(admin_client_: Client) 
     account.refresh_from_db()
     assert (account.name, account.tech_stack) == (account.name, ["hubspot"])
     assert account.name != "Renamed"
+
+
+def test_the_account_page_lists_its_deals_read_only(admin_client_: Client) -> None:
+    deal = DealFactory.create(
+        external_id="opp-42", status="won", amount=Decimal("48000"), account__name="Acme"
+    )
+    url = reverse("admin:scoring_account_change", args=[deal.account.pk])
+    page = admin_client_.get(url)
+    assert page.status_code == 200
+    [formset] = page.context["inline_admin_formsets"]
+    assert (formset.has_add_permission, formset.has_change_permission) == (False, False)
+    assert "opp-42" in page.content.decode()
+    response = admin_client_.post(url, {**form_data(deal.account), "deals-INITIAL_FORMS": "1",
+                                         "deals-TOTAL_FORMS": "1", "deals-0-id": str(deal.pk),
+                                         "deals-0-account": str(deal.account.pk),
+                                         "deals-0-status": "lost"})  # fmt: skip
+    assert response.status_code == 302
+    deal.refresh_from_db()
+    assert deal.status == "won"
 
 
 def test_runs_cannot_be_added_or_changed_in_the_admin(admin_client_: Client, rep: User) -> None:

@@ -1,16 +1,20 @@
 """The accounts list and an account's page with its math."""
 
+from datetime import timedelta
+from decimal import Decimal
+
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from profiles.models import Profile, User
 from scoring import services, views
 from scoring.models import Account, ScoringRun
 from tests.drafting import approved_version
-from tests.factories import AccountFactory
+from tests.factories import AccountFactory, DealFactory
 from tests.runs import run_all
 
 pytestmark = pytest.mark.django_db
@@ -104,6 +108,29 @@ def test_the_account_page_shows_the_math(client: Client, rep: User, scored: Scor
     assert outcomes == [("matched", 60), ("unknown", 0), ("not_matched", 0)]
     assert b"unknown (no data)" in response.content
     assert [s.score for s in response.context["history"]] == [60]
+
+
+def test_the_account_page_lists_its_deals_open_first_then_latest_closed(
+    client: Client, rep: User
+) -> None:
+    account = AccountFactory.create(name="Acme")
+    now = timezone.now()
+    DealFactory.create(account=account, external_id="old", status="won", type="new",
+                       closed_at=now - timedelta(days=400), amount=Decimal("20000"))  # fmt: skip
+    DealFactory.create(account=account, external_id="renewal", name="", status="lost",
+                       type="renewal", closed_at=now - timedelta(days=35))  # fmt: skip
+    DealFactory.create(account=account, external_id="upsell", status="open", type="expansion",
+                       opened_at=now, amount=Decimal("5000"), currency="EUR")  # fmt: skip
+    DealFactory.create(external_id="someone-else", status="won")
+    client.force_login(rep)
+
+    response = client.get(reverse("account-detail", args=[account.pk]))
+
+    assert [d.external_id for d in response.context["deals"]] == ["upsell", "renewal", "old"]
+    page = response.content.decode()
+    assert "Acme: new business" in page
+    assert "5,000.00 EUR" in page
+    assert "someone-else" not in page
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(client: Client) -> None:
