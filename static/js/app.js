@@ -104,3 +104,13 @@ document.addEventListener("keydown", function (event) {
   document.addEventListener("htmx:afterSettle", mark);
   if (window.ResizeObserver) new ResizeObserver(mark).observe(document.body);
 })();
+
+// After a write made with HTMX (a thread resolved, a claim decided, a
+// notification read), the navigation's My work and unread counts load again
+// (templates/reviews/partials/_nav_work.html listens for "icp-acted").
+document.addEventListener("htmx:afterRequest", function (event) {
+  var detail = event.detail || {};
+  var config = detail.requestConfig || {};
+  if (!detail.successful || String(config.verb || "get").toLowerCase() === "get") return;
+  document.body.dispatchEvent(new CustomEvent("icp-acted"));
+});
