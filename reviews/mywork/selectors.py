@@ -354,7 +354,7 @@ def digest_recipients() -> QuerySet[User]:
         user_id=OuterRef("pk"), delivery=NotificationDelivery.DIGEST, emailed_at__isnull=True
     )
     return (
-        User.objects.filter(Q(pk__in=queue_viewers().values("pk")) | Exists(waiting))
+        User.objects.filter(Q(pk__in=queue_viewers().order_by().values("pk")) | Exists(waiting))
         .filter(is_active=True)
         .exclude(email="")
         .order_by("username")
