@@ -123,6 +123,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "profiles.context_processors.my_teams",
+                "reviews.context_processors.my_work",
             ],
         },
     },
@@ -388,6 +389,10 @@ CELERY_BEAT_SCHEDULE.update(
         "reviews-weekly-digest": {
             "task": "reviews.send_digests",
             "schedule": crontab(hour=7, minute=0, day_of_week="mon"),
+        },
+        "reviews-email-unsent-notifications": {
+            "task": "reviews.email_unsent_notifications",
+            "schedule": 60.0,
         },
     }
 )

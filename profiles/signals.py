@@ -1,13 +1,24 @@
-"""The one hook profiles offers other apps.
+"""The hooks profiles offers other apps, so they can act on what happens to
+a version without profiles knowing them.
 
-`version_approved` is sent inside the approval's transaction, after the new
-version is marked approved and the previous one superseded, with
-`version`, `previous` (or None) and `actor`. Receivers run in that
-transaction: what they write commits with the approval, and an exception
-aborts it. Side effects outside the database belong in
-`transaction.on_commit`. The scoring app listens to create the scoring run.
+Each is sent inside the service's transaction: what a receiver writes
+commits with the service's own writes, and an exception aborts them all.
+Side effects outside the database belong in `transaction.on_commit`.
+
+- `version_submitted`: a draft went to review (`version`, `actor`), from
+  `version_submit`. Reviews tells the required teams.
+- `signoffs_stale`: an edit took a version past the revision some teams
+  signed (`version`, now at its new revision; `signoffs`, the sign-offs
+  that were current until this edit; `actor`), from every edit that claims
+  a revision. Reviews tells those teams to sign again.
+- `version_approved`: a version went live (`version`, `previous` or None,
+  `actor`), from `version_approve`, after the new version is marked approved
+  and the previous one superseded. Scoring creates the run and the webhook
+  deliveries; reviews tells who signed or commented.
 """
 
 from django.dispatch import Signal
 
+version_submitted = Signal()
+signoffs_stale = Signal()
 version_approved = Signal()

@@ -12,7 +12,8 @@ from django.http import HttpRequest
 
 from icpsite.refusals import refusal_text
 from reviews import services
-from reviews.models import CheckIn, Override
+from reviews.models import CheckIn, Notification, NotificationPreference, Override
+from reviews.mywork import services as mywork
 
 
 def _decide(request: HttpRequest, overrides: QuerySet[Override], accept: bool) -> None:
@@ -75,6 +76,49 @@ class CheckInAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: CheckIn | None = None) -> Any:
         return [f.name for f in CheckIn._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(NotificationPreference)
+class NotificationPreferenceAdmin(admin.ModelAdmin):
+    """Each person's choice of delivery per kind; a change goes through the
+    service, which checks the kind and the delivery."""
+
+    list_display = ("user", "kind", "delivery", "updated_at")
+    list_filter = ("kind", "delivery")
+    search_fields = ("user__username", "user__email")
+    list_select_related = ("user",)
+    autocomplete_fields = ("user",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ("user", "kind", "updated_at") if obj is not None else ("updated_at",)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        mywork.preferences_set(
+            actor=request.user,  # type: ignore[arg-type]
+            user=obj.user,
+            choices={obj.kind: obj.delivery},
+        )
+        saved = NotificationPreference.objects.get(user=obj.user, kind=obj.kind)
+        obj.pk, obj.updated_at = saved.pk, saved.updated_at
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    """What was told to whom, and when it was read and emailed: a record,
+    read-only here."""
+
+    list_display = ("user", "kind", "title", "delivery", "created_at", "read_at", "emailed_at")
+    list_filter = ("kind", "delivery", ("read_at", admin.EmptyFieldListFilter),
+                   ("emailed_at", admin.EmptyFieldListFilter))  # fmt: skip
+    search_fields = ("title", "user__username", "user__email")
+    list_select_related = ("user",)
+    date_hierarchy = "created_at"
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Notification | None = None) -> Any:
+        return [f.name for f in Notification._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

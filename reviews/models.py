@@ -315,3 +315,135 @@ class DigestSent(models.Model):
 
     def __str__(self) -> str:
         return f"Digest for {self.user}, week of {self.week_of:%Y-%m-%d}"
+
+
+# --- Notifications and My work ---------------------------------------------------
+
+
+class NotificationKind(models.TextChoices):
+    """What a person can be told about, each about something that is theirs
+    (the same rules as My work and the policies: who may act on it)."""
+
+    VERSION_SUBMITTED = "version_submitted", "A version waits for my team's sign-off"
+    SIGNOFF_STALE = "signoff_stale", "My team's sign-off went stale"
+    VERSION_APPROVED = "version_approved", "A version I signed or commented on was approved"
+    OVERRIDE_WAITING = "override_waiting", "An override waits for my decision"
+    OVERRIDE_DECIDED = "override_decided", "An override of mine was decided"
+    CHECKIN_DUE = "checkin_due", "A check-in I take part in comes due"
+
+
+class NotificationDelivery(models.TextChoices):
+    """How a kind of notification reaches the person by email. Every
+    notification is listed in the app whatever the choice."""
+
+    IMMEDIATELY = "immediately", "Email me at once"
+    DIGEST = "digest", "In the Monday digest"
+    OFF = "off", "No email"
+
+
+# Until a person chooses: everything at once, except claims waiting for a
+# manager, which a CRM may log by the hundred and the Monday digest already
+# gathers in the review queue.
+DEFAULT_DELIVERY = {
+    **dict.fromkeys(NotificationKind, NotificationDelivery.IMMEDIATELY),
+    NotificationKind.OVERRIDE_WAITING: NotificationDelivery.DIGEST,
+}
+
+
+class NotificationPreference(models.Model):
+    """A person's choice of delivery for one kind; no row means the default."""
+
+    Kind = NotificationKind
+    Delivery = NotificationDelivery
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    kind = models.CharField(max_length=24, choices=NotificationKind.choices)
+    delivery = models.CharField(max_length=12, choices=NotificationDelivery.choices)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["user", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="notification_preference_once"),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=NotificationKind.values),
+                name="notification_preference_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(delivery__in=NotificationDelivery.values),
+                name="notification_preference_delivery_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.get_kind_display()}: {self.get_delivery_display()}"
+
+
+class Notification(models.Model):
+    """One event told to one person: listed in the app (unread until they
+    mark it read) and emailed as their preference for its kind said when
+    it happened.
+
+    `key` names the event within its kind (the override, the version's
+    revision), so an event repeated by a retry is recorded once per person.
+    `emailed_at` is set when the email is claimed for sending (at once, or in
+    the digest), so no email goes twice.
+    """
+
+    Kind = NotificationKind
+    Delivery = NotificationDelivery
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=24, choices=NotificationKind.choices)
+    key = models.CharField(max_length=100)
+    title = models.CharField(max_length=300)
+    detail = models.TextField(blank=True)
+    path = models.CharField(max_length=500, help_text="Where to act, on this site.")
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    delivery = models.CharField(max_length=12, choices=NotificationDelivery.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "read_at"], name="notification_unread"),
+            models.Index(fields=["delivery", "emailed_at"], name="notification_unsent"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "kind", "key"], name="notification_once_per_event"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=NotificationKind.values),
+                name="notification_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(delivery__in=NotificationDelivery.values),
+                name="notification_delivery_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"To {self.user}: {self.title}"
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None
+
+
+class MyWorkCheckpoint(models.Model):
+    """When a person last cleared the news on their My work panel (their
+    overrides decided, runs finished for versions they signed); later news
+    shows there until they clear it again."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="my_work_checkpoint")
+    seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.user} cleared My work at {self.seen_at:%Y-%m-%d %H:%M}"

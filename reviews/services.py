@@ -33,6 +33,7 @@ from reviews.models import (
     CheckInOutcome,
     ClaimedTier,
     DigestSent,
+    NotificationKind,
     Override,
     OverrideReason,
     OverrideStatus,
@@ -40,6 +41,7 @@ from reviews.models import (
     ReviewMark,
     effective_claim,
 )
+from reviews.mywork import services as mywork
 from scoring import services as scoring_services
 from scoring.models import Account, AccountScore, ScoringRun, WebhookEvent
 from scoring.webhooks import webhooks_emit
@@ -150,6 +152,7 @@ def override_create(
         raise ValidationError(
             f"{rep} already has an open override on {account.name}; wait for the review."
         ) from None
+    mywork.notify_override_waiting(override=override, actor=actor)
     return override
 
 
@@ -219,6 +222,7 @@ def override_accept(*, actor: User, override: Override, note: str = "") -> Overr
             "reason": override.reason,
         },
     )
+    mywork.notify_override_decided(override=override, actor=actor)
     return override
 
 
@@ -237,6 +241,7 @@ def override_reject(*, actor: User, override: Override, note: str) -> Override:
     override.reviewed_at = timezone.now()
     override.review_note = note
     override.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_note"])
+    mywork.notify_override_decided(override=override, actor=actor)
     return override
 
 
@@ -323,7 +328,7 @@ def checkin_open(
     if kind == CheckInKind.OFF_CYCLE and existing.filter(trigger=trigger, outcome="").exists():
         return None
     since = _since(profile, live)
-    return CheckIn.objects.create(
+    checkin = CheckIn.objects.create(
         profile=profile,
         kind=kind,
         due_on=due_on,
@@ -332,6 +337,8 @@ def checkin_open(
         since=since,
         agenda=agenda_for(profile=profile, since=since),
     )
+    mywork.notify_checkin_due(checkin=checkin)
+    return checkin
 
 
 def checkins_open_for_drift(*, now: datetime | None = None) -> list[CheckIn]:
@@ -448,36 +455,60 @@ def review_checkpoint_set(*, actor: User, at: datetime | None = None) -> ReviewC
 
 
 def digests_send(*, today: date | None = None) -> int:
-    """Mail each manager with something in their queue the week's digest.
+    """Mail each person their Monday digest: a manager's review queue, and
+    the notifications anyone chose to get in the digest (each in one digest
+    only).
 
-    Each digest is claimed (one per manager and week) before it is sent, so
+    Each digest is claimed (one per person and week) before it is sent, so
     a repeated task sends none twice. Returns how many were sent."""
+    from reviews.mywork.selectors import digest_notifications, digest_recipients
     from reviews.selectors import queue_get, queue_viewers
 
     today = today or timezone.localdate()
     week_of = today - timedelta(days=today.weekday())
+    reviewers = set(queue_viewers().values_list("pk", flat=True))
     sent = 0
-    for manager in queue_viewers():
-        queue = queue_get(viewer=manager)
-        if not queue.has_items:
+    for person in digest_recipients():
+        queue = queue_get(viewer=person) if person.pk in reviewers else None
+        if queue is not None and not queue.has_items:
+            queue = None
+        notes = digest_notifications(user=person)
+        if queue is None and not notes:
             continue
         try:
             with transaction.atomic():
-                DigestSent.objects.create(user=manager, week_of=week_of)
+                DigestSent.objects.create(user=person, week_of=week_of)
+                mywork.notifications_digested(notifications=notes)
         except IntegrityError:
             continue
-        context = {
-            "manager": manager,
-            "queue": queue,
-            "week_of": week_of,
-            "queue_url": settings.SITE_URL.rstrip("/") + reverse("review-queue"),
-        }
-        send_mail(
-            subject=f"Your review queue for the week of {week_of:%b %d}: {queue.headline}",
-            message=render_to_string("reviews/email/digest.txt", context),
-            from_email=None,
-            recipient_list=[manager.email],
-            html_message=render_to_string("reviews/email/digest.html", context),
-        )
+        _digest_mail(person, week_of, queue, notes)
         sent += 1
     return sent
+
+
+def _digest_mail(person: User, week_of: date, queue: Any, notes: list[Any]) -> None:
+    said = f"{len(notes)} notification{'s' if len(notes) != 1 else ''}"
+    if queue is not None:
+        subject = f"Your review queue for the week of {week_of:%b %d}: {queue.headline}"
+        if notes:
+            subject += f"; {said}"
+    else:
+        subject = f"Your icpsite digest for the week of {week_of:%b %d}: {said}"
+    context = {
+        "manager": person,
+        "queue": queue,
+        "notifications": notes,
+        "kinds": dict(NotificationKind.choices),
+        "week_of": week_of,
+        "site_url": settings.SITE_URL.rstrip("/"),
+        "queue_url": mywork.site_url(reverse("review-queue")),
+        "notifications_url": mywork.site_url(reverse("notification-list")),
+        "preferences_url": mywork.site_url(reverse("notification-preferences")),
+    }
+    send_mail(
+        subject=subject,
+        message=render_to_string("reviews/email/digest.txt", context),
+        from_email=None,
+        recipient_list=[person.email],
+        html_message=render_to_string("reviews/email/digest.html", context),
+    )

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from reviews import views
 
@@ -15,4 +15,5 @@ urlpatterns = [
     path("checkins/", views.checkins, name="checkin-list"),
     path("checkins/<int:pk>/", views.checkin_detail, name="checkin-detail"),
     path("validation/", views.validation, name="validation"),
+    path("", include("reviews.mywork.urls")),
 ]

@@ -33,7 +33,7 @@ from rest_framework.test import APIClient
 from profiles import services as profile_services
 from profiles.models import Comment, Membership, Profile, ProfileVersion, Team, Trait, User
 from reviews import services as review_services
-from reviews.models import CheckIn, CheckInKind, Override
+from reviews.models import CheckIn, CheckInKind, Notification, NotificationKind, Override
 from scoring import services as scoring_services
 from scoring.api_keys import api_key_create
 from scoring.models import Account, Deal, ImportJob, WebhookSubscription
@@ -221,6 +221,11 @@ def crit(w: World) -> int:
     return w.review.criteria.order_by("position").first().pk  # type: ignore[union-attr]
 
 
+def managers_notification(w: World) -> int:
+    """The Sales manager's first notification (the claim waiting for them)."""
+    return Notification.objects.filter(user=w.people["manager"]).order_by("pk")[0].pk
+
+
 def csv_file(w: World) -> dict[str, Any]:
     body = b"external_id,name,employees\ncrm-9,Nine,300\n"
     return {"file": SimpleUploadedFile("accounts.csv", body, content_type="text/csv")}
@@ -355,6 +360,20 @@ UI_CASES = [
         lambda w: f"/reviews/checkins/{w.checkin.pk}/",
         {"manager", "profile_admin"},
         lambda w: {"outcome": "no_change", "note": "Holding up."},
+    ),
+    ui("clear the news on My work", lambda w: "/reviews/my-work/clear/", PEOPLE),
+    ui(
+        "mark a notification read",
+        lambda w: f"/reviews/notifications/{managers_notification(w)}/read/",
+        {"manager"},
+    ),
+    # Only those with unread notifications in this world have any to mark.
+    ui("mark every notification read", lambda w: "/reviews/notifications/read/", SALES),
+    ui(
+        "choose what is emailed",
+        lambda w: "/reviews/notifications/preferences/",
+        PEOPLE,
+        lambda w: dict.fromkeys(NotificationKind.values, "off"),
     ),
 ]
 

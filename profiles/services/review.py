@@ -31,7 +31,7 @@ from profiles.services.versions import (
     profile_lock,
     version_lock,
 )
-from profiles.signals import version_approved
+from profiles.signals import version_approved, version_submitted
 
 
 @transaction.atomic
@@ -49,6 +49,7 @@ def version_submit(*, actor: User, version: ProfileVersion) -> ProfileVersion:
     version.submitted_at = timezone.now()
     version.save(update_fields=["status", "submitted_by", "submitted_at", "updated_at"])
     _log(version, actor, VersionEvent.Verb.SUBMITTED, f"Submitted v{version.number} for review.")
+    version_submitted.send(sender=ProfileVersion, version=version, actor=actor)
     return version
 
 

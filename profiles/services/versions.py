@@ -30,6 +30,7 @@ from profiles.models import (
     CriterionKind,
     Profile,
     ProfileVersion,
+    SignOff,
     Team,
     TeamFunction,
     User,
@@ -40,6 +41,7 @@ from profiles.selectors import (
     attribute_registry,
     criterion_text,
 )
+from profiles.signals import signoffs_stale
 
 STATUS_VERBS = (
     VersionEvent.Verb.SUBMITTED,
@@ -261,7 +263,8 @@ def _claim_edit(*, actor: User, version: ProfileVersion, revision: int) -> None:
 
     A conditional UPDATE: it proceeds only if the version is still open and
     still at the revision the editor saw, so two concurrent edits cannot both
-    win and neither is silently overwritten.
+    win and neither is silently overwritten. The sign-offs given on the
+    revision it leaves behind go stale here, and `signoffs_stale` says so.
     """
     _require(policies.can_edit(actor, version), version, revision)
     claimed = ProfileVersion.objects.filter(
@@ -271,6 +274,9 @@ def _claim_edit(*, actor: User, version: ProfileVersion, revision: int) -> None:
     if claimed != 1:
         _require(policies.can_edit(actor, version), version, revision)
         raise StaleRevisionError(version, revision)
+    stale = list(SignOff.objects.filter(version=version, revision=revision).select_related("team"))
+    if stale:
+        signoffs_stale.send(sender=ProfileVersion, version=version, signoffs=stale, actor=actor)
 
 
 POINTS_RULE = "Points must be a whole number from 0 to 100."

@@ -104,3 +104,15 @@ document.addEventListener("keydown", function (event) {
   document.addEventListener("htmx:afterSettle", mark);
   if (window.ResizeObserver) new ResizeObserver(mark).observe(document.body);
 })();
+
+// After a write made with HTMX (a thread resolved, a claim decided, a
+// notification read), the navigation's My work and unread counts load again
+// from the address templates/reviews/partials/_nav_work.html names.
+document.addEventListener("htmx:afterRequest", function (event) {
+  var detail = event.detail || {};
+  var config = detail.requestConfig || {};
+  if (!detail.successful || String(config.verb || "get").toLowerCase() === "get") return;
+  var nav = document.getElementById("nav-work");
+  var url = nav && nav.getAttribute("data-counts-url");
+  if (url && window.htmx) window.htmx.ajax("GET", url, { target: nav, swap: "outerHTML" });
+});

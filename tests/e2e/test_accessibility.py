@@ -61,6 +61,9 @@ def world(v1: ProfileVersion, cast: dict[str, User]) -> dict[str, str]:
         "check-ins": "/reviews/checkins/",
         "check-in": f"/reviews/checkins/{checkin.pk}/",
         "validation": "/reviews/validation/",
+        "my work": "/reviews/my-work/",
+        "notifications": "/reviews/notifications/",
+        "notification choices": "/reviews/notifications/preferences/",
     }
     assert Account.objects.count() == 2
     return pages

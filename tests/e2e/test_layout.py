@@ -57,6 +57,9 @@ def _pages(version: ProfileVersion) -> list[str]:
         "/reviews/",
         "/reviews/checkins/",
         "/reviews/validation/",
+        "/reviews/my-work/",
+        "/reviews/notifications/",
+        "/reviews/notifications/preferences/",
     ]
 
 

@@ -8,7 +8,7 @@ from django.test import Client
 
 from profiles.forms import CommentForm
 from profiles.models import Team, User
-from reviews.models import ReviewMark
+from reviews.models import NotificationKind, ReviewMark
 from scoring.admin import AccountAdminForm
 from tests.snapshots import snapshot
 
@@ -72,3 +72,51 @@ def test_the_account_admin_refuses_a_surrogate_in_traits_and_tools(db: None) -> 
     assert not form.is_valid()
     assert "lone surrogate" in str(form.errors["tech_stack"])
     assert "lone surrogate" in str(form.errors["traits"])
+
+
+@pytest.mark.parametrize("url", ["/reviews/my-work/clear/", "/reviews/notifications/read/"])
+@pytest.mark.parametrize(
+    "through",
+    ["0000-01-01T00:00:00Z", "2026-13-45", "9" * 40, "2026-01-01%00", "%ED%A0%BD", "%FF"],
+)
+def test_clearing_or_reading_through_a_bad_moment_is_a_400_naming_it(
+    manager: User, url: str, through: str
+) -> None:
+    """`through` as a browser or a script might send it, percent-encoded:
+    NUL, a lone surrogate's bytes and bytes that are no UTF-8 included."""
+    client = Client()
+    client.force_login(manager)
+    before = snapshot()
+    response = client.post(
+        url, f"through={through}", content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 400
+    assert response.content.decode().startswith("through: ")
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("value", ["hourly", "%ED%A0%BD", "off%00", "x" * 10_000, "", "%FF"])
+def test_a_hostile_notification_choice_is_refused_naming_the_kind(
+    manager: User, value: str
+) -> None:
+    client = Client()
+    client.force_login(manager)
+    others = "&".join(
+        f"{kind}=off" for kind in NotificationKind.values if kind != "override_waiting"
+    )
+    before = snapshot()
+    response = client.post(
+        "/reviews/notifications/preferences/",
+        f"{others}&override_waiting={value}",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 422
+    assert "An override waits for my decision: " in response.content.decode()
+    assert snapshot() == before
+
+
+def test_a_notification_id_past_the_column_is_a_404(manager: User) -> None:
+    client = Client()
+    client.force_login(manager)
+    assert client.post("/reviews/notifications/99999999999999999999/read/").status_code == 404
+    assert client.get("/reviews/queue/overrides/99999999999999999999/").status_code == 404

@@ -91,6 +91,10 @@ READ_ONLY_PAGES = {
     "review-queue",
     "checkin-list",
     "validation",
+    "my-work",
+    "my-work-nav",
+    "queue-override",
+    "notification-list",
     "health",
 }
 OWN_ACCOUNT_PAGES = {
@@ -175,6 +179,10 @@ def test_a_post_to_a_reading_page_changes_nothing(world: World, name: str) -> No
         "review-queue": "/reviews/",
         "checkin-list": "/reviews/checkins/",
         "validation": "/reviews/validation/",
+        "my-work": "/reviews/my-work/",
+        "my-work-nav": "/reviews/my-work/nav/",
+        "queue-override": f"/reviews/queue/overrides/{world.override.pk}/",
+        "notification-list": "/reviews/notifications/",
     }
     for role in ("member", "superuser"):
         client = Client()
