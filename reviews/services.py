@@ -33,7 +33,7 @@ from reviews.models import (
     CheckInOutcome,
     ClaimedTier,
     DigestSent,
-    NotificationKind,
+    Notification,
     Override,
     OverrideReason,
     OverrideStatus,
@@ -486,7 +486,7 @@ def digests_send(*, today: date | None = None) -> int:
     return sent
 
 
-def _digest_mail(person: User, week_of: date, queue: Any, notes: list[Any]) -> None:
+def _digest_mail(person: User, week_of: date, queue: Any, notes: list[Notification]) -> None:
     said = f"{len(notes)} notification{'s' if len(notes) != 1 else ''}"
     if queue is not None:
         subject = f"Your review queue for the week of {week_of:%b %d}: {queue.headline}"
@@ -498,7 +498,6 @@ def _digest_mail(person: User, week_of: date, queue: Any, notes: list[Any]) -> N
         "manager": person,
         "queue": queue,
         "notifications": notes,
-        "kinds": dict(NotificationKind.choices),
         "week_of": week_of,
         "site_url": settings.SITE_URL.rstrip("/"),
         "queue_url": mywork.site_url(reverse("review-queue")),
