@@ -23,7 +23,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from scoring import sql
-from scoring.models import Account, list_index_for
+from scoring.models import Account, canonical_fields
 
 EXTERNAL_ID_PREFIX = "demo-"
 BATCH = 5_000
@@ -62,8 +62,9 @@ NAME_TAILS = [
 COLUMNS = [
     "external_id", "name", "domain", "employees", "annual_revenue", "industry", "country",
     "funding_stage", "crm", "tech_stack", "has_revops", "traits", "list_index",
-    "lifecycle_stage", "opportunity_opened_at", "deal_status", "deal_closed_at", "deal_amount",
-    "churned_at", "created_at", "updated_at",
+    "industry_canonical", "country_canonical", "funding_stage_canonical", "crm_canonical",
+    "traits_canonical", "lifecycle_stage", "opportunity_opened_at", "deal_status",
+    "deal_closed_at", "deal_amount", "churned_at", "created_at", "updated_at",
 ]  # fmt: skip
 
 
@@ -132,20 +133,23 @@ def _row(rng: random.Random, n: int, now: datetime) -> dict[str, Any]:
                 churned = closed + timedelta(days=rng.randint(60, 400))
                 churned = min(churned, now - timedelta(days=1))
                 stage = "churned"
+    values: dict[str, Any] = {
+        "industry": industry,
+        "country": country,
+        "funding_stage": funding,
+        "crm": crm,
+        "tech_stack": tools,
+        "traits": {},
+    }
     return {
         "external_id": f"{EXTERNAL_ID_PREFIX}{n:07d}",
         "name": name,
         "domain": f"{name.lower().replace(' ', '-')}.example",
         "employees": employees,
         "annual_revenue": revenue,
-        "industry": industry,
-        "country": country,
-        "funding_stage": funding,
-        "crm": crm,
-        "tech_stack": tools,
+        **values,
         "has_revops": revops,
-        "traits": {},
-        "list_index": list_index_for(tools, {}),
+        **canonical_fields(values),
         "lifecycle_stage": stage,
         "opportunity_opened_at": opened,
         "deal_status": status,
@@ -197,8 +201,8 @@ def _copy_values(batch: tuple[int, int, int, datetime]) -> bytes:
     seed, start, stop, now = batch
     lines = []
     for row in _rows(seed, start, stop, now):
-        row["tech_stack"] = json.dumps(row["tech_stack"])
-        row["traits"] = json.dumps(row["traits"])
+        for column in ("tech_stack", "traits", "traits_canonical"):
+            row[column] = json.dumps(row[column])
         lines.append("\t".join(_copy_text(row[column]) for column in COLUMNS))
     return ("\n".join(lines) + "\n").encode()
 

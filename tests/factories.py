@@ -1,3 +1,5 @@
+from typing import Any
+
 import factory
 from django.contrib.auth.models import Permission
 from django.utils.text import slugify
@@ -119,3 +121,12 @@ class AccountFactory(factory.django.DjangoModelFactory[Account]):
     funding_stage = "Series B"
     crm = "HubSpot"
     has_revops = True
+
+    @classmethod
+    def _create(cls, model_class: type[Account], *args: Any, **kwargs: Any) -> Account:
+        """Stored with its canonical columns and list index, as every write
+        of an account's values stores it."""
+        account = model_class(*args, **kwargs)
+        account.reindex()
+        account.save(force_insert=True)
+        return account

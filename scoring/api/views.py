@@ -106,6 +106,11 @@ def _results(rows: list[dict[str, Any]], report: ImportReport) -> dict[str, Any]
     errors: dict[int, dict[str, list[str]]] = {}
     for error in report.errors:
         errors.setdefault(error.row, {}).setdefault(error.field, []).append(error.message)
+    warnings: dict[int, list[dict[str, str]]] = {}
+    for warning in report.warnings:
+        warnings.setdefault(warning.row, []).append(
+            {"field": warning.field, "message": warning.message}
+        )
     results = []
     for index, row in enumerate(rows):
         result: dict[str, Any] = {"index": index, "external_id": _external_id(row)}
@@ -116,6 +121,8 @@ def _results(rows: list[dict[str, Any]], report: ImportReport) -> dict[str, Any]
             result["errors"] = errors[index]
         else:
             result["status"] = "not_written"
+        if index in warnings:
+            result["warnings"] = warnings[index]
         results.append(result)
     return {
         "written": report.written,
@@ -235,7 +242,10 @@ class AccountSyncViewSet(SyncViewSet):
         "Repeating a "
         "request changes nothing (the rows come back `unchanged`). New and changed accounts "
         "are scored against every profile's current version before the answer, so a pull "
-        "right after sees their tiers.",
+        "right after sees their tiers. Category values (industry, country, funding_stage, "
+        "crm, text traits) are stored as sent and compared ignoring case and spacing; a row "
+        "whose value no criterion of a live or draft version names (so it matches none) "
+        "comes back with `warnings` naming the field, and is stored all the same.",
         request=s.BULK_UPSERT_REQUEST,
         responses=answers(s.BulkResultSerializer, 400, 403, 409, 413, 415, own={409: CONFLICT}),
         examples=[
@@ -259,6 +269,34 @@ class AccountSyncViewSet(SyncViewSet):
                     "results": [
                         {"index": 0, "external_id": "0015g00000XyZ12", "status": "created"},
                         {"index": 1, "external_id": "0015g00000Q", "status": "unchanged"},
+                    ],
+                },
+            ),
+            OpenApiExample(
+                "Stored with a warning",
+                response_only=True,
+                status_codes=["200"],
+                value={
+                    "written": True,
+                    "created": 1,
+                    "updated": 0,
+                    "unchanged": 0,
+                    "invalid": 0,
+                    "results": [
+                        {
+                            "index": 0,
+                            "external_id": "0015g00000XyZ12",
+                            "status": "created",
+                            "warnings": [
+                                {
+                                    "field": "industry",
+                                    "message": "'Saas Co' is a value no live or draft "
+                                    "criterion names, so it matches none of them (the criteria "
+                                    "on Industry name SaaS, Software, Fintech); it is stored "
+                                    "as sent.",
+                                }
+                            ],
+                        }
                     ],
                 },
             ),

@@ -4,6 +4,8 @@ bulk requests and for CSV files, and scoring the new and changed accounts.
 - All or nothing by default: one bad row and nothing is written; the report
   names every bad row. `valid_only` writes the good rows and reports the rest.
 - A row whose cells are all empty is skipped and counted as blank.
+- A good row holding a category value no live or draft criterion names is
+  stored, and reported with a warning (scoring.ingest.picklists).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from django.utils import timezone
 
 from profiles.models import User
 from scoring import sql
+from scoring.ingest.picklists import PicklistCheck
 from scoring.ingest.rows import (
     COLUMNS,
     MAX_EXTERNAL_ID_LENGTH,
@@ -29,7 +32,7 @@ from scoring.ingest.rows import (
     declared_traits,
     is_empty,
 )
-from scoring.models import Account, list_index_for
+from scoring.models import Account
 from scoring.policies import IMPORT_REFUSED, can_import_accounts
 from scoring.services import accounts_score
 
@@ -72,6 +75,16 @@ class RowError:
         return f"row {self.row}{who}: {self.field}: {self.message}"
 
 
+@dataclass(frozen=True)
+class RowWarning:
+    """A row stored as sent, with a value worth a look (its `field` and why)."""
+
+    row: int
+    external_id: str
+    field: str
+    message: str
+
+
 @dataclass
 class ImportReport:
     mode: Mode
@@ -82,6 +95,9 @@ class ImportReport:
     scored: int = 0
     written: bool = False
     errors: list[RowError] = field(default_factory=list)
+    # For the good rows, in row order (the row import; a file's report
+    # counts its values instead, scoring.ingest.jobs).
+    warnings: list[RowWarning] = field(default_factory=list)
     # Row number -> "created", "updated" or "unchanged", for the rows written.
     outcomes: dict[int, str] = field(default_factory=dict)
 
@@ -119,11 +135,7 @@ def _apply(account: Account, values: dict[str, Any]) -> bool:
         if getattr(account, name) != value:
             setattr(account, name, value)
             changed = True
-    index = list_index_for(account.tech_stack or [], account.traits or {})
-    if account.list_index != index:
-        account.list_index = index
-        changed = True
-    return changed
+    return account.reindex() or changed
 
 
 def accounts_import(
@@ -183,6 +195,8 @@ def accounts_import(
         good.pop(error.row, None)
     _refuse_unheld(report, good, outcomes=outcomes_only)
     report.errors.sort(key=lambda e: (e.row, e.field))
+    if not outcomes_only:
+        report.warnings = _warnings(good, PicklistCheck.load(traits))
     if report.errors and mode == "all_or_nothing":
         return report
     cleaned = [(number, good[number]) for number in sorted(good)]
@@ -194,6 +208,15 @@ def accounts_import(
         raise ImportFileError([CONCURRENT_WRITE]) from None
     report.written = True
     return report
+
+
+def _warnings(good: Mapping[int, Mapping[str, Any]], check: PicklistCheck) -> list[RowWarning]:
+    """A warning for each value of the good rows that no criterion names."""
+    return [
+        RowWarning(number, good[number]["external_id"], unknown.field, check.message(unknown))
+        for number in sorted(good)
+        for unknown in check.unknown(good[number])
+    ]
 
 
 # Each of UPDATE_FIELDS with its column.

@@ -13,7 +13,9 @@ its rows, whatever their number:
 
 1. Every row is checked and repeated external_ids found. Only the numbers of
    the bad rows are kept, with the first `max_errors` problems and a count
-   of them all. All or nothing with a bad row ends here: nothing is written.
+   of them all; and the category values no criterion names, counted once
+   per value (scoring.ingest.picklists). All or nothing with a bad row ends
+   here: nothing is written.
 2. The good rows are read and cleaned again and written in batches of
    BATCH_SIZE inside one transaction; the new and changed accounts are
    scored at its end, in batches of SCORE_BATCH_SIZE, so the profiles'
@@ -30,7 +32,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Any
@@ -62,6 +64,7 @@ from scoring.ingest.importer import (
     write_batch,
 )
 from scoring.ingest.mapping import MAX_MAPPED_COLUMNS, SKIP, mapping_problems, repeated_names
+from scoring.ingest.picklists import PicklistCheck, ValueTally, ValueWarning
 from scoring.ingest.rows import (
     TRAIT_PREFIX,
     AccountInvalidError,
@@ -151,7 +154,10 @@ STOPPED = (
 class FileImportReport(ImportReport):
     """An ImportReport for a whole file: `errors` holds at most the first
     `max_errors` problems, `error_count` counts them all and `rows_bad` the
-    rows they are on. `phase` and the row counts tell progress."""
+    rows they are on. `value_warnings` holds the first `max_errors` values
+    no criterion names, one per value with the rows holding it, and
+    `warning_count` counts those values. `phase` and the row counts tell
+    progress."""
 
     phase: str = "reading"
     rows_read: int = 0
@@ -159,6 +165,8 @@ class FileImportReport(ImportReport):
     rows_to_write: int = 0
     rows_written: int = 0
     error_count: int = 0
+    value_warnings: list[ValueWarning] = field(default_factory=list)
+    warning_count: int = 0
 
     @property
     def bad_rows(self) -> int:
@@ -167,6 +175,10 @@ class FileImportReport(ImportReport):
     @property
     def errors_left_out(self) -> int:
         return self.error_count - len(self.errors)
+
+    @property
+    def warnings_left_out(self) -> int:
+        return self.warning_count - len(self.value_warnings)
 
 
 Progress = Callable[[FileImportReport], None]
@@ -195,7 +207,10 @@ def accounts_import_file(
     traits = declared_traits()
     report = FileImportReport(mode=mode)
     notify = progress or _quiet
-    bad = _check_rows(report, file, traits, max_errors, notify)
+    tally = ValueTally(PicklistCheck.load(traits))
+    bad = _check_rows(report, file, traits, max_errors, notify, tally)
+    report.value_warnings = tally.warnings(max_errors)
+    report.warning_count = len(tally)
     if report.error_count and mode == "all_or_nothing":
         report.phase = "done"
         notify(report)
@@ -224,8 +239,10 @@ def _check_rows(
     traits: dict[str, Any],
     max_errors: int | None,
     notify: Progress,
+    tally: ValueTally,
 ) -> set[int]:
-    """The first pass: every row checked; returns the numbers of the bad
+    """The first pass: every row checked, and the good rows' values no
+    criterion names counted in `tally`; returns the numbers of the bad
     rows, those repeating an external_id and those without a name for an
     account not held included."""
     bad: set[int] = set()
@@ -246,6 +263,7 @@ def _check_rows(
             external_id = clean["external_id"]
             if "name" not in clean:
                 nameless[number] = external_id
+            tally.add(number, clean)
         except AccountInvalidError as exc:
             bad.add(number)
             external_id = external_id_of(row)
@@ -629,6 +647,10 @@ def _finish(
         job.written = report.written
         job.errors = [[e.row, e.external_id, e.field, e.message] for e in report.errors]
         job.error_count = report.error_count
+        job.warnings = [
+            [w.field, w.value, w.rows, w.first_row, w.message] for w in report.value_warnings
+        ]
+        job.warning_count = report.warning_count
     job.save()
 
 
@@ -701,6 +723,8 @@ def import_job_report(*, job: ImportJob) -> FileImportReport:
         rows_read=job.rows_read,
         rows_bad=job.rows_bad,
         error_count=job.error_count,
+        value_warnings=[ValueWarning(*warning) for warning in job.warnings],
+        warning_count=job.warning_count,
     )
 
 

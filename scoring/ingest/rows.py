@@ -29,9 +29,10 @@ from profiles.attributes import (
     MAX_VALUE_LENGTH,
     Attribute,
     AttrType,
+    canonical,
 )
 from profiles.selectors import attribute_registry
-from scoring.models import DealStatus
+from scoring.models import CANONICAL_COLUMNS, DealStatus
 
 MAX_EXTERNAL_ID_LENGTH = 64
 NAME_LENGTH = 200
@@ -73,8 +74,16 @@ OUTCOME_COLUMNS = (
     "deal_amount",
     "churned_at",
 )
-# Written on update; external_id is the key and never changes.
-UPDATE_FIELDS = [*(c for c in COLUMNS if c != "external_id"), "traits", "list_index", "updated_at"]
+# Written on update; external_id is the key and never changes. The
+# canonical columns and the list index follow the values (Account.reindex).
+UPDATE_FIELDS = [
+    *(c for c in COLUMNS if c != "external_id"),
+    "traits",
+    "list_index",
+    *CANONICAL_COLUMNS.values(),
+    "traits_canonical",
+    "updated_at",
+]
 
 _WHOLE = re.compile(r"[+-]?[0-9]+")
 _DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
@@ -186,6 +195,8 @@ def _boolean(value: Any) -> bool | None:
 
 
 def _list(value: Any) -> list[str]:
+    """A list's items in stored form, which is the form they are compared in
+    (canonical: items differing only in case or spacing are one item)."""
     if is_empty(value):
         return []
     if isinstance(value, str):
@@ -202,16 +213,15 @@ def _list(value: Any) -> list[str]:
     for item in items:
         if not isinstance(item, str) or not item.strip():
             raise _BadValueError(f"item {_shown(item)} is not text")
-        text = item.strip().lower()
-        problem = text_problem(text)
+        sent = item.strip()
+        problem = text_problem(sent)
         if problem is not None:
-            raise _BadValueError(f"item {_shown(item.strip())} {problem}")
+            raise _BadValueError(f"item {_shown(sent)} {problem}")
+        if len(sent) > MAX_VALUE_LENGTH:
+            raise _BadValueError(f"item {_shown(sent)} is over {MAX_VALUE_LENGTH} characters")
+        text = canonical(sent)
         if LIST_SEPARATOR in text:
-            raise _BadValueError(f"item {_shown(item.strip())} may not contain {LIST_SEPARATOR!r}")
-        if len(text) > MAX_VALUE_LENGTH:
-            raise _BadValueError(
-                f"item {_shown(item.strip())} is over {MAX_VALUE_LENGTH} characters"
-            )
+            raise _BadValueError(f"item {_shown(sent)} may not contain {LIST_SEPARATOR!r}")
         seen.setdefault(text, None)
     return list(seen)
 
