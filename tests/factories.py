@@ -123,10 +123,15 @@ class AccountFactory(factory.django.DjangoModelFactory[Account]):
     has_revops = True
 
     @classmethod
-    def _create(cls, model_class: type[Account], *args: Any, **kwargs: Any) -> Account:
-        """Stored with its canonical columns and list index, as every write
-        of an account's values stores it."""
+    def _build(cls, model_class: type[Account], *args: Any, **kwargs: Any) -> Account:
+        """With its canonical columns and list index, as every write of an
+        account's values stores it (built ones may go to bulk_create)."""
         account = model_class(*args, **kwargs)
         account.reindex()
+        return account
+
+    @classmethod
+    def _create(cls, model_class: type[Account], *args: Any, **kwargs: Any) -> Account:
+        account = cls._build(model_class, *args, **kwargs)
         account.save(force_insert=True)
         return account
