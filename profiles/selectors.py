@@ -142,9 +142,10 @@ def category_values_in_use(*, registry: dict[str, Attribute]) -> dict[str, Value
     for key, value in criteria:
         named = in_use.setdefault(key, ValuesInUse(categories[key], {}))
         for item in [value] if isinstance(value, str) else value or []:
-            if isinstance(item, str) and canonical(item):
-                named.values.setdefault(canonical(item), item.strip())
-    return in_use
+            compared = canonical(item) if isinstance(item, str) else ""
+            if compared:
+                named.values.setdefault(compared, item.strip())
+    return {key: named for key, named in in_use.items() if named.values}
 
 
 def version_by_slug(*, slug: str, number: int) -> ProfileVersion | None:

@@ -63,7 +63,10 @@ class PicklistCheck:
                 field, value = f"{TRAIT_PREFIX}{key}", (clean.get("traits") or {}).get(key)
             else:
                 field, value = key, clean.get(key)
-            if isinstance(value, str) and canonical(value) and canonical(value) not in named.values:
+            if not isinstance(value, str):
+                continue
+            compared = canonical(value)
+            if compared and compared not in named.values:
                 found.append(UnknownValue(field, value, key))
         return sorted(found, key=lambda unknown: unknown.field)
 
