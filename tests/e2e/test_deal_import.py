@@ -60,7 +60,9 @@ def test_a_hubspot_deals_export_is_mapped_imported_and_shown_on_the_account(
 
     northwind = Account.objects.get(name="Northwind Analytics")
     omar.goto(f"/accounts/{northwind.pk}/")
-    deals = omar.get_by_role("table", name="Deals of Northwind Analytics, newest first")
+    deals = omar.get_by_role(
+        "table", name="Deals of Northwind Analytics: open ones first, then the latest closed"
+    )
     rows = deals.get_by_role("row")
     expect(rows).to_have_count(4)  # the header and three deals
     expect(rows.nth(1)).to_contain_text("Northwind Analytics - seat expansion")
