@@ -83,6 +83,7 @@ def payload_rows(count: int) -> list[dict[str, Any]]:
     """`count` new accounts as a CRM would send them (the demo generator's
     distributions, under external ids of their own)."""
     from demo.accounts import _rows
+    from scoring.models import CANONICAL_COLUMNS
 
     def plain(value: Any) -> Any:
         if isinstance(value, datetime):
@@ -91,7 +92,9 @@ def payload_rows(count: int) -> list[dict[str, Any]]:
             return str(value)
         return value
 
-    skip = {"list_index", "created_at", "updated_at", "traits"}
+    # What the store derives or stamps itself, never sent.
+    derived = {"list_index", "traits_canonical", *CANONICAL_COLUMNS.values()}
+    skip = {*derived, "created_at", "updated_at", "traits"}
     rows = []
     for n, (row, _deals) in enumerate(_rows(seed=7, start=1, stop=count + 1), start=1):
         body = {k: plain(v) for k, v in row.items() if k not in skip}

@@ -27,7 +27,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from scoring import sql
-from scoring.models import Account, Deal, list_index_for
+from scoring.models import Account, Deal, canonical_fields
 
 EXTERNAL_ID_PREFIX = "demo-"
 BATCH = 5_000
@@ -68,7 +68,8 @@ NAME_TAILS = [
 COLUMNS = [
     "external_id", "name", "domain", "employees", "annual_revenue", "industry", "country",
     "funding_stage", "crm", "tech_stack", "has_revops", "traits", "list_index",
-    "lifecycle_stage", "churned_at", "created_at", "updated_at",
+    "industry_canonical", "country_canonical", "funding_stage_canonical", "crm_canonical",
+    "traits_canonical", "lifecycle_stage", "churned_at", "created_at", "updated_at",
 ]  # fmt: skip
 DEAL_COLUMNS = [
     "external_id", "name", "stage", "status", "type", "amount", "currency", "opened_at",
@@ -244,20 +245,23 @@ def _row(rng: random.Random, n: int, now: datetime) -> tuple[dict[str, Any], lis
     fit = _fit(employees, industry, crm, funding, revops)
     external_id = f"{EXTERNAL_ID_PREFIX}{n:07d}"
     deals, stage, churned = _deals(rng, external_id, name, employees, fit, now)
+    values: dict[str, Any] = {
+        "industry": industry,
+        "country": country,
+        "funding_stage": funding,
+        "crm": crm,
+        "tech_stack": tools,
+        "traits": {},
+    }
     account: dict[str, Any] = {
         "external_id": external_id,
         "name": name,
         "domain": f"{name.lower().replace(' ', '-')}.example",
         "employees": employees,
         "annual_revenue": revenue,
-        "industry": industry,
-        "country": country,
-        "funding_stage": funding,
-        "crm": crm,
-        "tech_stack": tools,
+        **values,
         "has_revops": revops,
-        "traits": {},
-        "list_index": list_index_for(tools, {}),
+        **canonical_fields(values),
         "lifecycle_stage": stage,
         "churned_at": churned,
         "created_at": now,
@@ -321,6 +325,7 @@ def _copy_values(batch: tuple[int, int, int, datetime]) -> tuple[bytes, bytes]:
     for account, account_deals in _rows(seed, start, stop, now):
         account["tech_stack"] = json.dumps(account["tech_stack"])
         account["traits"] = json.dumps(account["traits"])
+        account["traits_canonical"] = json.dumps(account["traits_canonical"])
         account.update(defaults)
         accounts.append("\t".join(_copy_text(account[column]) for column in [*COLUMNS, *defaults]))
         deals.extend(

@@ -8,6 +8,8 @@ API all read the same definitions, and the engine must not import Django.
 from __future__ import annotations
 
 import math
+import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -88,6 +90,44 @@ MAX_VALUE_TEXT_LENGTH = MAX_LIST_ITEMS * (MAX_VALUE_LENGTH + 2)
 LIST_SEPARATOR = "|"
 
 
+# --- Comparing text values ----------------------------------------------------
+
+
+def canonical(text: str) -> str:
+    """A category value or list item in the form every comparison uses:
+    Unicode case folded ("SaaS", "saas" and "SAAS" are one value, "Straße"
+    is "strasse"), composed (an "é" typed as "e" and an accent is "é"), and
+    each run of whitespace one space, none at either end ("  Series  B " is
+    "series b").
+
+    The one rule for picklist values: the scoring engine, its database face
+    (from columns ingest fills with this form), the checks of a criterion's
+    values, the accounts list's filters and the import's warnings all
+    compare through it. Category values are stored and shown as they were
+    sent (a CRM's "SaaS" stays "SaaS"); list items are stored in this form.
+    """
+    folded = unicodedata.normalize("NFD", text).casefold()
+    return " ".join(unicodedata.normalize("NFC", folded).split())
+
+
+# The help of every text attribute says how its values compare.
+COMPARED = "Compared ignoring case and spacing."
+
+
+def compared_items(values: Iterable[Any]) -> list[str]:
+    """A list attribute's stored items as they are compared: the canonical
+    form of each text item, without duplicates, in first-seen order. An item
+    that is not text, empty, or holds LIST_SEPARATOR cannot be indexed and
+    is left out, so it matches nothing in either face of the engine."""
+    seen: dict[str, None] = {}
+    for item in values:
+        if isinstance(item, str):
+            text = canonical(item)
+            if text and LIST_SEPARATOR not in text:
+                seen.setdefault(text, None)
+    return list(seen)
+
+
 @dataclass(frozen=True, slots=True)
 class Attribute:
     key: str
@@ -118,24 +158,40 @@ BUILTIN_ATTRIBUTES: dict[str, Attribute] = dict(
             "firmographic",
             "Yearly revenue in the company's reporting currency.",
         ),
-        _builtin("industry", "Industry", AttrType.CATEGORY, "firmographic", "e.g. SaaS, Fintech."),
         _builtin(
-            "country", "Country", AttrType.CATEGORY, "firmographic", "ISO 3166 code, e.g. US, DE."
+            "industry",
+            "Industry",
+            AttrType.CATEGORY,
+            "firmographic",
+            f"e.g. SaaS, Fintech. {COMPARED}",
+        ),
+        _builtin(
+            "country",
+            "Country",
+            AttrType.CATEGORY,
+            "firmographic",
+            f"ISO 3166 code, e.g. US, DE. {COMPARED}",
         ),
         _builtin(
             "funding_stage",
             "Funding stage",
             AttrType.CATEGORY,
             "firmographic",
-            "e.g. Seed, Series A, Series B, Public.",
+            f"e.g. Seed, Series A, Series B, Public. {COMPARED}",
         ),
-        _builtin("crm", "CRM", AttrType.CATEGORY, "technographic", "The CRM the account runs."),
+        _builtin(
+            "crm",
+            "CRM",
+            AttrType.CATEGORY,
+            "technographic",
+            f"The CRM the account runs. {COMPARED}",
+        ),
         _builtin(
             "tech_stack",
             "Tech stack",
             AttrType.LIST,
             "technographic",
-            "Tools the account uses; compared without regard to case.",
+            f"Tools the account uses. {COMPARED}",
         ),
         _builtin(
             "has_revops", "Has RevOps", AttrType.BOOLEAN, "behavioral", "A RevOps function exists."
@@ -179,15 +235,36 @@ def _text(value: Any) -> str:
 
 
 def normalise_list(values: Any) -> list[str]:
-    """A list attribute's items as they are compared: trimmed, lower case,
-    without duplicates, in first-seen order."""
+    """A list attribute's items in stored form, which is the form they are
+    compared in (canonical): items differing only in case or spacing are
+    one item, kept once, in first-seen order. TypeError (or TextError) for
+    an item that is not text of at most MAX_VALUE_LENGTH characters, or
+    holds LIST_SEPARATOR."""
     seen: dict[str, None] = {}
     for item in values:
-        text = _text(item).lower()
+        text = canonical(_text(item))
         if LIST_SEPARATOR in text:
             raise TypeError
         seen.setdefault(text, None)
     return list(seen)
+
+
+class SameValueError(ValueError):
+    """Two values of one criterion are the same value once compared."""
+
+
+def _distinct_choices(values: Iterable[str]) -> list[str]:
+    """Category choices as written, each a different value once compared;
+    SameValueError names the first two that are one value."""
+    first: dict[str, str] = {}
+    for value in values:
+        earlier = first.setdefault(canonical(value), value)
+        if earlier != value:
+            raise SameValueError(
+                f"{earlier!r} and {value!r} are the same value (values are compared ignoring "
+                "case and spacing); keep one."
+            )
+    return list(first.values())
 
 
 def validate_value(attribute: Attribute, operator: Operator, value: Any) -> Any:
@@ -200,6 +277,8 @@ def validate_value(attribute: Attribute, operator: Operator, value: Any) -> Any:
         return _stored(attribute, operator, value)
     except TextError as exc:
         raise ValueError(f"{where}: a value {exc}.") from None
+    except SameValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
     except TypeError:
         raise ValueError(f"{where} needs {_expected(attribute, operator)}.") from None
 
@@ -225,7 +304,7 @@ def _stored(attribute: Attribute, operator: Operator, value: Any) -> Any:
             raise TypeError
         if attribute.type == AttrType.LIST:
             return normalise_list(value)
-        return list(dict.fromkeys(_text(item) for item in value))
+        return _distinct_choices(_text(item) for item in value)
     if value not in (None, "", [], True):
         raise TypeError
     return None

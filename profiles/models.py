@@ -12,6 +12,7 @@ from django.db.models.functions import Lower
 from profiles.attributes import (
     BUILTIN_ATTRIBUTES,
     CATEGORIES,
+    COMPARED,
     MAX_ATTRIBUTE_KEY_LENGTH,
     MAX_PROFILE_NAME_LENGTH,
     MAX_RATIONALE_LENGTH,
@@ -190,7 +191,10 @@ class Trait(models.Model):
         return self.label
 
     def as_attribute(self) -> Attribute:
-        return trait_attribute(self.key, self.label, AttrType(self.type), self.category)
+        type_ = AttrType(self.type)
+        compared = COMPARED if type_ in (AttrType.CATEGORY, AttrType.LIST) else ""
+        help_ = " ".join(text for text in (self.help, compared) if text)
+        return trait_attribute(self.key, self.label, type_, self.category, help_)
 
 
 class Profile(models.Model):

@@ -10,7 +10,9 @@ from profiles.attributes import (
     OPERATOR_LABELS,
     OPERATORS_BY_TYPE,
     Attribute,
+    AttrType,
     Operator,
+    canonical,
     describe,
     validate_value,
 )
@@ -138,6 +140,39 @@ def live_criterion_list(*, profiles: Iterable[Profile] | None = None) -> QuerySe
     if profiles is not None:
         live = live.filter(profile__in=list(profiles))
     return Criterion.objects.filter(version__in=live).order_by("version", "position")
+
+
+@dataclass(frozen=True)
+class ValuesInUse:
+    """The values the criteria of live and open versions name for one
+    category attribute: each value's canonical form -> its spelling in the
+    first criterion naming it."""
+
+    attribute: Attribute
+    values: dict[str, str]
+
+
+def category_values_in_use(*, registry: dict[str, Attribute]) -> dict[str, ValuesInUse]:
+    """For each category attribute of `registry` that a criterion of a live
+    (approved) or open (draft, in review) version tests, the values those
+    criteria name; one query."""
+    categories = {key: a for key, a in registry.items() if a.type == AttrType.CATEGORY}
+    criteria = (
+        Criterion.objects.filter(
+            version__status__in=[VersionStatus.APPROVED, *OPEN_STATUSES],
+            attribute__in=list(categories),
+        )
+        .order_by("version_id", "position", "id")
+        .values_list("attribute", "value")
+    )
+    in_use: dict[str, ValuesInUse] = {}
+    for key, value in criteria:
+        named = in_use.setdefault(key, ValuesInUse(categories[key], {}))
+        for item in [value] if isinstance(value, str) else value or []:
+            compared = canonical(item) if isinstance(item, str) else ""
+            if compared:
+                named.values.setdefault(compared, item.strip())
+    return {key: named for key, named in in_use.items() if named.values}
 
 
 def version_by_slug(*, slug: str, number: int) -> ProfileVersion | None:

@@ -22,7 +22,6 @@ from scoring.models import (
     WebhookDelivery,
     WebhookEvent,
     WebhookSubscription,
-    list_index_for,
 )
 from scoring.policies import can_manage_webhooks
 from scoring.services import accounts_remove, accounts_score
@@ -153,7 +152,7 @@ class AccountAdmin(admin.ModelAdmin):
     )
 
     def save_model(self, request: HttpRequest, obj: Account, form: Any, change: bool) -> None:
-        obj.list_index = list_index_for(obj.tech_stack or [], obj.traits or {})
+        obj.reindex()
         super().save_model(request, obj, form, change)
         accounts_score([obj.pk])
 

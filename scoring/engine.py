@@ -13,6 +13,9 @@ The rules:
 - A matched disqualifier makes the account DQ with score 0, whatever else
   matched. An unknown disqualifier does not disqualify.
 - Numbers compare as exact decimals, so 0.1 + 0.2 problems cannot move a tier.
+- Category values and list items compare in canonical form
+  (profiles.attributes.canonical): "SaaS", "saas" and " SAAS " are one
+  value, on both sides of the comparison.
 - Tier A from threshold A up, B from threshold B up, C below.
 """
 
@@ -29,7 +32,8 @@ from profiles.attributes import (
     OPERATORS_BY_TYPE,
     AttrType,
     Operator,
-    normalise_list,
+    canonical,
+    compared_items,
 )
 
 
@@ -72,12 +76,20 @@ class Rule:
     is_trait: bool = False
     label: str = ""
     criterion_id: int | None = None
+    # The rule's category values or list items in canonical form, which is
+    # what accounts' values are compared with.
+    compared: frozenset[str] = field(init=False, repr=False, compare=False, default=frozenset())
 
     def __post_init__(self) -> None:
         if self.operator not in OPERATORS_BY_TYPE[self.type]:
             raise ValueError(f"{self.attribute}: {self.operator} does not apply to a {self.type}.")
         if self.disqualifier and self.points:
             raise ValueError(f"{self.attribute}: a disqualifier carries no points.")
+        if self.type in (AttrType.CATEGORY, AttrType.LIST):
+            value = self.value
+            values = [value] if isinstance(value, str) else value
+            values = values if isinstance(values, list | tuple) else []
+            object.__setattr__(self, "compared", frozenset(compared_items(values)))
 
     @property
     def title(self) -> str:
@@ -215,26 +227,25 @@ def _match_number(rule: Rule, value: Any) -> bool:
 
 
 def _match_category(rule: Rule, value: Any) -> bool:
-    if not isinstance(value, str) or value == "":
+    if not isinstance(value, str):
         raise _UnknownValueError
-    if rule.operator == Operator.EQ:
-        return bool(value == rule.value)
-    if rule.operator == Operator.IN:
-        return value in rule.value
-    return value not in rule.value
+    compared = canonical(value)
+    if not compared:
+        raise _UnknownValueError
+    if rule.operator == Operator.NOT_IN:
+        return compared not in rule.compared
+    return compared in rule.compared
 
 
 def _match_list(rule: Rule, value: Any) -> bool:
-    if not isinstance(value, list | tuple) or not value:
+    if not isinstance(value, list | tuple):
         raise _UnknownValueError
-    try:
-        items = set(normalise_list(value))
-    except (TypeError, ValueError):
-        raise _UnknownValueError from None
-    wanted = set(rule.value)
+    items = set(compared_items(value))
+    if not items:
+        raise _UnknownValueError
     if rule.operator == Operator.CONTAINS_ANY:
-        return bool(items & wanted)
-    return wanted <= items
+        return bool(items & rule.compared)
+    return rule.compared <= items
 
 
 def _match_boolean(rule: Rule, value: Any) -> bool:

@@ -10,6 +10,13 @@ the same score, tier and matched mask on SQLite and PostgreSQL.
 Comparisons are written as lookup expressions over `Value(..., output_field)`
 so that Django does not coerce criterion values through the column's field
 (an IntegerField would truncate 199.5 to 199).
+
+Category values and list items are compared in canonical form
+(profiles.attributes.canonical): the account's side from the columns ingest
+fills with it (Account's `<category>_canonical`, `traits_canonical`,
+`list_index`), the rule's side from `Rule.compared`. The database never
+folds case itself: SQLite's lower() knows ASCII only, and a plain column
+comparison keeps a run as fast as before.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ from django.db.models.lookups import (
 from profiles.attributes import LIST_SEPARATOR, AttrType, Operator
 from scoring import sql
 from scoring.engine import Rule, Ruleset
+from scoring.models import CANONICAL_COLUMNS
 from scoring.sql import Sql
 
 _DECIMAL: DecimalField[Decimal, Decimal] = DecimalField(max_digits=38, decimal_places=10)
@@ -53,7 +61,12 @@ def _decimal(value: Any) -> Value:
 
 
 def _operand(rule: Rule) -> Any:
-    """The account's value for the rule, as an expression."""
+    """The account's value for the rule, as an expression; a category's in
+    canonical form (NULL for a trait that holds no text)."""
+    if rule.type == AttrType.CATEGORY:
+        if rule.is_trait:
+            return KT(f"traits_canonical__{rule.attribute}")
+        return F(CANONICAL_COLUMNS[rule.attribute])
     if not rule.is_trait:
         return F(rule.attribute)
     if rule.type == AttrType.NUMBER:
@@ -80,10 +93,10 @@ def known(rule: Rule) -> Q:
     if rule.type == AttrType.BOOLEAN and rule.is_trait:
         trait = f"traits__{rule.attribute}"
         return Q(**{trait: True}) | Q(**{trait: False})
-    present = _trait_present(rule) if rule.is_trait else Q()
     operand = _operand(rule)
     if rule.type == AttrType.CATEGORY:
-        return present & Q(GreaterThan(operand, ""))
+        return Q(GreaterThan(operand, ""))
+    present = _trait_present(rule) if rule.is_trait else Q()
     return present & Q(IsNull(operand, False))
 
 
@@ -91,37 +104,46 @@ def matched(rule: Rule) -> Q:
     """The rule holds for the account; never true when the data is missing."""
     op, value = rule.operator, rule.value
     if rule.type == AttrType.LIST:
-        items = [_list_item(rule, item) for item in value]
-        combined = items[0]
-        for item in items[1:]:
-            combined = combined | item if op == Operator.CONTAINS_ANY else combined & item
-        return combined
+        return _list_matched(rule)
     if rule.type == AttrType.BOOLEAN:
         target = op == Operator.IS_TRUE
         if rule.is_trait:
             return Q(**{f"traits__{rule.attribute}": target})
         return Q(Exact(F(rule.attribute), Value(target, output_field=BooleanField())))
     operand = _operand(rule)
+    if rule.type == AttrType.CATEGORY:
+        choices = Q(In(operand, sorted(rule.compared))) if rule.compared else _NOTHING
+        return known(rule) & ~choices if op == Operator.NOT_IN else choices
     condition: Q
-    if rule.type == AttrType.NUMBER:
-        if op == Operator.BETWEEN:
-            condition = Q(GreaterThanOrEqual(operand, _decimal(value[0]))) & Q(
-                LessThanOrEqual(operand, _decimal(value[1]))
-            )
-        else:
-            lookup = {
-                Operator.GTE: GreaterThanOrEqual,
-                Operator.LTE: LessThanOrEqual,
-                Operator.EQ: Exact,
-            }
-            condition = Q(lookup[op](operand, _decimal(value)))
-    elif op == Operator.EQ:
-        condition = Q(Exact(operand, value))
-    elif op == Operator.IN:
-        condition = Q(In(operand, list(value)))
+    if op == Operator.BETWEEN:
+        condition = Q(GreaterThanOrEqual(operand, _decimal(value[0]))) & Q(
+            LessThanOrEqual(operand, _decimal(value[1]))
+        )
     else:
-        return known(rule) & ~Q(In(operand, list(value)))
+        condition = Q(_NUMBER_LOOKUPS[op](operand, _decimal(value)))
     return _trait_present(rule) & condition if rule.is_trait else condition
+
+
+# No account: what a rule without any value to compare matches.
+_NOTHING = Q(pk__in=[])
+
+_NUMBER_LOOKUPS = {
+    Operator.GTE: GreaterThanOrEqual,
+    Operator.LTE: LessThanOrEqual,
+    Operator.EQ: Exact,
+}
+
+
+def _list_matched(rule: Rule) -> Q:
+    """Each of the rule's items, in canonical form, in the list index: any
+    of them, or all."""
+    items = [_list_item(rule, item) for item in sorted(rule.compared)]
+    if not items:
+        return _NOTHING if rule.operator == Operator.CONTAINS_ANY else known(rule)
+    combined = items[0]
+    for item in items[1:]:
+        combined = combined | item if rule.operator == Operator.CONTAINS_ANY else combined & item
+    return combined
 
 
 def _sum(terms: list[Expression]) -> Expression:

@@ -7,8 +7,9 @@ from typing import Any
 import django_filters
 from django.db.models import Q, QuerySet
 
+from profiles.attributes import canonical
 from scoring.engine import Tier
-from scoring.models import Account
+from scoring.models import CANONICAL_COLUMNS, Account
 
 
 class AccountFilter(django_filters.FilterSet):
@@ -29,9 +30,10 @@ class AccountFilter(django_filters.FilterSet):
         field_name="score", lookup_expr="gte", label="Score from"
     )
     score_max = django_filters.NumberFilter(field_name="score", lookup_expr="lte", label="Score to")
-    industry = django_filters.CharFilter(field_name="industry", lookup_expr="iexact")
-    country = django_filters.CharFilter(field_name="country", lookup_expr="iexact")
-    crm = django_filters.CharFilter(field_name="crm", lookup_expr="iexact", label="CRM")
+    # Category filters compare as criteria do: in canonical form.
+    industry = django_filters.CharFilter(field_name="industry", method="same_value")
+    country = django_filters.CharFilter(field_name="country", method="same_value")
+    crm = django_filters.CharFilter(field_name="crm", method="same_value", label="CRM")
     sort = django_filters.OrderingFilter(
         fields=(
             ("name", "name"),
@@ -52,6 +54,14 @@ class AccountFilter(django_filters.FilterSet):
     class Meta:
         model = Account
         fields: tuple[str, ...] = ()
+
+    def same_value(self, queryset: QuerySet[Account], name: str, value: Any) -> QuerySet[Account]:
+        """The accounts whose value of the category `name` is `value`, ignoring
+        case and spacing (profiles.attributes.canonical)."""
+        compared = canonical(str(value))
+        if not compared:
+            return queryset
+        return queryset.filter(**{CANONICAL_COLUMNS[name]: compared})
 
     def search(self, queryset: QuerySet[Account], _name: str, value: Any) -> QuerySet[Account]:
         value = str(value).strip()

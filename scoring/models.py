@@ -1,10 +1,17 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.db import models
 
-from profiles.attributes import BUILTIN_ATTRIBUTES, LIST_SEPARATOR
+from profiles.attributes import (
+    BUILTIN_ATTRIBUTES,
+    LIST_SEPARATOR,
+    AttrType,
+    canonical,
+    compared_items,
+)
 from profiles.models import Profile, ProfileVersion, User
 
 
@@ -20,9 +27,16 @@ class Account(models.Model):
     and the outcomes that later tell whether the profile was right.
 
     Missing data is stored as NULL (numbers, booleans), an empty string
-    (categories) or an empty list, never as a guess. `list_index` mirrors every list attribute as
-    "|key:item|" text so a run can test list membership with a portable LIKE;
-    scoring.services keeps it in step with tech_stack and traits.
+    (categories) or an empty list, never as a guess.
+
+    Category values are kept as the CRM sent them; criteria compare them in
+    canonical form (profiles.attributes.canonical), which the database cannot
+    compute alike everywhere (SQLite's lower() folds ASCII only). So the
+    canonical forms are stored beside them, computed in Python whenever the
+    values are written (`reindex`): `<category>_canonical` for each built-in
+    category, `traits_canonical` for the text traits, and `list_index`, every
+    list attribute's items as "|key:item|" text so a run tests membership
+    with a portable LIKE. Whatever writes an account's values reindexes it.
     """
 
     external_id = models.CharField(max_length=64, unique=True, help_text="The CRM's id.")
@@ -40,6 +54,11 @@ class Account(models.Model):
     has_revops = models.BooleanField(null=True, blank=True)
     traits = models.JSONField(default=dict, blank=True)
     list_index = models.TextField(default="", blank=True, editable=False)
+    industry_canonical = models.TextField(default="", blank=True, editable=False)
+    country_canonical = models.TextField(default="", blank=True, editable=False)
+    funding_stage_canonical = models.TextField(default="", blank=True, editable=False)
+    crm_canonical = models.TextField(default="", blank=True, editable=False)
+    traits_canonical = models.JSONField(default=dict, blank=True, editable=False)
 
     lifecycle_stage = models.CharField(max_length=60, blank=True)
     opportunity_opened_at = models.DateTimeField(null=True, blank=True)
@@ -77,6 +96,16 @@ class Account(models.Model):
         facts: dict[str, Any] = {key: getattr(self, key) for key in BUILTIN_ATTRIBUTES}
         facts["traits"] = self.traits or {}
         return facts
+
+    def reindex(self) -> bool:
+        """Bring the canonical columns and the list index in step with the
+        account's values; True when any of them changed."""
+        changed = False
+        for name, value in canonical_fields(self.facts()).items():
+            if getattr(self, name) != value:
+                setattr(self, name, value)
+                changed = True
+        return changed
 
 
 class DealType(models.TextChoices):
@@ -161,14 +190,40 @@ class Deal(models.Model):
 
 
 def list_index_for(tech_stack: list[str], traits: dict[str, Any]) -> str:
-    """The "|key:item|" text for every list attribute; items are already normalised."""
-    parts = [f"tech_stack:{item}" for item in tech_stack]
+    """The "|key:item|" text for every list attribute, each item in the form
+    it is compared in (profiles.attributes.compared_items)."""
+    parts = [f"tech_stack:{item}" for item in compared_items(tech_stack)]
     for key, value in sorted(traits.items()):
         if isinstance(value, list):
-            parts.extend(f"{key}:{item}" for item in value)
+            parts.extend(f"{key}:{item}" for item in compared_items(value))
     if not parts:
         return ""
     return LIST_SEPARATOR + LIST_SEPARATOR.join(parts) + LIST_SEPARATOR
+
+
+# Each built-in category attribute -> the column holding its canonical form.
+CANONICAL_COLUMNS: dict[str, str] = {
+    key: f"{key}_canonical"
+    for key, attribute in BUILTIN_ATTRIBUTES.items()
+    if attribute.type == AttrType.CATEGORY
+}
+
+
+def canonical_fields(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored comparison forms of an account's values, from the values
+    as the engine reads them (Account.facts, or a row of fields with
+    "traits"): each built-in category's canonical column, `traits_canonical`
+    (the canonical form of every text trait, by key) and `list_index`."""
+    traits = facts.get("traits") or {}
+    fields: dict[str, Any] = {
+        column: canonical(value) if isinstance(value := facts.get(key), str) else ""
+        for key, column in CANONICAL_COLUMNS.items()
+    }
+    fields["traits_canonical"] = {
+        key: canonical(value) for key, value in sorted(traits.items()) if isinstance(value, str)
+    }
+    fields["list_index"] = list_index_for(facts.get("tech_stack") or [], traits)
+    return fields
 
 
 class RunStatus(models.TextChoices):
@@ -652,7 +707,10 @@ class ImportJob(models.Model):
     share only PostgreSQL and Redis. They are dropped once the job is
     finished; the counts and the report stay. `errors` holds the first
     problems, [row, external_id, field, message] in row order, and
-    `error_count` how many there were in all. `problems` says why a failed
+    `error_count` how many there were in all. `warnings` holds the first
+    category values no criterion names, [field, value, rows, first row,
+    message] in order of their first row, and `warning_count` how many such
+    values there were (scoring.ingest.picklists). `problems` says why a failed
     job stored nothing (the file as a whole, or the import stopping).
     While the job runs, its live counts are in the cache (scoring.ingest.jobs),
     since the import's own transaction hides its writes until the end.
@@ -688,6 +746,8 @@ class ImportJob(models.Model):
     written = models.BooleanField(default=False)
     errors = models.JSONField(default=list, blank=True)
     error_count = models.PositiveIntegerField(default=0)
+    warnings = models.JSONField(default=list, blank=True)
+    warning_count = models.PositiveIntegerField(default=0)
     problems = models.JSONField(default=list, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -434,6 +434,11 @@ class AccountMergeResultSerializer(serializers.Serializer[Any]):
     tier_overrides_moved = serializers.IntegerField()
 
 
+class RowWarningSerializer(serializers.Serializer[Any]):
+    field = serializers.CharField(help_text='The field, e.g. "industry" or "traits.region".')
+    message = serializers.CharField()
+
+
 class RowResultSerializer(serializers.Serializer[Any]):
     index = serializers.IntegerField(help_text="The row's position in the request, from 0.")
     external_id = serializers.CharField(allow_blank=True)
@@ -445,6 +450,13 @@ class RowResultSerializer(serializers.Serializer[Any]):
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text="For an invalid row: field name -> what is wrong.",
+    )
+    warnings = RowWarningSerializer(
+        many=True,
+        required=False,
+        help_text="For a valid row holding a category value no criterion of a live or draft "
+        "version names (compared ignoring case and spacing): the field and what to look at. "
+        "The row is stored as sent.",
     )
 
 

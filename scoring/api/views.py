@@ -144,6 +144,11 @@ def _results(rows: list[dict[str, Any]], report: ImportReport, id_length: int) -
     errors: dict[int, dict[str, list[str]]] = {}
     for error in report.errors:
         errors.setdefault(error.row, {}).setdefault(error.field, []).append(error.message)
+    warnings: dict[int, list[dict[str, str]]] = {}
+    for warning in report.warnings:
+        warnings.setdefault(warning.row, []).append(
+            {"field": warning.field, "message": warning.message}
+        )
     results = []
     for index, row in enumerate(rows):
         result: dict[str, Any] = {"index": index, "external_id": _external_id(row, id_length)}
@@ -154,6 +159,8 @@ def _results(rows: list[dict[str, Any]], report: ImportReport, id_length: int) -
             result["errors"] = errors[index]
         else:
             result["status"] = "not_written"
+        if index in warnings:
+            result["warnings"] = warnings[index]
         results.append(result)
     return {
         "written": report.written,
@@ -313,7 +320,11 @@ class AccountSyncViewSet(BulkWriteViewSet):
         "right after sees their tiers. The deal fields (`deal_status`, `deal_closed_at`, "
         "`deal_amount`, `opportunity_opened_at`) are a shortcut to the account's outcome "
         "deal, `outcome:<external_id>`, as on `accounts/outcomes/`; a CRM that keeps many "
-        "opportunities per account sends them to `deals/bulk-upsert/` instead.",
+        "opportunities per account sends them to `deals/bulk-upsert/` instead. Category "
+        "values (industry, country, funding_stage, crm, text traits) are stored as sent and "
+        "compared ignoring case and spacing; a row whose value no criterion of a live or "
+        "draft version names (so it matches none) comes back with `warnings` naming the "
+        "field, and is stored all the same.",
         request=s.BULK_UPSERT_REQUEST,
         responses=answers(s.BulkResultSerializer, 400, 403, 409, 413, 415, own={409: CONFLICT}),
         examples=[
@@ -337,6 +348,34 @@ class AccountSyncViewSet(BulkWriteViewSet):
                     "results": [
                         {"index": 0, "external_id": "0015g00000XyZ12", "status": "created"},
                         {"index": 1, "external_id": "0015g00000Q", "status": "unchanged"},
+                    ],
+                },
+            ),
+            OpenApiExample(
+                "Stored with a warning",
+                response_only=True,
+                status_codes=["200"],
+                value={
+                    "written": True,
+                    "created": 1,
+                    "updated": 0,
+                    "unchanged": 0,
+                    "invalid": 0,
+                    "results": [
+                        {
+                            "index": 0,
+                            "external_id": "0015g00000XyZ12",
+                            "status": "created",
+                            "warnings": [
+                                {
+                                    "field": "industry",
+                                    "message": "'Saas Co' is a value no live or draft "
+                                    "criterion names, so it matches none of them (the criteria "
+                                    "on Industry name SaaS, Software, Fintech); it is stored "
+                                    "as sent.",
+                                }
+                            ],
+                        }
                     ],
                 },
             ),

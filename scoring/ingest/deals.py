@@ -35,6 +35,7 @@ from scoring.ingest.upsert import (
     ImportReport,
     Mode,
     RowError,
+    RowWarning,
     held_external_ids,
     rows_import,
     rows_update,
@@ -198,6 +199,10 @@ class DealRows:
 
     def hold(self, trait_keys: Iterable[str]) -> None:
         """Deals have no traits: nothing to hold."""
+
+    def warnings(self, _good: Mapping[int, dict[str, Any]]) -> list[RowWarning]:
+        """Deals hold no category value a criterion tests."""
+        return []
 
     def pending(self, clean: dict[str, Any]) -> DealCheck:
         return deal_check(clean)

@@ -6,6 +6,8 @@ skipped, every check before the writing).
 An account row's outcome fields write the account's outcome deal
 (scoring.ingest.outcomes) beside the account; a row whose account or
 outcome deal changed counts as updated.
+A good row holding a category value no live or draft criterion names is
+stored, and reported with a warning (scoring.ingest.picklists).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from scoring.ingest.outcomes import (
     outcome_fields,
     outcome_lookup_errors,
 )
+from scoring.ingest.picklists import PicklistCheck
 from scoring.ingest.rows import (
     COLUMNS,
     MAX_EXTERNAL_ID_LENGTH,
@@ -45,11 +48,12 @@ from scoring.ingest.upsert import (
     ImportReport,
     Mode,
     RowError,
+    RowWarning,
     held_external_ids,
     rows_import,
     rows_update,
 )
-from scoring.models import Account, list_index_for
+from scoring.models import Account
 from scoring.services import accounts_score
 
 # The generic names are this module's too: callers import an account import's
@@ -83,11 +87,7 @@ def _apply(account: Account, values: dict[str, Any]) -> bool:
         if getattr(account, name) != value:
             setattr(account, name, value)
             changed = True
-    index = list_index_for(account.tech_stack or [], account.traits or {})
-    if account.list_index != index:
-        account.list_index = index
-        changed = True
-    return changed
+    return account.reindex() or changed
 
 
 class AccountRows:
@@ -131,6 +131,18 @@ class AccountRows:
             n: check for n, (_, check) in pending.items() if check is not None and n not in refused
         }
         return errors + outcome_lookup_errors(outcomes)
+
+    def warnings(self, good: Mapping[int, dict[str, Any]]) -> list[RowWarning]:
+        """A warning for each category value of the good rows that no
+        criterion of a live or draft version names (outcome rows hold none)."""
+        if self.outcomes_only or not good:
+            return []
+        check = PicklistCheck.load(self.traits)
+        return [
+            RowWarning(number, good[number]["external_id"], unknown.field, check.message(unknown))
+            for number in sorted(good)
+            for unknown in check.unknown(good[number])
+        ]
 
     def write(self, report: ImportReport, batch: Batch) -> list[int]:
         return write_batch(report, batch, score=False, insert=self.insert)

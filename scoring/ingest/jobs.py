@@ -15,8 +15,9 @@ its rows, whatever their number:
    rows need of the database (an account held, a stored deal a partial row
    completes) is looked up in batches. Only the numbers of the bad rows are
    kept, with the first `max_errors` problems and a count of them all, and
-   the little each row needs looked up. All or nothing with a bad row ends
-   here: nothing is written.
+   the little each row needs looked up; and the category values no
+   criterion names, counted once per value (scoring.ingest.picklists). All
+   or nothing with a bad row ends here: nothing is written.
 2. The good rows are read and cleaned again and written in batches of
    BATCH_SIZE inside one transaction; the new and changed accounts are
    scored at its end, in batches of SCORE_BATCH_SIZE, so the profiles'
@@ -34,7 +35,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Any
@@ -56,6 +57,7 @@ from scoring.ingest.deal_rows import STATUS_FLAGS
 from scoring.ingest.deals import DealRows
 from scoring.ingest.importer import AccountRows
 from scoring.ingest.mapping import MAX_MAPPED_COLUMNS, SKIP, mapping_problems, repeated_names
+from scoring.ingest.picklists import PicklistCheck, ValueTally, ValueWarning
 from scoring.ingest.rows import TRAIT_PREFIX, RowInvalidError, declared_traits, is_empty
 from scoring.ingest.upsert import (
     BATCH_SIZE,
@@ -150,7 +152,10 @@ STOPPED = (
 class FileImportReport(ImportReport):
     """An ImportReport for a whole file: `errors` holds at most the first
     `max_errors` problems, `error_count` counts them all and `rows_bad` the
-    rows they are on. `phase` and the row counts tell progress."""
+    rows they are on. `value_warnings` holds the first `max_errors` values
+    no criterion names, one per value with the rows holding it, and
+    `warning_count` counts those values. `phase` and the row counts tell
+    progress."""
 
     phase: str = "reading"
     rows_read: int = 0
@@ -158,6 +163,8 @@ class FileImportReport(ImportReport):
     rows_to_write: int = 0
     rows_written: int = 0
     error_count: int = 0
+    value_warnings: list[ValueWarning] = field(default_factory=list)
+    warning_count: int = 0
 
     @property
     def bad_rows(self) -> int:
@@ -166,6 +173,10 @@ class FileImportReport(ImportReport):
     @property
     def errors_left_out(self) -> int:
         return self.error_count - len(self.errors)
+
+    @property
+    def warnings_left_out(self) -> int:
+        return self.warning_count - len(self.value_warnings)
 
 
 Progress = Callable[[FileImportReport], None]
@@ -196,7 +207,11 @@ def file_import(
     rows = _rows_of(kind)
     report = FileImportReport(mode=mode)
     notify = progress or _quiet
-    bad = _check_rows(report, file, rows, max_errors, notify)
+    tally = ValueTally(PicklistCheck.load(rows.traits)) if isinstance(rows, AccountRows) else None
+    bad = _check_rows(report, file, rows, max_errors, notify, tally)
+    if tally is not None:
+        report.value_warnings = tally.warnings(max_errors)
+        report.warning_count = len(tally)
     if report.error_count and mode == "all_or_nothing":
         report.phase = "done"
         notify(report)
@@ -244,9 +259,11 @@ def _check_rows(
     rows: RowKind,
     max_errors: int | None,
     notify: Progress,
+    tally: ValueTally | None,
 ) -> set[int]:
-    """The first pass: every row checked; returns the numbers of the bad
-    rows, those repeating an external_id and those the database refuses
+    """The first pass: every row checked, and the good rows' values no
+    criterion names counted in `tally` (accounts); returns the numbers of the
+    bad rows, those repeating an external_id and those the database refuses
     (an account without a name that is not held, a deal naming an account
     not held) included."""
     bad: set[int] = set()
@@ -268,6 +285,8 @@ def _check_rows(
             need = rows.pending(clean)
             if need is not None:
                 pending[number] = need
+            if tally is not None:
+                tally.add(number, clean)
         except RowInvalidError as exc:
             bad.add(number)
             external_id = external_id_of(row, rows.id_length)
@@ -679,6 +698,10 @@ def _finish(
         job.written = report.written
         job.errors = [[e.row, e.external_id, e.field, e.message] for e in report.errors]
         job.error_count = report.error_count
+        job.warnings = [
+            [w.field, w.value, w.rows, w.first_row, w.message] for w in report.value_warnings
+        ]
+        job.warning_count = report.warning_count
     job.save()
 
 
@@ -751,6 +774,8 @@ def import_job_report(*, job: ImportJob) -> FileImportReport:
         rows_read=job.rows_read,
         rows_bad=job.rows_bad,
         error_count=job.error_count,
+        value_warnings=[ValueWarning(*warning) for warning in job.warnings],
+        warning_count=job.warning_count,
     )
 
 

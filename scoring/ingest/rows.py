@@ -33,9 +33,10 @@ from profiles.attributes import (
     MAX_VALUE_LENGTH,
     Attribute,
     AttrType,
+    canonical,
 )
 from profiles.selectors import attribute_registry
-from scoring.models import DealStatus
+from scoring.models import CANONICAL_COLUMNS, DealStatus
 
 MAX_EXTERNAL_ID_LENGTH = 64
 NAME_LENGTH = 200
@@ -84,11 +85,14 @@ OUTCOME_COLUMNS = (
 # An account row's outcome fields are a shortcut to the account's outcome
 # deal (scoring.ingest.outcomes), not fields of the account.
 OUTCOME_DEAL_FIELDS = ("opportunity_opened_at", "deal_status", "deal_closed_at", "deal_amount")
-# Written on update; external_id is the key and never changes.
+# Written on update; external_id is the key and never changes. The
+# canonical columns and the list index follow the values (Account.reindex).
 UPDATE_FIELDS = [
     *(c for c in COLUMNS if c != "external_id" and c not in OUTCOME_DEAL_FIELDS),
     "traits",
     "list_index",
+    *CANONICAL_COLUMNS.values(),
+    "traits_canonical",
     "updated_at",
 ]
 
@@ -208,6 +212,8 @@ def boolean_value(value: Any) -> bool | None:
 
 
 def list_value(value: Any) -> list[str]:
+    """A list's items in stored form, which is the form they are compared in
+    (canonical: items differing only in case or spacing are one item)."""
     if is_empty(value):
         return []
     if isinstance(value, str):
@@ -224,14 +230,15 @@ def list_value(value: Any) -> list[str]:
     for item in items:
         if not isinstance(item, str) or not item.strip():
             raise BadValueError(f"item {shown(item)} is not text")
-        text = item.strip().lower()
-        problem = text_problem(text)
+        sent = item.strip()
+        problem = text_problem(sent)
         if problem is not None:
-            raise BadValueError(f"item {shown(item.strip())} {problem}")
+            raise BadValueError(f"item {shown(sent)} {problem}")
+        if len(sent) > MAX_VALUE_LENGTH:
+            raise BadValueError(f"item {shown(sent)} is over {MAX_VALUE_LENGTH} characters")
+        text = canonical(sent)
         if LIST_SEPARATOR in text:
-            raise BadValueError(f"item {shown(item.strip())} may not contain {LIST_SEPARATOR!r}")
-        if len(text) > MAX_VALUE_LENGTH:
-            raise BadValueError(f"item {shown(item.strip())} is over {MAX_VALUE_LENGTH} characters")
+            raise BadValueError(f"item {shown(sent)} may not contain {LIST_SEPARATOR!r}")
         seen.setdefault(text, None)
     return list(seen)
 

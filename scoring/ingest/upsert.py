@@ -64,6 +64,16 @@ class RowError:
         return f"row {self.row}{who}: {self.field}: {self.message}"
 
 
+@dataclass(frozen=True)
+class RowWarning:
+    """A row stored as sent, with a value worth a look (its `field` and why)."""
+
+    row: int
+    external_id: str
+    field: str
+    message: str
+
+
 @dataclass
 class ImportReport:
     mode: Mode
@@ -74,6 +84,9 @@ class ImportReport:
     scored: int = 0
     written: bool = False
     errors: list[RowError] = field(default_factory=list)
+    # For the good rows, in row order (the row import; a file's report
+    # counts its values instead, scoring.ingest.jobs).
+    warnings: list[RowWarning] = field(default_factory=list)
     # Row number -> "created", "updated" or "unchanged", for the rows written.
     outcomes: dict[int, str] = field(default_factory=dict)
 
@@ -125,6 +138,11 @@ class RowKind(Protocol):
         what the checked rows rely on (an account import, the declared traits
         among `trait_keys` that it writes), or ImportFileError when that
         changed since the rows were checked."""
+        ...
+
+    def warnings(self, good: Mapping[int, dict[str, Any]]) -> list[RowWarning]:
+        """Warnings on the good rows (number -> clean row), in row order:
+        values stored as sent that deserve a look."""
         ...
 
     def write(self, report: ImportReport, batch: Batch) -> list[int]:
@@ -208,6 +226,7 @@ def rows_import(
         report.errors.append(error)
         good.pop(error.row, None)
     report.errors.sort(key=lambda e: (e.row, e.field))
+    report.warnings = kind.warnings(good)
     if report.errors and mode == "all_or_nothing":
         return report
     cleaned = [(number, good[number]) for number in sorted(good)]

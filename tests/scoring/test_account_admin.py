@@ -47,6 +47,18 @@ def test_an_admin_edit_normalises_the_tech_stack_and_indexes_it(admin_client_: C
     assert account.list_index == "|tech_stack:salesforce|tech_stack:slack|"
 
 
+def test_an_admin_edit_keeps_the_canonical_columns_in_step(admin_client_: Client) -> None:
+    account = AccountFactory.create(industry="Fintech", country="DE")
+    url = reverse("admin:scoring_account_change", args=[account.pk])
+    changes = {"industry": "Series  SaaS", "country": "kp", "traits": '{"region": " EMEA "}'}
+    response = admin_client_.post(url, form_data(account, **changes))
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert (account.industry, account.industry_canonical) == ("Series  SaaS", "series saas")
+    assert (account.country, account.country_canonical) == ("kp", "kp")
+    assert account.traits_canonical == {"region": "emea"}
+
+
 def test_a_bad_tech_stack_is_named_and_nothing_is_stored(admin_client_: Client) -> None:
     account = AccountFactory.create(tech_stack=["hubspot"])
     url = reverse("admin:scoring_account_change", args=[account.pk])

@@ -2,10 +2,11 @@ from typing import Any
 
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from profiles.attributes import AttrType, Operator
 from scoring.engine import Outcome, Rule, Ruleset, Thresholds, Tier, evaluate, tier_for
-from tests.scoring.strategies import accounts, rulesets
+from tests.scoring.strategies import accounts, respellings, rulesets
 
 MID_MARKET = Ruleset(
     (
@@ -79,6 +80,50 @@ def test_not_in_does_not_match_a_missing_value() -> None:
     assert evaluate(ruleset, {"country": "DE"}).score == 100
 
 
+def test_a_country_sent_in_lower_case_is_disqualified_as_in_upper_case() -> None:
+    for country in ("KP", "kp", " Kp "):
+        result = evaluate(MID_MARKET, {**FIT_ACCOUNT, "country": country})
+        assert (result.score, result.tier) == (0, Tier.DQ), country
+
+
+def test_not_in_compares_ignoring_case_and_spacing() -> None:
+    allowed = Rule("country", AttrType.CATEGORY, Operator.NOT_IN, ["US", "DE"], disqualifier=True)
+    ruleset = Ruleset((allowed, Rule("employees", AttrType.NUMBER, Operator.GTE, 0, 100)))
+    for country in ("us", " De ", "US"):
+        assert evaluate(ruleset, {"country": country, "employees": 5}).tier == Tier.A, country
+    assert evaluate(ruleset, {"country": "kp", "employees": 5}).tier == Tier.DQ
+
+
+@pytest.mark.parametrize(
+    ("attribute", "sent"),
+    [
+        ("industry", "saas"),
+        ("industry", " SAAS "),
+        ("crm", "hubspot"),
+        ("funding_stage", "series b"),
+        ("funding_stage", "Series  B"),
+        ("funding_stage", "SERIES\u00a0B"),
+    ],
+)
+def test_category_values_match_ignoring_case_and_spacing(attribute: str, sent: str) -> None:
+    result = evaluate(MID_MARKET, {**FIT_ACCOUNT, attribute: sent})
+    assert (result.score, result.tier) == (100, Tier.A)
+
+
+def test_values_compare_case_folded_and_composed() -> None:
+    rule = Rule("region", AttrType.CATEGORY, Operator.EQ, "Straße", 100, is_trait=True)
+    for sent in ("STRASSE", "strasse", "straße"):
+        assert evaluate(Ruleset((rule,)), {"traits": {"region": sent}}).score == 100
+    accent = Rule("region", AttrType.CATEGORY, Operator.IN, ["Zürich"], 100, is_trait=True)
+    assert evaluate(Ruleset((accent,)), {"traits": {"region": "ZU\u0308RICH"}}).score == 100
+
+
+def test_a_value_of_spaces_only_is_unknown() -> None:
+    rule = Rule("industry", AttrType.CATEGORY, Operator.NOT_IN, ["SaaS"], 100)
+    outcome = evaluate(Ruleset((rule,)), {"industry": " \t "}).contributions[0].outcome
+    assert outcome == Outcome.UNKNOWN
+
+
 def test_lists_compare_without_regard_to_case_and_empty_is_unknown() -> None:
     any_crm = Rule(
         "tech_stack", AttrType.LIST, Operator.CONTAINS_ANY, ["salesforce", "hubspot"], 50
@@ -87,6 +132,7 @@ def test_lists_compare_without_regard_to_case_and_empty_is_unknown() -> None:
     ruleset = Ruleset((any_crm, all_of))
     assert evaluate(ruleset, {"tech_stack": ["HubSpot", "Slack"]}).score == 50
     assert evaluate(ruleset, {"tech_stack": ["dbt", "SLACK", "Salesforce"]}).score == 100
+    assert evaluate(ruleset, {"tech_stack": [" DBT ", "Slack", "x"]}).score == 50
     empty = evaluate(ruleset, {"tech_stack": []})
     assert [c.outcome for c in empty.contributions] == [Outcome.UNKNOWN, Outcome.UNKNOWN]
 
@@ -142,3 +188,15 @@ def test_an_unknown_value_never_earns_points(ruleset: Ruleset, account: dict[str
     for contribution in evaluate(ruleset, account).contributions:
         if contribution.outcome == Outcome.UNKNOWN:
             assert contribution.points == 0
+
+
+@given(rulesets(), st.data())
+def test_an_account_respelled_scores_the_same(ruleset: Ruleset, data: st.DataObject) -> None:
+    account = data.draw(accounts(ruleset))
+    sent = evaluate(ruleset, account)
+    respelled = evaluate(ruleset, data.draw(respellings(account)))
+    assert (respelled.score, respelled.tier, respelled.matched_mask) == (
+        sent.score,
+        sent.tier,
+        sent.matched_mask,
+    )

@@ -92,6 +92,12 @@ class Command(BaseCommand):
                 self.stderr.write("")
         for error in report.errors:
             self.stderr.write(str(error))
+        for warning in report.value_warnings:
+            rows = f"{warning.rows} row{'s' if warning.rows != 1 else ''}"
+            self.stderr.write(
+                f"warning: {warning.field} in {rows} from row {warning.first_row}: "
+                f"{warning.message}"
+            )
         if report.errors and not report.written:
             raise CommandError(f"{report.summary()} Fix the rows above and import again.")
         style = self.style.WARNING if report.errors else self.style.SUCCESS
