@@ -115,7 +115,9 @@ def test_the_keyboard_skips_to_content_edits_in_place_and_escape_cancels(
     page.keyboard.press("Enter")
     form = page.locator("tr.editing form.criterion-form")
     expect(form).to_be_visible()
-    assert page.evaluate(
+    # The form takes the focus once htmx has settled the swap, a moment after
+    # it shows.
+    page.wait_for_function(
         "document.activeElement.closest('tr.editing form.criterion-form') !== null"
     )
     page.keyboard.press("Escape")
