@@ -1,8 +1,16 @@
-"""A small CRM sync client for icpsite's API: push accounts, pull scores,
-follow the CRM's deletions and merges.
+"""A small CRM sync client for icpsite's API: push accounts and their deals,
+pull scores, follow the CRM's deletions and merges.
 
     python examples/crm_sync.py --url http://127.0.0.1:8000 --key icp_... \\
-        --profile mid-market-saas --accounts accounts.json --state sync-state.json
+        --profile mid-market-saas --accounts accounts.json --deals deals.json \\
+        --removed removed.json --merges merges.json --state sync-state.json
+
+A run sends what changed in the CRM in the order that keeps every reference
+valid: accounts first, then their deals (a deal names its account's
+external_id), then merges and removals (a merge moves the merged accounts'
+deals to the survivor; a removed account takes its deals with it).
+`removed.json` holds `{"accounts": [...], "deals": [...]}` external ids and
+`merges.json` a list of `{"into": ..., "from": [...]}`.
 
 The first run pulls every score (an initial sync) into a local copy kept in
 the state file with the feed's cursor; later runs pull only what changed
@@ -24,6 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -61,21 +70,64 @@ class Client:
                 return response
             time.sleep(float(response.headers.get("Retry-After", "1")))
 
-    def push(self, accounts: list[dict[str, Any]]) -> dict[str, int]:
-        """Upsert accounts in batches; counts of created, updated and unchanged."""
+    def _upsert(self, kind: str, rows: list[dict[str, Any]]) -> dict[str, int]:
+        """Upsert rows of `kind` (accounts, deals) in batches; counts of
+        created, updated and unchanged. A refused batch stops the push,
+        naming its bad rows; the batches before it are stored."""
         totals = {"created": 0, "updated": 0, "unchanged": 0}
-        for start in range(0, len(accounts), BATCH):
-            batch = accounts[start : start + BATCH]
+        for start in range(0, len(rows), BATCH):
+            batch = rows[start : start + BATCH]
             response = self._send(
-                "POST", f"{self.url}/api/v1/accounts/bulk-upsert/", json={"accounts": batch}
+                "POST", f"{self.url}/api/v1/{kind}/bulk-upsert/", json={kind: batch}
             )
             body = response.json()
             if response.status_code != 200:
                 bad = [r for r in body.get("results", []) if r.get("status") == "invalid"]
-                raise SyncError(f"batch from row {start} refused: {bad or body}")
+                raise SyncError(f"{kind} batch from row {start} refused: {bad or body}")
             for name in totals:
                 totals[name] += body[name]
         return totals
+
+    def push(self, accounts: list[dict[str, Any]]) -> dict[str, int]:
+        """Upsert accounts; counts of created, updated and unchanged."""
+        return self._upsert("accounts", accounts)
+
+    def push_deals(self, deals: list[dict[str, Any]]) -> dict[str, int]:
+        """Upsert deals (each naming its account's external_id in `account`);
+        counts of created, updated and unchanged."""
+        return self._upsert("deals", deals)
+
+    def remove_deals(self, external_ids: list[str]) -> dict[str, int]:
+        """Remove the deals the CRM deleted; counts of deleted and not_found
+        (already gone, or gone with their account: a repeat is harmless)."""
+        totals = {"deleted": 0, "not_found": 0}
+        for external_id in external_ids:
+            response = self._send(
+                "DELETE", f"{self.url}/api/v1/deals/{quote(external_id, safe='')}/"
+            )
+            if response.status_code == 404:
+                totals["not_found"] += 1
+            elif response.status_code == 204:
+                totals["deleted"] += 1
+            else:
+                raise SyncError(f"deal removal refused ({response.status_code}): {response.text}")
+        return totals
+
+    def deals(self, account: str | None = None) -> list[dict[str, Any]]:
+        """Every deal icpsite holds (of one account when given), newest first."""
+        url: str | None = f"{self.url}/api/v1/deals/"
+        query: dict[str, Any] | None = {"page_size": BATCH}
+        if account is not None:
+            query = {"page_size": BATCH, "account": account}
+        found: list[dict[str, Any]] = []
+        while url:
+            response = self._send("GET", url, params=query)
+            if response.status_code != 200:
+                raise SyncError(f"deals refused ({response.status_code}): {response.text}")
+            body = response.json()
+            found.extend(body["results"])
+            url, query = body["next"], None
+        return found
 
     def remove(self, external_ids: list[str]) -> dict[str, int]:
         """Remove the accounts the CRM deleted, in batches; counts of deleted
@@ -162,11 +214,27 @@ def main() -> None:
     parser.add_argument("--key", required=True)
     parser.add_argument("--profile", required=True)
     parser.add_argument("--accounts", type=Path, help="a JSON array of accounts to push first")
+    parser.add_argument("--deals", type=Path, help="a JSON array of deals to push next")
+    parser.add_argument(
+        "--merges", type=Path, help='a JSON array of {"into": ..., "from": [...]} merges'
+    )
+    parser.add_argument(
+        "--removed", type=Path, help='JSON {"accounts": [...], "deals": [...]} of deleted ids'
+    )
     parser.add_argument("--state", type=Path, default=Path("sync-state.json"))
     args = parser.parse_args()
     client = Client(args.url, args.key)
     if args.accounts:
-        print("pushed:", client.push(json.loads(args.accounts.read_text())))
+        print("accounts pushed:", client.push(json.loads(args.accounts.read_text())))
+    if args.deals:
+        print("deals pushed:", client.push_deals(json.loads(args.deals.read_text())))
+    for merge in json.loads(args.merges.read_text()) if args.merges else []:
+        print("merged:", client.merge(merge["into"], merge["from"]))
+    removed = json.loads(args.removed.read_text()) if args.removed else {}
+    if removed.get("deals"):
+        print("deals removed:", client.remove_deals(removed["deals"]))
+    if removed.get("accounts"):
+        print("accounts removed:", client.remove(removed["accounts"]))
     result = sync(client, args.profile, args.state)
     for external_id, row in result.changed.items():
         print(external_id, row["score"], row["effective_tier"], "; ".join(row["top_reasons"]))

@@ -100,3 +100,50 @@ def test_a_refused_cursor_makes_the_example_sync_everything_again(
     again = sync(client, icp.slug, state)
     assert sorted(again.changed) == ["crm-1", "crm-2"]
     assert local_copy(state) == ["crm-1", "crm-2"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_example_client_sends_deals_that_follow_merges_and_removals(
+    live_server: object, icp: Profile, tmp_path: Path
+) -> None:
+    staff = UserFactory.create(
+        username="staff", is_staff=True, permissions=[IMPORT_PERMISSION, REMOVE_PERMISSION]
+    )
+    key = api_key_create(actor=staff, name="Example", user=staff, scope="write").plaintext
+    client = Client(live_server.url, key)  # type: ignore[attr-defined]
+    client.push([{"external_id": f"crm-{i}", "name": f"Company {i}"} for i in range(3)])
+    deals = [
+        {
+            "external_id": "opp-0",
+            "account": "crm-0",
+            "stage": "Closed Lost",
+            "amount": "9000.00",
+            "closed_at": "2026-10-01T00:00:00Z",
+        },
+        {
+            "external_id": "opp-1",
+            "account": "crm-1",
+            "stage": "Closed Won",
+            "amount": "48000.00",
+            "closed_at": "2026-11-02T00:00:00Z",
+        },
+        {"external_id": "opp-2", "account": "crm-2", "stage": "Proposal", "amount": "12000.00"},
+        {"external_id": "opp/2b", "account": "crm-2", "stage": "Discovery"},
+    ]
+    assert client.push_deals(deals) == {"created": 4, "updated": 0, "unchanged": 0}
+    assert client.push_deals(deals[1:2]) == {"created": 0, "updated": 0, "unchanged": 1}
+    held = {deal["external_id"]: deal for deal in client.deals()}
+    assert sorted(held) == ["opp-0", "opp-1", "opp-2", "opp/2b"]
+    assert (held["opp-1"]["status"], held["opp-1"]["amount"]) == ("won", "48000.00")
+    assert (held["opp-2"]["status"], held["opp-0"]["status"]) == ("open", "lost")
+
+    # The CRM merges crm-1 into crm-2, deletes crm-0 (its deal goes with it)
+    # and the opportunity opp/2b (a slash in its id).
+    client.merge("crm-2", ["crm-1"])
+    assert client.remove(["crm-0"]) == {"deleted": 1, "not_found": 0}
+    assert client.remove_deals(["opp/2b", "opp-0"]) == {"deleted": 1, "not_found": 1}
+    assert sorted(deal["external_id"] for deal in client.deals(account="crm-2")) == [
+        "opp-1",
+        "opp-2",
+    ]
+    assert [deal["external_id"] for deal in client.deals()] == ["opp-2", "opp-1"]
