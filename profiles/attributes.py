@@ -106,6 +106,8 @@ def canonical(text: str) -> str:
     compare through it. Category values are stored and shown as they were
     sent (a CRM's "SaaS" stays "SaaS"); list items are stored in this form.
     """
+    if text.isascii():  # the usual case: folding is lowering, nothing to compose
+        return " ".join(text.lower().split())
     folded = unicodedata.normalize("NFD", text).casefold()
     return " ".join(unicodedata.normalize("NFC", folded).split())
 

@@ -287,9 +287,12 @@ def _start_of(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time()), timezone.get_default_timezone())
 
 
+_DEAL_STATUSES = frozenset(DealStatus.values)
+
+
 def _deal_status(value: Any) -> str:
     word = text_value(value).lower()
-    if word not in DealStatus.values:
+    if word not in _DEAL_STATUSES:
         raise BadValueError(f"{shown(value)} is not one of open, won, lost (or empty)")
     return word
 
