@@ -6,6 +6,10 @@ class ScoringConfig(AppConfig):
     verbose_name = "Accounts and scoring"
 
     def ready(self) -> None:
+        from icpsite import lookups
+
+        lookups.register()  # field__any=values, for the import's batches
+
         from icpsite.api.errors import answer_with, conflict_response
         from scoring.traits import TraitConflictError
 

@@ -99,10 +99,12 @@ class Account(models.Model):
 
     def reindex(self) -> bool:
         """Bring the canonical columns and the list index in step with the
-        account's values; True when any of them changed."""
+        account's values; True when any of them changed. A column not loaded
+        (deferred) is set without reading it, and counts as changed."""
         changed = False
+        deferred = self.get_deferred_fields()
         for name, value in canonical_fields(self.facts()).items():
-            if getattr(self, name) != value:
+            if name in deferred or getattr(self, name) != value:
                 setattr(self, name, value)
                 changed = True
         return changed
@@ -207,6 +209,11 @@ CANONICAL_COLUMNS: dict[str, str] = {
     for key, attribute in BUILTIN_ATTRIBUTES.items()
     if attribute.type == AttrType.CATEGORY
 }
+
+
+# The account's columns derived from its values by canonical_fields: kept
+# in step by Account.reindex, never sent or compared on their own.
+DERIVED_FIELDS = ("list_index", *CANONICAL_COLUMNS.values(), "traits_canonical")
 
 
 def canonical_fields(facts: Mapping[str, Any]) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from scoring.ingest.upsert import (
     RowError,
     RowWarning,
     held_external_ids,
+    locked_by_external_id,
     rows_import,
     rows_update,
 )
@@ -86,7 +87,7 @@ def deal_states(external_ids: Iterable[str]) -> dict[str, tuple[str, bool]]:
     wanted = list(dict.fromkeys(external_ids))
     states: dict[str, tuple[str, bool]] = {}
     for start in range(0, len(wanted), BATCH_SIZE):
-        rows = Deal.objects.filter(external_id__in=wanted[start : start + BATCH_SIZE])
+        rows = Deal.objects.filter(external_id__any=wanted[start : start + BATCH_SIZE])
         for external_id, status, closed_at in rows.values_list(
             "external_id", "status", "closed_at"
         ):
@@ -151,9 +152,9 @@ def deals_store(created: list[Deal], updated: list[Deal], fields: set[str]) -> N
 def deals_write(report: ImportReport, batch: Batch) -> None:
     """Upsert a batch of checked deal rows, counting each in the report."""
     ids = [clean["external_id"] for _, clean in batch]
-    existing = Deal.objects.select_for_update().in_bulk(ids, field_name="external_id")
+    existing = locked_by_external_id(Deal, ids)
     named = {clean["account"] for _, clean in batch if "account" in clean}
-    accounts = dict(Account.objects.filter(external_id__in=named).values_list("external_id", "pk"))
+    accounts = dict(Account.objects.filter(external_id__any=named).values_list("external_id", "pk"))
     created: list[Deal] = []
     updated: list[Deal] = []
     fields: set[str] = set()

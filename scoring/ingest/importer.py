@@ -50,10 +50,11 @@ from scoring.ingest.upsert import (
     RowError,
     RowWarning,
     held_external_ids,
+    locked_by_external_id,
     rows_import,
     rows_update,
 )
-from scoring.models import Account
+from scoring.models import DERIVED_FIELDS, Account
 from scoring.services import accounts_score
 
 # The generic names are this module's too: callers import an account import's
@@ -78,8 +79,9 @@ ACCOUNT_UPDATE_FIELDS = [*UPDATE_FIELDS, *dual_write.COLUMNS]
 
 
 def _apply(account: Account, values: dict[str, Any]) -> bool:
-    """Set the row's values on the account; True when anything changed."""
-    changed = False
+    """Set the row's values on the account, and the columns derived from
+    them when any changed (or the account is new); True when anything did."""
+    changed = account.pk is None
     for name, value in values.items():
         if name == "traits":
             merged = {**(account.traits or {}), **value}
@@ -87,7 +89,9 @@ def _apply(account: Account, values: dict[str, Any]) -> bool:
         if getattr(account, name) != value:
             setattr(account, name, value)
             changed = True
-    return account.reindex() or changed
+    if changed:
+        account.reindex()
+    return changed
 
 
 class AccountRows:
@@ -214,7 +218,7 @@ def write_batch(
     (the caller scores them). `insert` stores the new accounts instead of
     bulk_create (a file import COPYs them)."""
     ids = [clean["external_id"] for _, clean in batch]
-    existing = Account.objects.select_for_update().in_bulk(ids, field_name="external_id")
+    existing = locked_by_external_id(Account, ids, defer=[*DERIVED_FIELDS, "created_at"])
     created: list[Account] = []
     updated: list[Account] = []
     outcomes: dict[str, dict[str, Any]] = {}
@@ -261,7 +265,7 @@ def _ids_of(created: list[Account]) -> dict[str, int]:
     did not return them (COPY)."""
     if all(a.pk is not None for a in created):
         return {a.external_id: a.pk for a in created}
-    found = Account.objects.filter(external_id__in=[a.external_id for a in created])
+    found = Account.objects.filter(external_id__any=[a.external_id for a in created])
     return dict(found.values_list("external_id", "pk"))
 
 

@@ -23,7 +23,7 @@ from django.utils import timezone
 from scoring.ingest.deal_rows import closed_problem
 from scoring.ingest.deals import deal_apply, deal_states, deals_store
 from scoring.ingest.rows import OUTCOME_DEAL_FIELDS
-from scoring.ingest.upsert import RowError
+from scoring.ingest.upsert import RowError, locked_by_external_id
 from scoring.models import OUTCOME_DEAL_PREFIX, Deal, DealState
 
 # Each outcome field of an account row, and the outcome deal's field it sets.
@@ -105,7 +105,7 @@ def outcome_deals_write(rows: list[tuple[str, int, Mapping[str, Any]]]) -> set[s
     statement per batch; returns the external ids of the accounts whose
     outcome deal changed."""
     ids = [outcome_deal_id(external_id) for external_id, _, _ in rows]
-    stored = Deal.objects.select_for_update().in_bulk(ids, field_name="external_id")
+    stored = locked_by_external_id(Deal, ids)
     created: list[Deal] = []
     updated: list[Deal] = []
     removed: list[int] = []

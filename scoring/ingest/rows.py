@@ -36,7 +36,7 @@ from profiles.attributes import (
     canonical,
 )
 from profiles.selectors import attribute_registry
-from scoring.models import CANONICAL_COLUMNS, DealStatus
+from scoring.models import DERIVED_FIELDS, DealStatus
 
 MAX_EXTERNAL_ID_LENGTH = 64
 NAME_LENGTH = 200
@@ -90,9 +90,7 @@ OUTCOME_DEAL_FIELDS = ("opportunity_opened_at", "deal_status", "deal_closed_at",
 UPDATE_FIELDS = [
     *(c for c in COLUMNS if c != "external_id" and c not in OUTCOME_DEAL_FIELDS),
     "traits",
-    "list_index",
-    *CANONICAL_COLUMNS.values(),
-    "traits_canonical",
+    *DERIVED_FIELDS,
     "updated_at",
 ]
 

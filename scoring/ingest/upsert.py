@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 import orjson
 from django.core.exceptions import PermissionDenied
@@ -191,9 +191,22 @@ def held_external_ids(model: type[Model], external_ids: Iterable[str]) -> set[st
     held: set[str] = set()
     for start in range(0, len(wanted), BATCH_SIZE):
         chunk = wanted[start : start + BATCH_SIZE]
-        rows = _manager(model).filter(external_id__in=chunk)
+        rows = _manager(model).filter(external_id__any=chunk)
         held.update(rows.values_list("external_id", flat=True))
     return held
+
+
+M = TypeVar("M", bound=Model)
+
+
+def locked_by_external_id(
+    model: type[M], external_ids: Sequence[str], *, defer: Sequence[str] = ()
+) -> dict[str, M]:
+    """The rows of `model` among `external_ids`, by external_id, locked for
+    the writing transaction (in_bulk, with the ids as one array parameter),
+    without the `defer` fields."""
+    rows = _manager(model).select_for_update().defer(*defer)
+    return {row.external_id: row for row in rows.filter(external_id__any=external_ids)}
 
 
 def rows_import(
