@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
+from functools import cache, partial
 from typing import Any
 
 from django.utils import timezone
@@ -359,7 +360,7 @@ def _json_kind(value: Any) -> str:
 
 def check_json_type(value: Any, expected: tuple[type, ...]) -> None:
     """Refuse a JSON value of the wrong type; null always passes (it clears)."""
-    if value is None:
+    if value is None or type(value) in expected:
         return
     wrong_bool = isinstance(value, bool) and bool not in expected
     if wrong_bool or not isinstance(value, expected):
@@ -473,7 +474,9 @@ def _trait_cells(
     from `traits.<key>` columns; an unknown column is an error under "columns"."""
     trait_values: dict[str, Any] = {}
     unknown = []
-    for column, value in row.items():
+    known = _column_set(columns)
+    for column in [c for c in row if c not in known]:
+        value = row[column]
         if column == "traits" and with_traits:
             if not isinstance(value, Mapping):
                 errors["traits"] = [f"{shown(value)} is not an object of trait values"]
@@ -481,7 +484,7 @@ def _trait_cells(
             trait_values.update({f"{TRAIT_PREFIX}{k}": v for k, v in value.items()})
         elif isinstance(column, str) and column.startswith(TRAIT_PREFIX) and with_traits:
             trait_values[column] = value
-        elif column not in columns:
+        else:
             unknown.append(str(column))
     if unknown:
         accepted = ", ".join(columns) + (
@@ -507,21 +510,51 @@ def _clean_fields(
     the record held (the importer refuses it for a new one); a key field
     given empty is an error."""
     clean: dict[str, Any] = {}
-    key = rules.key_field
-    readers: list[tuple[str, Reader]] = [
-        ("external_id", lambda v: required_text(v, rules.id_length))
-    ]
-    if key in columns and key in row:
-        readers.append((key, lambda v: required_text(v, rules.key_length, rules.key_empty)))
-    readers += [(c, rules.fields[c]) for c in columns if c in row and c in rules.fields]
-    for column, read in readers:
+    for column, read, types in _plan(rules, columns):
+        if column in row:
+            value = row[column]
+        elif column == "external_id":
+            value = None  # every row needs one: its reader says it is missing
+        else:
+            continue
         try:
             if strict:
-                check_json_type(row.get(column), rules.json_types[column])
-            clean[column] = read(row.get(column))
+                check_json_type(value, types)
+            clean[column] = read(value)
         except BadValueError as exc:
             errors.setdefault(column, []).append(str(exc))
     return clean
+
+
+Plan = tuple[tuple[str, Reader, tuple[type, ...]], ...]
+_PLANS: dict[tuple[int, tuple[str, ...]], Plan] = {}
+
+
+def _plan(rules: RowRules, columns: tuple[str, ...]) -> Plan:
+    """How a row of `rules` narrowed to `columns` is read, column by column
+    (its reader and JSON types): external_id first, then the key field,
+    then the others. Made once per kind of row and set of columns."""
+    found = _PLANS.get((id(rules), columns))
+    if found is None:
+        readers: list[tuple[str, Reader]] = [
+            ("external_id", partial(required_text, max_length=rules.id_length))
+        ]
+        if rules.key_field in columns:
+            readers.append(
+                (
+                    rules.key_field,
+                    partial(required_text, max_length=rules.key_length, empty=rules.key_empty),
+                )
+            )
+        readers += [(c, rules.fields[c]) for c in columns if c in rules.fields]
+        found = tuple((c, read, rules.json_types[c]) for c, read in readers)
+        _PLANS[(id(rules), columns)] = found
+    return found
+
+
+@cache
+def _column_set(columns: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(columns)
 
 
 def _clean_traits(
