@@ -47,6 +47,7 @@ class PicklistCheck:
 
     def __init__(self, in_use: Mapping[str, ValuesInUse]) -> None:
         self.in_use = in_use
+        self._messages: dict[tuple[str, str], str] = {}
 
     @classmethod
     def load(cls, traits: Mapping[str, Attribute]) -> PicklistCheck:
@@ -71,6 +72,13 @@ class PicklistCheck:
         return sorted(found, key=lambda unknown: unknown.field)
 
     def message(self, unknown: UnknownValue) -> str:
+        """What a warning says of `unknown` (made once per value: rows repeat them)."""
+        found = self._messages.get((unknown.key, unknown.value))
+        if found is None:
+            found = self._messages[(unknown.key, unknown.value)] = self._message(unknown)
+        return found
+
+    def _message(self, unknown: UnknownValue) -> str:
         named = self.in_use[unknown.key]
         spellings = list(named.values.values())
         listed = ", ".join(spellings[:NAMED_VALUES])
