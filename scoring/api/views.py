@@ -449,8 +449,10 @@ class AccountSyncViewSet(BulkWriteViewSet):
         summary="The accounts held, page by page",
         description="Every account icpsite holds, newest first, with its stored fields as "
         "bulk-upsert takes them (an item sent back as a row changes nothing). Page with "
-        "`next` (a cursor: pages stay consistent while accounts come and go). Filters: "
-        "`updated_since` (changed in icpsite at or after that moment), `external_id__in` "
+        "`next` (a cursor: pages stay consistent while accounts come and go). The outcome "
+        "fields are read from the account's outcome deal. Filters: `updated_since` (changed "
+        "in icpsite at or after that moment, its outcome deal written or removed included), "
+        "`external_id__in` "
         f"(up to {s.MAX_ROWS:,} ids, comma-separated; an id holding a comma is read one at a "
         "time from `accounts/{external_id}/`), and `tier` with `profile` (the effective "
         "tier: an accepted override, else the scored tier, under that profile's current "
