@@ -123,9 +123,8 @@ class DealInline(admin.TabularInline):
 
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
-    """Accounts, with their deals below. The outcome columns are written by
-    the outcome shortcut with the account's outcome deal, so they are shown,
-    not edited: the deal is the record."""
+    """Accounts, with their deals below, its outcome deal among them (the
+    record of the outcome fields an account row sends)."""
 
     form = AccountAdminForm
     inlines = (DealInline,)
@@ -142,10 +141,6 @@ class AccountAdmin(admin.ModelAdmin):
     list_filter = ("lifecycle_stage", "has_revops", "country", "crm")
     search_fields = ("name", "domain", "external_id")
     readonly_fields = (
-        "opportunity_opened_at",
-        "deal_status",
-        "deal_closed_at",
-        "deal_amount",
         "list_index",
         "created_at",
         "updated_at",

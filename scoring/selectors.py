@@ -25,7 +25,6 @@ from django.db.models.functions import Coalesce
 from profiles.models import Profile
 from scoring.engine import Result, evaluate
 from scoring.models import (
-    OUTCOME_DEAL_PREFIX,
     Account,
     AccountScore,
     AccountTombstone,
@@ -36,6 +35,8 @@ from scoring.models import (
     TierOverride,
     WebhookDelivery,
     WebhookSubscription,
+    outcome_deal_id,
+    outcome_values,
 )
 from scoring.rulesets import ruleset_for
 
@@ -391,9 +392,21 @@ def account_deals(*, account: Account) -> QuerySet[Deal]:
     )
 
 
-def account_outcome_deal(*, account: Account) -> Deal | None:
-    """The account's outcome deal (the outcome shortcut's), or None."""
-    return Deal.objects.filter(external_id=OUTCOME_DEAL_PREFIX + account.external_id).first()
+def account_outcome(*, account: Account) -> dict[str, Any]:
+    """The account's outcome fields, read from its outcome deal."""
+    return account_outcomes(accounts=[account])[account.pk]
+
+
+def account_outcomes(*, accounts: Iterable[Account]) -> dict[int, dict[str, Any]]:
+    """account id -> the account's outcome fields, read from the outcome
+    deals of `accounts` (a page) in one query."""
+    accounts = list(accounts)
+    wanted = [outcome_deal_id(account.external_id) for account in accounts]
+    deals = Deal.objects.in_bulk(wanted, field_name="external_id")
+    return {
+        account.pk: outcome_values(deals.get(outcome_deal_id(account.external_id)))
+        for account in accounts
+    }
 
 
 # --- Traits -------------------------------------------------------------------

@@ -311,12 +311,55 @@ DEAL_UPSERT_REQUEST = _bulk_request("DealBulkUpsert", "deals", DealInSerializer(
 SYNC_FIELDS = (*COLUMNS, "traits")
 
 
+class OutcomeFieldMixin:
+    """An account's outcome field, read from its outcome deal: the view looks
+    the page's up in one query (scoring.selectors.account_outcomes) and
+    passes them as the context's `outcomes`, account id -> fields."""
+
+    field_name: str | None
+    context: dict[str, Any]
+
+    def get_attribute(self, instance: Account) -> Any:
+        return self.context["outcomes"][instance.pk][self.field_name]
+
+
+class OutcomeDateTimeField(OutcomeFieldMixin, serializers.DateTimeField):
+    """An outcome date: the deal's opened_at or closed_at."""
+
+
+class OutcomeChoiceField(OutcomeFieldMixin, serializers.ChoiceField):
+    """The outcome's status: the deal's."""
+
+
+class OutcomeDecimalField(OutcomeFieldMixin, serializers.DecimalField):
+    """The outcome's amount: the deal's."""
+
+
 class AccountSyncSerializer(serializers.ModelSerializer[Account]):
     """An account's stored fields as bulk-upsert takes them: an item sent
-    back as a row changes nothing."""
+    back as a row changes nothing. The outcome fields are its outcome deal's
+    (context `outcomes`, see OutcomeFieldMixin)."""
 
     tech_stack = serializers.ListField(child=serializers.CharField(), read_only=True)
     traits = serializers.DictField(read_only=True, help_text="Declared traits by key.")
+    opportunity_opened_at = OutcomeDateTimeField(
+        read_only=True, allow_null=True, help_text="The outcome deal's `opened_at`."
+    )
+    deal_status = OutcomeChoiceField(
+        choices=DealStatus.choices,
+        read_only=True,
+        help_text="The outcome deal's `status`; empty when the account has none.",
+    )
+    deal_closed_at = OutcomeDateTimeField(
+        read_only=True, allow_null=True, help_text="The outcome deal's `closed_at`."
+    )
+    deal_amount = OutcomeDecimalField(
+        max_digits=14,
+        decimal_places=2,
+        read_only=True,
+        allow_null=True,
+        help_text="The outcome deal's `amount`.",
+    )
 
     class Meta:
         model = Account

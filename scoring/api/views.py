@@ -62,7 +62,6 @@ from scoring.models import (
     Account,
     Deal,
     DealState,
-    DealStatus,
     ScoringRun,
     WebhookSubscription,
 )
@@ -74,7 +73,8 @@ from scoring.selectors import (
     account_get_by_external_id,
     account_history,
     account_ids_by_external_id,
-    account_outcome_deal,
+    account_outcome,
+    account_outcomes,
     account_sync_list,
     changes_cursor,
     current_run,
@@ -247,17 +247,6 @@ REMOVAL = (
 )
 
 
-def _outcome(deal: Deal | None) -> dict[str, Any]:
-    """The account's outcome fields, read from its outcome deal."""
-    if deal is None:
-        return {"deal_status": DealStatus.NONE, "deal_amount": None, "deal_closed_at": None}
-    return {
-        "deal_status": deal.status,
-        "deal_amount": deal.amount,
-        "deal_closed_at": deal.closed_at,
-    }
-
-
 @extend_schema(tags=["accounts"])
 class AccountSyncViewSet(BulkWriteViewSet):
     """Accounts and their outcomes, pushed by a CRM and matched by external_id;
@@ -287,12 +276,12 @@ class AccountSyncViewSet(BulkWriteViewSet):
         if account is None:
             raise exceptions.NotFound(f"No account {external_id!r}.")
         fields = s.AccountDetailSerializer().fields.keys()
+        outcome = account_outcome(account=account)
         body: dict[str, Any] = {
-            str(name): getattr(account, str(name))
+            str(name): outcome[name] if name in outcome else getattr(account, str(name))
             for name in fields
             if name not in ("scores", "history")
         }
-        body.update(_outcome(account_outcome_deal(account=account)))
         body["scores"] = [_profile_score(x) for x in account_explanations(account=account)]
         body["history"] = [
             {
@@ -460,8 +449,10 @@ class AccountSyncViewSet(BulkWriteViewSet):
         summary="The accounts held, page by page",
         description="Every account icpsite holds, newest first, with its stored fields as "
         "bulk-upsert takes them (an item sent back as a row changes nothing). Page with "
-        "`next` (a cursor: pages stay consistent while accounts come and go). Filters: "
-        "`updated_since` (changed in icpsite at or after that moment), `external_id__in` "
+        "`next` (a cursor: pages stay consistent while accounts come and go). The outcome "
+        "fields are read from the account's outcome deal. Filters: `updated_since` (changed "
+        "in icpsite at or after that moment, its outcome deal written or removed included), "
+        "`external_id__in` "
         f"(up to {s.MAX_ROWS:,} ids, comma-separated; an id holding a comma is read one at a "
         "time from `accounts/{external_id}/`), and `tier` with `profile` (the effective "
         "tier: an accepted override, else the scored tier, under that profile's current "
@@ -502,7 +493,9 @@ class AccountSyncViewSet(BulkWriteViewSet):
             tiers=query.get("tier"),
         )
         page = self.paginate_queryset(accounts)
-        return self.get_paginated_response(s.AccountSyncSerializer(page, many=True).data)
+        outcomes = account_outcomes(accounts=page or [])
+        items = s.AccountSyncSerializer(page, many=True, context={"outcomes": outcomes})
+        return self.get_paginated_response(items.data)
 
     @extend_schema(
         summary="Remove an account",

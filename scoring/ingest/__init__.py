@@ -9,8 +9,7 @@ on the import page or `manage.py import_accounts`.
 - importer: accounts (accounts_import, write_batch) and their scoring.
 - deals: deals (deals_import, deal_delete).
 - outcomes: an account row's outcome fields, written as the account's
-  outcome deal; dual_write: the account's old outcome columns, written
-  beside it until no reader reads them.
+  outcome deal (the one place they are stored).
 - csvfiles: reading a CSV file as rows.
 - mapping: which column of a CRM's export fills which field.
 - jobs: a file's import in two passes, and the import jobs a worker runs

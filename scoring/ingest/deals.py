@@ -11,7 +11,8 @@ figures.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from django.core.exceptions import PermissionDenied
@@ -26,7 +27,6 @@ from scoring.ingest.deal_rows import (
     closed_problem,
     deal_clean,
 )
-from scoring.ingest.dual_write import outcome_columns_clear
 from scoring.ingest.upsert import (
     BATCH_SIZE,
     CONCURRENT_WRITE,
@@ -243,12 +243,22 @@ def deals_import(
     )
 
 
+def outcome_accounts_touch(account_ids: Collection[int], *, now: datetime) -> None:
+    """Mark as changed at `now` the accounts whose outcome deal was written
+    or removed: their outcome fields read it, so the account as listed
+    changed, and a sync asking for the accounts changed since (the API's
+    `updated_since`) gets them."""
+    if account_ids:
+        Account.objects.filter(pk__in=list(account_ids)).update(updated_at=now)
+
+
 def deal_delete(*, actor: User | None, deal: Deal) -> None:
     """Remove a deal (the CRM deleted it). Whoever may import accounts may;
-    an account's outcome deal goes with its outcome columns."""
+    removing an account's outcome deal clears the account's outcome fields,
+    and so changes the account."""
     if actor is not None and not can_import_accounts(actor):
         raise PermissionDenied(IMPORT_REFUSED)
     with transaction.atomic():
         if deal.is_outcome:
-            outcome_columns_clear(account_id=deal.account_id)
+            outcome_accounts_touch([deal.account_id], now=timezone.now())
         Deal.objects.filter(pk=deal.pk).delete()

@@ -5,7 +5,9 @@ skipped, every check before the writing).
 
 An account row's outcome fields write the account's outcome deal
 (scoring.ingest.outcomes) beside the account; a row whose account or
-outcome deal changed counts as updated.
+outcome deal changed counts as updated and moves the account's updated_at,
+but only a change to the account's own values scores it again (a deal
+carries no score).
 A good row holding a category value no live or draft criterion names is
 stored, and reported with a warning (scoring.ingest.picklists).
 """
@@ -22,7 +24,7 @@ from profiles.attributes import Attribute
 from profiles.models import User
 from profiles.selectors import trait_types
 from scoring import sql
-from scoring.ingest import dual_write
+from scoring.ingest.deals import outcome_accounts_touch
 from scoring.ingest.outcomes import (
     OutcomeCheck,
     outcome_check,
@@ -72,10 +74,6 @@ __all__ = [
     "unheld_errors",
     "write_batch",
 ]
-
-# What an update writes: the account's fields, and its outcome columns while
-# they are still read (scoring.ingest.dual_write).
-ACCOUNT_UPDATE_FIELDS = [*UPDATE_FIELDS, *dual_write.COLUMNS]
 
 
 def _apply(account: Account, values: dict[str, Any]) -> bool:
@@ -236,9 +234,8 @@ def write_batch(
                 raise ImportFileError([CONCURRENT_WRITE])
             account = Account(external_id=external_id)
             _apply(account, values)
-            dual_write.outcome_columns_set(account, outcome)
             created.append(account)
-        elif _apply(account, values) | dual_write.outcome_columns_set(account, outcome):
+        elif _apply(account, values):
             account.updated_at = now
             updated.append(account)
         if outcome:
@@ -248,10 +245,12 @@ def write_batch(
         Account.objects.bulk_create(created, batch_size=BATCH_SIZE)
     else:
         insert(created)
-    rows_update(Account, updated, ACCOUNT_UPDATE_FIELDS)
+    rows_update(Account, updated, UPDATE_FIELDS)
     new_ids = _ids_of(created)
     held = {a.external_id: a.pk for a in existing.values()} | new_ids
     dealt = outcome_deals_write([(e, held[e], outcome) for e, outcome in outcomes.items()])
+    written = {a.external_id for a in updated} | new_ids.keys()
+    outcome_accounts_touch([held[e] for e in dealt - written], now=now)
     changed_ids = {a.external_id for a in updated} | dealt
     _count(report, numbers, {a.external_id for a in created}, changed_ids)
     changed = [*new_ids.values(), *(a.pk for a in updated)]

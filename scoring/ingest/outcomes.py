@@ -11,6 +11,9 @@ deal_status says won or lost; deal_status sent empty makes it open again,
 and removes it when it holds no date and no amount. A won or lost outcome
 needs its close date (deal_closed_at), sent or stored: checked before
 anything is written, as a deal row's is.
+
+The deal is the one place an account's outcome is stored: the API and the
+pages read the fields back from it (scoring.models.outcome_values).
 """
 
 from __future__ import annotations
@@ -24,22 +27,9 @@ from scoring.ingest.deal_rows import closed_problem
 from scoring.ingest.deals import deal_apply, deal_states, deals_store
 from scoring.ingest.rows import OUTCOME_DEAL_FIELDS
 from scoring.ingest.upsert import RowError, locked_by_external_id
-from scoring.models import OUTCOME_DEAL_PREFIX, Deal, DealState
-
-# Each outcome field of an account row, and the outcome deal's field it sets.
-DEAL_FIELD_OF = {
-    "deal_status": "status",
-    "deal_closed_at": "closed_at",
-    "deal_amount": "amount",
-    "opportunity_opened_at": "opened_at",
-}
-assert set(DEAL_FIELD_OF) == set(OUTCOME_DEAL_FIELDS)
+from scoring.models import OUTCOME_FIELDS, Deal, DealState, outcome_deal_id
 
 _HELD = ("opened_at", "closed_at", "amount")
-
-
-def outcome_deal_id(account_external_id: str) -> str:
-    return OUTCOME_DEAL_PREFIX + account_external_id
 
 
 def outcome_fields(clean: Mapping[str, Any]) -> dict[str, Any]:
@@ -89,7 +79,7 @@ def outcome_lookup_errors(pending: Mapping[int, OutcomeCheck]) -> list[RowError]
 def _target(deal: Deal | None, outcome: Mapping[str, Any]) -> dict[str, Any] | None:
     """The outcome deal's values once the row's outcome fields are set on
     it (see the module rules); None when it holds nothing and goes."""
-    values = {DEAL_FIELD_OF[name]: value for name, value in outcome.items()}
+    values = {OUTCOME_FIELDS[name]: value for name, value in outcome.items()}
     status = values.pop("status", deal.status if deal else "")
     held = {name: values.get(name, getattr(deal, name) if deal else None) for name in _HELD}
     if not status:

@@ -37,7 +37,7 @@ from profiles.attributes import (
     canonical,
 )
 from profiles.selectors import attribute_registry
-from scoring.models import DERIVED_FIELDS, DealStatus
+from scoring.models import DERIVED_FIELDS, OUTCOME_FIELDS, DealStatus
 
 MAX_EXTERNAL_ID_LENGTH = 64
 NAME_LENGTH = 200
@@ -85,7 +85,7 @@ OUTCOME_COLUMNS = (
 )
 # An account row's outcome fields are a shortcut to the account's outcome
 # deal (scoring.ingest.outcomes), not fields of the account.
-OUTCOME_DEAL_FIELDS = ("opportunity_opened_at", "deal_status", "deal_closed_at", "deal_amount")
+OUTCOME_DEAL_FIELDS = tuple(OUTCOME_FIELDS)
 # Written on update; external_id is the key and never changes. The
 # canonical columns and the list index follow the values (Account.reindex).
 UPDATE_FIELDS = [

@@ -14,7 +14,7 @@ from profiles.models import Profile, ProfileVersion, User
 from scoring import services
 from scoring.api_keys import api_key_create
 from scoring.cursors import feed_cursor_seq
-from scoring.models import Account, AccountScore, ScoringRun
+from scoring.models import Account, AccountScore, Deal, ScoringRun
 from scoring.policies import IMPORT_PERMISSION
 from scoring.selectors import changes_cursor
 from tests.drafting import approved_version
@@ -238,15 +238,15 @@ def test_outcomes_update_accounts_held_and_name_the_unknown(writer: APIClient, d
     assert refused.json()["results"][1]["errors"] == {
         "external_id": ["no account 'crm-9'; send the account itself first"]
     }
-    assert Account.objects.get().deal_status == ""
+    assert not Deal.objects.exists()
     not_outcome = writer.post(
         OUTCOMES, {"outcomes": [{"external_id": "crm-1", "name": "X"}]}, format="json"
     )
     assert "unknown column 'name'" in not_outcome.json()["results"][0]["errors"]["columns"][0]
     done = writer.post(OUTCOMES, {"outcomes": [outcome]}, format="json")
     assert done.json()["results"] == [{"index": 0, "external_id": "crm-1", "status": "updated"}]
-    acme = Account.objects.get()
-    assert (acme.name, acme.deal_status, str(acme.deal_amount)) == ("Acme", "won", "48000.00")
+    deal = Deal.objects.get()
+    assert (deal.account.name, deal.status, str(deal.amount)) == ("Acme", "won", "48000.00")
     again = writer.post(OUTCOMES, {"outcomes": [outcome]}, format="json")
     assert again.json()["results"][0]["status"] == "unchanged"
 

@@ -30,7 +30,8 @@ N = 10
 # A page's navigation adds one query, its My work and unread counts.
 ACCOUNT_LIST_QUERIES = 9
 SCORES_FEED_QUERIES = 7
-ACCOUNT_SYNC_LIST_QUERIES = 4
+# The accounts' outcome fields are their outcome deals', read in one query per page.
+ACCOUNT_SYNC_LIST_QUERIES = 5
 VERSION_PAGE_QUERIES = 25
 REVIEW_QUEUE_QUERIES = 14
 TRAIT_LIST_QUERIES = 3

@@ -12,12 +12,15 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from profiles.models import User
+from profiles.models import Profile, User
+from scoring import services
 from scoring.ingest.deal_rows import DealInvalidError, deal_clean, stage_status
 from scoring.ingest.deals import deal_delete, deals_import, deals_write
 from scoring.ingest.importer import ImportFileError, ImportReport, accounts_import, write_batch
 from scoring.models import Account, Deal
+from tests.drafting import approved_version
 from tests.factories import AccountFactory, DealFactory
+from tests.runs import run_all
 
 pytestmark = pytest.mark.django_db
 
@@ -361,9 +364,7 @@ def outcome_of(account: str) -> tuple[Any, ...] | None:
     return (deal.status, deal.type, deal.amount, deal.opened_at, deal.closed_at)
 
 
-def test_an_accounts_outcome_fields_write_its_outcome_deal_and_its_old_columns(
-    manager: User, acme: Account
-) -> None:
+def test_an_accounts_outcome_fields_write_its_outcome_deal(manager: User, acme: Account) -> None:
     report = accounts_import(
         actor=manager,
         rows=[
@@ -380,12 +381,6 @@ def test_an_accounts_outcome_fields_write_its_outcome_deal_and_its_old_columns(
     assert report.outcomes == {1: "updated"}
     may, march = datetime(2026, 5, 29, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC)
     assert outcome_of("acme") == ("won", "new", Decimal("48000.00"), march, may)
-    acme.refresh_from_db()
-    assert (acme.deal_status, acme.deal_closed_at, acme.deal_amount) == (
-        "won",
-        may,
-        Decimal("48000.00"),
-    )
     again = accounts_import(
         actor=manager, rows=[{"external_id": "acme", "deal_status": "won"}], outcomes_only=True
     )
@@ -420,7 +415,7 @@ def test_a_won_outcome_needs_its_close_date_sent_or_stored(manager: User, acme: 
     assert errors_of(refused) == [
         "row 1 (acme): deal_closed_at: missing; a won deal needs the date it closed"
     ]
-    assert (outcome_of("acme"), Account.objects.get().deal_status) == (None, "")
+    assert outcome_of("acme") is None
     accounts_import(
         actor=manager,
         rows=[{"external_id": "acme", "deal_status": "lost", "deal_closed_at": "2026-02-01"}],
@@ -454,20 +449,38 @@ def test_an_outcome_sent_empty_reopens_the_deal_or_removes_it_when_it_holds_noth
     assert outcome_of("acme") == ("open", "new", Decimal("10.00"), None, feb)
     send(deal_status=None, deal_closed_at=None, deal_amount=None)
     assert outcome_of("acme") is None
-    assert Account.objects.values_list("deal_status", "deal_amount").get() == ("", None)
 
 
-def test_removing_an_outcome_deal_clears_the_accounts_outcome_columns(
-    manager: User, acme: Account
+def test_an_outcome_written_or_removed_changes_the_account_but_does_not_rescore_it(
+    manager: User, acme: Account, icp: Profile, ops_manager: User
 ) -> None:
-    accounts_import(
+    """The account's outcome fields read its outcome deal, so a sync asking
+    what changed since gets the account; a deal carries no score."""
+    version = approved_version(icp, 1, [200, 2000])
+    assert run_all(services.run_create(profile=icp, version=version, actor=ops_manager))
+    Account.objects.update(updated_at=datetime(2020, 1, 1, tzinfo=UTC))
+    won = accounts_import(
         actor=manager,
         rows=[{"external_id": "acme", "deal_status": "won", "deal_closed_at": "2026-02-01"}],
         outcomes_only=True,
     )
+    assert (won.outcomes, won.scored) == ({1: "updated"}, 0)
+    acme.refresh_from_db()
+    assert acme.updated_at.year > 2020
+
+    Account.objects.update(updated_at=datetime(2020, 1, 1, tzinfo=UTC))
     deal_delete(actor=manager, deal=Deal.objects.get())
     acme.refresh_from_db()
-    assert (acme.deal_status, acme.deal_closed_at, Deal.objects.count()) == ("", None, 0)
+    assert (acme.updated_at.year > 2020, Deal.objects.count()) == (True, 0)
+
+
+def test_removing_another_deal_leaves_the_account_as_it_was(manager: User, acme: Account) -> None:
+    long_ago = datetime(2020, 1, 1, tzinfo=UTC)
+    deal = Deal.objects.create(external_id="opp-1", account=acme)
+    Account.objects.update(updated_at=long_ago)
+    deal_delete(actor=manager, deal=deal)
+    acme.refresh_from_db()
+    assert acme.updated_at == long_ago
 
 
 def test_an_update_writes_the_outcome_deal_as_a_create_does(manager: User) -> None:
