@@ -108,11 +108,24 @@ def agenda_since(*, checkin: CheckIn) -> datetime | None:
 
 
 def _overrides(profile: Profile, since: datetime | None) -> dict[str, Any]:
+    """Claims logged in the period: by reason and status (one grouped
+    count), by criterion, and how many asked for a higher tier."""
     overrides = Override.objects.filter(profile=profile)
     if since is not None:
         overrides = overrides.filter(created_at__gte=since)
-    by_reason = dict(overrides.values_list("reason").annotate(n=Count("id")).order_by())
-    by_status = dict(overrides.values_list("status").annotate(n=Count("id")).order_by())
+    higher = Q(claimed_tier="A", machine_tier__in=["B", "C", "DQ"]) | Q(
+        claimed_tier="B", machine_tier__in=["C", "DQ"]
+    )
+    grouped = overrides.values_list("reason", "status").annotate(
+        n=Count("id"), higher=Count("id", filter=higher)
+    )
+    by_reason: dict[str, int] = {}
+    by_status: dict[str, int] = {}
+    toward_higher = 0
+    for reason, status, n, up in grouped.order_by():
+        by_reason[reason] = by_reason.get(reason, 0) + n
+        by_status[status] = by_status.get(status, 0) + n
+        toward_higher += up
     return {
         "total": sum(by_status.values()),
         "by_status": by_status,
@@ -127,10 +140,7 @@ def _overrides(profile: Profile, since: datetime | None) -> dict[str, Any]:
             .annotate(n=Count("id"))
             .order_by("-n", "criterion_label")
         ],
-        "toward_higher": overrides.filter(
-            Q(claimed_tier="A", machine_tier__in=["B", "C", "DQ"])
-            | Q(claimed_tier="B", machine_tier__in=["C", "DQ"])
-        ).count(),
+        "toward_higher": toward_higher,
     }
 
 
