@@ -381,3 +381,13 @@ def test_the_api_reads_an_open_check_ins_agenda_live_and_a_held_one_as_stored(
     body = client.get(url).json()
     assert (body["agenda_live"], body["agenda"]["overrides"]["total"]) == (False, 1)
     assert body["agenda_as_of"] == body["closed_at"]
+
+
+def test_before_the_first_run_finishes_the_agenda_holds_the_claims_and_questions(
+    icp: Profile, v1: ProfileVersion
+) -> None:
+    agenda = agenda_compute(profile=icp, since=v1.approved_at)
+    assert agenda["live_version"] is None
+    assert agenda["overrides"]["total"] == 0
+    assert agenda["questions"] == {"pending_overrides": 0, "unreviewed_surprises": 0, "threads": []}
+    assert "outcomes" not in agenda
