@@ -7,6 +7,7 @@ same calls and permissions as the pages.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar, cast
 
 from django.db.models import QuerySet
@@ -29,6 +30,7 @@ from icpsite.api.pagination import MAX_PAGE_SIZE, NewestFirstCursor, NumberedPag
 from icpsite.api.params import ANY_SEGMENT, row_in_path, slug_in_path, valid_body
 from profiles.models import Criterion, Profile, ProfileVersion, User
 from reviews import services
+from reviews.agenda import Agenda, checkin_agenda
 from reviews.evidence import validation_for
 from reviews.models import (
     CheckIn,
@@ -113,16 +115,53 @@ class CheckInSerializer(serializers.ModelSerializer[CheckIn]):
     profile = serializers.CharField(source="profile.slug", read_only=True)
     draft = serializers.SerializerMethodField()
     is_open = serializers.BooleanField(read_only=True)
+    since = serializers.SerializerMethodField(
+        help_text="Start of the period the agenda covers: when the profile's last check-in "
+        "was held, or its live version approved."
+    )
+    agenda = serializers.SerializerMethodField(
+        help_text="Worked out at the moment of the request while the check-in is open; "
+        "as recorded when it was held once it is."
+    )
+    agenda_live = serializers.SerializerMethodField(
+        help_text="True while the agenda is worked out afresh (the check-in is open)."
+    )
+    agenda_as_of = serializers.SerializerMethodField(
+        help_text="When the agenda was worked out (now, or when it was recorded)."
+    )
+    trigger_figures = serializers.JSONField(
+        read_only=True, help_text="What the drift check measured when it opened the check-in."
+    )
 
     class Meta:
         model = CheckIn
         fields = (
-            "id", "profile", "kind", "due_on", "trigger", "trigger_reason", "since", "agenda",
-            "is_open", "outcome", "outcome_note", "draft", "closed_at", "created_at",
+            "id", "profile", "kind", "due_on", "trigger", "trigger_reason", "trigger_figures",
+            "since", "agenda", "agenda_live", "agenda_as_of", "is_open", "outcome",
+            "outcome_note", "draft", "closed_at", "created_at",
         )  # fmt: skip
+
+    def _agenda(self, checkin: CheckIn) -> Agenda:
+        """One agenda per check-in and response, however many fields read it."""
+        cache: dict[int, Agenda] = self.context.setdefault("agendas", {})
+        if checkin.pk not in cache:
+            cache[checkin.pk] = checkin_agenda(checkin=checkin)
+        return cache[checkin.pk]
 
     def get_draft(self, checkin: CheckIn) -> int | None:
         return checkin.draft.number if checkin.draft else None
+
+    def get_since(self, checkin: CheckIn) -> datetime | None:
+        return self._agenda(checkin).since
+
+    def get_agenda(self, checkin: CheckIn) -> dict[str, Any]:
+        return self._agenda(checkin).data
+
+    def get_agenda_live(self, checkin: CheckIn) -> bool:
+        return self._agenda(checkin).live
+
+    def get_agenda_as_of(self, checkin: CheckIn) -> datetime | None:
+        return self._agenda(checkin).as_of
 
 
 class OutcomeSerializer(serializers.Serializer[Any]):

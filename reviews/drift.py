@@ -1,5 +1,4 @@
-"""What a check-in looks at: its agenda, and the drift checks that open one
-off-cycle.
+"""The drift checks that open a check-in off-cycle, and how their figures read.
 
 Drift checks (thresholds are settings, see README):
 - win rate (deal-level): over the last REVIEWS_DRIFT_WINDOW_DAYS, the share
@@ -23,18 +22,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from profiles.models import Profile, ProfileVersion, VersionStatus
 from reviews.figures import (
     Figures,
-    coverage,
-    current_tier_counts,
     run_tiering,
     tier_figures,
 )
-from reviews.models import Override, OverrideReason
 from scoring.models import ScoringRun
 
 WIN_RATE = "win_rate"
@@ -76,9 +72,12 @@ def win_rate_signal(figures: Figures, *, min_deals: int, window_days: int) -> Dr
         enough,
         reason,
         {
+            "window_days": window_days,
             "a_win_rate": a.win_rate,
-            "b_win_rate": b.win_rate,
+            "a_won": a.won,
             "a_closed": a.closed,
+            "b_win_rate": b.win_rate,
+            "b_won": b.won,
             "b_closed": b.closed,
             "min_deals": min_deals,
         },
@@ -107,9 +106,10 @@ def churn_signal(
             False,
             False,
             f"No churn among customers over {window_days} days.",
-            {"overall": overall, "min_churned": min_churned},
+            {"window_days": window_days, "overall": overall, "min_churned": min_churned},
         )
     tier, rate, churned = worst
+    customers = figures.get(tier).customers
     enough = churned >= min_churned
     fired = enough and rate * 100 >= overall * ratio_percent
     reason = (
@@ -128,14 +128,105 @@ def churn_signal(
         enough,
         reason,
         {
+            "window_days": window_days,
             "tier": tier,
             "tier_rate": rate,
-            "overall": overall,
             "churned": churned,
+            "customers": customers,
+            "overall": overall,
+            "overall_churned": figures.total.churned,
+            "overall_customers": figures.total.customers,
             "ratio_percent": ratio_percent,
             "min_churned": min_churned,
         },
     )
+
+
+# --- What a fired check measured, as people read it -------------------------------
+#
+# An off-cycle check-in stores its signal's figures when it opens; the
+# check-in page lists them as facts, and the lists (check-ins, the review
+# queue, My work) say them in one line. Both read the figures only, so a
+# stored trigger reads the same however the settings change later.
+
+
+def _share(rate: Any) -> str:
+    return "\u2013" if rate is None else f"{round(float(rate) * 100)}%"
+
+
+def _window(figures: dict[str, Any]) -> str:
+    days = figures.get("window_days")
+    text = f"the {days} days" if days else "the drift window"
+    measured = figures.get("measured_at")
+    if measured:
+        at = timezone.localtime(datetime.fromisoformat(measured))
+        text += f" to {date_format(at, 'M j, Y')}"
+    return text
+
+
+def signal_facts(code: str, figures: dict[str, Any]) -> list[tuple[str, str]]:
+    """The figures of a drift check as (label, value) rows."""
+    if code == WIN_RATE:
+        return [
+            (
+                "Tier A win rate (deals)",
+                f"{_share(figures.get('a_win_rate'))}: {figures.get('a_won', '?')} won of "
+                f"{figures.get('a_closed', '?')} closed",
+            ),
+            (
+                "Tier B win rate (deals)",
+                f"{_share(figures.get('b_win_rate'))}: {figures.get('b_won', '?')} won of "
+                f"{figures.get('b_closed', '?')} closed",
+            ),
+            ("Period", _window(figures)),
+            (
+                "Threshold",
+                "tier A's win rate at or below tier B's, with at least "
+                f"{figures.get('min_deals', '?')} closed deals in each tier",
+            ),
+        ]
+    if code == CHURN:
+        tier = figures.get("tier", "?")
+        return [
+            (
+                f"Tier {tier} churn rate (customers)",
+                f"{_share(figures.get('tier_rate'))}: {figures.get('churned', '?')} churned of "
+                f"{figures.get('customers', '?')} customers",
+            ),
+            (
+                "Overall churn rate (customers)",
+                f"{_share(figures.get('overall'))}: {figures.get('overall_churned', '?')} "
+                f"churned of {figures.get('overall_customers', '?')} customers",
+            ),
+            ("Period", _window(figures)),
+            (
+                "Threshold",
+                f"a low-risk tier churning at {figures.get('ratio_percent', '?')}% of the "
+                f"overall rate or more, with at least {figures.get('min_churned', '?')} churned "
+                "customers in the tier",
+            ),
+        ]
+    return []
+
+
+def signal_line(code: str, figures: dict[str, Any]) -> str:
+    """The figures of a drift check in one line, for lists."""
+    days = figures.get("window_days", "?")
+    if code == WIN_RATE:
+        return (
+            f"Tier A win rate {_share(figures.get('a_win_rate'))} of "
+            f"{figures.get('a_closed', '?')} closed deals against tier B's "
+            f"{_share(figures.get('b_win_rate'))} of {figures.get('b_closed', '?')} over "
+            f"{days} days; threshold: A at or below B"
+        )
+    if code == CHURN:
+        return (
+            f"Tier {figures.get('tier', '?')} churn rate {_share(figures.get('tier_rate'))} "
+            f"({figures.get('churned', '?')} customers) against "
+            f"{_share(figures.get('overall'))} overall over {days} days; threshold: "
+            f"{figures.get('ratio_percent', '?')}% of the overall rate"
+        )
+    return ""
 
 
 def drift_signals(*, run: ScoringRun, now: datetime | None = None) -> list[DriftSignal]:
@@ -157,56 +248,3 @@ def drift_signals(*, run: ScoringRun, now: datetime | None = None) -> list[Drift
 
 def live_version(profile: Profile) -> ProfileVersion | None:
     return ProfileVersion.objects.filter(profile=profile, status=VersionStatus.APPROVED).first()
-
-
-def agenda_for(*, profile: Profile, since: datetime | None) -> dict[str, Any]:
-    """The figures a check-in discusses, from `since` until now: overrides
-    by reason, criterion and status; outcomes by tier (closed deals and win
-    rate by deal, churn by customer, as reviews.figures defines them); data
-    coverage; and tier movement since the live version was approved."""
-    overrides = Override.objects.filter(profile=profile)
-    if since is not None:
-        overrides = overrides.filter(created_at__gte=since)
-    by_reason = dict(overrides.values_list("reason").annotate(n=Count("id")).order_by())
-    reasons = {
-        label: by_reason.get(value, 0)
-        for value, label in OverrideReason.choices
-        if by_reason.get(value)
-    }
-    by_criterion = [
-        {"criterion": label or "No criterion named", "count": n}
-        for label, n in overrides.values_list("criterion_label")
-        .annotate(n=Count("id"))
-        .order_by("-n", "criterion_label")
-    ]
-    by_status = dict(overrides.values_list("status").annotate(n=Count("id")).order_by())
-    run = ScoringRun.objects.filter(profile=profile, is_current=True).select_related("version")
-    current = run.first()
-    agenda: dict[str, Any] = {
-        "since": since.isoformat() if since else None,
-        "overrides": {
-            "total": sum(by_status.values()),
-            "by_status": by_status,
-            "by_reason": reasons,
-            "by_criterion": by_criterion,
-            "toward_higher": overrides.filter(
-                Q(claimed_tier="A", machine_tier__in=["B", "C", "DQ"])
-                | Q(claimed_tier="B", machine_tier__in=["C", "DQ"])
-            ).count(),
-        },
-    }
-    if current is None:
-        agenda["live_version"] = None
-        return agenda
-    agenda["live_version"] = current.version.number
-    agenda["outcomes"] = tier_figures(run_tiering(current), since=since).as_json()
-    agenda["coverage"] = coverage(current.version)
-    agenda["tier_movement"] = {
-        "at_approval": current.tier_counts,
-        "now": current_tier_counts(current),
-        "moved_at_approval": current.tier_movement,
-    }
-    agenda["drift"] = [
-        {"code": s.code, "fired": s.fired, "reason": s.reason} for s in drift_signals(run=current)
-    ]
-    return agenda

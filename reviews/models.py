@@ -1,9 +1,10 @@
 """Evidence from the field that keeps a profile honest.
 
 `Override`: a rep says an account's tier is wrong, and why. `CheckIn`: a
-profile's periodic (or drift-triggered) review, with an agenda frozen at
-creation and an outcome. `ReviewMark` and `ReviewCheckpoint`: what a manager
-has already looked at in their weekly queue, so the queue can show what is new.
+profile's periodic (or drift-triggered) review, with an agenda that is live
+while it is open and frozen when it is held, and an outcome. `ReviewMark`
+and `ReviewCheckpoint`: what a manager has already looked at in their
+weekly queue, so the queue can show what is new.
 """
 
 from __future__ import annotations
@@ -182,10 +183,13 @@ class CheckIn(models.Model):
     """A review of how a profile is doing against the field.
 
     Scheduled ones follow the profile's cadence; off-cycle ones open when
-    drift is detected (`trigger` says what). The agenda is computed once, at
-    creation, from `since` (the previous check-in, or the live version's
-    approval) to then. An outcome closes it: no change (with a note), or a
-    revision, which links the draft it started.
+    drift is detected (`trigger` says which check, `trigger_figures` what it
+    measured then). While open, its agenda is worked out afresh whenever it
+    is shown (reviews.agenda); holding it (an outcome: no change with a
+    note, or a revision, which links the draft it started) stores the agenda
+    of that moment in `agenda`, with `since` and `agenda_at`, and from then
+    on the stored one is shown. Rows from before that rule hold the agenda
+    of their creation, `agenda_at` their creation time.
     """
 
     Kind = CheckInKind
@@ -196,8 +200,18 @@ class CheckIn(models.Model):
     due_on = models.DateField()
     trigger = models.CharField(max_length=20, blank=True, help_text="Drift check that fired.")
     trigger_reason = models.CharField(max_length=300, blank=True)
-    since = models.DateTimeField(null=True, blank=True)
-    agenda = models.JSONField(default=dict, blank=True)
+    trigger_figures = models.JSONField(
+        default=dict, blank=True, help_text="What the drift check measured when it fired."
+    )
+    since = models.DateTimeField(
+        null=True, blank=True, help_text="Start of the period the stored agenda covers."
+    )
+    agenda = models.JSONField(
+        default=dict, blank=True, help_text="The agenda as recorded when the check-in was held."
+    )
+    agenda_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the stored agenda was worked out."
+    )
     outcome = models.CharField(
         max_length=16, choices=CheckInOutcome.choices, default=CheckInOutcome.NONE, blank=True
     )

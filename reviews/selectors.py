@@ -193,15 +193,14 @@ def queue_overrides(*, viewer: User) -> QuerySet[Override]:
     )
 
 
-def _surprise_marks(viewer: User, object_field: str, occurred_field: str) -> Exists:
-    return Exists(
-        ReviewMark.objects.filter(
-            user=viewer,
-            kind=OuterRef("s_kind"),
-            object_id=OuterRef(object_field),
-            occurred_at=OuterRef(occurred_field),
-        )
+def _surprise_marks(viewer: User | None, object_field: str, occurred_field: str) -> Exists:
+    """The viewer's mark on a surprise; anyone's when there is no viewer."""
+    marks = ReviewMark.objects.filter(
+        kind=OuterRef("s_kind"),
+        object_id=OuterRef(object_field),
+        occurred_at=OuterRef(occurred_field),
     )
+    return Exists(marks if viewer is None else marks.filter(user=viewer))
 
 
 @dataclass(frozen=True)
@@ -261,14 +260,25 @@ class Surprises:
         return Surprise(**values)
 
 
-def queue_surprises(*, viewer: User, since: datetime, include_reviewed: bool = True) -> Surprises:
+def queue_surprises(
+    *,
+    viewer: User | None,
+    since: datetime,
+    include_reviewed: bool = True,
+    profile: Profile | None = None,
+) -> Surprises:
     """Outcomes the live tier did not predict, since `since`, newest first:
     each deal won by a tier C or DQ account, each deal lost by a tier A
     account (deal-level: two surprising deals of one account are two
-    items), and each tier A customer that churned (account-level)."""
+    items), and each tier A customer that churned (account-level). Under
+    every profile's live tiers, or one's; "reviewed" is the viewer's mark,
+    or anyone's without a viewer (a check-in's agenda)."""
     # The current runs' ids as literals, so PostgreSQL reads only their
     # scores tables (it cannot tell them from a join on the runs).
-    current = list(ScoringRun.objects.filter(is_current=True).values_list("pk", flat=True))
+    runs = ScoringRun.objects.filter(is_current=True)
+    if profile is not None:
+        runs = runs.filter(profile=profile)
+    current = list(runs.values_list("pk", flat=True))
     scored = "account__scores__"
     surprising = Q(**{f"{scored}run_id__in": current}) & (
         Q(status=DealState.WON, **{f"{scored}tier__in": ["C", "DQ"]})

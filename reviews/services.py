@@ -22,11 +22,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from profiles import services as profile_services
-from profiles.models import Criterion, Membership, Profile, ProfileVersion, Team, User
+from profiles.models import Criterion, Membership, Profile, Team, User
 from profiles.policies import Verdict
 from profiles.selectors import criterion_text
 from reviews import policies
-from reviews.drift import agenda_for, drift_signals, live_version
+from reviews.agenda import agenda_compute, agenda_since, agenda_summary
+from reviews.drift import drift_signals, live_version
 from reviews.models import (
     CheckIn,
     CheckInKind,
@@ -283,11 +284,6 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def _since(profile: Profile, live: ProfileVersion) -> datetime | None:
-    last = CheckIn.objects.filter(profile=profile).order_by("-created_at").first()
-    return last.created_at if last else live.approved_at
-
-
 def checkins_schedule(*, today: date | None = None) -> list[CheckIn]:
     """Create each profile's next scheduled check-in once it is within
     REVIEWS_CHECKIN_LEAD_DAYS of its due date.
@@ -315,9 +311,17 @@ def checkins_schedule(*, today: date | None = None) -> list[CheckIn]:
 
 @transaction.atomic
 def checkin_open(
-    *, profile: Profile, kind: str, due_on: date, trigger: str = "", reason: str = ""
+    *,
+    profile: Profile,
+    kind: str,
+    due_on: date,
+    trigger: str = "",
+    reason: str = "",
+    figures: dict[str, Any] | None = None,
 ) -> CheckIn | None:
-    """Create a check-in with its agenda, or None if the same one exists."""
+    """Create a check-in, or None if the same one exists. An off-cycle one
+    keeps the figures its drift check measured (`figures`); the agenda is
+    worked out whenever the check-in is shown, until it is held."""
     profile_services.profile_lock(profile.pk)
     live = live_version(profile)
     if live is None:
@@ -327,15 +331,13 @@ def checkin_open(
         return None
     if kind == CheckInKind.OFF_CYCLE and existing.filter(trigger=trigger, outcome="").exists():
         return None
-    since = _since(profile, live)
     checkin = CheckIn.objects.create(
         profile=profile,
         kind=kind,
         due_on=due_on,
         trigger=trigger,
         trigger_reason=reason[:300],
-        since=since,
-        agenda=agenda_for(profile=profile, since=since),
+        trigger_figures=figures or {},
     )
     mywork.notify_checkin_due(checkin=checkin)
     return checkin
@@ -357,6 +359,7 @@ def checkins_open_for_drift(*, now: datetime | None = None) -> list[CheckIn]:
                 due_on=timezone.localdate(now),
                 trigger=signal.code,
                 reason=signal.reason,
+                figures={**signal.figures, "measured_at": now.isoformat()},
             )
             if checkin is not None:
                 logger.info("Drift opened check-in %s: %s", checkin.pk, signal.reason)
@@ -364,28 +367,12 @@ def checkins_open_for_drift(*, now: datetime | None = None) -> list[CheckIn]:
     return created
 
 
-def _agenda_summary(agenda: dict[str, Any]) -> str:
-    overrides = agenda.get("overrides", {})
-    parts = [f"{overrides.get('total', 0)} overrides since the last check-in"]
-    reasons = overrides.get("by_reason") or {}
-    if reasons:
-        parts.append(", ".join(f"{label.lower()}: {n}" for label, n in reasons.items()))
-    tiers = agenda.get("outcomes", {}).get("tiers", {})
-    rates = [
-        f"{tier} {round(row['win_rate'] * 100)}%"
-        for tier, row in tiers.items()
-        if row.get("win_rate") is not None
-    ]
-    if rates:
-        parts.append("win rate of closed deals by tier " + ", ".join(rates))
-    return "; ".join(parts) + "."
-
-
 @transaction.atomic
 def checkin_close(*, actor: User, checkin: CheckIn, outcome: str, note: str = "") -> CheckIn:
-    """End a check-in: no change (a note says why), or start a revision,
+    """Hold a check-in: no change (a note says why), or start a revision,
     which opens a draft from the live version linked to the check-in, its
-    rationale carrying the check-in's evidence."""
+    rationale carrying the check-in's evidence. The agenda of this moment
+    is stored, and shown from then on instead of a live one."""
     checkin = (
         CheckIn.objects.select_for_update(of=("self",)).select_related("profile").get(pk=checkin.pk)
     )
@@ -396,25 +383,28 @@ def checkin_close(*, actor: User, checkin: CheckIn, outcome: str, note: str = ""
             f"({checkin.get_outcome_display().lower()})."
         )
     note = note.strip()
-    if outcome == CheckInOutcome.NO_CHANGE:
-        if not note:
-            raise ValidationError({"note": "Say why the profile stays as it is."})
-    elif outcome == CheckInOutcome.START_REVISION:
+    if outcome not in (CheckInOutcome.NO_CHANGE, CheckInOutcome.START_REVISION):
+        raise ValidationError({"outcome": "Choose no change or start a revision."})
+    if outcome == CheckInOutcome.NO_CHANGE and not note:
+        raise ValidationError({"note": "Say why the profile stays as it is."})
+    now = timezone.now()
+    checkin.since = agenda_since(checkin=checkin)
+    checkin.agenda = agenda_compute(profile=checkin.profile, since=checkin.since, now=now)
+    checkin.agenda_at = now
+    if outcome == CheckInOutcome.START_REVISION:
         rationale = (
             f"From the {checkin.get_kind_display().lower()} check-in due {checkin.due_on:%b %d, %Y}"
             + (f" ({checkin.trigger_reason})" if checkin.trigger_reason else "")
-            + f": {_agenda_summary(checkin.agenda)}"
+            + f": {agenda_summary(checkin.agenda)}"
             + (f"\n\n{note}" if note else "")
         )
         checkin.draft = profile_services.version_start_draft(
             actor=actor, profile=checkin.profile, rationale=rationale
         )
-    else:
-        raise ValidationError({"outcome": "Choose no change or start a revision."})
     checkin.outcome = outcome
     checkin.outcome_note = note
     checkin.closed_by = actor
-    checkin.closed_at = timezone.now()
+    checkin.closed_at = now
     checkin.save()
     return checkin
 

@@ -29,6 +29,7 @@ from profiles.selectors import (
     version_by_slug,
 )
 from reviews import services
+from reviews.agenda import checkin_agenda
 from reviews.charts import validation_charts
 from reviews.drift import drift_signals, live_version
 from reviews.evidence import evidence_for, validation_for
@@ -272,7 +273,7 @@ def checkin_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "reviews/checkin_detail.html",
         {
             "checkin": checkin,
-            "agenda": checkin.agenda,
+            "agenda": checkin_agenda(checkin=checkin),
             "form": form,
             "can_close": can_close_checkin(_user(request), checkin.profile),
         },

@@ -20,12 +20,17 @@ from tests.factories import AccountFactory
 Open = Callable[[User], Page]
 BLOCKING = {"serious", "critical"}
 WIDTHS = (1280, 375)
+DRIFT_FIGURES = {
+    "window_days": 90, "a_win_rate": 0.25, "a_won": 5, "a_closed": 20, "b_win_rate": 0.6,
+    "b_won": 12, "b_closed": 20, "min_deals": 20, "measured_at": "2026-11-02T07:00:00+00:00",
+}  # fmt: skip
 
 
 @pytest.fixture
 def world(v1: ProfileVersion, cast: dict[str, User]) -> dict[str, str]:
     """A live scored version, an open draft with a comment, a pending
-    override and an open check-in: every page has something to show."""
+    override, an open check-in and one opened by drift: every page has
+    something to show."""
     profile = v1.profile
     small = AccountFactory.create(
         name="Small Co", external_id="small", employees=150, funding_stage="Seed"
@@ -46,6 +51,15 @@ def world(v1: ProfileVersion, cast: dict[str, User]) -> dict[str, str]:
         profile=profile, kind=CheckInKind.SCHEDULED, due_on=timezone.localdate() - timedelta(days=1)
     )
     assert isinstance(checkin, CheckIn)
+    drift = review_services.checkin_open(
+        profile=profile,
+        kind=CheckInKind.OFF_CYCLE,
+        due_on=timezone.localdate(),
+        trigger="win_rate",
+        reason="Tier A accounts won 25% of 20 closed deals and tier B accounts 60% of 20",
+        figures=DRIFT_FIGURES,
+    )
+    assert isinstance(drift, CheckIn)
     slug = profile.slug
     pages = {
         "dashboard": "/",
@@ -60,6 +74,7 @@ def world(v1: ProfileVersion, cast: dict[str, User]) -> dict[str, str]:
         "queue": "/reviews/",
         "check-ins": "/reviews/checkins/",
         "check-in": f"/reviews/checkins/{checkin.pk}/",
+        "drift check-in": f"/reviews/checkins/{drift.pk}/",
         "validation": "/reviews/validation/",
         "my work": "/reviews/my-work/",
         "notifications": "/reviews/notifications/",

@@ -11,6 +11,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from profiles import services as profile_services
@@ -19,7 +20,13 @@ from reviews import services as review_services
 from scoring import services as scoring_services
 from scoring.api_keys import api_key_create
 from scoring.models import Account, ScoringRun
-from tests.factories import AccountFactory, CriterionFactory, MembershipFactory, UserFactory
+from tests.factories import (
+    AccountFactory,
+    CriterionFactory,
+    DealFactory,
+    MembershipFactory,
+    UserFactory,
+)
 from tests.runs import run_all
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +41,7 @@ SCORES_FEED_QUERIES = 7
 ACCOUNT_SYNC_LIST_QUERIES = 5
 VERSION_PAGE_QUERIES = 25
 REVIEW_QUEUE_QUERIES = 14
+CHECKIN_PAGE_QUERIES = 26
 TRAIT_LIST_QUERIES = 3
 
 
@@ -201,3 +209,28 @@ def test_the_review_queue_costs_the_same_for_n_or_3n_claims(
     claimed_accounts(2 * N, icp, team_reps, manager)
     many = counted(get)
     assert few == many <= REVIEW_QUEUE_QUERIES
+
+
+def test_the_check_in_page_costs_the_same_for_n_or_3n_claims_and_deals(
+    client: Client, icp: Profile, live_run: ScoringRun, team_reps: list[User], manager: User
+) -> None:
+    """An open check-in's agenda is worked out on every look: a fixed
+    number of aggregates, whatever the period holds."""
+    checkin = review_services.checkin_open(
+        profile=icp, kind="scheduled", due_on=timezone.localdate()
+    )
+    assert checkin is not None
+    client.force_login(manager)
+
+    def get() -> int:
+        return client.get(reverse("checkin-detail", args=[checkin.pk])).status_code
+
+    def claimed_and_closed(n: int) -> None:
+        for account in claimed_accounts(n, icp, team_reps, manager):
+            DealFactory.create(account=account, status="won")
+
+    claimed_and_closed(N)
+    few = counted(get)
+    claimed_and_closed(2 * N)
+    many = counted(get)
+    assert few == many <= CHECKIN_PAGE_QUERIES

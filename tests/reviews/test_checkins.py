@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from profiles.models import Profile, ProfileVersion, User
 from reviews import services
+from reviews.agenda import checkin_agenda
 from reviews.models import CheckIn, CheckInKind, DigestSent
 from reviews.tasks import detect_drift_task, schedule_checkins_task, send_digests_task
 from scoring import services as scoring_services
@@ -51,8 +52,12 @@ def test_the_next_check_in_comes_one_cadence_after_approval_once(
     assert checkin.kind == CheckInKind.SCHEDULED
     v1.refresh_from_db()
     assert checkin.due_on == services.add_months(timezone.localdate(v1.approved_at), 3)
-    assert checkin.agenda["live_version"] == 1
-    assert set(checkin.agenda["outcomes"]["tiers"]) == {"A", "B", "C", "DQ"}
+    assert checkin.agenda == {}  # nothing is stored until it is held
+    agenda = checkin_agenda(checkin=checkin)
+    assert agenda.live
+    assert agenda.since == v1.approved_at
+    assert agenda.data["live_version"] == 1
+    assert set(agenda.data["outcomes"]["tiers"]) == {"A", "B", "C", "DQ"}
     assert schedule_checkins_task() == []
     assert CheckIn.objects.count() == 1
 
@@ -84,7 +89,7 @@ def test_the_agenda_counts_overrides_by_reason_and_criterion(
     )
     age(v1, 100)
     [checkin] = services.checkins_schedule()
-    overrides = checkin.agenda["overrides"]
+    overrides = checkin_agenda(checkin=checkin).data["overrides"]
     assert overrides["total"] == 2
     assert overrides["by_reason"] == {"Criterion too strict": 1, "Timing or intent": 1}
     assert {row["criterion"] for row in overrides["by_criterion"]} == {
