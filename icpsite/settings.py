@@ -125,6 +125,9 @@ TEMPLATES = [
                 "profiles.context_processors.my_teams",
                 "reviews.context_processors.my_work",
             ],
+            # One number format on every page and in every email: the
+            # count, money, percent and ratio filters (icpsite.numbers).
+            "builtins": ["icpsite.templatetags.numbers"],
         },
     },
 ]

@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from icpsite.numbers import count, percent
 from profiles.models import Profile, ProfileVersion, VersionStatus
 from reviews.figures import (
     Figures,
@@ -42,7 +43,7 @@ CHURN = "churn"
 
 
 def _pct(rate: float | None) -> str:
-    return "no deals" if rate is None else f"{round(rate * 100)}%"
+    return "no deals" if rate is None else percent(rate)
 
 
 @dataclass(frozen=True)
@@ -61,11 +62,11 @@ def win_rate_signal(figures: Figures, *, min_deals: int, window_days: int) -> Dr
         enough and a.win_rate is not None and b.win_rate is not None and a.win_rate <= b.win_rate
     )
     reason = (
-        f"Tier A accounts won {_pct(a.win_rate)} of {a.closed} closed deals and tier B "
-        f"accounts {_pct(b.win_rate)} of {b.closed} over {window_days} days"
+        f"Tier A accounts won {_pct(a.win_rate)} of {count(a.closed)} closed deals and tier B "
+        f"accounts {_pct(b.win_rate)} of {count(b.closed)} over {window_days} days"
     )
     if not enough:
-        reason += f"; the check needs {min_deals} closed deals in each tier."
+        reason += f"; the check needs {count(min_deals)} closed deals in each tier."
     elif fired:
         reason += "; tier A no longer wins more often than tier B."
     else:
@@ -114,10 +115,10 @@ def churn_signal(
     fired = enough and rate * 100 >= overall * ratio_percent
     reason = (
         f"Tier {tier} customers churned at {_pct(rate)} against {_pct(overall)} overall over "
-        f"{window_days} days ({churned} churned)"
+        f"{window_days} days ({count(churned)} churned)"
     )
     if not enough:
-        reason += f"; the check needs {min_churned} churned customers in the tier."
+        reason += f"; the check needs {count(min_churned)} churned customers in the tier."
     elif fired:
         reason += f"; churn concentrates in tier {tier}, which should be low-risk."
     else:

@@ -29,6 +29,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from icpsite.numbers import counted
 from profiles.models import Membership, Profile, ProfileVersion, SignOffDecision, Team, User
 from profiles.policies import MANAGING_ROLES
 from reviews import sql
@@ -156,12 +157,12 @@ class Queue:
     @property
     def headline(self) -> str:
         parts = [
-            (self.count("overrides"), "pending override"),
-            (len(self.drafts), "draft waiting for sign-off"),
-            (self.count("checkins"), "check-in due"),
-            (self.count("surprises"), "surprise"),
+            (self.count("overrides"), "pending override", "pending overrides"),
+            (len(self.drafts), "draft waiting for sign-off", "drafts waiting for sign-off"),
+            (self.count("checkins"), "check-in due", "check-ins due"),
+            (self.count("surprises"), "surprise", "surprises"),
         ]
-        said = [f"{n} {label}{'s' if n != 1 else ''}" for n, label in parts if n]
+        said = [counted(n, one, many) for n, one, many in parts if n]
         return ", ".join(said) or "nothing waiting"
 
     def is_new(self, at: datetime | None) -> bool:

@@ -21,6 +21,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from icpsite.numbers import counted
 from profiles import services as profile_services
 from profiles.models import Criterion, Membership, Profile, ProfileVersion, Team, User
 from profiles.policies import Verdict
@@ -487,7 +488,7 @@ def digests_send(*, today: date | None = None) -> int:
 
 
 def _digest_mail(person: User, week_of: date, queue: Any, notes: list[Notification]) -> None:
-    said = f"{len(notes)} notification{'s' if len(notes) != 1 else ''}"
+    said = counted(len(notes), "notification")
     if queue is not None:
         subject = f"Your review queue for the week of {week_of:%b %d}: {queue.headline}"
         if notes:
