@@ -437,6 +437,32 @@ def review_mark(
     return mark
 
 
+def review_mark_surprises(
+    *, actor: User, kind: str, account_id: int | None = None, through: datetime | None = None
+) -> int:
+    """Mark reviewed at once every surprise of one kind in the queue (of one
+    account, with `account_id`) that happened by `through`: what the
+    manager saw, not what arrived after the page was drawn. Marking again
+    changes nothing. Returns how many were newly marked."""
+    from reviews.selectors import SURPRISE_KINDS, surprise_outcomes_to_mark
+
+    if not actor.is_authenticated:
+        raise PermissionDenied("Sign in first.")
+    if kind not in SURPRISE_KINDS:
+        raise ValidationError({"kind": f"Choose one of {', '.join(SURPRISE_KINDS)}."})
+    outcomes = surprise_outcomes_to_mark(
+        viewer=actor, kind=kind, account_id=account_id, through=through or timezone.now()
+    )
+    marks = [
+        ReviewMark(user=actor, kind=kind, object_id=object_id, occurred_at=occurred_at)
+        for object_id, occurred_at in outcomes
+    ]
+    with transaction.atomic():
+        before = ReviewMark.objects.filter(user=actor, kind=kind).count()
+        ReviewMark.objects.bulk_create(marks, ignore_conflicts=True)
+        return ReviewMark.objects.filter(user=actor, kind=kind).count() - before
+
+
 def review_unmark(
     *, actor: User, kind: str, object_id: int, occurred_at: datetime | None = None
 ) -> None:

@@ -25,3 +25,14 @@ def ago(moment: datetime | None) -> str:
     if timezone.now() - moment < timedelta(minutes=1):
         return "just now"
     return f"{timesince(moment, depth=1)} ago"
+
+
+@register.filter
+def age(moment: datetime | None) -> str:
+    """How long since `moment`, to one unit ("9 days", "3 hours"): the
+    queue says an override is "waiting 9 days"."""
+    if moment is None:
+        return ""
+    if timezone.now() - moment < timedelta(minutes=1):
+        return "under a minute"
+    return timesince(moment, depth=1)
