@@ -9,7 +9,7 @@ from django import forms
 from profiles.forms import StoredTextFormMixin
 from profiles.models import Criterion, CriterionKind, Profile
 from profiles.selectors import criterion_text
-from reviews.models import CheckInOutcome, ClaimedTier, OverrideReason
+from reviews.models import SURPRISE_KINDS, CheckInOutcome, ClaimedTier, OverrideReason
 from scoring.ingest.rows import EARLIEST_YEAR, LATEST_YEAR, MAX_BIGINT
 
 
@@ -95,6 +95,12 @@ class GroupMarkForm(QueueForm):
     kind = forms.CharField(max_length=32)
     account_id = forms.IntegerField(min_value=1, max_value=MAX_BIGINT, required=False)
     through = forms.DateTimeField(required=False)
+
+    def clean_kind(self) -> str:
+        kind = self.cleaned_data["kind"]
+        if kind not in SURPRISE_KINDS:
+            raise forms.ValidationError(f"Choose one of {', '.join(SURPRISE_KINDS)}.")
+        return str(kind)
 
     def clean_through(self) -> Any:
         return _in_business_years(self.cleaned_data.get("through"))

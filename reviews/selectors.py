@@ -36,7 +36,14 @@ from icpsite.numbers import count, counted
 from profiles.models import Membership, Profile, ProfileVersion, SignOffDecision, Team, User
 from profiles.policies import MANAGING_ROLES
 from reviews import sql
-from reviews.models import CheckIn, Override, OverrideStatus, ReviewCheckpoint, ReviewMark
+from reviews.models import (
+    SURPRISE_KINDS,
+    CheckIn,
+    Override,
+    OverrideStatus,
+    ReviewCheckpoint,
+    ReviewMark,
+)
 from reviews.policies import managed_team_ids
 from scoring.models import AccountScore, Deal, DealState, ScoringRun
 from scoring.sql import fetchall
@@ -267,10 +274,6 @@ class Surprises:
         values = dict(zip(SURPRISE_FIELDS, row, strict=True))
         values["reviewed"] = bool(values["reviewed"])
         return Surprise(**values)
-
-
-# The kinds of surprise in the order the queue shows them.
-SURPRISE_KINDS = (ReviewMark.Kind.WON, ReviewMark.Kind.LOST, ReviewMark.Kind.CHURNED)
 
 
 def current_run_ids() -> list[int]:

@@ -29,6 +29,7 @@ from profiles.selectors import criterion_text
 from reviews import policies
 from reviews.drift import agenda_for, drift_signals, live_version
 from reviews.models import (
+    SURPRISE_KINDS,
     CheckIn,
     CheckInKind,
     CheckInOutcome,
@@ -444,7 +445,7 @@ def review_mark_surprises(
     account, with `account_id`) that happened by `through`: what the
     manager saw, not what arrived after the page was drawn. Marking again
     changes nothing. Returns how many were newly marked."""
-    from reviews.selectors import SURPRISE_KINDS, surprise_outcomes_to_mark
+    from reviews.selectors import surprise_outcomes_to_mark
 
     if not actor.is_authenticated:
         raise PermissionDenied("Sign in first.")
