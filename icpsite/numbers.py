@@ -9,6 +9,7 @@ house's English: thousands grouped with commas, no locale database.
 - `money`: an amount and its currency: "14,800 EUR"; cents only when there
   are some ("14,800.50 EUR"); a blank currency is the reporting currency and
   is not written.
+- `average`: an average of counts, one decimal below ten: "0.4", "2", "19".
 - `percent`: a rate (0.35) as "35%".
 - `ratio`: a multiple (1.8) as "1.80" and a multiplication sign.
 A missing figure (None) is an en dash everywhere, never "0" or "None".
@@ -50,6 +51,17 @@ def money(amount: object, currency: str | None = "") -> str:
     else:
         text = f"{cents:,f}"
     return f"{text} {currency}" if currency else text
+
+
+def average(value: object) -> str:
+    """An average of counts: a decimal below ten ("0.4"), else whole ("2", "19")."""
+    number = _decimal(value)
+    if number is None:
+        return MISSING
+    tenths = number.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    if abs(number) < 10 and tenths != tenths.to_integral_value():
+        return f"{tenths:f}"
+    return count(number)
 
 
 def percent(rate: object) -> str:

@@ -32,7 +32,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from icpsite.numbers import count, counted
+from icpsite.numbers import average, count, counted
 from profiles.models import Membership, Profile, ProfileVersion, SignOffDecision, Team, User
 from profiles.policies import MANAGING_ROLES
 from reviews import sql
@@ -620,7 +620,7 @@ class KindSummary:
     @property
     def usual_text(self) -> str:
         weeks = counted(self.weeks, "week")
-        return f"usual: {count(self.usual)} a week, the average of the {weeks} before"
+        return f"usual: {average(self.usual)} a week, the average of the {weeks} before"
 
 
 def surprise_kinds(

@@ -48,6 +48,9 @@ def test_the_number_rules() -> None:
     assert numbers.money(Decimal("14800.5"), "EUR") == "14,800.50 EUR"
     assert numbers.money("1234.5678", "") == "1,234.57"
     assert numbers.money(None, "USD") == "\u2013"
+    assert numbers.average(Decimal(3) / 8) == "0.4"
+    assert numbers.average(Decimal(16) / 8) == "2"
+    assert numbers.average(Decimal(19375) / 1000) == "19"
     assert numbers.percent(0.354) == "35%"
     assert numbers.percent(None) == "\u2013"
     assert numbers.ratio(1.8) == "1.80\u00d7"
@@ -154,9 +157,16 @@ def test_a_check_in_groups_its_counts(client: Client, manager: User, icp: Profil
             },
             "outcomes": {
                 "tiers": {
-                    "A": {"accounts": 12000, "won": 1000, "lost": 500, "win_rate": 0.6667,
-                          "avg_deal": "14800.25", "churned": 1100, "churn_rate": 0.1},
-                },  # fmt: skip
+                    "A": {
+                        "accounts": 12000,
+                        "won": 1000,
+                        "lost": 500,
+                        "win_rate": 0.6667,
+                        "avg_deal": "14800.25",
+                        "churned": 1100,
+                        "churn_rate": 0.1,
+                    },
+                },
             },
             "tier_movement": {
                 "at_approval": {"A": 11000},
