@@ -12,6 +12,8 @@ timings (the best is the steadier figure on a shared machine) of:
   validation   the outcome validation figures, live beside the draft
   drift        both drift checks of the current run
   surprises    the review queue's surprises: their count and first page
+  entries      the queue's surprises by account and kind: count and first page
+  kinds        each kind of surprise this week against its usual week
 """
 
 from __future__ import annotations
@@ -74,7 +76,12 @@ def main() -> None:
     from profiles.models import ProfileVersion, User
     from reviews.drift import drift_signals
     from reviews.evidence import evidence_for, validation_for
-    from reviews.selectors import queue_surprises
+    from reviews.selectors import (
+        SurpriseEntries,
+        queue_surprises,
+        surprise_kinds,
+        surprise_window_start,
+    )
     from scoring.models import Account, Deal, ScoringRun
 
     run = ScoringRun.objects.select_related("version").get(
@@ -94,11 +101,18 @@ def main() -> None:
         listed.count()
         list(listed[:25])
 
+    def entries() -> None:
+        grouped = SurpriseEntries(manager, surprise_window_start(), False)
+        grouped.count()
+        grouped[:25]
+
     figures = {
         "evidence": lambda: evidence_for(version=draft),
         "validation": lambda: validation_for(run=run, draft=draft),
         "drift": lambda: drift_signals(run=run),
         "surprises": surprises,
+        "entries": entries,
+        "kinds": lambda: surprise_kinds(viewer=manager),
     }
     for label, work in figures.items():
         best, median = timed(args.tries, work)

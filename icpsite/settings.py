@@ -125,6 +125,9 @@ TEMPLATES = [
                 "profiles.context_processors.my_teams",
                 "reviews.context_processors.my_work",
             ],
+            # One number format on every page and in every email: the
+            # count, money, percent and ratio filters (icpsite.numbers).
+            "builtins": ["icpsite.templatetags.numbers"],
         },
     },
 ]
@@ -357,6 +360,9 @@ REVIEWS_DRIFT_LOW_RISK_TIERS = env_list("REVIEWS_DRIFT_LOW_RISK_TIERS", ["A", "B
 REVIEWS_DRIFT_CHURN_RATIO_PERCENT = env_int("REVIEWS_DRIFT_CHURN_RATIO_PERCENT", 150)
 REVIEWS_DRIFT_MIN_CHURNED = env_int("REVIEWS_DRIFT_MIN_CHURNED", 5)
 REVIEWS_SURPRISE_DAYS = env_int("REVIEWS_SURPRISE_DAYS", 30)
+# "Usual" for a kind of surprise: its weekly average over this many weeks
+# before the current one.
+REVIEWS_SURPRISE_USUAL_WEEKS = env_int("REVIEWS_SURPRISE_USUAL_WEEKS", 8)
 REVIEWS_QUEUE_TOP_MOVES = env_int("REVIEWS_QUEUE_TOP_MOVES", 10)
 # The site's address as people reach it, for links in emails.
 SITE_URL = env_str("SITE_URL", "http://localhost:8000")

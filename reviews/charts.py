@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from icpsite.numbers import count, money, percent
 from reviews.evidence import Validation
 from reviews.figures import TIERS, Figures, TierFigures
 
@@ -51,12 +52,9 @@ class Chart:
         return self.height - BOTTOM
 
 
-def _pct(value: float | None) -> str:
-    return "\u2013" if value is None else f"{round(value * 100)}%"
-
-
-def _money(value: Decimal | None) -> str:
-    return "\u2013" if value is None else f"{value:,.0f}"
+def _whole_money(value: Decimal | None) -> str:
+    """An average amount in whole units: cents would crowd the bar labels."""
+    return money(None if value is None else round(value))
 
 
 def bar_chart(
@@ -100,22 +98,22 @@ def validation_charts(validation: Validation) -> list[Chart]:
     if not series:
         return []
     return [
-        bar_chart("tiers", "Accounts by tier", series, lambda r: r.accounts, lambda v: f"{v:,}"),
+        bar_chart("tiers", "Accounts by tier", series, lambda r: r.accounts, count),
         bar_chart(
             "win-rate",
             "Win rate: closed deals won, by the account's tier",
             series,
             lambda r: r.win_rate,
-            _pct,
+            percent,
         ),
         bar_chart(
             "deal-size",
             "Average won deal, by the account's tier",
             series,
             lambda r: r.avg_deal,
-            _money,
+            _whole_money,
         ),
         bar_chart(
-            "churn", "Churn: customers churned, by tier", series, lambda r: r.churn_rate, _pct
+            "churn", "Churn: customers churned, by tier", series, lambda r: r.churn_rate, percent
         ),
     ]

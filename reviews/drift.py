@@ -25,6 +25,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from icpsite.numbers import count, percent
 from profiles.models import Profile, ProfileVersion, VersionStatus
 from reviews.figures import (
     Figures,
@@ -38,7 +39,7 @@ CHURN = "churn"
 
 
 def _pct(rate: float | None) -> str:
-    return "no deals" if rate is None else f"{round(rate * 100)}%"
+    return "no deals" if rate is None else percent(rate)
 
 
 @dataclass(frozen=True)
@@ -57,11 +58,11 @@ def win_rate_signal(figures: Figures, *, min_deals: int, window_days: int) -> Dr
         enough and a.win_rate is not None and b.win_rate is not None and a.win_rate <= b.win_rate
     )
     reason = (
-        f"Tier A accounts won {_pct(a.win_rate)} of {a.closed} closed deals and tier B "
-        f"accounts {_pct(b.win_rate)} of {b.closed} over {window_days} days"
+        f"Tier A accounts won {_pct(a.win_rate)} of {count(a.closed)} closed deals and tier B "
+        f"accounts {_pct(b.win_rate)} of {count(b.closed)} over {window_days} days"
     )
     if not enough:
-        reason += f"; the check needs {min_deals} closed deals in each tier."
+        reason += f"; the check needs {count(min_deals)} closed deals in each tier."
     elif fired:
         reason += "; tier A no longer wins more often than tier B."
     else:
@@ -114,10 +115,10 @@ def churn_signal(
     fired = enough and rate * 100 >= overall * ratio_percent
     reason = (
         f"Tier {tier} customers churned at {_pct(rate)} against {_pct(overall)} overall over "
-        f"{window_days} days ({churned} churned)"
+        f"{window_days} days ({count(churned)} churned)"
     )
     if not enough:
-        reason += f"; the check needs {min_churned} churned customers in the tier."
+        reason += f"; the check needs {count(min_churned)} churned customers in the tier."
     elif fired:
         reason += f"; churn concentrates in tier {tier}, which should be low-risk."
     else:
@@ -151,7 +152,13 @@ def churn_signal(
 
 
 def _share(rate: Any) -> str:
-    return "\u2013" if rate is None else f"{round(float(rate) * 100)}%"
+    return percent(rate)
+
+
+def _n(figures: dict[str, Any], name: str) -> str:
+    """A stored count of a drift check's figures, grouped as every count is."""
+    value = figures.get(name)
+    return "?" if value is None else count(value)
 
 
 def _window(figures: dict[str, Any]) -> str:
@@ -170,19 +177,19 @@ def signal_facts(code: str, figures: dict[str, Any]) -> list[tuple[str, str]]:
         return [
             (
                 "Tier A win rate (deals)",
-                f"{_share(figures.get('a_win_rate'))}: {figures.get('a_won', '?')} won of "
-                f"{figures.get('a_closed', '?')} closed",
+                f"{_share(figures.get('a_win_rate'))}: {_n(figures, 'a_won')} won of "
+                f"{_n(figures, 'a_closed')} closed",
             ),
             (
                 "Tier B win rate (deals)",
-                f"{_share(figures.get('b_win_rate'))}: {figures.get('b_won', '?')} won of "
-                f"{figures.get('b_closed', '?')} closed",
+                f"{_share(figures.get('b_win_rate'))}: {_n(figures, 'b_won')} won of "
+                f"{_n(figures, 'b_closed')} closed",
             ),
             ("Period", _window(figures)),
             (
                 "Threshold",
                 "tier A's win rate at or below tier B's, with at least "
-                f"{figures.get('min_deals', '?')} closed deals in each tier",
+                f"{_n(figures, 'min_deals')} closed deals in each tier",
             ),
         ]
     if code == CHURN:
@@ -190,19 +197,19 @@ def signal_facts(code: str, figures: dict[str, Any]) -> list[tuple[str, str]]:
         return [
             (
                 f"Tier {tier} churn rate (customers)",
-                f"{_share(figures.get('tier_rate'))}: {figures.get('churned', '?')} churned of "
-                f"{figures.get('customers', '?')} customers",
+                f"{_share(figures.get('tier_rate'))}: {_n(figures, 'churned')} churned of "
+                f"{_n(figures, 'customers')} customers",
             ),
             (
                 "Overall churn rate (customers)",
-                f"{_share(figures.get('overall'))}: {figures.get('overall_churned', '?')} "
-                f"churned of {figures.get('overall_customers', '?')} customers",
+                f"{_share(figures.get('overall'))}: {_n(figures, 'overall_churned')} "
+                f"churned of {_n(figures, 'overall_customers')} customers",
             ),
             ("Period", _window(figures)),
             (
                 "Threshold",
                 f"a low-risk tier churning at {figures.get('ratio_percent', '?')}% of the "
-                f"overall rate or more, with at least {figures.get('min_churned', '?')} churned "
+                f"overall rate or more, with at least {_n(figures, 'min_churned')} churned "
                 "customers in the tier",
             ),
         ]
@@ -215,14 +222,14 @@ def signal_line(code: str, figures: dict[str, Any]) -> str:
     if code == WIN_RATE:
         return (
             f"Tier A win rate {_share(figures.get('a_win_rate'))} of "
-            f"{figures.get('a_closed', '?')} closed deals against tier B's "
-            f"{_share(figures.get('b_win_rate'))} of {figures.get('b_closed', '?')} over "
+            f"{_n(figures, 'a_closed')} closed deals against tier B's "
+            f"{_share(figures.get('b_win_rate'))} of {_n(figures, 'b_closed')} over "
             f"{days} days; threshold: A at or below B"
         )
     if code == CHURN:
         return (
             f"Tier {figures.get('tier', '?')} churn rate {_share(figures.get('tier_rate'))} "
-            f"({figures.get('churned', '?')} customers) against "
+            f"({_n(figures, 'churned')} customers) against "
             f"{_share(figures.get('overall'))} overall over {days} days; threshold: "
             f"{figures.get('ratio_percent', '?')}% of the overall rate"
         )

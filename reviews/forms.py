@@ -9,7 +9,7 @@ from django import forms
 from profiles.forms import StoredTextFormMixin
 from profiles.models import Criterion, CriterionKind, Profile
 from profiles.selectors import criterion_text
-from reviews.models import CheckInOutcome, ClaimedTier, OverrideReason
+from reviews.models import SURPRISE_KINDS, CheckInOutcome, ClaimedTier, OverrideReason
 from scoring.ingest.rows import EARLIEST_YEAR, LATEST_YEAR, MAX_BIGINT
 
 
@@ -56,7 +56,25 @@ class CheckInOutcomeForm(StoredTextFormMixin, forms.Form):
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Note")
 
 
-class MarkForm(StoredTextFormMixin, forms.Form):
+def _in_business_years(moment: Any) -> Any:
+    if moment is not None and not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        raise forms.ValidationError(
+            f"Enter a date between the years {EARLIEST_YEAR} and {LATEST_YEAR}."
+        )
+    return moment
+
+
+class QueueForm(StoredTextFormMixin, forms.Form):
+    """A queue form whose refusal is a plain-text 400 naming the fields."""
+
+    def error_text(self) -> str:
+        return " ".join(
+            f"{name}: {' '.join(str(m) for m in messages)}"
+            for name, messages in self.errors.items()
+        )
+
+
+class MarkForm(QueueForm):
     """A queue item to mark reviewed. The id fits the column and the moment is
     a real date in business time, so a bad one is a 400 naming the field
     rather than a database error."""
@@ -67,15 +85,22 @@ class MarkForm(StoredTextFormMixin, forms.Form):
     undo = forms.BooleanField(required=False)
 
     def clean_occurred_at(self) -> Any:
-        moment = self.cleaned_data.get("occurred_at")
-        if moment is not None and not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
-            raise forms.ValidationError(
-                f"Enter a date between the years {EARLIEST_YEAR} and {LATEST_YEAR}."
-            )
-        return moment
+        return _in_business_years(self.cleaned_data.get("occurred_at"))
 
-    def error_text(self) -> str:
-        return " ".join(
-            f"{name}: {' '.join(str(m) for m in messages)}"
-            for name, messages in self.errors.items()
-        )
+
+class GroupMarkForm(QueueForm):
+    """A group of surprises to mark reviewed: a kind, or one account's
+    surprises of a kind; `through` is when the page showed them."""
+
+    kind = forms.CharField(max_length=32)
+    account_id = forms.IntegerField(min_value=1, max_value=MAX_BIGINT, required=False)
+    through = forms.DateTimeField(required=False)
+
+    def clean_kind(self) -> str:
+        kind = self.cleaned_data["kind"]
+        if kind not in SURPRISE_KINDS:
+            raise forms.ValidationError(f"Choose one of {', '.join(SURPRISE_KINDS)}.")
+        return str(kind)
+
+    def clean_through(self) -> Any:
+        return _in_business_years(self.cleaned_data.get("through"))

@@ -304,6 +304,11 @@ class ReviewMark(models.Model):
         return f"{self.user} reviewed {self.kind} {self.object_id}"
 
 
+# The kinds of surprise (outcomes the live tier did not predict), in the
+# order the queue shows them.
+SURPRISE_KINDS = (ReviewMark.Kind.WON, ReviewMark.Kind.LOST, ReviewMark.Kind.CHURNED)
+
+
 class ReviewCheckpoint(models.Model):
     """When a manager last finished their review; later items are new."""
 

@@ -7,10 +7,11 @@ the same few queries whatever its size.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import Any, overload
 
 from django.conf import settings
@@ -21,6 +22,8 @@ from django.db.models import (
     DecimalField,
     Exists,
     F,
+    IntegerField,
+    Max,
     OuterRef,
     Q,
     QuerySet,
@@ -29,10 +32,18 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from icpsite.numbers import average, count, counted
 from profiles.models import Membership, Profile, ProfileVersion, SignOffDecision, Team, User
 from profiles.policies import MANAGING_ROLES
 from reviews import sql
-from reviews.models import CheckIn, Override, OverrideStatus, ReviewCheckpoint, ReviewMark
+from reviews.models import (
+    SURPRISE_KINDS,
+    CheckIn,
+    Override,
+    OverrideStatus,
+    ReviewCheckpoint,
+    ReviewMark,
+)
 from reviews.policies import managed_team_ids
 from scoring.models import AccountScore, Deal, DealState, ScoringRun
 from scoring.sql import fetchall
@@ -156,12 +167,12 @@ class Queue:
     @property
     def headline(self) -> str:
         parts = [
-            (self.count("overrides"), "pending override"),
-            (len(self.drafts), "draft waiting for sign-off"),
-            (self.count("checkins"), "check-in due"),
-            (self.count("surprises"), "surprise"),
+            (self.count("overrides"), "pending override", "pending overrides"),
+            (len(self.drafts), "draft waiting for sign-off", "drafts waiting for sign-off"),
+            (self.count("checkins"), "check-in due", "check-ins due"),
+            (self.count("surprises"), "surprise", "surprises"),
         ]
-        said = [f"{n} {label}{'s' if n != 1 else ''}" for n, label in parts if n]
+        said = [counted(n, one, many) for n, one, many in parts if n]
         return ", ".join(said) or "nothing waiting"
 
     def is_new(self, at: datetime | None) -> bool:
@@ -232,8 +243,12 @@ class Surprises:
     """The surprises as a Paginator takes them: count() and slices, each
     slice one query."""
 
-    def __init__(self, rows: QuerySet[Any]) -> None:
-        self.rows = rows
+    def __init__(self, rows: Callable[[], QuerySet[Any]]) -> None:
+        self._rows = rows
+
+    @cached_property
+    def rows(self) -> QuerySet[Any]:
+        return self._rows()
 
     def count(self) -> int:
         return self.rows.count()
@@ -251,13 +266,115 @@ class Surprises:
     def __getitem__(self, index: int | slice) -> Surprise | list[Surprise]:
         if isinstance(index, int):
             return self[index : index + 1][0]
-        return [self._surprise(row) for row in self.rows[index]]
+        return [self.surprise(row) for row in self.rows[index]]
 
     @staticmethod
-    def _surprise(row: tuple[Any, ...]) -> Surprise:
+    def surprise(row: tuple[Any, ...]) -> Surprise:
         values = dict(zip(SURPRISE_FIELDS, row, strict=True))
         values["reviewed"] = bool(values["reviewed"])
         return Surprise(**values)
+
+
+def current_run_ids(profile: Profile | None = None) -> list[int]:
+    """The current runs' ids (of every profile, or one's), written into the
+    surprises' SQL as literals so PostgreSQL reads only their scores tables
+    (it cannot tell them from a join on the runs)."""
+    runs = ScoringRun.objects.filter(is_current=True)
+    if profile is not None:
+        runs = runs.filter(profile=profile)
+    return list(runs.values_list("pk", flat=True))
+
+
+def _surprise_halves(
+    viewer: User | None,
+    since: datetime,
+    include_reviewed: bool,
+    *,
+    current: list[int] | None = None,
+    kinds: tuple[str, ...] = SURPRISE_KINDS,
+    account_id: int | None = None,
+    account_ids: list[int] | None = None,
+    through: datetime | None = None,
+) -> list[QuerySet[Any]]:
+    """The surprising deals and churns as querysets with the s_ columns,
+    one row per outcome and current run that found it surprising."""
+    if current is None:
+        current = current_run_ids()
+    scored = "account__scores__"
+    surprising = Q(**{f"{scored}run_id__in": current}) & (
+        Q(status=DealState.WON, **{f"{scored}tier__in": ["C", "DQ"]})
+        | Q(status=DealState.LOST, **{f"{scored}tier": "A"})
+    )
+    statuses = [k for k in kinds if k in (DealState.WON, DealState.LOST)]
+    among = Q()
+    if account_id is not None:
+        among &= Q(account_id=account_id)
+    if account_ids is not None:
+        among &= Q(account_id__in=account_ids)
+    halves: list[QuerySet[Any]] = []
+    if statuses:
+        # One filter() call, so the conditions and the columns below share
+        # one join to the scores: a row per surprising deal and current run.
+        happened = Q(closed_at__gte=since) & (Q() if through is None else Q(closed_at__lte=through))
+        deals = (
+            Deal.objects.filter(surprising & among & happened, status__in=statuses)
+            .order_by()
+            .annotate(
+                s_kind=F("status"),
+                s_rank=Case(
+                    When(status=DealState.WON, then=Value(0)),
+                    default=Value(1),
+                    output_field=IntegerField(),
+                ),
+                s_object_id=F("pk"),
+                s_account_id=F("account_id"),
+                s_account_name=F("account__name"),
+                s_external_id=F("account__external_id"),
+                s_deal=F("external_id"),
+                s_amount=F("amount"),
+                s_currency=F("currency"),
+                s_profile_name=F(f"{scored}run__profile__name"),
+                s_profile_slug=F(f"{scored}run__profile__slug"),
+                s_tier=F(f"{scored}tier"),
+                s_occurred_at=F("closed_at"),
+            )
+            .annotate(s_reviewed=_surprise_marks(viewer, "pk", "closed_at"))
+        )
+        halves.append(deals)
+    if ReviewMark.Kind.CHURNED in kinds:
+        churned_since = Q(account__churned_at__gte=since) & (
+            Q() if through is None else Q(account__churned_at__lte=through)
+        )
+        churned = (
+            AccountScore.objects.filter(churned_since, run_id__in=current, tier="A")
+            .filter(among)
+            .order_by()
+            .annotate(
+                s_kind=Value(ReviewMark.Kind.CHURNED.value, output_field=CharField()),
+                s_rank=Value(2, output_field=IntegerField()),
+                s_object_id=F("account_id"),
+                s_account_id=F("account_id"),
+                s_account_name=F("account__name"),
+                s_external_id=F("account__external_id"),
+                s_deal=Value(None, output_field=CharField()),
+                s_amount=Value(None, output_field=DecimalField()),
+                s_currency=Value(None, output_field=CharField()),
+                s_profile_name=F("run__profile__name"),
+                s_profile_slug=F("run__profile__slug"),
+                s_tier=F("tier"),
+                s_occurred_at=F("account__churned_at"),
+            )
+            .annotate(s_reviewed=_surprise_marks(viewer, "account_id", "account__churned_at"))
+        )
+        halves.append(churned)
+    if not include_reviewed:
+        halves = [half.filter(s_reviewed=False) for half in halves]
+    return halves
+
+
+def _union(halves: list[QuerySet[Any]]) -> QuerySet[Any]:
+    first, *rest = halves
+    return first.union(*rest, all=True) if rest else first
 
 
 def queue_surprises(
@@ -273,68 +390,276 @@ def queue_surprises(
     items), and each tier A customer that churned (account-level). Under
     every profile's live tiers, or one's; "reviewed" is the viewer's mark,
     or anyone's without a viewer (a check-in's agenda)."""
-    # The current runs' ids as literals, so PostgreSQL reads only their
-    # scores tables (it cannot tell them from a join on the runs).
-    runs = ScoringRun.objects.filter(is_current=True)
-    if profile is not None:
-        runs = runs.filter(profile=profile)
-    current = list(runs.values_list("pk", flat=True))
-    scored = "account__scores__"
-    surprising = Q(**{f"{scored}run_id__in": current}) & (
-        Q(status=DealState.WON, **{f"{scored}tier__in": ["C", "DQ"]})
-        | Q(status=DealState.LOST, **{f"{scored}tier": "A"})
-    )
-    # One filter() call, so the conditions and the columns below share one
-    # join to the scores: a row per surprising deal and current run.
-    deals = (
-        Deal.objects.filter(
-            surprising, status__in=[DealState.WON, DealState.LOST], closed_at__gte=since
+
+    def rows() -> QuerySet[Any]:
+        current = current_run_ids(profile)
+        halves = _surprise_halves(viewer, since, include_reviewed, current=current)
+        return _union([h.values_list(*SURPRISE_COLUMNS) for h in halves]).order_by(
+            "-s_occurred_at", "s_account_id", "s_object_id"
         )
-        .order_by()
-        .annotate(
-            s_kind=F("status"),
-            s_object_id=F("pk"),
-            s_account_id=F("account_id"),
-            s_account_name=F("account__name"),
-            s_external_id=F("account__external_id"),
-            s_deal=F("external_id"),
-            s_amount=F("amount"),
-            s_currency=F("currency"),
-            s_profile_name=F(f"{scored}run__profile__name"),
-            s_profile_slug=F(f"{scored}run__profile__slug"),
-            s_tier=F(f"{scored}tier"),
-            s_occurred_at=F("closed_at"),
-        )
-        .annotate(s_reviewed=_surprise_marks(viewer, "pk", "closed_at"))
-    )
-    churned = (
-        AccountScore.objects.filter(run_id__in=current, tier="A", account__churned_at__gte=since)
-        .order_by()
-        .annotate(
-            s_kind=Value(ReviewMark.Kind.CHURNED.value, output_field=CharField()),
-            s_object_id=F("account_id"),
-            s_account_id=F("account_id"),
-            s_account_name=F("account__name"),
-            s_external_id=F("account__external_id"),
-            s_deal=Value(None, output_field=CharField()),
-            s_amount=Value(None, output_field=DecimalField()),
-            s_currency=Value(None, output_field=CharField()),
-            s_profile_name=F("run__profile__name"),
-            s_profile_slug=F("run__profile__slug"),
-            s_tier=F("tier"),
-            s_occurred_at=F("account__churned_at"),
-        )
-        .annotate(s_reviewed=_surprise_marks(viewer, "account_id", "account__churned_at"))
-    )
-    if not include_reviewed:
-        deals = deals.filter(s_reviewed=False)
-        churned = churned.filter(s_reviewed=False)
-    rows = (
-        deals.values_list(*SURPRISE_COLUMNS)
-        .union(churned.values_list(*SURPRISE_COLUMNS), all=True)
-        .order_by("-s_occurred_at", "s_account_id", "s_object_id")
-    )
+
     return Surprises(rows)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One surprising deal (or churn) of an entry, whatever the profiles."""
+
+    object_id: int
+    deal: str | None
+    amount: Decimal | None
+    currency: str | None
+    occurred_at: datetime
+    reviewed: bool
+
+
+@dataclass(frozen=True)
+class Standing:
+    """The tier a profile's live version gives the account."""
+
+    profile_name: str
+    profile_slug: str
+    tier: str
+
+
+@dataclass
+class SurpriseEntry:
+    """One account's surprises of one kind, across every profile whose live
+    tier they surprised: marked reviewed together."""
+
+    kind: str
+    account_id: int
+    account_name: str
+    external_id: str
+    latest: datetime
+    outcomes: list[Outcome] = field(default_factory=list)
+    standings: list[Standing] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}-{self.account_id}"
+
+    @property
+    def reviewed(self) -> bool:
+        return all(o.reviewed for o in self.outcomes)
+
+    @property
+    def waiting(self) -> int:
+        return sum(1 for o in self.outcomes if not o.reviewed)
+
+    def add(self, item: Surprise) -> None:
+        if not any(o.object_id == item.object_id for o in self.outcomes):
+            self.outcomes.append(
+                Outcome(
+                    item.object_id,
+                    item.deal,
+                    item.amount,
+                    item.currency,
+                    item.occurred_at,
+                    item.reviewed,
+                )
+            )
+        standing = Standing(item.profile_name, item.profile_slug, item.tier)
+        if standing not in self.standings:
+            self.standings.append(standing)
+
+
+GROUP_COLUMNS = ("s_rank", "s_kind", "s_account_id", "s_latest")
+
+
+class SurpriseEntries:
+    """The surprises grouped by kind and account, as a Paginator takes them:
+    count() and slices, each slice two queries (the page of entries, then
+    their outcomes), whatever the entries hold."""
+
+    def __init__(
+        self,
+        viewer: User,
+        since: datetime,
+        include_reviewed: bool,
+        current: list[int] | None = None,
+    ) -> None:
+        self.viewer = viewer
+        self.since = since
+        self.include_reviewed = include_reviewed
+        self.current = current_run_ids() if current is None else current
+        halves = _surprise_halves(viewer, since, include_reviewed, current=self.current)
+        self.groups = _union(
+            [
+                h.values("s_rank", "s_kind", "s_account_id")
+                .annotate(s_latest=Max("s_occurred_at"))
+                .values_list(*GROUP_COLUMNS)
+                for h in halves
+            ]
+        ).order_by("s_rank", "-s_latest", "s_account_id")
+
+    def count(self) -> int:
+        return self.groups.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __iter__(self) -> Iterator[SurpriseEntry]:
+        return iter(self[:])
+
+    @overload
+    def __getitem__(self, index: int) -> SurpriseEntry: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[SurpriseEntry]: ...
+    def __getitem__(self, index: int | slice) -> SurpriseEntry | list[SurpriseEntry]:
+        if isinstance(index, int):
+            return self[index : index + 1][0]
+        groups = list(self.groups[index])
+        return _entries(
+            self.viewer,
+            self.since,
+            self.include_reviewed,
+            [(kind, account_id, latest) for _, kind, account_id, latest in groups],
+            current=self.current,
+        )
+
+
+def _entries(
+    viewer: User,
+    since: datetime,
+    include_reviewed: bool,
+    groups: list[tuple[str, int, datetime]],
+    current: list[int] | None = None,
+) -> list[SurpriseEntry]:
+    """The entries of the groups (kind, account, latest), in their order,
+    with their outcomes and the profiles they surprised: one query."""
+    if not groups:
+        return []
+    account_ids = sorted({account_id for _, account_id, _ in groups})
+    halves = _surprise_halves(
+        viewer, since, include_reviewed, current=current, account_ids=account_ids
+    )
+    rows = _union([h.values_list(*SURPRISE_COLUMNS) for h in halves]).order_by(
+        "-s_occurred_at", "s_object_id", "s_profile_name"
+    )
+    entries: dict[tuple[str, int], SurpriseEntry] = {}
+    for kind, account_id, latest in groups:
+        entries[(kind, account_id)] = SurpriseEntry(kind, account_id, "", "", latest)
+    for row in rows:
+        item = Surprises.surprise(row)
+        entry = entries.get((item.kind, item.account_id))
+        if entry is None:
+            continue
+        entry.account_name, entry.external_id = item.account_name, item.external_id
+        entry.add(item)
+    return list(entries.values())
+
+
+def surprise_entry_get(
+    *, viewer: User, kind: str, account_id: int, since: datetime | None = None
+) -> SurpriseEntry | None:
+    """One account's entry of one kind, reviewed outcomes included."""
+    since = since or surprise_window_start()
+    [entry] = _entries(viewer, since, True, [(kind, account_id, timezone.now())])
+    return entry if entry.outcomes else None
+
+
+def surprise_outcomes_to_mark(
+    *,
+    viewer: User,
+    kind: str,
+    account_id: int | None,
+    through: datetime,
+    since: datetime | None = None,
+) -> list[tuple[int, datetime]]:
+    """The (object id, moment) of each surprise of the kind (of the one
+    account) that happened by `through` and the viewer has not marked."""
+    since = since or surprise_window_start()
+    halves = _surprise_halves(
+        viewer, since, False, kinds=(kind,), account_id=account_id, through=through
+    )
+    if not halves:
+        return []
+    rows = _union([h.values_list("s_object_id", "s_occurred_at") for h in halves])
+    return sorted(set(rows))
+
+
+def surprise_window_start(now: datetime | None = None) -> datetime:
+    """Surprises older than REVIEWS_SURPRISE_DAYS have left the queue."""
+    return (now or timezone.now()) - timedelta(days=settings.REVIEWS_SURPRISE_DAYS)
+
+
+# How each kind is counted in words: one, many.
+SURPRISE_NOUNS = {
+    ReviewMark.Kind.WON: ("tier C/DQ win", "tier C/DQ wins"),
+    ReviewMark.Kind.LOST: ("tier-A loss", "tier-A losses"),
+    ReviewMark.Kind.CHURNED: ("tier-A churn", "tier-A churns"),
+}
+SURPRISE_TITLES = {
+    ReviewMark.Kind.WON: "Deals won by tier C or DQ accounts",
+    ReviewMark.Kind.LOST: "Deals lost by tier A accounts",
+    ReviewMark.Kind.CHURNED: "Tier A customers that churned",
+}
+
+
+@dataclass(frozen=True)
+class KindSummary:
+    """A kind of surprise this week against its usual week: the weekly
+    average over the REVIEWS_SURPRISE_USUAL_WEEKS weeks before."""
+
+    kind: str
+    this_week: int
+    before: int
+    weeks: int
+    waiting: int
+
+    @property
+    def title(self) -> str:
+        return SURPRISE_TITLES[ReviewMark.Kind(self.kind)]
+
+    @property
+    def usual(self) -> Decimal:
+        return Decimal(self.before) / self.weeks
+
+    @property
+    def sentence(self) -> str:
+        """ "31 tier-A losses this week, 12 more than usual"."""
+        one, many = SURPRISE_NOUNS[ReviewMark.Kind(self.kind)]
+        said = f"{counted(self.this_week, one, many)} this week"
+        difference = round(self.this_week - self.usual)
+        if difference > 0:
+            return f"{said}, {count(difference)} more than usual"
+        if difference < 0:
+            return f"{said}, {count(-difference)} fewer than usual"
+        return f"{said}, as many as usual"
+
+    @property
+    def usual_text(self) -> str:
+        weeks = counted(self.weeks, "week")
+        return f"usual: {average(self.usual)} a week, the average of the {weeks} before"
+
+
+def surprise_kinds(
+    *, viewer: User, now: datetime | None = None, current: list[int] | None = None
+) -> list[KindSummary]:
+    """Each kind of surprise: this week's count against the usual week, and
+    how many of the queue's surprises of that kind the viewer has not marked
+    reviewed. One aggregate query (reviews.sql.surprise_weeks); this week is
+    the 7 days up to now."""
+    now = now or timezone.now()
+    weeks = settings.REVIEWS_SURPRISE_USUAL_WEEKS
+    week = now - timedelta(days=7)
+    if current is None:
+        current = current_run_ids()
+    found: dict[str, tuple[int, int, int]] = {}
+    if current:
+        statement = sql.surprise_weeks(
+            current, viewer.pk, now, week, week - timedelta(days=7 * weeks),
+            surprise_window_start(now),
+        )  # fmt: skip
+        found = {
+            kind: (int(a or 0), int(b or 0), int(c or 0)) for kind, a, b, c in fetchall(statement)
+        }
+    summaries = []
+    for kind in SURPRISE_KINDS:
+        this_week, before, waiting = found.get(kind, (0, 0, 0))
+        summaries.append(KindSummary(kind, this_week, before, weeks, waiting))
+    return summaries
 
 
 def _drafts_waiting(viewer: User) -> list[DraftWaiting]:
@@ -442,7 +767,7 @@ def queue_get(*, viewer: User, include_reviewed: bool = False) -> Queue:
     checkpoint = (
         ReviewCheckpoint.objects.filter(user=viewer).values_list("reviewed_at", flat=True).first()
     )
-    since = timezone.now() - timedelta(days=settings.REVIEWS_SURPRISE_DAYS)
+    since = surprise_window_start()
     overrides = queue_overrides(viewer=viewer)
     surprises = queue_surprises(viewer=viewer, since=since, include_reviewed=include_reviewed)
     checkins = queue_checkins(viewer=viewer)

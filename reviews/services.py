@@ -21,6 +21,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from icpsite.numbers import counted
 from profiles import services as profile_services
 from profiles.models import Criterion, Membership, Profile, Team, User
 from profiles.policies import Verdict
@@ -29,6 +30,7 @@ from reviews import policies
 from reviews.agenda import agenda_compute, agenda_since, agenda_summary
 from reviews.drift import drift_signals, live_version
 from reviews.models import (
+    SURPRISE_KINDS,
     CheckIn,
     CheckInKind,
     CheckInOutcome,
@@ -426,6 +428,32 @@ def review_mark(
     return mark
 
 
+def review_mark_surprises(
+    *, actor: User, kind: str, account_id: int | None = None, through: datetime | None = None
+) -> int:
+    """Mark reviewed at once every surprise of one kind in the queue (of one
+    account, with `account_id`) that happened by `through`: what the
+    manager saw, not what arrived after the page was drawn. Marking again
+    changes nothing. Returns how many were newly marked."""
+    from reviews.selectors import surprise_outcomes_to_mark
+
+    if not actor.is_authenticated:
+        raise PermissionDenied("Sign in first.")
+    if kind not in SURPRISE_KINDS:
+        raise ValidationError({"kind": f"Choose one of {', '.join(SURPRISE_KINDS)}."})
+    outcomes = surprise_outcomes_to_mark(
+        viewer=actor, kind=kind, account_id=account_id, through=through or timezone.now()
+    )
+    marks = [
+        ReviewMark(user=actor, kind=kind, object_id=object_id, occurred_at=occurred_at)
+        for object_id, occurred_at in outcomes
+    ]
+    with transaction.atomic():
+        before = ReviewMark.objects.filter(user=actor, kind=kind).count()
+        ReviewMark.objects.bulk_create(marks, ignore_conflicts=True)
+        return ReviewMark.objects.filter(user=actor, kind=kind).count() - before
+
+
 def review_unmark(
     *, actor: User, kind: str, object_id: int, occurred_at: datetime | None = None
 ) -> None:
@@ -477,7 +505,7 @@ def digests_send(*, today: date | None = None) -> int:
 
 
 def _digest_mail(person: User, week_of: date, queue: Any, notes: list[Notification]) -> None:
-    said = f"{len(notes)} notification{'s' if len(notes) != 1 else ''}"
+    said = counted(len(notes), "notification")
     if queue is not None:
         subject = f"Your review queue for the week of {week_of:%b %d}: {queue.headline}"
         if notes:

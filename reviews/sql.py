@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from reviews.models import NOT_A_FIT_TIER, ClaimedTier, Override, OverrideStatus
+from reviews.models import NOT_A_FIT_TIER, ClaimedTier, Override, OverrideStatus, ReviewMark
 from scoring.models import Deal, DealState
-from scoring.sql import Sql, accounts, scores, sql, table
+from scoring.sql import Sql, accounts, integer, scores, sql, table
 
 # A deal's blank currency is the reporting currency: only amounts in it are
 # added up (an amount in another currency is a deal of unknown size).
@@ -200,4 +200,61 @@ def largest_moves(run_id: int, previous_id: int, limit: int) -> Sql:
         accounts=accounts(),
         run=run_id,
         limit=limit,
+    )
+
+
+def surprise_weeks(
+    run_ids: list[int], viewer_id: int, at: Any, week: Any, usual_from: Any, since: Any
+) -> Sql:
+    """Per kind of surprise (won, lost, churned): how many happened in the
+    week up to `at` (from `week` on), how many in the weeks before it (from
+    `usual_from` to `week`), and how many since `since` the viewer has not
+    marked reviewed. One row per kind that has any.
+
+    A surprise is what the queue lists: a deal won by an account that a
+    current run (`run_ids`, written into the text so PostgreSQL reads only
+    their scores) puts in tier C or DQ, a deal lost by a tier A account, a
+    tier A account that churned. Each deal or churn counts once however many
+    profiles it surprised, and by the tier the current runs give today."""
+    won, lost, churned = DealState.WON.value, DealState.LOST.value, ReviewMark.Kind.CHURNED.value
+    runs = Sql(", ").join(integer(run_id) for run_id in run_ids)
+    start = min(usual_from, since)
+    outcomes = sql(
+        "SELECT d.status AS kind, d.id AS obj, d.closed_at AS at FROM {deals} d "
+        "WHERE d.status IN ({won}, {lost}) AND d.closed_at >= {start} AND d.closed_at <= {at} "
+        "AND EXISTS (SELECT 1 FROM {scores} s WHERE s.account_id = d.account_id "
+        "AND s.run_id IN ({runs}) AND ((d.status = {won} AND s.tier IN ({c}, {dq})) "
+        "OR (d.status = {lost} AND s.tier = {tier_a}))) "
+        "UNION ALL "
+        "SELECT {churned}, a.id, a.churned_at FROM {accounts} a "
+        "WHERE a.churned_at >= {start} AND a.churned_at <= {at} "
+        "AND EXISTS (SELECT 1 FROM {scores} s WHERE s.account_id = a.id "
+        "AND s.run_id IN ({runs}) AND s.tier = {tier_a})",
+        deals=_deals(),
+        won=won,
+        lost=lost,
+        start=start,
+        at=at,
+        scores=scores(),
+        runs=runs,
+        c="C",
+        dq="DQ",
+        tier_a="A",
+        churned=churned,
+        accounts=accounts(),
+    )
+    return sql(
+        "SELECT k.kind, "
+        "SUM(CASE WHEN k.at >= {week} THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN k.at >= {usual_from} AND k.at < {week} THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN k.at >= {since} AND NOT EXISTS (SELECT 1 FROM {marks} m "
+        "WHERE m.user_id = {viewer} AND m.kind = k.kind AND m.object_id = k.obj "
+        "AND m.occurred_at = k.at) THEN 1 ELSE 0 END) "
+        "FROM ({outcomes}) k GROUP BY k.kind",
+        week=week,
+        usual_from=usual_from,
+        since=since,
+        marks=table(ReviewMark),
+        viewer=viewer_id,
+        outcomes=outcomes,
     )

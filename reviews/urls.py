@@ -5,6 +5,7 @@ from reviews import views
 urlpatterns = [
     path("", views.queue, name="review-queue"),
     path("marks/", views.mark, name="review-mark"),
+    path("marks/surprises/", views.mark_group, name="review-mark-group"),
     path("checkpoint/", views.checkpoint, name="review-checkpoint"),
     path(
         "overrides/<int:pk>/<str:decision>/",

@@ -8,20 +8,23 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from icpsite.numbers import counted
 from icpsite.refusals import add_refusal_to_form, refusal_text
 from profiles.models import User
-from profiles.redirects import redirect_to_next
+from profiles.redirects import next_url, redirect_to_next
 from profiles.selectors import (
     live_criterion_list,
     live_profile_list,
@@ -33,10 +36,11 @@ from reviews.agenda import checkin_agenda
 from reviews.charts import validation_charts
 from reviews.drift import drift_signals, live_version
 from reviews.evidence import evidence_for, validation_for
-from reviews.forms import CheckInOutcomeForm, MarkForm, OverrideForm, ReviewForm
+from reviews.forms import CheckInOutcomeForm, GroupMarkForm, MarkForm, OverrideForm, ReviewForm
 from reviews.models import CheckIn, Override
 from reviews.policies import can_close_checkin
 from reviews.selectors import (
+    SurpriseEntries,
     checkin_get,
     checkin_list,
     checkins_for_draft,
@@ -44,6 +48,8 @@ from reviews.selectors import (
     override_get,
     override_list,
     queue_get,
+    surprise_kinds,
+    surprise_window_start,
 )
 from scoring.models import Account
 from scoring.selectors import (
@@ -70,29 +76,36 @@ def _is_htmx(request: HttpRequest) -> bool:
 # --- The queue ----------------------------------------------------------------
 
 
-@login_required
-def queue(request: HttpRequest) -> HttpResponse:
+def _queue_context(request: HttpRequest, params: QueryDict) -> dict[str, Any]:
+    """The queue page's context for the query `params` (the page's own, or
+    the page a group was marked on)."""
     viewer = _user(request)
-    include_reviewed = request.GET.get("all") == "1"
+    include_reviewed = params.get("all") == "1"
     data = queue_get(viewer=viewer, include_reviewed=include_reviewed)
-    overrides = Paginator(data.overrides, PAGE_SIZE).get_page(request.GET.get("op"))
-    surprises = Paginator(data.surprises, PAGE_SIZE).get_page(request.GET.get("sp"))
+    overrides = Paginator(data.overrides, PAGE_SIZE).get_page(params.get("op"))
+    entries = SurpriseEntries(viewer, surprise_window_start(), include_reviewed)
+    surprises = Paginator(entries, PAGE_SIZE).get_page(params.get("sp"))
     for override in overrides:
         override.is_new = data.is_new(override.created_at)  # type: ignore[attr-defined]
-    return render(
-        request,
-        "reviews/queue.html",
-        {
-            "queue": data,
-            "is_reviewer": is_reviewer(viewer),
-            "overrides": overrides,
-            "surprises": surprises,
-            "checkins": list(data.checkins),
-            "surprise_days": settings.REVIEWS_SURPRISE_DAYS,
-            "review_form": ReviewForm(),
-            "today": timezone.localdate(),
-        },
-    )
+    return {
+        "queue": data,
+        "is_reviewer": is_reviewer(viewer),
+        "overrides": overrides,
+        "surprises": surprises,
+        "surprise_kinds": surprise_kinds(viewer=viewer, current=entries.current),
+        "checkins": list(data.checkins),
+        "surprise_days": settings.REVIEWS_SURPRISE_DAYS,
+        "usual_weeks": settings.REVIEWS_SURPRISE_USUAL_WEEKS,
+        "review_form": ReviewForm(),
+        "today": timezone.localdate(),
+        "shown_at": timezone.now(),
+        "here": f"{reverse('review-queue')}?{params.urlencode()}" if params else "",
+    }
+
+
+@login_required
+def queue(request: HttpRequest) -> HttpResponse:
+    return render(request, "reviews/queue.html", _queue_context(request, request.GET))
 
 
 @login_required
@@ -162,9 +175,43 @@ def mark(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+def mark_group(request: HttpRequest) -> HttpResponse:
+    """Mark a group of surprises reviewed in one go: a whole kind, or one
+    account's surprises of a kind. With HTMX the surprises section is drawn
+    again in place; without, the browser goes back to the queue page."""
+    form = GroupMarkForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse(form.error_text(), status=400, content_type="text/plain")
+    kind = form.cleaned_data["kind"]
+    account_id = form.cleaned_data["account_id"]
+    try:
+        marked = services.review_mark_surprises(
+            actor=_user(request),
+            kind=kind,
+            account_id=account_id,
+            through=form.cleaned_data["through"],
+        )
+    except ValidationError as exc:
+        return HttpResponse(refusal_text(exc), status=400, content_type="text/plain")
+    said = f"Marked {counted(marked, 'surprise')} reviewed." if marked else "Already reviewed."
+    if _is_htmx(request):
+        target = next_url(request) or reverse("review-queue")
+        context = _queue_context(request, QueryDict(urlsplit(target).query))
+        context["group_marked"] = said
+        return render(request, "reviews/queue.html", context)
+    messages.success(request, said)
+    return redirect_to_next(request, "review-queue")
+
+
+@login_required
+@require_POST
 def checkpoint(request: HttpRequest) -> HttpResponse:
     services.review_checkpoint_set(actor=_user(request))
-    messages.success(request, "Review finished: what arrives from now on shows as new.")
+    messages.success(
+        request,
+        "Review finished. From now on, overrides logged and surprises that happen "
+        "after this moment are marked New.",
+    )
     return redirect("review-queue")
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, OperationalError, transaction
 
+from icpsite.numbers import count
 from icpsite.text import text_problem
 from profiles.models import Trait, User
 from profiles.selectors import trait_criterion_list
@@ -57,8 +58,8 @@ def _text_errors(**texts: str | None) -> dict[str, list[str]]:
     return errors
 
 
-def _holding(count: int, key: str) -> str:
-    return f"{count:,} account{' holds' if count == 1 else 's hold'} a value for {key}"
+def _holding(n: int, key: str) -> str:
+    return f"{count(n)} account{' holds' if n == 1 else 's hold'} a value for {key}"
 
 
 def _versions_testing(trait: Trait) -> list[str]:

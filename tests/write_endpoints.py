@@ -94,12 +94,14 @@ def world(
     ops_manager: User,
     outsider: User,
 ) -> World:
-    """icp: v1 live over two scored accounts, v2 in review with every
-    sign-off, a pending override and an open check-in; seg: a v1 draft;
+    """icp: v1 live over two scored accounts (Acme, tier A, lost a deal: a
+    surprise), v2 in review with every sign-off, a pending override and an
+    open check-in; seg: a v1 draft;
     calm: a live v1 and nothing open; seats: a trait nothing holds yet."""
     acme = AccountFactory.create(name="Acme", external_id="acme", employees=450, has_revops=True)
     tiny = AccountFactory.create(name="Tiny", external_id="tiny", employees=150, has_revops=True)
     live = approved_version(icp, 1, [200, 2000])
+    DealFactory.create(external_id="opp-lost", account=acme, status="lost")
     run_all(scoring_services.run_create(profile=icp, version=live, actor=ops_manager))
     review = profile_services.version_start_draft(actor=marketer, profile=icp)
     review = profile_services.version_submit(actor=marketer, version=review)
@@ -341,6 +343,12 @@ UI_CASES = [
         lambda w: "/reviews/marks/",
         PEOPLE,
         lambda w: {"kind": "override", "object_id": w.override.pk},
+    ),
+    ui(
+        "mark a group of surprises reviewed",
+        lambda w: "/reviews/marks/surprises/",
+        PEOPLE,
+        lambda w: {"kind": "lost"},
     ),
     ui("finish a review", lambda w: "/reviews/checkpoint/", PEOPLE),
     ui(

@@ -1,31 +1,26 @@
-"""Figures as people read them: rates as percent, money without cents, and
-what a drift check measured when it opened a check-in."""
+"""Filters of the reviews pages: what a drift check measured when it opened
+a check-in, and the reviews figures' old number filter names, kept for
+templates that still load them (each is the built-in number filter of the
+same rule, icpsite.numbers; new templates use `count`, `money`, `percent`
+and `ratio` without a load)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django import template
 
+from icpsite import numbers
 from reviews.drift import signal_facts, signal_line
 from reviews.models import CheckIn
 
 register = template.Library()
 
-
-@register.filter
-def pct(rate: float | None) -> str:
-    return "\u2013" if rate is None else f"{round(rate * 100)}%"
+register.filter("pct", numbers.percent)
+register.filter("lift", numbers.ratio)
 
 
 @register.filter
-def money(amount: Decimal | None) -> str:
-    return "\u2013" if amount is None else f"{amount:,.0f}"
-
-
-@register.filter
-def lift(value: float | None) -> str:
-    return "\u2013" if value is None else f"{value:.2f}\u00d7"
+def money(amount: object, currency: str | None = "") -> str:
+    return numbers.money(amount, currency)
 
 
 @register.filter

@@ -22,6 +22,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Manager, Model
 
+from icpsite.numbers import count
 from profiles.models import User
 from scoring import sql
 from scoring.ingest.rows import RowInvalidError, is_empty
@@ -99,12 +100,12 @@ class ImportReport:
         return len({e.row for e in self.errors})
 
     def summary(self) -> str:
-        parts = [f"{self.created} created", f"{self.updated} updated"]
-        parts.append(f"{self.unchanged} unchanged")
+        parts = [f"{count(self.created)} created", f"{count(self.updated)} updated"]
+        parts.append(f"{count(self.unchanged)} unchanged")
         if self.blank:
-            parts.append(f"{self.blank} blank skipped")
+            parts.append(f"{count(self.blank)} blank skipped")
         if self.errors:
-            parts.append(f"{self.bad_rows} with errors")
+            parts.append(f"{count(self.bad_rows)} with errors")
         head = "Imported" if self.written or not self.errors else "Nothing imported"
         return f"{head}: {', '.join(parts)}."
 

@@ -67,7 +67,7 @@ def test_a_hubspot_deals_export_is_mapped_imported_and_shown_on_the_account(
     expect(rows).to_have_count(4)  # the header and three deals
     expect(rows.nth(1)).to_contain_text("Northwind Analytics - seat expansion")
     expect(rows.nth(1)).to_contain_text("Expansion")
-    expect(rows.nth(1)).to_contain_text("35,000.00 USD")
+    expect(rows.nth(1)).to_contain_text("35,000 USD")
     expect(rows.nth(3)).to_contain_text("Won")
 
 

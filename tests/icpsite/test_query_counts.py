@@ -40,7 +40,7 @@ SCORES_FEED_QUERIES = 7
 # The accounts' outcome fields are their outcome deals', read in one query per page.
 ACCOUNT_SYNC_LIST_QUERIES = 5
 VERSION_PAGE_QUERIES = 25
-REVIEW_QUEUE_QUERIES = 14
+REVIEW_QUEUE_QUERIES = 15  # with a page of surprise entries, one more: their outcomes
 CHECKIN_PAGE_QUERIES = 26
 TRAIT_LIST_QUERIES = 3
 

@@ -76,7 +76,7 @@ def test_the_account_page_lists_its_deals_newest_first_in_a_table(
     assert '<th scope="col" class="num">Amount</th>' in table
     assert '<th scope="row">Acme seats</th>' in table
     assert "1,234,567.50" in table
-    assert "48,000.00 EUR" in table
+    assert "48,000 EUR" in table
     for words in ("New business", "Expansion", "Renewal"):
         assert f"<td>{words}</td>" in table
     assert '<span class="status status-lost">Lost</span>' in table

@@ -278,7 +278,7 @@ def test_a_20000_row_file_imports_through_the_task_and_is_scored(
     assert Account.objects.count() == 20_005
     assert AccountScore.objects.filter(run=run).count() == 20_005
     content = client.get(response["Location"]).content.decode()
-    assert "Imported: 19999 created, 0 updated, 1 unchanged." in content
+    assert "Imported: 19,999 created, 0 updated, 1 unchanged." in content
     assert "20,000 rows read, 0 with errors." in content
 
 
@@ -379,7 +379,7 @@ def test_the_command_shows_a_progress_line_and_then_the_counts(tmp_path: Any) ->
     path.write_bytes(csv_file(BATCH_SIZE + 5))
     out, err = io.StringIO(), io.StringIO()
     call_command("import_accounts", str(path), "--progress", stdout=out, stderr=err)
-    assert out.getvalue() == f"Imported: {BATCH_SIZE + 5} created, 0 updated, 0 unchanged.\n"
+    assert out.getvalue() == f"Imported: {BATCH_SIZE + 5:,} created, 0 updated, 0 unchanged.\n"
     shown = err.getvalue()
     assert "\rChecking rows: 1,000 read, 0 with errors" in shown
     assert f"\rStoring: [{'#' * 30}] 100%  1,005/1,005 accounts" in shown
