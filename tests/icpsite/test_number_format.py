@@ -145,10 +145,16 @@ def test_the_queue_groups_its_counts_and_writes_amounts_with_their_currency(
 
 
 def test_a_check_in_groups_its_counts(client: Client, manager: User, icp: Profile) -> None:
+    # Held, so the page shows the agenda as recorded (an open one is worked out live).
+    held_at = timezone.now()
     checkin = CheckIn.objects.create(
         profile=icp,
         kind="scheduled",
         due_on=date(2026, 1, 5),
+        outcome="no_change",
+        closed_by=manager,
+        closed_at=held_at,
+        agenda_at=held_at,
         agenda={
             "overrides": {
                 "total": 1500,
