@@ -12,6 +12,8 @@ timings (the best is the steadier figure on a shared machine) of:
   validation   the outcome validation figures, live beside the draft
   drift        both drift checks of the current run
   surprises    the review queue's surprises: their count and first page
+  lift         attribute lift of every attribute over the default window
+               (reviews.suggestions)
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ def main() -> None:
     from reviews.drift import drift_signals
     from reviews.evidence import evidence_for, validation_for
     from reviews.selectors import queue_surprises
+    from reviews.suggestions.lift import lift_for
     from scoring.models import Account, Deal, ScoringRun
 
     run = ScoringRun.objects.select_related("version").get(
@@ -99,6 +102,7 @@ def main() -> None:
         "validation": lambda: validation_for(run=run, draft=draft),
         "drift": lambda: drift_signals(run=run),
         "surprises": surprises,
+        "lift": lambda: lift_for(profile=run.profile),
     }
     for label, work in figures.items():
         best, median = timed(args.tries, work)
