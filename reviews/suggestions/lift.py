@@ -37,7 +37,17 @@ from functools import cached_property
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Case, CharField, F, IntegerField, Q, QuerySet, TextField, Value, When
+from django.db.models import (
+    Case,
+    CharField,
+    DecimalField,
+    F,
+    IntegerField,
+    QuerySet,
+    TextField,
+    Value,
+    When,
+)
 from django.db.models.fields.json import KT
 
 from profiles.attributes import Attribute, AttrType, Operator
@@ -51,11 +61,12 @@ from reviews.suggestions.window import Window, window_for
 from scoring.engine import Rule
 from scoring.expressions import known, matched, operand_of
 from scoring.models import Account
-from scoring.sql import Sql, fetchall, fetchone, of, scratch
+from scoring.sql import Sql, fetchall, fetchone, name, of, scratch
 
 UNKNOWN = "unknown"
 YES, NO = "true", "false"
 _CENT = Decimal("0.01")
+_NUMBER: DecimalField[Decimal, Decimal] = DecimalField(max_digits=38, decimal_places=10)
 
 
 def _int(value: Any) -> int:
@@ -185,8 +196,11 @@ def lift_for(
     start, end = moment(window.start), moment(window.end)
     with scratch(sql.account_outcomes(profile.pk, start, end)) as outcomes:
         base = Outcomes.from_row(fetchone(sql.base_outcomes(outcomes)) or [None] * 9)
-        grouping = _Grouping(outcomes, base, min_deals)
-        results = [grouping.lift(attribute) for attribute in attributes]
+        # The accounts are read once, for every attribute at a time.
+        facts = sql.among(of(_facts(attributes)), sql.outcome_accounts(outcomes))
+        with scratch(facts) as facts_table:
+            grouping = _Grouping(outcomes, facts_table, base, min_deals)
+            results = [grouping.lift(i, attribute) for i, attribute in enumerate(attributes)]
     return Lift(profile, window, min_deals, base, results)
 
 
@@ -213,29 +227,71 @@ def _spelling(attribute: Attribute) -> Any:
     return KT(f"traits__{attribute.key}") if attribute.is_trait else F(attribute.key)
 
 
-def _accounts() -> QuerySet[Account]:
-    return Account.objects.order_by()
+def _column(i: int) -> str:
+    """The facts table's column of the i-th attribute."""
+    return f"a{i}"
+
+
+def _spelled(i: int) -> str:
+    """The facts table's column of the i-th attribute's spelling (categories)."""
+    return f"s{i}"
+
+
+def _facts(attributes: Sequence[Attribute]) -> QuerySet[Any, Any]:
+    """Per account, a column per attribute holding what its values are
+    grouped by: a category's canonical value, "true" or "false", a number's
+    value as criteria compare it (NULL when unknown), or whether a list
+    attribute has items (1 or 0, the items come from `list_index`); and each
+    category's spelling."""
+    columns: dict[str, Any] = {}
+    for i, attribute in enumerate(attributes):
+        column = _column(i)
+        if attribute.type == AttrType.NUMBER:
+            rule = _rule(attribute, Operator.GTE, 0)
+            columns[column] = Case(
+                When(known(rule), then=operand_of(rule)), default=Value(None), output_field=_NUMBER
+            )
+        elif attribute.type == AttrType.CATEGORY:
+            rule = _rule(attribute, Operator.EQ, "")
+            columns[column] = Case(
+                When(known(rule), then=operand_of(rule)),
+                default=Value(None),
+                output_field=TextField(),
+            )
+            columns[_spelled(i)] = _spelling(attribute)
+        elif attribute.type == AttrType.LIST:
+            rule = _rule(attribute, Operator.CONTAINS_ANY, [])
+            columns[column] = Case(
+                When(known(rule), then=Value(1)), default=Value(0), output_field=IntegerField()
+            )
+        else:
+            columns[column] = Case(
+                When(matched(_rule(attribute, Operator.IS_TRUE)), then=Value(YES)),
+                When(matched(_rule(attribute, Operator.IS_FALSE)), then=Value(NO)),
+                default=Value(None),
+                output_field=CharField(),
+            )
+    lists = any(a.type == AttrType.LIST for a in attributes)
+    fields = ["id", *(["list_index"] if lists else []), *columns]
+    return Account.objects.order_by().annotate(**columns).values(*fields)
 
 
 class _Grouping:
-    """Groups the outcomes table's accounts by each attribute's values."""
+    """Groups the outcomes table's accounts by each attribute's values,
+    read from the facts table (see _facts)."""
 
-    def __init__(self, outcomes: Sql, base: Outcomes, min_deals: int) -> None:
-        self.outcomes, self.base, self.min_deals = outcomes, base, min_deals
+    def __init__(self, outcomes: Sql, facts: Sql, base: Outcomes, min_deals: int) -> None:
+        self.outcomes, self.facts, self.base, self.min_deals = outcomes, facts, base, min_deals
 
-    def among(self, accounts: QuerySet[Any, Any], *, closed_only: bool = False) -> Sql:
-        """The SELECT of `accounts` narrowed to those in the outcomes table
-        (those that closed a deal in the window, when `closed_only`)."""
-        return sql.among(of(accounts), sql.outcome_accounts(self.outcomes, closed_only=closed_only))
-
-    def lift(self, attribute: Attribute) -> AttributeLift:
+    def lift(self, i: int, attribute: Attribute) -> AttributeLift:
+        column = name(_column(i))
         if attribute.type == AttrType.NUMBER:
-            return self._numbers(attribute)
+            return self._numbers(attribute, column)
         if attribute.type == AttrType.CATEGORY:
-            return self._categories(attribute)
+            return self._categories(attribute, column, name(_spelled(i)))
         if attribute.type == AttrType.LIST:
-            return self._items(attribute)
-        return self._yes_no(attribute)
+            return self._items(attribute, column)
+        return self._yes_no(attribute, column)
 
     def _sums(self, keyed: Sql) -> dict[Any, Outcomes]:
         return {
@@ -271,81 +327,30 @@ class _Grouping:
         values = [self._value(key, labels.get(key, key), sums[key]) for key in known_values]
         return values + self._unknown(sums)
 
-    def _categories(self, attribute: Attribute) -> AttributeLift:
-        rule = _rule(attribute, Operator.EQ, "")
-        value = Case(
-            When(known(rule), then=operand_of(rule)), default=Value(None), output_field=TextField()
-        )
-        keyed = _accounts().annotate(value=value)
-        sums = self._sums(of(keyed.values("id", "value")))
-        spelled = keyed.annotate(spelling=_spelling(attribute)).values("id", "value", "spelling")
-        labels: dict[Any, str] = dict(fetchall(sql.spellings(self.among(spelled))))
+    def _categories(self, attribute: Attribute, column: Sql, spelled: Sql) -> AttributeLift:
+        sums = self._sums(sql.facts_column(self.facts, column))
+        labels: dict[Any, str] = dict(fetchall(sql.spellings(self.facts, column, spelled)))
         return AttributeLift(attribute, self._by_deals(sums, labels))
 
-    def _items(self, attribute: Attribute) -> AttributeLift:
-        rule = _rule(attribute, Operator.CONTAINS_ANY, [])
-        ids = sql.outcome_accounts(self.outcomes, closed_only=False)
-        without = (
-            _accounts()
-            .exclude(known(rule))
-            .annotate(value=Value(None, output_field=TextField()))
-            .values("id", "value")
-        )
-        keyed = Sql(" UNION ALL ").join(
-            [
-                Sql("SELECT id, value FROM (") + sql.list_items(ids, attribute.key) + Sql(") i"),
-                Sql("SELECT id, value FROM (") + self.among(without) + Sql(") u"),
-            ]
-        )
+    def _items(self, attribute: Attribute, column: Sql) -> AttributeLift:
+        keyed = sql.list_items(self.facts, column, attribute.key)
         return AttributeLift(attribute, self._by_deals(self._sums(keyed)))
 
-    def _yes_no(self, attribute: Attribute) -> AttributeLift:
-        value = Case(
-            When(matched(_rule(attribute, Operator.IS_TRUE)), then=Value(YES)),
-            When(matched(_rule(attribute, Operator.IS_FALSE)), then=Value(NO)),
-            default=Value(None),
-            output_field=CharField(),
-        )
-        sums = self._sums(of(_accounts().annotate(value=value).values("id", "value")))
+    def _yes_no(self, attribute: Attribute, column: Sql) -> AttributeLift:
+        sums = self._sums(sql.facts_column(self.facts, column))
         values = [
             self._value(key, label, sums.get(key, Outcomes()))
             for key, label in ((YES, "yes"), (NO, "no"))
         ]
         return AttributeLift(attribute, values + self._unknown(sums))
 
-    def _buckets(self, attribute: Attribute, has_value: Q) -> list[Bucket]:
-        """Readable buckets for the values of the accounts that closed a
-        deal in the window (see buckets.py)."""
-        valued = (
-            _accounts()
-            .filter(has_value)
-            .annotate(value=operand_of(_rule(attribute, Operator.GTE, 0)))
-            .values("id", "value")
-        )
-        least = [
-            Decimal(str(low))
-            for _tile, low in fetchall(
-                sql.quantile_cuts(self.among(valued, closed_only=True), QUANTILES)
-            )
-        ]
-        if not least:
-            return buckets([])
-        return buckets(bucket_edges(least[1:], least[0]))
-
-    def _numbers(self, attribute: Attribute) -> AttributeLift:
-        has_value = known(_rule(attribute, Operator.GTE, 0))
-        ranges = self._buckets(attribute, has_value)
-        whens = [
-            When(matched(_rule(attribute, Operator.GTE, b.low)), then=Value(b.index))
-            for b in reversed(ranges)
-            if b.low is not None
-        ]
-        value = Case(
-            *whens,
-            When(has_value, then=Value(0)),
-            default=Value(None),
-            output_field=IntegerField(),
-        )
-        sums = self._sums(of(_accounts().annotate(value=value).values("id", "value")))
+    def _numbers(self, attribute: Attribute, column: Sql) -> AttributeLift:
+        """Readable buckets (buckets.py) cut from the values of the accounts
+        that closed a deal in the window."""
+        cuts = fetchall(sql.quantile_cuts(self.outcomes, self.facts, column, QUANTILES))
+        least = [Decimal(str(low)) for _tile, low in cuts]
+        ranges = buckets(bucket_edges(least[1:], least[0]) if least else [])
+        edges = [(b.index, b.low) for b in ranges if b.low is not None]
+        sums = self._sums(sql.bucketed(self.facts, column, edges))
         values = [self._value(b.label, b.label, sums.get(b.index, Outcomes()), b) for b in ranges]
         return AttributeLift(attribute, values + self._unknown(sums), ranges)

@@ -10,6 +10,8 @@ of those rows by the account's value ("keyed": a SELECT of id, value).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection
@@ -17,7 +19,7 @@ from django.db import connection
 from profiles.attributes import LIST_SEPARATOR
 from reviews.models import NOT_A_FIT_TIER, TIERS, ClaimedTier, Override, OverrideStatus
 from reviews.sql import churned_accounts, churned_inside, customer, per_account_deals
-from scoring.sql import Sql, accounts, integer, sql, table
+from scoring.sql import Sql, integer, sql, table
 
 # A tier's rank: a claim ranking above the tier the score gave claims a higher tier.
 TIER_RANK = {tier: len(TIERS) - i for i, tier in enumerate(TIERS)}
@@ -85,7 +87,7 @@ def account_outcomes(profile_id: int, since: Any, until: Any) -> Sql:
     )
 
 
-def outcome_accounts(outcomes: Sql, *, closed_only: bool) -> Sql:
+def outcome_accounts(outcomes: Sql, *, closed_only: bool = False) -> Sql:
     """The ids of the accounts in the outcomes table (only those that closed
     a deal in the window, when `closed_only`)."""
     where = Sql(" WHERE closed = 1") if closed_only else Sql("")
@@ -120,59 +122,104 @@ def value_outcomes(outcomes: Sql, keyed: Sql) -> Sql:
     )
 
 
-def quantile_cuts(valued: Sql, tiles: int) -> Sql:
-    """(tile, least value) of `valued` (a SELECT of one column, value) cut
-    into `tiles` groups of nearly equal size in value order."""
+# --- Keyed by one attribute, from the facts table (lift._facts) ---------------------
+
+
+def facts_column(facts: Sql, column: Sql) -> Sql:
+    """(id, value) with the value the facts table holds in `column`."""
+    return sql("SELECT id, {column} AS value FROM {facts}", column=column, facts=facts)
+
+
+def quantile_cuts(outcomes: Sql, facts: Sql, column: Sql, tiles: int) -> Sql:
+    """(tile, least value) of the known values in `column` of the accounts
+    that closed a deal in the window, cut into `tiles` groups of nearly
+    equal size in value order."""
     return sql(
-        "SELECT tile, MIN(value) FROM (SELECT value, NTILE({tiles}) OVER (ORDER BY value) AS tile "
-        "FROM ({valued}) x) t GROUP BY tile ORDER BY tile",
+        "SELECT tile, MIN(value) FROM (SELECT f.{column} AS value, "
+        "NTILE({tiles}) OVER (ORDER BY f.{column}) AS tile FROM {facts} f "
+        "JOIN {o} o ON o.account_id = f.id WHERE o.closed = 1 AND f.{column} IS NOT NULL) t "
+        "GROUP BY tile ORDER BY tile",
+        column=column,
         tiles=integer(tiles),
-        valued=valued,
+        facts=facts,
+        o=outcomes,
     )
 
 
-def spellings(spelled: Sql) -> Sql:
-    """(value, its most common spelling) over `spelled` (a SELECT of id,
-    value, spelling); ties go to the spelling that sorts first."""
+def bucketed(facts: Sql, column: Sql, edges: Sequence[tuple[int, Decimal]]) -> Sql:
+    """(id, bucket) for the number in `column`: the index of the highest
+    edge (index, low) it is at least, 0 below them all, NULL when unknown.
+    "At least" compares as the scoring engine's `gte` does, as decimals."""
+    whens = Sql(" ").join(
+        sql(
+            "WHEN {column} >= CAST({low} AS NUMERIC) THEN {index}",
+            column=column,
+            low=str(low),
+            index=integer(index),
+        )
+        for index, low in sorted(edges, reverse=True)
+    )
     return sql(
-        "SELECT value, spelling FROM (SELECT value, spelling, ROW_NUMBER() OVER "
-        "(PARTITION BY value ORDER BY COUNT(*) DESC, spelling) AS r "
-        "FROM ({spelled}) s WHERE value IS NOT NULL GROUP BY value, spelling) w WHERE r = 1",
-        spelled=spelled,
+        "SELECT id, CASE {whens} WHEN {column} IS NOT NULL THEN 0 END AS value FROM {facts}",
+        whens=whens,
+        column=column,
+        facts=facts,
     )
 
 
-def list_items(ids: Sql, key: str) -> Sql:
-    """(id, value) for every item of list attribute `key` the accounts `ids`
-    selects hold, each item once per account, as the list index holds it
-    ("|key:item|", canonical form, see scoring.models.list_index_for)."""
+def spellings(facts: Sql, column: Sql, spelled: Sql) -> Sql:
+    """(value, its most common spelling) of the category in `column`, its
+    spelling in `spelled`; ties go to the spelling that sorts first."""
+    return sql(
+        "SELECT value, spelling FROM (SELECT {column} AS value, {spelled} AS spelling, "
+        "ROW_NUMBER() OVER (PARTITION BY {column} ORDER BY COUNT(*) DESC, {spelled}) AS r "
+        "FROM {facts} WHERE {column} IS NOT NULL GROUP BY {column}, {spelled}) w WHERE r = 1",
+        column=column,
+        spelled=spelled,
+        facts=facts,
+    )
+
+
+def list_items(facts: Sql, column: Sql, key: str) -> Sql:
+    """(id, value) for every item of list attribute `key` each account of
+    the facts table holds, each item once per account, as the list index
+    holds it ("|key:item|", canonical form, see scoring.models.list_index_for);
+    and (id, NULL) for the accounts without any (`column` is 0)."""
     prefix = f"{key}:"
     start = integer(len(prefix) + 1)
+    length = integer(len(prefix))
     if connection.vendor == "postgresql":
-        return sql(
-            "SELECT a.id, substr(i.item, {start}) AS value FROM {accounts} a "
-            "CROSS JOIN LATERAL unnest(string_to_array(a.list_index, {separator})) AS i(item) "
-            "WHERE a.id IN ({ids}) AND substr(i.item, 1, {length}) = {prefix}",
+        items = sql(
+            "SELECT f.id, substr(i.item, {start}) AS value FROM {facts} f "
+            "CROSS JOIN LATERAL unnest(string_to_array(f.list_index, {separator})) AS i(item) "
+            "WHERE f.{column} = 1 AND substr(i.item, 1, {length}) = {prefix}",
             start=start,
-            accounts=accounts(),
+            facts=facts,
             separator=LIST_SEPARATOR,
-            ids=ids,
-            length=integer(len(prefix)),
+            column=column,
+            length=length,
             prefix=prefix,
         )
-    # SQLite splits no strings: a recursive query takes one item at a time.
+    else:
+        # SQLite splits no strings: a recursive query takes one item at a time.
+        items = sql(
+            "WITH RECURSIVE parts(id, rest, item) AS ("
+            "SELECT id, substr(list_index, 2), NULL FROM {facts} WHERE {column} = 1 "
+            "UNION ALL SELECT id, substr(rest, instr(rest, {separator}) + 1), "
+            "substr(rest, 1, instr(rest, {separator}) - 1) FROM parts WHERE rest <> '') "
+            "SELECT id, substr(item, {start}) AS value FROM parts "
+            "WHERE substr(item, 1, {length}) = {prefix}",
+            facts=facts,
+            column=column,
+            separator=LIST_SEPARATOR,
+            start=start,
+            length=length,
+            prefix=prefix,
+        )
     return sql(
-        "WITH RECURSIVE parts(id, rest, item) AS ("
-        "SELECT a.id, substr(a.list_index, 2), NULL FROM {accounts} a "
-        "WHERE a.id IN ({ids}) AND a.list_index <> '' "
-        "UNION ALL SELECT id, substr(rest, instr(rest, {separator}) + 1), "
-        "substr(rest, 1, instr(rest, {separator}) - 1) FROM parts WHERE rest <> '') "
-        "SELECT id, substr(item, {start}) AS value FROM parts "
-        "WHERE substr(item, 1, {length}) = {prefix}",
-        accounts=accounts(),
-        ids=ids,
-        separator=LIST_SEPARATOR,
-        start=start,
-        length=integer(len(prefix)),
-        prefix=prefix,
+        "SELECT id, value FROM ({items}) i UNION ALL "
+        "SELECT id, NULL AS value FROM {facts} WHERE {column} = 0",
+        items=items,
+        facts=facts,
+        column=column,
     )
