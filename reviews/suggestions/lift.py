@@ -23,9 +23,12 @@ value form an "unknown" row. An account's outcome fields are its outcome
 deal (scoring.ingest.outcomes), so accounts whose CRM sends no deals count
 through those.
 
-All of it in the database: one statement gathers each account's outcomes
-once into a scratch table, then each attribute is one GROUP BY over it
-(two for numbers and categories: the bucket edges, the spellings).
+All of it in the database: one statement gathers the outcomes of each
+account that has any into a scratch table, a second reads those accounts
+once for every attribute's grouping value into another (`_facts`), and each
+attribute is then one GROUP BY over the two (plus one statement for a
+number's bucket edges or a category's spellings). Nothing is read account
+by account, and the work grows with the deals, not with the account base.
 """
 
 from __future__ import annotations

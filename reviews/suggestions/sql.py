@@ -2,10 +2,12 @@
 scoring.sql's `sql()` under its rules (names and integers in the text,
 every other value a parameter).
 
-The work is two steps. `account_outcomes` reads the deals, churn and
-accepted overrides once, into one row per account that has any of them in
-the window (a scratch table, `o` below). Each attribute is then one GROUP BY
-of those rows by the account's value ("keyed": a SELECT of id, value).
+The work is three steps. `account_outcomes` reads the deals, churn and
+accepted overrides once, into one row per account that has any of them (a
+scratch table, `o` below). Those accounts' grouping values, a column per
+attribute, go into a second (the "facts" table, see lift._facts). Each
+attribute is then one GROUP BY of the outcomes by a value from the facts
+("keyed": a SELECT of id, value).
 """
 
 from __future__ import annotations
