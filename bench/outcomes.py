@@ -14,6 +14,8 @@ timings (the best is the steadier figure on a shared machine) of:
   surprises    the review queue's surprises: their count and first page
   entries      the queue's surprises by account and kind: count and first page
   kinds        each kind of surprise this week against its usual week
+  lift         attribute lift of every attribute over the default window
+               (reviews.suggestions)
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ def main() -> None:
         surprise_kinds,
         surprise_window_start,
     )
+    from reviews.suggestions.lift import lift_for
     from scoring.models import Account, Deal, ScoringRun
 
     run = ScoringRun.objects.select_related("version").get(
@@ -113,6 +116,7 @@ def main() -> None:
         "surprises": surprises,
         "entries": entries,
         "kinds": lambda: surprise_kinds(viewer=manager),
+        "lift": lambda: lift_for(profile=run.profile),
     }
     for label, work in figures.items():
         best, median = timed(args.tries, work)

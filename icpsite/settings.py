@@ -364,6 +364,11 @@ REVIEWS_SURPRISE_DAYS = env_int("REVIEWS_SURPRISE_DAYS", 30)
 # before the current one.
 REVIEWS_SURPRISE_USUAL_WEEKS = env_int("REVIEWS_SURPRISE_USUAL_WEEKS", 8)
 REVIEWS_QUEUE_TOP_MOVES = env_int("REVIEWS_QUEUE_TOP_MOVES", 10)
+# Attribute lift (reviews.suggestions, docs/suggestions.md): the closed deals
+# a value needs before its win rate counts as evidence, and how far back the
+# default window reaches at the least.
+REVIEWS_LIFT_MIN_DEALS = env_int("REVIEWS_LIFT_MIN_DEALS", 30)
+REVIEWS_LIFT_MIN_WINDOW_DAYS = env_int("REVIEWS_LIFT_MIN_WINDOW_DAYS", 365)
 # The site's address as people reach it, for links in emails.
 SITE_URL = env_str("SITE_URL", "http://localhost:8000")
 CELERY_BEAT_SCHEDULE.update(

@@ -12,7 +12,7 @@ from typing import Any
 
 from reviews.models import NOT_A_FIT_TIER, ClaimedTier, Override, OverrideStatus, ReviewMark
 from scoring.models import Deal, DealState
-from scoring.sql import Sql, accounts, integer, scores, sql, table
+from scoring.sql import EMPTY, Sql, accounts, integer, scores, sql, table
 
 # A deal's blank currency is the reporting currency: only amounts in it are
 # added up (an amount in another currency is a deal of unknown size).
@@ -43,11 +43,12 @@ def _deals() -> Sql:
     return table(Deal)
 
 
-def _per_account_deals(since: Any, only: Sql | None) -> Sql:
+def per_account_deals(since: Any, only: Sql | None, until: Any = None) -> Sql:
     """Per account with a closed deal (of those `only` selects, all
     without): the deals won and lost since `since`, the won amount in the
     reporting currency and the won deals it is known for, and whether the
-    account ever won a deal (1 or 0)."""
+    account ever won a deal (1 or 0). With `until`, deals closed at or after
+    it are left out altogether (a window that ends before now)."""
     won, lost = DealState.WON.value, DealState.LOST.value
     won_since = sql("d.status = {won} AND d.closed_at >= {since}", won=won, since=since)
     priced = sql(
@@ -62,14 +63,42 @@ def _per_account_deals(since: Any, only: Sql | None) -> Sql:
         "SUM(CASE WHEN {priced} THEN d.amount ELSE 0 END) AS won_amount, "
         "SUM(CASE WHEN {priced} THEN 1 ELSE 0 END) AS won_priced, "
         "MAX(CASE WHEN d.status = {won} THEN 1 ELSE 0 END) AS ever_won "
-        "FROM {deals} d WHERE d.status IN ({won}, {lost}){among} GROUP BY d.account_id",
+        "FROM {deals} d WHERE d.status IN ({won}, {lost}){before}{among} GROUP BY d.account_id",
         won_since=won_since,
         lost=lost,
         since=since,
         priced=priced,
         won=won,
         deals=_deals(),
-        among=Sql("") if only is None else sql(" AND d.account_id IN ({only})", only=only),
+        before=EMPTY if until is None else sql(" AND d.closed_at < {until}", until=until),
+        among=EMPTY if only is None else sql(" AND d.account_id IN ({only})", only=only),
+    )
+
+
+def churned_accounts() -> Sql:
+    """(id, churned_at) of every account that churned."""
+    return sql(
+        "SELECT id, churned_at FROM {accounts} WHERE churned_at IS NOT NULL", accounts=accounts()
+    )
+
+
+def churned_inside(since: Any, until: Any = None) -> Sql:
+    """1 when the account (`c`, a row of churned_accounts) churned inside the
+    window, else 0."""
+    before = EMPTY if until is None else sql(" AND c.churned_at < {until}", until=until)
+    return sql(
+        "CASE WHEN c.churned_at >= {since}{before} THEN 1 ELSE 0 END", since=since, before=before
+    )
+
+
+def customer(since: Any) -> Sql:
+    """1 when the account is a customer in the window, else 0: it won a deal
+    (`d`, a row of per_account_deals) or churned (`c`, a row of
+    churned_accounts), and did not churn before the window."""
+    return sql(
+        "CASE WHEN (d.ever_won = 1 OR c.id IS NOT NULL) "
+        "AND (c.churned_at IS NULL OR c.churned_at >= {since}) THEN 1 ELSE 0 END",
+        since=since,
     )
 
 
@@ -85,20 +114,17 @@ def tier_outcomes(tiering: Sql, since: Any, only: Sql | None) -> Sql:
     (joining every account took about as long again as the rest)."""
     return sql(
         "SELECT t.tier, COUNT(*), SUM(COALESCE(d.won, 0)), SUM(COALESCE(d.lost, 0)), "
-        "SUM(COALESCE(d.won_amount, 0)), "
-        "SUM(CASE WHEN (d.ever_won = 1 OR c.id IS NOT NULL) "
-        "AND (c.churned_at IS NULL OR c.churned_at >= {since}) THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN c.churned_at >= {since} THEN 1 ELSE 0 END), "
+        "SUM(COALESCE(d.won_amount, 0)), SUM({customer}), SUM({churned}), "
         "SUM(COALESCE(d.won_priced, 0)) "
         "FROM ({tiering}) t LEFT JOIN ({per_account}) d ON d.account_id = t.account_id "
-        "LEFT JOIN (SELECT id, churned_at FROM {accounts} WHERE churned_at IS NOT NULL) c "
-        "ON c.id = t.account_id{where} "
+        "LEFT JOIN ({churned_accounts}) c ON c.id = t.account_id{where} "
         "GROUP BY t.tier",
-        since=since,
+        customer=customer(since),
+        churned=churned_inside(since),
         tiering=tiering,
-        per_account=_per_account_deals(since, only),
-        accounts=accounts(),
-        where=Sql("") if only is None else sql(" WHERE t.account_id IN ({only})", only=only),
+        per_account=per_account_deals(since, only),
+        churned_accounts=churned_accounts(),
+        where=EMPTY if only is None else sql(" WHERE t.account_id IN ({only})", only=only),
     )
 
 

@@ -60,9 +60,10 @@ def _decimal(value: Any) -> Value:
     return Value(Decimal(str(value)), output_field=_DECIMAL)
 
 
-def _operand(rule: Rule) -> Any:
+def operand_of(rule: Rule) -> Any:
     """The account's value for the rule, as an expression; a category's in
-    canonical form (NULL for a trait that holds no text)."""
+    canonical form (NULL for a trait that holds no text). What a rule
+    compares, and what attribute lift (reviews.suggestions) groups by."""
     if rule.type == AttrType.CATEGORY:
         if rule.is_trait:
             return KT(f"traits_canonical__{rule.attribute}")
@@ -93,7 +94,7 @@ def known(rule: Rule) -> Q:
     if rule.type == AttrType.BOOLEAN and rule.is_trait:
         trait = f"traits__{rule.attribute}"
         return Q(**{trait: True}) | Q(**{trait: False})
-    operand = _operand(rule)
+    operand = operand_of(rule)
     if rule.type == AttrType.CATEGORY:
         return Q(GreaterThan(operand, ""))
     present = _trait_present(rule) if rule.is_trait else Q()
@@ -110,7 +111,7 @@ def matched(rule: Rule) -> Q:
         if rule.is_trait:
             return Q(**{f"traits__{rule.attribute}": target})
         return Q(Exact(F(rule.attribute), Value(target, output_field=BooleanField())))
-    operand = _operand(rule)
+    operand = operand_of(rule)
     if rule.type == AttrType.CATEGORY:
         choices = Q(In(operand, sorted(rule.compared))) if rule.compared else _NOTHING
         return known(rule) & ~choices if op == Operator.NOT_IN else choices

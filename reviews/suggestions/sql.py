@@ -1,0 +1,227 @@
+"""Every hand-written SQL statement of attribute lift, composed with
+scoring.sql's `sql()` under its rules (names and integers in the text,
+every other value a parameter).
+
+The work is three steps. `account_outcomes` reads the deals, churn and
+accepted overrides once, into one row per account that has any of them (a
+scratch table, `o` below). Those accounts' grouping values, a column per
+attribute, go into a second (the "facts" table, see lift._facts). Each
+attribute is then one GROUP BY of the outcomes by a value from the facts
+("keyed": a SELECT of id, value).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+
+from profiles.attributes import LIST_SEPARATOR
+from reviews.models import NOT_A_FIT_TIER, TIERS, ClaimedTier, Override, OverrideStatus
+from reviews.sql import churned_accounts, churned_inside, customer, per_account_deals
+from scoring.sql import Sql, integer, sql, table
+
+# A tier's rank: a claim ranking above the tier the score gave claims a higher tier.
+TIER_RANK = {tier: len(TIERS) - i for i, tier in enumerate(TIERS)}
+
+
+def _rank(column: Sql) -> Sql:
+    """The rank of the tier in `column` (NULL for no tier)."""
+    whens = Sql(" ").join(
+        sql("WHEN {tier} THEN {rank}", tier=tier, rank=integer(rank))
+        for tier, rank in TIER_RANK.items()
+    )
+    return sql("CASE {column} {whens} END", column=column, whens=whens)
+
+
+def override_claims(profile_id: int, since: Any, until: Any) -> Sql:
+    """Per account: the profile's overrides accepted inside the window that
+    claim a higher tier than the score gave, and those that claim a lower
+    one ("not a fit" claims DQ)."""
+    claimed = sql(
+        "CASE WHEN o.claimed_tier = {not_a_fit} THEN {not_a_fit_tier} ELSE o.claimed_tier END",
+        not_a_fit=ClaimedTier.NOT_A_FIT.value,
+        not_a_fit_tier=NOT_A_FIT_TIER,
+    )
+    claimed_rank, machine_rank = _rank(claimed), _rank(Sql("o.machine_tier"))
+    return sql(
+        "SELECT o.account_id, "
+        "SUM(CASE WHEN {claimed} > {machine} THEN 1 ELSE 0 END) AS claimed_higher, "
+        "SUM(CASE WHEN {claimed} < {machine} THEN 1 ELSE 0 END) AS claimed_lower "
+        "FROM {overrides} o WHERE o.profile_id = {profile} AND o.status = {accepted} "
+        "AND o.reviewed_at >= {since} AND o.reviewed_at < {until} GROUP BY o.account_id",
+        claimed=claimed_rank,
+        machine=machine_rank,
+        overrides=table(Override),
+        profile=profile_id,
+        accepted=OverrideStatus.ACCEPTED.value,
+        since=since,
+        until=until,
+    )
+
+
+def account_outcomes(profile_id: int, since: Any, until: Any) -> Sql:
+    """One row per account with a closed deal (before `until`), a churn or
+    an override accepted in the window: account_id; closed (1 when it closed
+    a deal in the window, else 0); deals won and lost in the window, the won
+    amount in the reporting currency and the won deals it is known for;
+    customer and churned (reviews.sql's definitions, 1 or 0); and the
+    accepted overrides claiming a higher and a lower tier."""
+    return sql(
+        "WITH d AS ({deals}), c AS ({churned_accounts}), v AS ({claims}) "
+        "SELECT e.account_id, "
+        "CASE WHEN COALESCE(d.won, 0) + COALESCE(d.lost, 0) > 0 THEN 1 ELSE 0 END AS closed, "
+        "COALESCE(d.won, 0) AS won, COALESCE(d.lost, 0) AS lost, "
+        "COALESCE(d.won_amount, 0) AS won_amount, COALESCE(d.won_priced, 0) AS won_priced, "
+        "{customer} AS customer, {churned} AS churned, "
+        "COALESCE(v.claimed_higher, 0) AS claimed_higher, "
+        "COALESCE(v.claimed_lower, 0) AS claimed_lower "
+        "FROM (SELECT account_id FROM d UNION SELECT id FROM c UNION SELECT account_id FROM v) e "
+        "LEFT JOIN d ON d.account_id = e.account_id LEFT JOIN c ON c.id = e.account_id "
+        "LEFT JOIN v ON v.account_id = e.account_id",
+        deals=per_account_deals(since, None, until),
+        churned_accounts=churned_accounts(),
+        claims=override_claims(profile_id, since, until),
+        customer=customer(since),
+        churned=churned_inside(since, until),
+    )
+
+
+def outcome_accounts(outcomes: Sql, *, closed_only: bool = False) -> Sql:
+    """The ids of the accounts in the outcomes table (only those that closed
+    a deal in the window, when `closed_only`)."""
+    where = Sql(" WHERE closed = 1") if closed_only else Sql("")
+    return sql("SELECT account_id FROM {o}{where}", o=outcomes, where=where)
+
+
+def among(select: Sql, ids: Sql) -> Sql:
+    """The rows of `select` (which has an id column) whose id `ids` selects."""
+    return sql("SELECT * FROM ({select}) r WHERE r.id IN ({ids})", select=select, ids=ids)
+
+
+_SUMS = Sql(
+    "SUM(o.closed), SUM(o.won), SUM(o.lost), SUM(o.won_amount), SUM(o.won_priced), "
+    "SUM(o.customer), SUM(o.churned), SUM(o.claimed_higher), SUM(o.claimed_lower)"
+)
+
+
+def base_outcomes(outcomes: Sql) -> Sql:
+    """The sums over every account in the outcomes table (the base rates)."""
+    return sql("SELECT {sums} FROM {o} o", sums=_SUMS, o=outcomes)
+
+
+def value_outcomes(outcomes: Sql, keyed: Sql) -> Sql:
+    """Per value of `keyed` (a SELECT of id, value; an account may have
+    several values, or a NULL one): the sums over its accounts' outcomes."""
+    return sql(
+        "SELECT k.value, {sums} FROM {o} o JOIN ({keyed}) k ON k.id = o.account_id "
+        "GROUP BY k.value",
+        sums=_SUMS,
+        o=outcomes,
+        keyed=keyed,
+    )
+
+
+# --- Keyed by one attribute, from the facts table (lift._facts) ---------------------
+
+
+def facts_column(facts: Sql, column: Sql) -> Sql:
+    """(id, value) with the value the facts table holds in `column`."""
+    return sql("SELECT id, {column} AS value FROM {facts}", column=column, facts=facts)
+
+
+def quantile_cuts(outcomes: Sql, facts: Sql, column: Sql, tiles: int) -> Sql:
+    """(tile, least value) of the known values in `column` of the accounts
+    that closed a deal in the window, cut into `tiles` groups of nearly
+    equal size in value order."""
+    return sql(
+        "SELECT tile, MIN(value) FROM (SELECT f.{column} AS value, "
+        "NTILE({tiles}) OVER (ORDER BY f.{column}) AS tile FROM {facts} f "
+        "JOIN {o} o ON o.account_id = f.id WHERE o.closed = 1 AND f.{column} IS NOT NULL) t "
+        "GROUP BY tile ORDER BY tile",
+        column=column,
+        tiles=integer(tiles),
+        facts=facts,
+        o=outcomes,
+    )
+
+
+def bucketed(facts: Sql, column: Sql, edges: Sequence[tuple[int, Decimal]]) -> Sql:
+    """(id, bucket) for the number in `column`: the index of the highest
+    edge (index, low) it is at least, 0 below them all, NULL when unknown.
+    "At least" compares as the scoring engine's `gte` does, as decimals."""
+    whens = Sql(" ").join(
+        sql(
+            "WHEN {column} >= CAST({low} AS NUMERIC) THEN {index}",
+            column=column,
+            low=str(low),
+            index=integer(index),
+        )
+        for index, low in sorted(edges, reverse=True)
+    )
+    return sql(
+        "SELECT id, CASE {whens} WHEN {column} IS NOT NULL THEN 0 END AS value FROM {facts}",
+        whens=whens,
+        column=column,
+        facts=facts,
+    )
+
+
+def spellings(facts: Sql, column: Sql, spelled: Sql) -> Sql:
+    """(value, its most common spelling) of the category in `column`, its
+    spelling in `spelled`; ties go to the spelling that sorts first."""
+    return sql(
+        "SELECT value, spelling FROM (SELECT {column} AS value, {spelled} AS spelling, "
+        "ROW_NUMBER() OVER (PARTITION BY {column} ORDER BY COUNT(*) DESC, {spelled}) AS r "
+        "FROM {facts} WHERE {column} IS NOT NULL GROUP BY {column}, {spelled}) w WHERE r = 1",
+        column=column,
+        spelled=spelled,
+        facts=facts,
+    )
+
+
+def list_items(facts: Sql, column: Sql, key: str) -> Sql:
+    """(id, value) for every item of list attribute `key` each account of
+    the facts table holds, each item once per account, as the list index
+    holds it ("|key:item|", canonical form, see scoring.models.list_index_for);
+    and (id, NULL) for the accounts without any (`column` is 0)."""
+    prefix = f"{key}:"
+    start = integer(len(prefix) + 1)
+    length = integer(len(prefix))
+    if connection.vendor == "postgresql":
+        items = sql(
+            "SELECT f.id, substr(i.item, {start}) AS value FROM {facts} f "
+            "CROSS JOIN LATERAL unnest(string_to_array(f.list_index, {separator})) AS i(item) "
+            "WHERE f.{column} = 1 AND substr(i.item, 1, {length}) = {prefix}",
+            start=start,
+            facts=facts,
+            separator=LIST_SEPARATOR,
+            column=column,
+            length=length,
+            prefix=prefix,
+        )
+    else:
+        # SQLite splits no strings: a recursive query takes one item at a time.
+        items = sql(
+            "WITH RECURSIVE parts(id, rest, item) AS ("
+            "SELECT id, substr(list_index, 2), NULL FROM {facts} WHERE {column} = 1 "
+            "UNION ALL SELECT id, substr(rest, instr(rest, {separator}) + 1), "
+            "substr(rest, 1, instr(rest, {separator}) - 1) FROM parts WHERE rest <> '') "
+            "SELECT id, substr(item, {start}) AS value FROM parts "
+            "WHERE substr(item, 1, {length}) = {prefix}",
+            facts=facts,
+            column=column,
+            separator=LIST_SEPARATOR,
+            start=start,
+            length=length,
+            prefix=prefix,
+        )
+    return sql(
+        "SELECT id, value FROM ({items}) i UNION ALL "
+        "SELECT id, NULL AS value FROM {facts} WHERE {column} = 0",
+        items=items,
+        facts=facts,
+        column=column,
+    )
