@@ -82,10 +82,10 @@ class Timeline:
 @contextmanager
 def dated(at: datetime) -> Iterator[None]:
     """Date the rows written inside the block (of the STAMPED models) to `at`."""
-    marks = {model: model.objects.aggregate(m=Max("pk"))["m"] or 0 for model, _ in STAMPED}
+    marks = {model: model._default_manager.aggregate(m=Max("pk"))["m"] or 0 for model, _ in STAMPED}
     yield
     for model, fields in STAMPED:
-        model.objects.filter(pk__gt=marks[model]).update(**dict.fromkeys(fields, at))
+        model._default_manager.filter(pk__gt=marks[model]).update(**dict.fromkeys(fields, at))
 
 
 def version_dated(version: ProfileVersion, **times: datetime) -> ProfileVersion:
