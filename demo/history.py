@@ -21,8 +21,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
-from django.db.models import Max, Model
+from django.db.models import Manager, Max
 from django.utils import timezone
 
 from profiles.models import Comment, Criterion, Profile, ProfileVersion, SignOff, VersionEvent
@@ -39,13 +40,13 @@ NEXT_CHECKIN_IN_DAYS = 10
 RUN_TAKES = timedelta(minutes=4)
 
 # Rows a service writes with an automatic creation time, and those times.
-STAMPED: list[tuple[type[Model], tuple[str, ...]]] = [
-    (VersionEvent, ("created_at",)),
-    (Comment, ("created_at",)),
-    (SignOff, ("created_at",)),
-    (Criterion, ("created_at", "updated_at")),
-    (Notification, ("created_at",)),
-    (CheckIn, ("created_at",)),
+STAMPED: list[tuple[Manager[Any], tuple[str, ...]]] = [
+    (VersionEvent.objects, ("created_at",)),
+    (Comment.objects, ("created_at",)),
+    (SignOff.objects, ("created_at",)),
+    (Criterion.objects, ("created_at", "updated_at")),
+    (Notification.objects, ("created_at",)),
+    (CheckIn.objects, ("created_at",)),
 ]
 
 
@@ -82,10 +83,10 @@ class Timeline:
 @contextmanager
 def dated(at: datetime) -> Iterator[None]:
     """Date the rows written inside the block (of the STAMPED models) to `at`."""
-    marks = {model: model._default_manager.aggregate(m=Max("pk"))["m"] or 0 for model, _ in STAMPED}
+    marks = [rows.aggregate(m=Max("pk"))["m"] or 0 for rows, _ in STAMPED]
     yield
-    for model, fields in STAMPED:
-        model._default_manager.filter(pk__gt=marks[model]).update(**dict.fromkeys(fields, at))
+    for (rows, fields), mark in zip(STAMPED, marks, strict=True):
+        rows.filter(pk__gt=mark).update(**dict.fromkeys(fields, at))
 
 
 def version_dated(version: ProfileVersion, **times: datetime) -> ProfileVersion:

@@ -4,6 +4,7 @@ drift check-in with its figures and surprises this week."""
 
 from datetime import timedelta
 from io import StringIO
+from itertools import pairwise
 
 import pytest
 from django.core.management import call_command
@@ -35,7 +36,7 @@ def test_versions_were_approved_months_apart_each_after_its_sign_offs(demo: None
     assert 430 <= approved[0] <= 470  # about fifteen months
     assert 220 <= approved[1] <= 270  # about eight months
     assert 50 <= approved[2] <= 90  # about two months
-    for older, newer in zip(versions[:2], versions[1:3], strict=True):
+    for older, newer in pairwise(versions[:3]):
         assert older.superseded_at == newer.approved_at
     for version in versions[:3]:
         assert version.created_at < version.submitted_at < version.approved_at  # type: ignore[operator]
