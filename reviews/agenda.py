@@ -24,10 +24,12 @@ from reviews.drift import drift_signals, live_version
 from reviews.figures import (
     BEGINNING,
     TIERS,
+    Figures,
     coverage,
     current_tier_counts,
     run_tiering,
     tier_figures,
+    version_tiering,
 )
 from reviews.models import CheckIn, CheckInOutcome, Override, OverrideReason, OverrideStatus
 from reviews.selectors import queue_surprises
@@ -107,10 +109,10 @@ def agenda_since(*, checkin: CheckIn) -> datetime | None:
     return live.approved_at if live else None
 
 
-def _overrides(profile: Profile, since: datetime | None) -> dict[str, Any]:
+def _overrides(profile: Profile, since: datetime | None, now: datetime) -> dict[str, Any]:
     """Claims logged in the period: by reason and status (one grouped
     count), by criterion, and how many asked for a higher tier."""
-    overrides = Override.objects.filter(profile=profile)
+    overrides = Override.objects.filter(profile=profile, created_at__lte=now)
     if since is not None:
         overrides = overrides.filter(created_at__gte=since)
     higher = Q(claimed_tier="A", machine_tier__in=["B", "C", "DQ"]) | Q(
@@ -144,29 +146,42 @@ def _overrides(profile: Profile, since: datetime | None) -> dict[str, Any]:
     }
 
 
-def _questions(profile: Profile, since: datetime | None) -> dict[str, Any]:
+def _questions(
+    profile: Profile, since: datetime | None, now: datetime, past: Figures | None
+) -> dict[str, Any]:
     """What waits in the queue about the profile: claims not yet decided,
     surprising outcomes of the period nobody has marked reviewed, and
-    unresolved threads on its live and open versions."""
+    unresolved threads on its live and open versions, as they stood at
+    `now`. For a moment whose live tiers are no longer stored (`past`, the
+    period's figures under them) the surprises are counted from the
+    figures: tier A's lost deals and churned customers, tier C's and DQ's
+    won deals."""
     threads = (
         Comment.objects.filter(
+            Q(resolved=False) | Q(resolved_at__gt=now),
             version__profile=profile,
             version__status__in=[*OPEN_STATUSES, VersionStatus.APPROVED],
             parent__isnull=True,
-            resolved=False,
+            created_at__lte=now,
         )
         .values_list("version__number", "version__status")
         .annotate(n=Count("id"))
         .order_by("version__number")
     )
-    surprises = queue_surprises(
-        viewer=None, profile=profile, since=since or BEGINNING, include_reviewed=False
-    )
+    if past is None:
+        surprises = queue_surprises(
+            viewer=None, profile=profile, since=since or BEGINNING, include_reviewed=False
+        ).count()
+    else:
+        a = past.get("A")
+        surprises = a.lost + a.churned + past.get("C").won + past.get("DQ").won
     return {
         "pending_overrides": Override.objects.filter(
-            profile=profile, status=OverrideStatus.PENDING
+            Q(status=OverrideStatus.PENDING) | Q(reviewed_at__gt=now),
+            profile=profile,
+            created_at__lte=now,
         ).count(),
-        "unreviewed_surprises": surprises.count(),
+        "unreviewed_surprises": surprises,
         "threads": [
             {"version": number, "status": VersionStatus(status).label, "count": n}
             for number, status, n in threads
@@ -174,11 +189,11 @@ def _questions(profile: Profile, since: datetime | None) -> dict[str, Any]:
     }
 
 
-def _movement(current: ScoringRun, since: datetime | None) -> dict[str, Any]:
-    """Tier counts when the period began (the run current then) and now,
-    and each rescoring finished inside the period with its moves."""
+def _movement(current: ScoringRun, since: datetime | None, now: datetime) -> dict[str, Any]:
+    """Tier counts when the period began (the run current then) and at
+    `now`, and each rescoring finished inside the period with its moves."""
     finished = ScoringRun.objects.filter(
-        profile_id=current.profile_id, status=RunStatus.SUCCEEDED, finished_at__isnull=False
+        profile_id=current.profile_id, status=RunStatus.SUCCEEDED, finished_at__lte=now
     )
     then = None
     runs = finished
@@ -192,7 +207,7 @@ def _movement(current: ScoringRun, since: datetime | None) -> dict[str, Any]:
         runs = finished.filter(finished_at__gte=since)
     return {
         "then": then,
-        "now": current_tier_counts(current),
+        "now": current_tier_counts(current) if current.is_current else current.tier_counts,
         "runs": [
             {"version": number, "finished_at": at.isoformat() if at else None, "moved": moved}
             for number, at, moved in runs.order_by("finished_at", "id").values_list(
@@ -215,21 +230,22 @@ def agenda_compute(
     agenda: dict[str, Any] = {
         "since": since.isoformat() if since else None,
         "as_of": now.isoformat(),
-        "overrides": _overrides(profile, since),
-        "questions": _questions(profile, since),
+        "overrides": _overrides(profile, since, now),
     }
-    current = (
-        ScoringRun.objects.filter(profile=profile, is_current=True)
-        .select_related("version")
-        .first()
-    )
+    current = run_at(profile=profile, at=now)
     if current is None:
+        agenda["questions"] = _questions(profile, since, now, None)
         agenda["live_version"] = None
         return agenda
+    # A run no longer current keeps no scores to count on: its version's
+    # tiers are worked out afresh.
+    tiering = run_tiering(current) if current.is_current else version_tiering(current.version)
+    outcomes = tier_figures(tiering, since=since, until=now)
+    agenda["questions"] = _questions(profile, since, now, None if current.is_current else outcomes)
     agenda["live_version"] = current.version.number
-    agenda["outcomes"] = tier_figures(run_tiering(current), since=since).as_json()
+    agenda["outcomes"] = outcomes.as_json()
     agenda["coverage"] = coverage(current.version)
-    agenda["tier_movement"] = _movement(current, since)
+    agenda["tier_movement"] = _movement(current, since, now)
     agenda["drift"] = [
         {
             "code": signal.code,
@@ -238,9 +254,23 @@ def agenda_compute(
             "reason": signal.reason,
             "figures": signal.figures,
         }
-        for signal in drift_signals(run=current, now=now)
+        for signal in drift_signals(run=current, now=now, tiering=tiering, bounded=True)
     ]
     return agenda
+
+
+def run_at(*, profile: Profile, at: datetime) -> ScoringRun | None:
+    """The run that was current at `at`: the current run, unless it
+    finished later, and then the last succeeded run finished by then."""
+    runs = ScoringRun.objects.filter(profile=profile).select_related("version")
+    current = runs.filter(is_current=True).first()
+    if current is not None and (current.finished_at is None or current.finished_at <= at):
+        return current
+    return (
+        runs.filter(status=RunStatus.SUCCEEDED, finished_at__lte=at)
+        .order_by("-finished_at", "-id")
+        .first()
+    )
 
 
 def checkin_agenda(*, checkin: CheckIn, now: datetime | None = None) -> Agenda:

@@ -29,6 +29,7 @@ from icpsite.numbers import count, percent
 from profiles.models import Profile, ProfileVersion, VersionStatus
 from reviews.figures import (
     Figures,
+    Tiering,
     run_tiering,
     tier_figures,
 )
@@ -236,11 +237,24 @@ def signal_line(code: str, figures: dict[str, Any]) -> str:
     return ""
 
 
-def drift_signals(*, run: ScoringRun, now: datetime | None = None) -> list[DriftSignal]:
-    """Both drift checks for a profile's current run, as of `now`."""
+def drift_signals(
+    *,
+    run: ScoringRun,
+    now: datetime | None = None,
+    tiering: Tiering | None = None,
+    bounded: bool = False,
+) -> list[DriftSignal]:
+    """Both drift checks for a profile's current run, as of `now`: over the
+    run's stored tiers, or over `tiering` (the tiers of a run whose scores
+    are no longer kept). `bounded` leaves out what happened after `now`
+    (checks worked out for a moment in the past)."""
     now = now or timezone.now()
     window = settings.REVIEWS_DRIFT_WINDOW_DAYS
-    figures = tier_figures(run_tiering(run), since=now - timedelta(days=window))
+    figures = tier_figures(
+        tiering or run_tiering(run),
+        since=now - timedelta(days=window),
+        until=now if bounded else None,
+    )
     return [
         win_rate_signal(figures, min_deals=settings.REVIEWS_DRIFT_MIN_DEALS, window_days=window),
         churn_signal(

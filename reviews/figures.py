@@ -157,10 +157,19 @@ def tier_figures(
     *,
     since: datetime | None = None,
     accounts_sql: Sql | None = None,
+    until: datetime | None = None,
 ) -> Figures:
     """Outcomes by tier for deals closed and churn since `since` (all time
-    when None), optionally only for the accounts `accounts_sql` selects."""
-    rows = fetchall(sql.tier_outcomes(tiering, moment(since or BEGINNING), accounts_sql))
+    when None) and before `until` (up to now when None), optionally only
+    for the accounts `accounts_sql` selects."""
+    rows = fetchall(
+        sql.tier_outcomes(
+            tiering,
+            moment(since or BEGINNING),
+            accounts_sql,
+            None if until is None else moment(until),
+        )
+    )
     figures = Figures()
     for tier, accounts, won_n, lost, amount, customers, churned, priced in rows:
         figures.tiers[tier] = TierFigures(

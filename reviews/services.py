@@ -370,11 +370,19 @@ def checkins_open_for_drift(*, now: datetime | None = None) -> list[CheckIn]:
 
 
 @transaction.atomic
-def checkin_close(*, actor: User, checkin: CheckIn, outcome: str, note: str = "") -> CheckIn:
+def checkin_close(
+    *,
+    actor: User,
+    checkin: CheckIn,
+    outcome: str,
+    note: str = "",
+    now: datetime | None = None,
+) -> CheckIn:
     """Hold a check-in: no change (a note says why), or start a revision,
     which opens a draft from the live version linked to the check-in, its
     rationale carrying the check-in's evidence. The agenda of this moment
-    is stored, and shown from then on instead of a live one."""
+    (`now`, the clock's unless a history is being recorded) is stored, and
+    shown from then on instead of a live one."""
     checkin = (
         CheckIn.objects.select_for_update(of=("self",)).select_related("profile").get(pk=checkin.pk)
     )
@@ -389,7 +397,7 @@ def checkin_close(*, actor: User, checkin: CheckIn, outcome: str, note: str = ""
         raise ValidationError({"outcome": "Choose no change or start a revision."})
     if outcome == CheckInOutcome.NO_CHANGE and not note:
         raise ValidationError({"note": "Say why the profile stays as it is."})
-    now = timezone.now()
+    now = now or timezone.now()
     checkin.since = agenda_since(checkin=checkin)
     checkin.agenda = agenda_compute(profile=checkin.profile, since=checkin.since, now=now)
     checkin.agenda_at = now

@@ -102,11 +102,11 @@ def customer(since: Any) -> Sql:
     )
 
 
-def tier_outcomes(tiering: Sql, since: Any, only: Sql | None) -> Sql:
+def tier_outcomes(tiering: Sql, since: Any, only: Sql | None, until: Any = None) -> Sql:
     """Per tier: accounts, deals won, deals lost, won amount, customers,
     churned customers and won deals with an amount, for deals closed and
-    churn since `since` (a value the backend has adapted), over the accounts
-    `only` selects (all without).
+    churn since `since` (a value the backend has adapted), and before
+    `until` when given, over the accounts `only` selects (all without).
 
     Deals count one by one, each in its account's tier; accounts, customers
     and churn count accounts. The tiering meets only the accounts with a
@@ -120,9 +120,9 @@ def tier_outcomes(tiering: Sql, since: Any, only: Sql | None) -> Sql:
         "LEFT JOIN ({churned_accounts}) c ON c.id = t.account_id{where} "
         "GROUP BY t.tier",
         customer=customer(since),
-        churned=churned_inside(since),
+        churned=churned_inside(since, until),
         tiering=tiering,
-        per_account=per_account_deals(since, only),
+        per_account=per_account_deals(since, only, until),
         churned_accounts=churned_accounts(),
         where=EMPTY if only is None else sql(" WHERE t.account_id IN ({only})", only=only),
     )

@@ -162,11 +162,11 @@ def test_it_makes_the_mid_market_profile_with_its_teams() -> None:
 
 
 @pytest.mark.django_db
-def test_v1_is_approved_with_the_agreed_criteria_and_every_sign_off() -> None:
+def test_v1_was_approved_with_the_agreed_criteria_and_every_sign_off() -> None:
     seed()
     v1 = ProfileVersion.objects.get(profile__slug=PROFILE_SLUG, number=1)
     assert (v1.status, v1.approved_by.username if v1.approved_by else None) == (
-        "approved",
+        "superseded",
         "riley",
     )
     assert criteria_of(v1) == sorted(V1_CRITERIA, key=repr)
@@ -180,9 +180,9 @@ def test_v1_is_approved_with_the_agreed_criteria_and_every_sign_off() -> None:
 
 
 @pytest.mark.django_db
-def test_v2_is_a_copy_of_v1_in_review_with_three_edits() -> None:
+def test_v4_is_a_copy_of_v3_in_review_with_three_edits() -> None:
     seed()
-    v1, v2 = ProfileVersion.objects.filter(profile__slug=PROFILE_SLUG).order_by("number")
+    *_, v1, v2 = ProfileVersion.objects.filter(profile__slug=PROFILE_SLUG).order_by("number")
     assert (v2.status, v2.parent_id, v2.submitted_by.username if v2.submitted_by else None) == (
         "in_review",
         v1.pk,
@@ -192,9 +192,16 @@ def test_v2_is_a_copy_of_v1_in_review_with_three_edits() -> None:
         v1.criteria.values_list("lineage", flat=True)
     )
     edited = {
-        "employees": ("employees", "between", [150, 2000], 30, "fit"),
-        "crm": ("crm", "in", ["Salesforce", "HubSpot"], 30, "fit"),
+        "employees": ("employees", "between", [150, 2500], 30, "fit"),
+        "crm": ("crm", "in", ["Salesforce", "HubSpot"], 35, "fit"),
         "has_revops": ("has_revops", "is_true", None, 5, "fit"),
+        "funding_stage": (
+            "funding_stage",
+            "in",
+            ["Series B", "Series C", "Series D", "Public"],
+            10,
+            "fit",
+        ),
     }
     expected = [edited.get(str(c[0]), c) for c in V1_CRITERIA]
     assert criteria_of(v2) == sorted(expected, key=repr)
@@ -204,16 +211,16 @@ def test_v2_is_a_copy_of_v1_in_review_with_three_edits() -> None:
         .values_list("actor__username", "summary")
     )
     assert changes == [
-        ("sofia", "Employees is between 150 and 2,000 (value, rationale)"),
+        ("sofia", "Employees is between 150 and 2,500 (value, rationale)"),
         ("jonas", "CRM is one of Salesforce, HubSpot (points, rationale)"),
         ("jonas", "Has RevOps is true (points, rationale)"),
     ]
 
 
 @pytest.mark.django_db
-def test_v2_has_comments_from_three_teams_a_thread_and_a_resolved_question() -> None:
+def test_v4_has_comments_from_three_teams_a_thread_and_a_resolved_question() -> None:
     seed()
-    v2 = ProfileVersion.objects.get(profile__slug=PROFILE_SLUG, number=2)
+    v2 = ProfileVersion.objects.get(profile__slug=PROFILE_SLUG, number=4)
     comments = list(
         v2.comments.order_by("id").values_list(
             "team__slug",
@@ -226,12 +233,12 @@ def test_v2_has_comments_from_three_teams_a_thread_and_a_resolved_question() -> 
         )
     )
     assert comments == [
-        ("sales", "liam", "employees", "Employees is between 150 and 2,000", None, False, None),
+        ("sales", "liam", "employees", "Employees is between 150 and 2,500", None, False, None),
         (
             "customer-success",
             "grace",
             "employees",
-            "Employees is between 150 and 2,000",
+            "Employees is between 150 and 2,500",
             "liam",
             False,
             None,
@@ -241,9 +248,9 @@ def test_v2_has_comments_from_three_teams_a_thread_and_a_resolved_question() -> 
 
 
 @pytest.mark.django_db
-def test_v2_is_signed_off_by_sales_and_marketing_and_waits_for_the_others() -> None:
+def test_v4_is_signed_off_by_sales_and_marketing_and_waits_for_the_others() -> None:
     seed()
-    v2 = ProfileVersion.objects.get(profile__slug=PROFILE_SLUG, number=2)
+    v2 = ProfileVersion.objects.get(profile__slug=PROFILE_SLUG, number=4)
     assert sorted(v2.signoffs.values_list("team__slug", "user__username", "decision")) == [
         ("marketing", "maya", "approve"),
         ("sales", "sofia", "approve"),
@@ -265,9 +272,9 @@ def test_it_prints_what_it_made() -> None:
     output = seed()
     assert (
         "Profile 'Mid-market B2B SaaS':\n"
-        "  v1 approved: 5 fit criteria, 2 disqualifiers, 0 comments\n"
-        "  v2 in review: 5 fit criteria, 2 disqualifiers, 3 comments\n"
-        "  v2 sign-off: Marketing, Sales; waiting for Customer Success, RevOps\n"
+        "  v3 approved: 5 fit criteria, 2 disqualifiers, 0 comments\n"
+        "  v4 in review: 5 fit criteria, 2 disqualifiers, 3 comments\n"
+        "  v4 sign-off: Marketing, Sales; waiting for Customer Success, RevOps\n"
     ) in output
 
 
@@ -288,19 +295,19 @@ def test_the_same_seed_makes_the_same_profile_after_a_reset() -> None:
     seed("--reset", "--seed", "7")
     assert content() == first
     assert Profile.objects.count() == 1
-    assert ProfileVersion.objects.count() == 2
+    assert ProfileVersion.objects.count() == 4
 
 
 @pytest.mark.django_db
 def test_reset_removes_the_demo_profile_and_keeps_other_profiles(ops_manager: User) -> None:
     seed()
     other = Profile.objects.create(name="Enterprise", slug="enterprise", created_by=ops_manager)
-    ProfileVersion.objects.filter(profile__slug=PROFILE_SLUG, number=2).update(
+    ProfileVersion.objects.filter(profile__slug=PROFILE_SLUG, number=4).update(
         rationale="Edited by hand"
     )
     seed("--reset")
     assert Profile.objects.filter(pk=other.pk).exists()
-    assert ProfileVersion.objects.get(profile__slug=PROFILE_SLUG, number=2).rationale.startswith(
+    assert ProfileVersion.objects.get(profile__slug=PROFILE_SLUG, number=4).rationale.startswith(
         "Quarterly revision"
     )
 
@@ -317,7 +324,7 @@ def test_it_makes_accounts_with_deals_scored_by_the_live_version() -> None:
     assert deals.filter(external_id__startswith="demo-").count() == deals.count()
     assert accounts.filter(employees__isnull=True).exists()  # some data is missing
     run = ScoringRun.objects.get(profile__slug=PROFILE_SLUG, is_current=True)
-    assert run.version.number == 1
+    assert run.version.number == 3
     assert AccountScore.objects.filter(run=run).count() == 300
     assert set(run.tier_counts) >= {"A", "B", "C"}
 
@@ -328,7 +335,7 @@ def test_more_accounts_later_are_added_and_scored() -> None:
     first = list(Account.objects.order_by("external_id").values_list("external_id", "employees"))
     output = seed("--accounts", "400")
     assert "Accounts: 400 (100 new" in output
-    assert "Rescored 400 accounts with v1." in output
+    assert "Rescored 400 accounts with v3." in output
     run = ScoringRun.objects.get(profile__slug=PROFILE_SLUG, is_current=True)
     assert AccountScore.objects.filter(run=run).count() == 400
     again = list(Account.objects.order_by("external_id").values_list("external_id", "employees"))

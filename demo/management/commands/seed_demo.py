@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from demo import seed
 from demo.accounts import seed_accounts
+from demo.history import live_run_dated
 from demo.reviews import seed_reviews
 from scoring.models import Account, ScoringRun
 from scoring.services import run_in_process
@@ -14,7 +15,8 @@ from scoring.services import run_in_process
 class Command(BaseCommand):
     help = (
         "Fill the database with a believable demo company: teams and their people, and "
-        "their ICP with an approved v1 and a v2 in review. "
+        "their ICP with fifteen months of history (v1 to v3 approved months apart, held check-ins) "
+        "and a v4 in review. "
         "Safe to run again: it finds what an earlier run made and leaves it as it is."
     )
 
@@ -62,6 +64,8 @@ class Command(BaseCommand):
                 if run is not None:
                     version = seeded.live.number
                     self.stdout.write(f"Rescored {run.accounts_scored:,} accounts with v{version}.")
+            if seeded.created and seeded.live.approved_at is not None:
+                live_run_dated(profile=seeded.profile, at=seeded.live.approved_at)
         self.stdout.write(
             self.style.SUCCESS(f"Demo company ready: {len(users)} people in 5 teams.")
         )
