@@ -24,7 +24,6 @@ from reviews.drift import drift_signals, live_version
 from reviews.figures import (
     BEGINNING,
     TIERS,
-    Figures,
     coverage,
     current_tier_counts,
     run_tiering,
@@ -147,15 +146,14 @@ def _overrides(profile: Profile, since: datetime | None, now: datetime) -> dict[
 
 
 def _questions(
-    profile: Profile, since: datetime | None, now: datetime, past: Figures | None
+    profile: Profile, since: datetime | None, now: datetime, past: bool
 ) -> dict[str, Any]:
     """What waits in the queue about the profile: claims not yet decided,
     surprising outcomes of the period nobody has marked reviewed, and
     unresolved threads on its live and open versions, as they stood at
-    `now`. For a moment whose live tiers are no longer stored (`past`, the
-    period's figures under them) the surprises are counted from the
-    figures: tier A's lost deals and churned customers, tier C's and DQ's
-    won deals."""
+    `now`. For a moment whose live tiers are no longer stored (`past`) the
+    surprises are not counted (None): which of them were reviewed then is
+    not known."""
     threads = (
         Comment.objects.filter(
             Q(resolved=False) | Q(resolved_at__gt=now),
@@ -168,13 +166,11 @@ def _questions(
         .annotate(n=Count("id"))
         .order_by("version__number")
     )
-    if past is None:
+    surprises = None
+    if not past:
         surprises = queue_surprises(
             viewer=None, profile=profile, since=since or BEGINNING, include_reviewed=False
         ).count()
-    else:
-        a = past.get("A")
-        surprises = a.lost + a.churned + past.get("C").won + past.get("DQ").won
     return {
         "pending_overrides": Override.objects.filter(
             Q(status=OverrideStatus.PENDING) | Q(reviewed_at__gt=now),
@@ -234,14 +230,14 @@ def agenda_compute(
     }
     current = run_at(profile=profile, at=now)
     if current is None:
-        agenda["questions"] = _questions(profile, since, now, None)
+        agenda["questions"] = _questions(profile, since, now, past=False)
         agenda["live_version"] = None
         return agenda
     # A run no longer current keeps no scores to count on: its version's
     # tiers are worked out afresh.
     tiering = run_tiering(current) if current.is_current else version_tiering(current.version)
     outcomes = tier_figures(tiering, since=since, until=now)
-    agenda["questions"] = _questions(profile, since, now, None if current.is_current else outcomes)
+    agenda["questions"] = _questions(profile, since, now, past=not current.is_current)
     agenda["live_version"] = current.version.number
     agenda["outcomes"] = outcomes.as_json()
     agenda["coverage"] = coverage(current.version)
