@@ -101,8 +101,8 @@ def effective_tier(override_tier: Any, tier: Any) -> Coalesce:
 # The accounts list's sorts: the `sort` parameter's keys and the values they
 # sort by.
 ACCOUNT_SORTS = {
-    "score": "score",
     "name": "name",
+    "score": "score",
     "employees": "employees",
     "revenue": "annual_revenue",
 }
@@ -132,9 +132,12 @@ def account_order(sort: str = BEST_FIRST, *, indexed: bool = True) -> tuple[Orde
     value: Any = F(field)
     if not indexed:
         value = Coalesce(value, Value("")) if field == "name" else value + Value(0)
+    # NULLS LAST only where a value can be missing: on a name it would not
+    # match the name index read backwards (DESC is NULLS FIRST there).
+    nulls_last = True if field != "name" else None
     if descending:
-        return value.desc(nulls_last=True), F("id").desc()
-    return value.asc(nulls_last=True), F("id").asc()
+        return value.desc(nulls_last=nulls_last), F("id").desc()
+    return value.asc(nulls_last=nulls_last), F("id").asc()
 
 
 def account_list(*, run: ScoringRun | None) -> QuerySet[Account]:
