@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import (
     BooleanField,
     CharField,
@@ -29,7 +28,6 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from profiles.models import Profile
-from scoring import sql
 from scoring.engine import Result, evaluate
 from scoring.models import (
     OUTCOME_DEAL_PREFIX,
@@ -201,16 +199,6 @@ class RowAtLeast(Func):
             params.extend(more)
         a, b, c, d = texts
         return f"({a}, {b}) {self.operator} ({c}, {d})", params
-
-
-@contextmanager
-def page_reads() -> Iterator[None]:
-    """A page's reads in a transaction of their own, planned as
-    sql.page_read_settings says on PostgreSQL."""
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            sql.execute(sql.page_read_settings())
-        yield
 
 
 def account_rows(

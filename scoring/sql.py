@@ -303,15 +303,6 @@ def partition_key_build(run_id: int) -> Sql:
     )
 
 
-def page_read_settings() -> Sql:
-    """For the rest of the transaction, plan without JIT compilation and
-    parallel workers (PostgreSQL): a page's query is estimated at the cost
-    of parts it skips at run time (account_rows), which made PostgreSQL
-    compile it for 150-300 ms and start workers, for a query that then ran
-    in a few milliseconds."""
-    return Sql("SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0")
-
-
 # The accounts list's search (name or domain `icontains`, which PostgreSQL
 # runs as UPPER(column) LIKE UPPER('%...%')) reads these trigram indexes
 # instead of the base. Index name -> column.

@@ -47,7 +47,6 @@ from scoring.selectors import (
     account_list,
     account_rows,
     current_run,
-    page_reads,
     scored_profiles,
 )
 
@@ -130,8 +129,7 @@ def account_index(request: HttpRequest) -> HttpResponse:
     if run is not None and filters.narrowing:
         band = ScoreBandFilter(request.GET, queryset=AccountScore.objects.filter(run=run)).qs
     paginator = CappedPaginator(filtered, PAGE_SIZE, run=run, sort=sort[0], band=band)
-    with page_reads():
-        page = paginator.get_page(request.GET.get("page"))
+    page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
