@@ -293,6 +293,11 @@ def account_rows(
     return list(combined.order_by("unscored", in_index_order, tie)[start:stop])
 
 
+def run_scores(*, run: ScoringRun) -> QuerySet[AccountScore]:
+    """The run's score rows (on PostgreSQL, its table alone)."""
+    return AccountScore.objects.filter(run=run)
+
+
 def account_get(*, pk: int) -> Account:
     return Account.objects.get(pk=pk)
 

@@ -47,6 +47,7 @@ from scoring.selectors import (
     account_list,
     account_rows,
     current_run,
+    run_scores,
     scored_profiles,
 )
 
@@ -127,7 +128,7 @@ def account_index(request: HttpRequest) -> HttpResponse:
     sort = filters.form.cleaned_data.get("sort") or [""]
     band = None
     if run is not None and filters.narrowing:
-        band = ScoreBandFilter(request.GET, queryset=AccountScore.objects.filter(run=run)).qs
+        band = ScoreBandFilter(request.GET, queryset=run_scores(run=run)).qs
     paginator = CappedPaginator(filtered, PAGE_SIZE, run=run, sort=sort[0], band=band)
     page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
