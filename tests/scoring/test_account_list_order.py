@@ -7,6 +7,7 @@ from typing import Any, cast
 
 import pytest
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Q
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -301,3 +302,23 @@ def test_the_filters_by_industry_and_country_have_indexes() -> None:
         constraints = connection.introspection.get_constraints(cursor, "scoring_account")
     assert constraints["account_industry"]["columns"] == ["industry_canonical", "id"]
     assert constraints["account_country"]["columns"] == ["country_canonical", "id"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_adds_the_list_indexes_and_takes_them_back() -> None:
+    executor = MigrationExecutor(connection)
+    searched = {"account_name_trgm", "account_domain_trgm"} if sql.partitioned() else set()
+    filtered = {"account_industry", "account_country"}
+
+    def present() -> set[str]:
+        with connection.cursor() as cursor:
+            names = set(connection.introspection.get_constraints(cursor, "scoring_account"))
+        return names & (searched | filtered)
+
+    try:
+        executor.migrate([("scoring", "0018_fill_account_canonical_values")])
+        assert present() == set()
+    finally:
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    assert present() == searched | filtered
