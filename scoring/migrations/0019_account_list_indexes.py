@@ -13,6 +13,17 @@ from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations, models
 
 
+class PostgresTrigramExtension(TrigramExtension):
+    """TrigramExtension, whose reverse asks pg_extension on any database:
+    elsewhere than PostgreSQL both ways do nothing."""
+
+    def database_backwards(
+        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
+    ) -> None:
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
 def search_indexes_build(apps: Any, schema_editor: Any) -> None:
     from scoring import score_tables, sql
 
@@ -50,6 +61,6 @@ class Migration(migrations.Migration):
             model_name="account",
             index=models.Index(fields=["country_canonical", "id"], name="account_country"),
         ),
-        TrigramExtension(),
+        PostgresTrigramExtension(),
         migrations.RunPython(search_indexes_build, search_indexes_drop),
     ]
