@@ -2,10 +2,11 @@
 
     python bench/api.py --accounts 1000000 [--upsert 100000] [--clients 2]
     python bench/api.py --accounts 20000 --only import [--import-rows 200000]
+    python bench/api.py --accounts 1000000 --only accounts [--keep | --reuse] [--code DIR]
 
 Creates its own database (`icpsite_bench_api` unless --database names
 another) holding the demo company and N scored synthetic accounts, starts
-gunicorn on 127.0.0.1 and prints:
+gunicorn on a free port of 127.0.0.1 and prints:
 
   in    rows upserted per second, in requests of 1,000 through
         POST /api/v1/accounts/bulk-upsert/, each request scoring its new and
@@ -14,9 +15,13 @@ gunicorn on 127.0.0.1 and prints:
         half their fields changed, and the same rows once more unchanged
   out   scores pulled per second through GET /api/v1/scores/, following
         `next` from the first page to the last (the whole base)
-  list  p50 and p95 latency of a filtered page: the scores feed filtered by
-        tier and score range, and the accounts page a person sees, filtered
-        by tier and industry
+  list  p50 and p95 latency of a filtered page of the scores feed, filtered
+        by tier and score range
+  accounts  p50 and p95 latency of the accounts page a person sees, signed
+        in, for each kind of filter separately (a tier, an industry, a
+        country, a score range, a name or a domain searched, sorted by score
+        or by name, and combinations of them) and over all of them
+        (`--only accounts` runs this part alone)
   import  a CSV file of --import-rows new accounts (200,000 rows, about
         19 MB) uploaded on /accounts/import/ to a second gunicorn that
         enqueues on Redis, imported by a Celery worker on the default queue,
@@ -41,9 +46,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-from common import DEFAULT_SERVER, ROOT, demo_database, drop_database
+from common import DEFAULT_SERVER, ROOT, demo_database, drop_database, use_database
 
 # The import's columns: enough to look like a CRM export, and 200,000 rows
 # stay under the 20 MB limit.
@@ -70,7 +76,18 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database", default="icpsite_bench_api")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument(
-        "--only", choices=["all", "import"], default="all", help="run every part, or the import"
+        "--reuse", action="store_true", help="measure the database --keep left, without loading"
+    )
+    parser.add_argument(
+        "--only",
+        choices=["all", "import", "accounts"],
+        default="all",
+        help="run every part, or the import, or the accounts page alone",
+    )
+    parser.add_argument(
+        "--code",
+        default=str(ROOT),
+        help="serve the pages from this checkout (the code before a change, say), same database",
     )
     parser.add_argument("--import-rows", type=int, default=200_000, help="rows in the CSV file")
     parser.add_argument(
@@ -116,8 +133,11 @@ def import_file(count: int) -> bytes:
     return writer_buffer.getvalue().encode()
 
 
-def start_web(env: dict[str, str], workers: int) -> tuple[subprocess.Popen[bytes], str]:
-    """gunicorn on a free port, answering; returns the process and its address."""
+def start_web(
+    env: dict[str, str], workers: int, code: str = str(ROOT)
+) -> tuple[subprocess.Popen[bytes], str]:
+    """gunicorn on a free port, answering, serving the checkout `code`;
+    returns the process and its address."""
     import requests
 
     port = free_port()
@@ -125,7 +145,7 @@ def start_web(env: dict[str, str], workers: int) -> tuple[subprocess.Popen[bytes
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "icpsite.wsgi", "--bind", f"127.0.0.1:{port}",
          "--workers", str(workers), "--timeout", "300", "--log-level", "warning"],
-        cwd=ROOT, env=env,
+        cwd=code, env={**env, "PYTHONPATH": code},
     )  # fmt: skip
     deadline = time.monotonic() + 60
     while True:
@@ -326,18 +346,14 @@ def timed_pages(session: Any, query: Any, samples: int) -> list[float]:
     return latencies
 
 
-def list_latencies(
-    args: argparse.Namespace, base: str, http: Any, profile: str
-) -> dict[str, list[float]]:
-    """Filtered pages, as the CRM and as a person would ask for them."""
+def feed_latencies(args: argparse.Namespace, base: str, http: Any, profile: str) -> list[float]:
+    """Filtered pages of the scores feed, as a CRM's sync job asks for them:
+    one tier, a score floor inside the tier's band."""
     rng = random.Random(1)  # noqa: S311
-    bands = {"A": (70, 100), "B": (40, 69), "C": (1, 39)}
-    industries = ["SaaS", "Software", "Fintech", "Healthcare", "Manufacturing"]
 
     def feed_query() -> tuple[str, dict[str, Any]]:
-        # What a sync job asks: one tier, a score floor inside its band.
         tier = rng.choice("ABC")
-        low, high = bands[tier]
+        low, high = BANDS[tier]
         return f"{base}/api/v1/scores/", {
             "profile": profile,
             "tier": tier,
@@ -346,17 +362,89 @@ def list_latencies(
             "page_size": 100,
         }
 
-    def page_query() -> tuple[str, dict[str, Any]]:
-        return f"{base}/accounts/", {
-            "tier": rng.choice("ABC"),
+    return timed_pages(http, feed_query, args.samples)
+
+
+BANDS = {"A": (70, 100), "B": (40, 69), "C": (1, 39)}
+
+
+def account_queries(rng: random.Random) -> dict[str, Any]:
+    """What a person asks of the accounts page, one function per kind of
+    filter, each giving the query string of one page view."""
+    from demo.accounts import COUNTRIES, INDUSTRIES
+    from scoring.models import Account
+
+    industries = [i for i in INDUSTRIES if i]
+    countries = [c for c in COUNTRIES if c]  # the rare ones too: few matches
+    bounds = Account.objects.order_by().values_list("pk", flat=True)
+    low, high = bounds.order_by("pk").first() or 0, bounds.order_by("-pk").first() or 0
+    ids = rng.sample(range(low, high + 1), min(500, high - low + 1))
+    known = list(Account.objects.filter(pk__in=ids).values_list("name", "domain"))
+
+    def tier() -> str:
+        return rng.choice(["A", "B", "C", "DQ"])
+
+    def name_searched() -> str:
+        # A company's name as a person types it: lower case, maybe its end left off.
+        name = rng.choice(known)[0].lower()
+        return name[: rng.randint(max(3, len(name) - 3), len(name))]
+
+    def domain_searched() -> str:
+        domain = rng.choice(known)[1]
+        return domain.split("-", 1)[-1] if rng.random() < 0.5 else domain
+
+    def score_range() -> dict[str, Any]:
+        floor = rng.randrange(0, 95, 5)
+        return {"score_min": floor, "score_max": floor + rng.choice([5, 10, 20])}
+
+    by_score = ["-score", "score"]
+    return {
+        "best first, no filter": lambda: {},
+        "sorted by score": lambda: {"sort": rng.choice(by_score)},
+        "sorted by name": lambda: {"sort": rng.choice(["name", "-name"])},
+        "tier": lambda: {"tier": tier()},
+        "industry": lambda: {"industry": rng.choice(industries)},
+        "country": lambda: {"country": rng.choice(countries)},
+        "score range": score_range,
+        "name search": lambda: {"q": name_searched()},
+        "domain search": lambda: {"q": domain_searched()},
+        "tier + industry, by score or name": lambda: {
+            "tier": tier(),
             "industry": rng.choice(industries),
             "sort": rng.choice(["-score", "name"]),
-        }
-
-    return {
-        "scores feed": timed_pages(http, feed_query, args.samples),
-        "accounts page": timed_pages(sign_in(base), page_query, args.samples),
+        },
+        "tier + country + score range": lambda: {
+            "tier": rng.choice("ABC"),
+            "country": rng.choice(countries),
+            **score_range(),
+        },
+        "industry + word searched, by name": lambda: {
+            "industry": rng.choice(industries),
+            "q": rng.choice(known)[0].split()[0].lower(),
+            "sort": rng.choice(["", "name"]),
+        },
+        "page 2-5 of a tier": lambda: {"tier": tier(), "page": rng.randint(2, 5)},
     }
+
+
+def account_latencies(args: argparse.Namespace, base: str) -> dict[str, list[float]]:
+    """The accounts page over each kind of filter, `args.samples` views each."""
+    rng = random.Random(2)  # noqa: S311
+    browser = sign_in(base)
+    latencies = {}
+    for kind, params in account_queries(rng).items():
+        latencies[kind] = timed_pages(
+            browser, lambda params=params: (f"{base}/accounts/", params()), args.samples
+        )
+    return latencies
+
+
+def print_accounts(lists: dict[str, list[float]]) -> None:
+    print("accounts page, signed in, pages of 50     p50          p95")
+    for name, latencies in lists.items():
+        print(f"    {name:<36} {ms(latencies, 50)}  {ms(latencies, 95)}")
+    every = [t for latencies in lists.values() for t in latencies]
+    print(f"    {'all of them':<36} {ms(every, 50)}  {ms(every, 95)}   (target p95 <= 150 ms)")
 
 
 def ms(values: list[float], p: float) -> str:
@@ -366,7 +454,10 @@ def ms(values: list[float], p: float) -> str:
 def main() -> None:
     args = parse_args()
     env_settings = {"API_THROTTLE_RATE": "100000000/minute", "DEBUG": "false"}
-    database_url = demo_database(args.server, args.database, args.accounts, **env_settings)
+    if args.reuse:
+        database_url = use_database(args.server, args.database, **env_settings)
+    else:
+        database_url = demo_database(args.server, args.database, args.accounts, **env_settings)
 
     import requests
     from django.core.management import call_command
@@ -383,9 +474,22 @@ def main() -> None:
     bench_user.save()
     env = {**os.environ, "DATABASE_URL": database_url, **env_settings}
     env.pop("REDIS_URL", None)
-    if args.only == "import":
-        print_import(measure_import(args, env))
-        if not args.keep:
+    if Path(args.code).resolve() != ROOT:
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"],
+            cwd=args.code, env={**env, "PYTHONPATH": args.code}, check=True,
+        )  # fmt: skip
+    if args.only != "all":
+        if args.only == "import":
+            print_import(measure_import(args, env))
+        else:
+            server, base = start_web(env, args.web_workers, args.code)
+            try:
+                print_accounts(account_latencies(args, base))
+            finally:
+                server.terminate()
+                server.wait()
+        if not args.keep and not args.reuse:
             drop_database(args.server, args.database)
         return
     key = api_key_create(actor=None, name="bench", user=bench_user, scope="write").plaintext
@@ -396,7 +500,7 @@ def main() -> None:
         ("updates, half the fields changed", bodies_of(updated), "updated"),
         ("unchanged re-sends", bodies_of(updated), "unchanged"),
     ]
-    server, base = start_web(env, args.web_workers)
+    server, base = start_web(env, args.web_workers, args.code)
     try:
         headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
         pushed = [
@@ -408,7 +512,8 @@ def main() -> None:
         pulled, pull_seconds = pull_all(http, base, seed.PROFILE_SLUG)
         expected = args.accounts + len(rows)
         assert pulled == expected, f"pulled {pulled:,} scores of {expected:,}"
-        lists = list_latencies(args, base, http, seed.PROFILE_SLUG)
+        feed = feed_latencies(args, base, http, seed.PROFILE_SLUG)
+        accounts = account_latencies(args, base)
     finally:
         server.terminate()
         server.wait()
@@ -424,11 +529,11 @@ def main() -> None:
         print(f"    request p50 / p95            {ms(latencies, 50)} / {ms(latencies, 95)}")
     print(f"out: {pulled:,} scores in {pull_seconds:.1f} s, pages of {PAGE:,}")
     print(f"    scores per second            {pulled / pull_seconds:>12,.0f}   (target 50,000)")
-    for name, latencies in lists.items():
-        print(f"list, {name + ' filtered':<26} p50 {ms(latencies, 50)}, p95 {ms(latencies, 95)}")
+    print(f"list, scores feed filtered      p50 {ms(feed, 50)}, p95 {ms(feed, 95)}")
     print("    (target p95 <= 100 ms)")
+    print_accounts(accounts)
     print_import(measure_import(args, env))
-    if not args.keep:
+    if not args.keep and not args.reuse:
         drop_database(args.server, args.database)
 
 

@@ -27,17 +27,11 @@ def recreate_database(server: str, name: str, *, create: bool = True) -> None:
 def demo_database(server: str, name: str, accounts: int, **env: str) -> str:
     """A fresh database `name` with the demo company and `accounts` synthetic
     accounts, scored; Django is set up against it. Returns its URL."""
-    database_url = f"{server}/{name}"
     recreate_database(server, name)
-    os.environ.update(DATABASE_URL=database_url, DJANGO_SETTINGS_MODULE="icpsite.settings", **env)
-
-    import django
-
-    django.setup()
+    database_url = use_database(server, name, **env)
     from django.core.management import call_command
     from django.db import connection
 
-    call_command("migrate", verbosity=0)
     started = time.monotonic()
     with open(os.devnull, "w") as quiet:
         call_command("seed_demo", "--accounts", str(accounts), stdout=quiet)
@@ -46,6 +40,21 @@ def demo_database(server: str, name: str, accounts: int, **env: str) -> str:
     )
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
+    return database_url
+
+
+def use_database(server: str, name: str, **env: str) -> str:
+    """Set Django up against the existing database `name` (one a benchmark
+    kept with --keep) and return its URL; migrations it lacks are applied."""
+    database_url = f"{server}/{name}"
+    os.environ.update(DATABASE_URL=database_url, DJANGO_SETTINGS_MODULE="icpsite.settings", **env)
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
     return database_url
 
 

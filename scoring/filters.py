@@ -5,42 +5,74 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django import forms
 from django.db.models import Q, QuerySet
 
 from profiles.attributes import canonical
 from scoring.engine import Tier
-from scoring.models import CANONICAL_COLUMNS, Account
+from scoring.models import CANONICAL_COLUMNS, Account, AccountScore
+from scoring.selectors import ACCOUNT_SORTS, account_order
 
 
-class AccountFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="search", label="Name or domain")
+class AccountOrdering(django_filters.OrderingFilter):
+    """The accounts list's sort, ordered as scoring.selectors.account_order
+    says (ties broken, unscored accounts last)."""
+
+    def filter(self, qs: QuerySet[Account], value: Any) -> QuerySet[Account]:
+        if not value:
+            return qs
+        return qs.order_by(*account_order(value[0]))
+
+
+class ScoreBandFilter(django_filters.FilterSet):
+    """The accounts list's filters on the score rows themselves (tier, score
+    range): over account_list's accounts, or over a run's AccountScore rows
+    (the head of a page sorted by score, scoring.selectors.account_rows)."""
+
     tier = django_filters.MultipleChoiceFilter(
         field_name="tier",
         choices=[(t.value, t.value) for t in Tier],
         label="Tier",
         distinct=False,  # one row per account already; DISTINCT over a million rows is slow
     )
+    score_min = django_filters.NumberFilter(
+        field_name="score", lookup_expr="gte", label="Score from"
+    )
+    score_max = django_filters.NumberFilter(field_name="score", lookup_expr="lte", label="Score to")
+
+    class Meta:
+        model = AccountScore
+        fields: tuple[str, ...] = ()
+
+
+class AccountFilterForm(forms.Form):
+    field_order = [  # noqa: RUF012 (a Django form option, read from the class)
+        "q",
+        "tier",
+        "effective_tier",
+        "score_min",
+        "score_max",
+        "industry",
+        "country",
+        "crm",
+        "sort",
+    ]
+
+
+class AccountFilter(ScoreBandFilter):
+    q = django_filters.CharFilter(method="search", label="Name or domain")
     effective_tier = django_filters.MultipleChoiceFilter(
         field_name="effective_tier",
         choices=[(t.value, t.value) for t in Tier],
         label="Effective tier",
         distinct=False,
     )
-    score_min = django_filters.NumberFilter(
-        field_name="score", lookup_expr="gte", label="Score from"
-    )
-    score_max = django_filters.NumberFilter(field_name="score", lookup_expr="lte", label="Score to")
     # Category filters compare as criteria do: in canonical form.
     industry = django_filters.CharFilter(field_name="industry", method="same_value")
     country = django_filters.CharFilter(field_name="country", method="same_value")
     crm = django_filters.CharFilter(field_name="crm", method="same_value", label="CRM")
-    sort = django_filters.OrderingFilter(
-        fields=(
-            ("name", "name"),
-            ("score", "score"),
-            ("employees", "employees"),
-            ("annual_revenue", "revenue"),
-        ),
+    sort = AccountOrdering(
+        fields=[(field, key) for key, field in ACCOUNT_SORTS.items()],
         field_labels={
             "score": "Score",
             "name": "Name",
@@ -54,6 +86,17 @@ class AccountFilter(django_filters.FilterSet):
     class Meta:
         model = Account
         fields: tuple[str, ...] = ()
+        form = AccountFilterForm
+
+    # Filters that narrow the accounts by their own columns (or by an
+    # override): their matches may sit anywhere along the run's scores.
+    NARROWING = ("q", "industry", "country", "crm", "effective_tier")
+
+    @property
+    def narrowing(self) -> bool:
+        """Whether any of NARROWING is set (after the form is validated)."""
+        data = self.form.cleaned_data
+        return any(data.get(name) not in (None, "", []) for name in self.NARROWING)
 
     def same_value(self, queryset: QuerySet[Account], name: str, value: Any) -> QuerySet[Account]:
         """The accounts whose value of the category `name` is `value`, ignoring

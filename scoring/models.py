@@ -75,7 +75,14 @@ class Account(models.Model):
         ordering = ["name", "id"]
         # The accounts list sorted by name reads the first page from this
         # index instead of sorting the base (200 ms -> 12 ms at a million).
-        indexes = [models.Index(fields=["name", "id"], name="account_name_order")]
+        # The list's filters by industry and country find rare values
+        # without reading the base. Its search by name or domain uses
+        # trigram indexes on PostgreSQL (migration 0020, ACCOUNT_SEARCH_INDEXES).
+        indexes = [
+            models.Index(fields=["name", "id"], name="account_name_order"),
+            models.Index(fields=["industry_canonical", "id"], name="account_industry"),
+            models.Index(fields=["country_canonical", "id"], name="account_country"),
+        ]
 
     def __str__(self) -> str:
         return self.name

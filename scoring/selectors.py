@@ -7,13 +7,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
 from django.db.models import (
+    BooleanField,
     CharField,
     Count,
     DateTimeField,
+    Exists,
     F,
     FilteredRelation,
+    Func,
     IntegerField,
+    OrderBy,
     OuterRef,
     Q,
     QuerySet,
@@ -92,10 +97,53 @@ def effective_tier(override_tier: Any, tier: Any) -> Coalesce:
     return Coalesce(override_tier, tier, output_field=CharField())
 
 
+# The accounts list's sorts: the `sort` parameter's keys and the values they
+# sort by.
+ACCOUNT_SORTS = {
+    "name": "name",
+    "score": "score",
+    "employees": "employees",
+    "revenue": "annual_revenue",
+}
+BEST_FIRST = "-score"
+
+
+def account_order(sort: str = BEST_FIRST, *, indexed: bool = True) -> tuple[OrderBy, OrderBy]:
+    """The accounts list's order for `sort`, a key of ACCOUNT_SORTS, with
+    "-" before it for the highest first (best score first when empty).
+
+    Accounts without the value (unscored, no headcount) come last either
+    way; accounts with the same value follow the account id in the sort's
+    direction (newest first when the highest come first), so every order is
+    total (a page never repeats or skips an account) and the descending sort
+    is the exact reverse of the ascending one. By score, these are the
+    order of the run's score index (scoring.score_tables) and a page reads
+    its accounts from there; by name, the accounts' (name, id) index.
+
+    Not `indexed`, the same order over an expression of the value, which
+    no index offers: the planner then reads every match and sorts them,
+    rather than walk an index in this order hoping to meet the matches
+    early (see account_rows).
+    """
+    sort = sort or BEST_FIRST
+    descending = sort.startswith("-")
+    field = ACCOUNT_SORTS[sort.removeprefix("-")]
+    value: Any = F(field)
+    if not indexed:
+        value = Coalesce(value, Value("")) if field == "name" else value + Value(0)
+    # NULLS LAST only where a value can be missing: on a name it would not
+    # match the name index read backwards (DESC is NULLS FIRST there).
+    nulls_last = True if field != "name" else None
+    if descending:
+        return value.desc(nulls_last=nulls_last), F("id").desc()
+    return value.asc(nulls_last=nulls_last), F("id").asc()
+
+
 def account_list(*, run: ScoringRun | None) -> QuerySet[Account]:
     """Every account with `score` and `tier` from `run` (None when unscored),
     `override_tier` when an override applies (see live_override), and
-    `effective_tier`, the override or else the scored tier. Best first.
+    `effective_tier`, the override or else the scored tier. Best first
+    (account_order).
 
     One LEFT JOIN on the run's score rows and one on live overrides:
     filtering and sorting stay in the database and the query count does
@@ -109,7 +157,7 @@ def account_list(*, run: ScoringRun | None) -> QuerySet[Account]:
             tier=none,
             override_tier=none,
             effective_tier=none,
-        ).order_by("name", "id")
+        ).order_by(*account_order("name"))
     applies = live_override(run.profile_id, run.version_id, through="tier_overrides__")
     return accounts.annotate(
         current=FilteredRelation("scores", condition=Q(scores__run_id=run.pk)),
@@ -118,7 +166,137 @@ def account_list(*, run: ScoringRun | None) -> QuerySet[Account]:
         tier=F("current__tier"),
         override_tier=F("override__tier"),
         effective_tier=effective_tier(F("override__tier"), F("current__tier")),
-    ).order_by(F("score").desc(nulls_last=True), "name", "id")
+    ).order_by(*account_order())
+
+
+# A page sorted by score and narrowed by the accounts' own columns looks for
+# its rows among this many of the run's best (or worst) scores, times the
+# rows up to the page's end, before it reads every match (account_rows).
+HEAD_ROWS = 5000
+HEAD_FACTOR = 20
+
+
+class RowAtLeast(Func):
+    """(a, b) >= (c, d), or <= when not `descending`: one row comparison,
+    which PostgreSQL reads as a range of a btree index on (a, b)."""
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, a: Any, b: Any, c: Any, d: Any, *, descending: bool) -> None:
+        super().__init__(a, b, c, d)
+        self.operator = ">=" if descending else "<="
+
+    def as_sql(  # type: ignore[override]
+        self,
+        compiler: Any,
+        connection: Any,  # noqa: ARG002
+        **extra_context: Any,
+    ) -> Any:
+        texts, params = [], []
+        for expression in self.get_source_expressions():
+            text, more = compiler.compile(expression)
+            texts.append(text)
+            params.extend(more)
+        a, b, c, d = texts
+        return f"({a}, {b}) {self.operator} ({c}, {d})", params
+
+
+def account_rows(
+    accounts: QuerySet[Account],
+    *,
+    run: ScoringRun | None,
+    sort: str,
+    start: int,
+    stop: int,
+    few: bool = False,
+    band: QuerySet[AccountScore] | None = None,
+) -> list[Account]:
+    """Rows `start` to `stop` of `accounts` (account_list's for `run`,
+    filtered) in the order of account_order(`sort`), in one query. `few`:
+    the filters match few accounts (at most the list's count cap). `band`:
+    when the filters narrow the accounts by their own columns (a search, an
+    industry), the run's score rows their tier and score filters allow.
+
+    Few matches are read whole and sorted, whatever the sort: walking an
+    index in the sort's order, as the planner would to stop early, meets
+    them late or never when they sit at its end (a disqualified country at
+    the bottom of the scores, a name searched late in the alphabet).
+
+    Sorted by score on PostgreSQL, the scored accounts are read through the
+    run's score index and the unscored ones after them: over the LEFT JOIN
+    that keeps unscored accounts in the list the planner cannot drive from
+    the scores, and sorted a million joined rows for every page (0.6-0.9 s).
+    The unscored part, which needs every filtered account checked against
+    the run, is only read when the scored ones run out before `stop`:
+    `NOT EXISTS` on the stop-th scored row, which PostgreSQL evaluates once
+    before the part and skips it on.
+
+    Narrowed, the scored part is read in two ways, one of which runs: among
+    the best HEAD_ROWS (or HEAD_FACTOR times `stop`) rows of `band`, through
+    the index, when they hold `stop` matches; else every match, sorted. The
+    planner assumes matches are spread evenly along the scores, and they are
+    not: a disqualified industry or country sits at the very end, and
+    walking the index down to it took seconds (the whole run probed).
+
+    Elsewhere (other sorts, SQLite, which cannot slice the parts of a UNION)
+    the one ordered query serves.
+    """
+    if few:
+        return list(accounts.order_by(*account_order(sort, indexed=False))[start:stop])
+    order = account_order(sort)
+    by_score = (sort or BEST_FIRST).removeprefix("-") == "score"
+    if (
+        run is None
+        or not by_score
+        or not connection.features.supports_slicing_ordering_in_compound
+        or stop <= start
+    ):
+        return list(accounts.order_by(*order)[start:stop])
+    score, tie = order
+    descending = score.descending
+    in_index_order = F("score").desc() if descending else F("score").asc()
+    parts = accounts.alias(scored_account=F("current__account_id"))
+    scored = parts.filter(scored_account__isnull=False)
+    ranked: list[QuerySet[Any]] = [scored.order_by(in_index_order, tie)]
+    if band is not None:
+        best = band.order_by(
+            *(F(c).desc() if descending else F(c).asc() for c in ("score", "account_id"))
+        )[max(HEAD_ROWS, HEAD_FACTOR * stop) - 1 :][:1]
+        head = scored.filter(
+            RowAtLeast(
+                F("score"),
+                F("scored_account"),
+                Subquery(best.values("score")),
+                Subquery(best.values("account_id")),
+                descending=descending,
+            )
+        )
+        # Whether the head holds `stop` rows: its stop-th row, read in the
+        # index's order (an EXISTS would drop the order, and the planner
+        # then walked the accounts' key instead).
+        last = head.order_by(in_index_order, tie).values("pk")[stop - 1 : stop]
+        head_holds = Q(head_last__isnull=False)
+        # Every match, sorted, wherever they are.
+        every, _ = account_order(sort, indexed=False)
+        # The tail sorts the matches' ids and scores alone, then reads the
+        # page's rows: sorting tens of thousands of whole account rows was
+        # most of its time.
+        tail = scored.alias(head_last=Subquery(last)).exclude(head_holds).order_by(every, tie)
+        ranked = [
+            head.alias(head_last=Subquery(last)).filter(head_holds).order_by(in_index_order, tie),
+            scored.filter(pk__in=Subquery(tail.values("pk")[:stop])).order_by(in_index_order, tie),
+        ]
+    enough = scored.order_by()[stop - 1 : stop]
+    unscored = parts.filter(~Exists(enough), scored_account__isnull=True).order_by(tie)
+    first, *others = [part.annotate(unscored=Value(0))[:stop] for part in ranked]
+    combined = first.union(*others, unscored.annotate(unscored=Value(1))[:stop], all=True)
+    return list(combined.order_by("unscored", in_index_order, tie)[start:stop])
+
+
+def run_scores(*, run: ScoringRun) -> QuerySet[AccountScore]:
+    """The run's score rows (on PostgreSQL, its table alone)."""
+    return AccountScore.objects.filter(run=run)
 
 
 def account_get(*, pk: int) -> Account:

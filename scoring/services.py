@@ -467,7 +467,8 @@ def runs_prune(*, profile_id: int, keep: int = 2) -> int:
     """Delete the scores and rows of the profile's finished runs but the
     `keep` latest: the current run and the succeeded runs before it (by
     default the one before, which the account history compares with).
-    Returns how many runs were removed."""
+    The current run gets its statistics and the accounts list's indexes
+    first (score_tables.indexes_build). Returns how many runs were removed."""
     finished = ScoringRun.objects.filter(profile_id=profile_id).exclude(
         status__in=[RunStatus.QUEUED, RunStatus.RUNNING]
     )
@@ -481,10 +482,11 @@ def runs_prune(*, profile_id: int, keep: int = 2) -> int:
             .values_list("pk", flat=True)
         )
         keep_ids.update(before[: max(keep - 1, 0)])
-    doomed = list(finished.exclude(pk__in=keep_ids).values_list("pk", flat=True))
-    runs_delete(run_ids=doomed)
     if current is not None:
         score_tables.analyze(current.pk)
+        score_tables.indexes_build(current.pk)
+    doomed = list(finished.exclude(pk__in=keep_ids).values_list("pk", flat=True))
+    runs_delete(run_ids=doomed)
     return len(doomed)
 
 

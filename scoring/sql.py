@@ -303,6 +303,59 @@ def partition_key_build(run_id: int) -> Sql:
     )
 
 
+# The accounts list's search (name or domain `icontains`, which PostgreSQL
+# runs as UPPER(column) LIKE UPPER('%...%')) reads these trigram indexes
+# instead of the base. Index name -> column.
+ACCOUNT_SEARCH_INDEXES = {"account_name_trgm": "name", "account_domain_trgm": "domain"}
+
+
+def account_search_index_build(index: str) -> Sql:
+    """Built CONCURRENTLY: accounts keep being written meanwhile."""
+    return sql(
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS {index} ON {t} "
+        "USING gin ((UPPER({column}::text)) gin_trgm_ops)",
+        index=name(index),
+        t=accounts(),
+        column=name(ACCOUNT_SEARCH_INDEXES[index]),
+    )
+
+
+def index_drop(index: str) -> Sql:
+    return sql("DROP INDEX IF EXISTS {index}", index=name(index))
+
+
+# A run's indexes for the accounts list, beside its primary key: by score
+# (and account, so a page sorted by score reads its rows in order, ties
+# included) and by tier then score (a page of one tier). Name -> columns.
+PARTITION_INDEXES = {
+    "score": "score, account_id",
+    "tier_score": "tier, score, account_id",
+}
+
+
+def partition_index_names(run_id: int) -> list[str]:
+    return [f"{scores_table_name(run_id)}_{suffix}" for suffix in PARTITION_INDEXES]
+
+
+def indexes_invalid(names: Sequence[str]) -> Sql:
+    """Which of the named indexes a failed concurrent build left invalid."""
+    return sql(
+        "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "WHERE c.relname = ANY({names}) AND NOT i.indisvalid",
+        names=list(names),
+    )
+
+
+def partition_index_build(run_id: int, suffix: str, how: Literal["", "CONCURRENTLY"]) -> Sql:
+    return sql(
+        "CREATE INDEX{how} IF NOT EXISTS {index} ON {t} ({columns})",
+        how=Sql(f" {how}" if how else ""),
+        index=name(f"{scores_table_name(run_id)}_{suffix}"),
+        t=scores(run_id),
+        columns=Sql(PARTITION_INDEXES[suffix]),
+    )
+
+
 def scores_delete(run_id: int) -> Sql:
     """Every score of the run, in the shared table."""
     return sql("DELETE FROM {t} WHERE run_id = {run}", t=scores(), run=run_id)

@@ -7,7 +7,7 @@ from typing import cast
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from profiles.models import Profile, User
 from scoring.export import export_lines
-from scoring.filters import AccountFilter
+from scoring.filters import AccountFilter, ScoreBandFilter
 from scoring.forms import AccountImportForm, ImportColumnsForm
 from scoring.ingest.csvfiles import MAX_FILE_BYTES
 from scoring.ingest.importer import ImportFileError, Mode
@@ -38,14 +38,16 @@ from scoring.ingest.jobs import (
 from scoring.ingest.mapping import SKIP, mapping_problems, mapping_propose
 from scoring.ingest.mapping import targets as mapping_targets
 from scoring.ingest.rows import declared_traits
-from scoring.models import Account, ImportJob, ImportKind, ScoringRun
+from scoring.models import Account, AccountScore, ImportJob, ImportKind, ScoringRun
 from scoring.policies import IMPORT_REFUSED, can_import_accounts
 from scoring.selectors import (
     account_deals,
     account_explanations,
     account_history,
     account_list,
+    account_rows,
     current_run,
+    run_scores,
     scored_profiles,
 )
 
@@ -58,10 +60,39 @@ COUNT_CAP = 10_000
 
 
 class CappedPaginator(Paginator):
+    """The filtered accounts counted up to the cap, each page read by
+    account_rows in the order of `sort` (through the run's score index)."""
+
+    def __init__(
+        self,
+        accounts: QuerySet[Account],
+        per_page: int,
+        *,
+        run: ScoringRun | None,
+        sort: str,
+        band: QuerySet[AccountScore] | None = None,
+    ) -> None:
+        super().__init__(accounts, per_page)
+        self.accounts, self.run, self.sort, self.band = accounts, run, sort, band
+
     @cached_property
     def count(self) -> int:
-        accounts = cast(QuerySet[Account], self.object_list)
-        return int(accounts.order_by()[: COUNT_CAP + 1].count())
+        return int(self.accounts.order_by()[: COUNT_CAP + 1].count())
+
+    def page(self, number: int | str) -> Page[Account]:
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = min(bottom + self.per_page, self.count)
+        rows = account_rows(
+            self.accounts,
+            run=self.run,
+            sort=self.sort,
+            start=bottom,
+            stop=top,
+            few=not self.capped,
+            band=self.band,
+        )
+        return Page(rows, number, self)
 
     @cached_property
     def capped(self) -> bool:
@@ -93,7 +124,13 @@ def account_index(request: HttpRequest) -> HttpResponse:
     profiles, profile, run = _chosen(request)
     accounts = account_list(run=run)
     filters = AccountFilter(request.GET, queryset=accounts)
-    page = CappedPaginator(filters.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    filtered = filters.qs  # validates the form
+    sort = filters.form.cleaned_data.get("sort") or [""]
+    band = None
+    if run is not None and filters.narrowing:
+        band = ScoreBandFilter(request.GET, queryset=run_scores(run=run)).qs
+    paginator = CappedPaginator(filtered, PAGE_SIZE, run=run, sort=sort[0], band=band)
+    page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
