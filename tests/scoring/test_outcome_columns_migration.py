@@ -81,6 +81,28 @@ def test_the_columns_go_and_the_outcome_deals_keep_the_outcomes() -> None:
         migrate_to_latest()
 
 
+def test_an_outcome_held_only_by_the_columns_becomes_its_outcome_deal() -> None:
+    """0013 copied only accounts with a status or an opening date: an amount
+    or a close date alone was in the columns only, and must not be lost."""
+    try:
+        apps = migrate(BEFORE)
+        old = apps.get_model("scoring", "Account")
+        old.objects.create(
+            external_id="amount", name="Amount", deal_amount=Decimal("9000.00"), deal_closed_at=MAY
+        )
+        old.objects.create(external_id="nothing", name="Nothing")
+
+        migrate(AFTER)
+
+        assert list(
+            Deal.objects.values_list(
+                "external_id", "account__external_id", "status", "closed_at", "amount"
+            )
+        ) == [("outcome:amount", "amount", "open", MAY, Decimal("9000.00"))]
+    finally:
+        migrate_to_latest()
+
+
 def test_going_back_fills_the_columns_from_the_outcome_deals() -> None:
     try:
         migrate(AFTER)
