@@ -35,14 +35,17 @@ def env_bool(name: str, default: bool = False) -> bool:
     raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}.")
 
 
-def env_int(name: str, default: int) -> int:
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     raw = env_str(name)
     if not raw:
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}.") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}.")
+    return value
 
 
 def env_float(name: str, default: float) -> float:
@@ -147,7 +150,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not env
     # threshold, 15-300 ms each time: the accounts list's page, costed with
     # the parts it skips at run time, took 0.3 s to compile for a query that
     # ran in under a millisecond. DATABASE_JIT=true leaves it on.
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+    # Added to any options DATABASE_URL sets (a statement_timeout, a search_path).
+    connection_options = DATABASES["default"].setdefault("OPTIONS", {})
+    connection_options["options"] = f"{connection_options.get('options', '')} -c jit=off".strip()
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Persistent connections buy nothing on SQLite; IMMEDIATE transactions
     # take the write lock up front so concurrent writers wait instead of failing.
@@ -370,7 +375,7 @@ REVIEWS_DRIFT_MIN_CHURNED = env_int("REVIEWS_DRIFT_MIN_CHURNED", 5)
 REVIEWS_SURPRISE_DAYS = env_int("REVIEWS_SURPRISE_DAYS", 30)
 # "Usual" for a kind of surprise: its weekly average over this many weeks
 # before the current one.
-REVIEWS_SURPRISE_USUAL_WEEKS = env_int("REVIEWS_SURPRISE_USUAL_WEEKS", 8)
+REVIEWS_SURPRISE_USUAL_WEEKS = env_int("REVIEWS_SURPRISE_USUAL_WEEKS", 8, minimum=1)
 REVIEWS_QUEUE_TOP_MOVES = env_int("REVIEWS_QUEUE_TOP_MOVES", 10)
 # Attribute lift (reviews.suggestions, docs/suggestions.md): the closed deals
 # a value needs before its win rate counts as evidence, and how far back the

@@ -67,6 +67,23 @@ def test_it_rejects_a_timeout_it_cannot_read(monkeypatch: pytest.MonkeyPatch) ->
         load_settings(monkeypatch, REDIS_SOCKET_TIMEOUT="two")
 
 
+def test_it_refuses_no_weeks_for_the_usual_surprises(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(
+        ImproperlyConfigured, match="REVIEWS_SURPRISE_USUAL_WEEKS must be at least 1"
+    ):
+        load_settings(monkeypatch, REVIEWS_SURPRISE_USUAL_WEEKS="0")
+
+
+def test_jit_off_is_added_to_the_connection_options_database_url_sets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    s = load_settings(
+        monkeypatch,
+        DATABASE_URL="postgres://icp@db.internal/icpsite?options=-c%20statement_timeout%3D5000",
+    )
+    assert s.DATABASES["default"]["OPTIONS"]["options"] == "-c statement_timeout=5000 -c jit=off"
+
+
 def test_celery_is_configured_for_safe_redelivery(monkeypatch: pytest.MonkeyPatch) -> None:
     s = load_settings(monkeypatch)
     assert s.CELERY_TASK_SERIALIZER == "json"
