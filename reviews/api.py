@@ -121,7 +121,9 @@ class CheckInSerializer(serializers.ModelSerializer[CheckIn]):
     )
     agenda = serializers.SerializerMethodField(
         help_text="Worked out at the moment of the request while the check-in is open; "
-        "as recorded when it was held once it is."
+        "as recorded when it was held once it is. Lists (the check-ins, the queue) leave an "
+        "open check-in's agenda out (null, with `since` and `agenda_as_of`): working it out "
+        "reads the whole account base, so read the check-in itself for it."
     )
     agenda_live = serializers.SerializerMethodField(
         help_text="True while the agenda is worked out afresh (the check-in is open)."
@@ -141,8 +143,12 @@ class CheckInSerializer(serializers.ModelSerializer[CheckIn]):
             "outcome_note", "draft", "closed_at", "created_at",
         )  # fmt: skip
 
-    def _agenda(self, checkin: CheckIn) -> Agenda:
-        """One agenda per check-in and response, however many fields read it."""
+    def _agenda(self, checkin: CheckIn) -> Agenda | None:
+        """One agenda per check-in and response, however many fields read it;
+        None for an open check-in in a list (the `live_agenda` context flag
+        is set for one check-in read on its own)."""
+        if checkin.is_open and not self.context.get("live_agenda"):
+            return None
         cache: dict[int, Agenda] = self.context.setdefault("agendas", {})
         if checkin.pk not in cache:
             cache[checkin.pk] = checkin_agenda(checkin=checkin)
@@ -152,16 +158,20 @@ class CheckInSerializer(serializers.ModelSerializer[CheckIn]):
         return checkin.draft.number if checkin.draft else None
 
     def get_since(self, checkin: CheckIn) -> datetime | None:
-        return self._agenda(checkin).since
+        agenda = self._agenda(checkin)
+        return None if agenda is None else agenda.since
 
-    def get_agenda(self, checkin: CheckIn) -> dict[str, Any]:
-        return self._agenda(checkin).data
+    def get_agenda(self, checkin: CheckIn) -> dict[str, Any] | None:
+        agenda = self._agenda(checkin)
+        return None if agenda is None else agenda.data
 
     def get_agenda_live(self, checkin: CheckIn) -> bool:
-        return self._agenda(checkin).live
+        agenda = self._agenda(checkin)
+        return checkin.is_open if agenda is None else agenda.live
 
     def get_agenda_as_of(self, checkin: CheckIn) -> datetime | None:
-        return self._agenda(checkin).as_of
+        agenda = self._agenda(checkin)
+        return None if agenda is None else agenda.as_of
 
 
 class OutcomeSerializer(serializers.Serializer[Any]):
@@ -244,7 +254,9 @@ class OverrideViewSet(ReviewsViewSet):
 
     @extend_schema(summary="Read an override", responses=answers(OverrideSerializer, 404))
     def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(self.get_serializer(self.get_object()).data)
+        checkin = self.get_object()
+        context = {**self.get_serializer_context(), "live_agenda": True}
+        return Response(CheckInSerializer(checkin, context=context).data)
 
     @extend_schema(
         summary="Log an override",
@@ -342,7 +354,9 @@ class CheckInViewSet(ReviewsViewSet):
         summary="Read a check-in with its agenda", responses=answers(CheckInSerializer, 404)
     )
     def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(self.get_serializer(self.get_object()).data)
+        checkin = self.get_object()
+        context = {**self.get_serializer_context(), "live_agenda": True}
+        return Response(CheckInSerializer(checkin, context=context).data)
 
     @extend_schema(
         summary="Record a check-in's outcome",

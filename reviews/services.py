@@ -382,7 +382,10 @@ def checkin_close(
     which opens a draft from the live version linked to the check-in, its
     rationale carrying the check-in's evidence. The agenda of this moment
     (`now`, the clock's unless a history is being recorded) is stored, and
-    shown from then on instead of a live one."""
+    shown from then on instead of a live one. Holds the profile, as opening
+    a check-in does: the period starts where the last held one ended, so two
+    of a profile's check-ins held at once take turns."""
+    profile_services.profile_lock(checkin.profile_id)
     checkin = (
         CheckIn.objects.select_for_update(of=("self",)).select_related("profile").get(pk=checkin.pk)
     )

@@ -372,6 +372,9 @@ def test_the_api_reads_an_open_check_ins_agenda_live_and_a_held_one_as_stored(
     )
     body = client.get(url).json()
     assert (body["agenda_live"], body["agenda"]["overrides"]["total"]) == (True, 1)
+    # A list leaves an open check-in's agenda out: it reads the whole base.
+    [listed] = client.get("/api/v1/reviews/checkins/").json()["results"]
+    assert (listed["agenda_live"], listed["agenda"], listed["since"]) == (True, None, None)
     services.checkin_close(
         actor=ops_manager, checkin=open_checkin, outcome="no_change", note="Holding up."
     )
@@ -381,6 +384,8 @@ def test_the_api_reads_an_open_check_ins_agenda_live_and_a_held_one_as_stored(
     body = client.get(url).json()
     assert (body["agenda_live"], body["agenda"]["overrides"]["total"]) == (False, 1)
     assert body["agenda_as_of"] == body["closed_at"]
+    [listed] = client.get("/api/v1/reviews/checkins/").json()["results"]
+    assert listed["agenda"] == body["agenda"]
 
 
 def test_before_the_first_run_finishes_the_agenda_holds_the_claims_and_questions(
