@@ -388,7 +388,9 @@ class QueueView(ApiViewMixin, APIView):
         "REVIEWS_SURPRISE_DAYS days: each deal won by a tier C or DQ account and each deal "
         "lost by a tier A account (`kind` won or lost, `deal` its external id, `amount` in "
         "`currency`, blank for the reporting currency), and each tier A customer that "
-        "churned (`kind` churned, no deal).",
+        "churned (`kind` churned, no deal). The surprises' `count` counts each outcome once; "
+        "`items` (the newest 50) hold one per outcome and profile whose live tier it "
+        "surprised.",
         responses=answers(OpenApiTypes.OBJECT),
     )
     def get(self, request: Request) -> Response:

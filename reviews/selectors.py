@@ -150,7 +150,7 @@ class Queue:
             if section == "overrides":
                 self.counts[section] = self.overrides.count()
             elif section == "surprises":
-                self.counts[section] = self.surprises.count()
+                self.counts[section] = self.surprises.outcomes()
             elif section == "checkins":
                 self.counts[section] = self.checkins.count()
         return self.counts[section]
@@ -241,10 +241,17 @@ SURPRISE_COLUMNS = tuple(f"s_{name}" for name in SURPRISE_FIELDS)
 
 class Surprises:
     """The surprises as a Paginator takes them: count() and slices, each
-    slice one query."""
+    slice one query, a row per outcome and profile it surprised;
+    outcomes() counts each deal or churn once, whatever the profiles."""
 
-    def __init__(self, rows: Callable[[], QuerySet[Any]]) -> None:
+    def __init__(
+        self, rows: Callable[[], QuerySet[Any]], outcomes: Callable[[], QuerySet[Any]]
+    ) -> None:
         self._rows = rows
+        self._outcomes = outcomes
+
+    def outcomes(self) -> int:
+        return self._outcomes().count()
 
     @cached_property
     def rows(self) -> QuerySet[Any]:
@@ -391,14 +398,20 @@ def queue_surprises(
     every profile's live tiers, or one's; "reviewed" is the viewer's mark,
     or anyone's without a viewer (a check-in's agenda)."""
 
+    def halves() -> list[QuerySet[Any]]:
+        return _surprise_halves(viewer, since, include_reviewed, current=current_run_ids(profile))
+
     def rows() -> QuerySet[Any]:
-        current = current_run_ids(profile)
-        halves = _surprise_halves(viewer, since, include_reviewed, current=current)
-        return _union([h.values_list(*SURPRISE_COLUMNS) for h in halves]).order_by(
+        return _union([h.values_list(*SURPRISE_COLUMNS) for h in halves()]).order_by(
             "-s_occurred_at", "s_account_id", "s_object_id"
         )
 
-    return Surprises(rows)
+    def outcomes() -> QuerySet[Any]:
+        # UNION without ALL: an outcome surprising under several profiles once.
+        first, *rest = [h.values_list("s_kind", "s_object_id", "s_occurred_at") for h in halves()]
+        return first.union(*rest) if rest else first.distinct()
+
+    return Surprises(rows, outcomes)
 
 
 @dataclass(frozen=True)

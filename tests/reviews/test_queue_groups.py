@@ -14,7 +14,12 @@ from django.utils import timezone
 from profiles.models import Profile, ProfileVersion, User
 from reviews import services
 from reviews.models import Override, ReviewCheckpoint, ReviewMark
-from reviews.selectors import SurpriseEntries, surprise_kinds, surprise_window_start
+from reviews.selectors import (
+    SurpriseEntries,
+    queue_get,
+    surprise_kinds,
+    surprise_window_start,
+)
 from scoring import services as scoring_services
 from scoring.models import Account, ScoringRun
 from tests.drafting import approved_version
@@ -61,6 +66,19 @@ def test_an_accounts_surprises_of_a_kind_are_one_entry_naming_every_profile(
         ("Enterprise", "A"),
         ("Mid-market SaaS", "A"),
     ]
+
+
+def test_the_headline_and_the_api_count_each_surprising_outcome_once(
+    manager: User, live_run: ScoringRun, enterprise: Profile, lost_by_acme: list[int],
+    client: Client,
+) -> None:  # fmt: skip
+    # Two lost deals, each surprising under both profiles' live tiers.
+    queue = queue_get(viewer=manager)
+    assert queue.headline == "2 surprises"
+    assert len(queue.surprises[:10]) == 4
+    client.force_login(manager)
+    surprises = client.get("/api/v1/reviews/queue/").json()["surprises"]
+    assert (surprises["count"], len(surprises["items"])) == (2, 4)
 
 
 def test_entries_come_by_kind_then_latest_first(
