@@ -50,7 +50,7 @@ STAMPED: list[tuple[Manager[Any], tuple[str, ...]]] = [
 ]
 
 
-def moment(day: date, hour: int = 10, minute: int = 0) -> datetime:
+def at_hour(day: date, hour: int = 10, minute: int = 0) -> datetime:
     """A working hour of `day`, in the site's time zone."""
     return timezone.make_aware(datetime.combine(day, time(hour, minute)))
 
@@ -77,7 +77,7 @@ class Timeline:
         return self.checkin_due(5)
 
     def held(self, quarters_ago: int) -> datetime:
-        return moment(self.checkin_due(quarters_ago) + timedelta(days=1), 14)
+        return at_hour(self.checkin_due(quarters_ago) + timedelta(days=1), 14)
 
 
 @contextmanager

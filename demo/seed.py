@@ -105,7 +105,7 @@ def seed_people(*, password: str) -> dict[str, User]:
     return users
 
 
-# --- The ICP: an approved v1 and a v2 in review --------------------------------
+# --- The ICP: v1 to v3 approved months apart, v3 live, v4 in review ------------
 
 PROFILE_NAME = "Mid-market B2B SaaS"
 PROFILE_SLUG = "mid-market-b2b-saas"
@@ -387,7 +387,7 @@ def _checkin_held(
     as it stood then."""
     due = timeline.checkin_due(quarters_ago)
     held = timeline.held(quarters_ago)
-    with history.dated(history.moment(due - timedelta(days=14), 6)):
+    with history.dated(history.at_hour(due - timedelta(days=14), 6)):
         checkin = checkin_open(profile=profile, kind=CheckInKind.SCHEDULED, due_on=due)
     assert checkin is not None
     with history.dated(held):
@@ -427,7 +427,7 @@ def seed_profile(*, users: dict[str, User]) -> SeededProfile:
     teams = Team.objects.in_bulk(REQUIRED_TEAMS + APPROVING_TEAMS, field_name="slug")
     ada, riley, jonas = users["ada"], users["riley"], users["jonas"]
 
-    v1_approved = history.moment(timeline.v1_approved, 16)
+    v1_approved = history.at_hour(timeline.v1_approved, 16)
     v1_started = v1_approved - timedelta(days=21)
     with history.dated(v1_started):
         profile = services.profile_create(
@@ -541,7 +541,7 @@ def seed_profile(*, users: dict[str, User]) -> SeededProfile:
         previous=v2,
     )
 
-    v4_drafted = history.moment(timeline.today - timedelta(days=20), 11)
+    v4_drafted = history.at_hour(timeline.today - timedelta(days=20), 11)
     with history.dated(v4_drafted):
         v4 = services.version_start_draft(
             actor=jonas,

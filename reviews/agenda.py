@@ -19,6 +19,7 @@ from typing import Any
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
+from icpsite.numbers import count, percent
 from profiles.models import OPEN_STATUSES, Comment, Profile, VersionStatus
 from reviews.drift import drift_signals, live_version
 from reviews.figures import (
@@ -293,13 +294,13 @@ def checkin_agenda(*, checkin: CheckIn, now: datetime | None = None) -> Agenda:
 def agenda_summary(data: dict[str, Any]) -> str:
     """An agenda in a sentence, for the rationale of the draft it leads to."""
     overrides = data.get("overrides", {})
-    parts = [f"{overrides.get('total', 0)} overrides since the last check-in"]
+    parts = [f"{count(overrides.get('total', 0))} overrides since the last check-in"]
     reasons = overrides.get("by_reason") or {}
     if reasons:
-        parts.append(", ".join(f"{label.lower()}: {n}" for label, n in reasons.items()))
+        parts.append(", ".join(f"{label.lower()}: {count(n)}" for label, n in reasons.items()))
     tiers = data.get("outcomes", {}).get("tiers", {})
     rates = [
-        f"{tier} {round(row['win_rate'] * 100)}%"
+        f"{tier} {percent(row['win_rate'])}"
         for tier, row in tiers.items()
         if row.get("win_rate") is not None
     ]

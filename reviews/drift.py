@@ -152,10 +152,6 @@ def churn_signal(
 # stored trigger reads the same however the settings change later.
 
 
-def _share(rate: Any) -> str:
-    return percent(rate)
-
-
 def _n(figures: dict[str, Any], name: str) -> str:
     """A stored count of a drift check's figures, grouped as every count is."""
     value = figures.get(name)
@@ -178,12 +174,12 @@ def signal_facts(code: str, figures: dict[str, Any]) -> list[tuple[str, str]]:
         return [
             (
                 "Tier A win rate (deals)",
-                f"{_share(figures.get('a_win_rate'))}: {_n(figures, 'a_won')} won of "
+                f"{percent(figures.get('a_win_rate'))}: {_n(figures, 'a_won')} won of "
                 f"{_n(figures, 'a_closed')} closed",
             ),
             (
                 "Tier B win rate (deals)",
-                f"{_share(figures.get('b_win_rate'))}: {_n(figures, 'b_won')} won of "
+                f"{percent(figures.get('b_win_rate'))}: {_n(figures, 'b_won')} won of "
                 f"{_n(figures, 'b_closed')} closed",
             ),
             ("Period", _window(figures)),
@@ -198,12 +194,12 @@ def signal_facts(code: str, figures: dict[str, Any]) -> list[tuple[str, str]]:
         return [
             (
                 f"Tier {tier} churn rate (customers)",
-                f"{_share(figures.get('tier_rate'))}: {_n(figures, 'churned')} churned of "
+                f"{percent(figures.get('tier_rate'))}: {_n(figures, 'churned')} churned of "
                 f"{_n(figures, 'customers')} customers",
             ),
             (
                 "Overall churn rate (customers)",
-                f"{_share(figures.get('overall'))}: {_n(figures, 'overall_churned')} "
+                f"{percent(figures.get('overall'))}: {_n(figures, 'overall_churned')} "
                 f"churned of {_n(figures, 'overall_customers')} customers",
             ),
             ("Period", _window(figures)),
@@ -222,16 +218,16 @@ def signal_line(code: str, figures: dict[str, Any]) -> str:
     days = figures.get("window_days", "?")
     if code == WIN_RATE:
         return (
-            f"Tier A win rate {_share(figures.get('a_win_rate'))} of "
+            f"Tier A win rate {percent(figures.get('a_win_rate'))} of "
             f"{_n(figures, 'a_closed')} closed deals against tier B's "
-            f"{_share(figures.get('b_win_rate'))} of {_n(figures, 'b_closed')} over "
+            f"{percent(figures.get('b_win_rate'))} of {_n(figures, 'b_closed')} over "
             f"{days} days; threshold: A at or below B"
         )
     if code == CHURN:
         return (
-            f"Tier {figures.get('tier', '?')} churn rate {_share(figures.get('tier_rate'))} "
+            f"Tier {figures.get('tier', '?')} churn rate {percent(figures.get('tier_rate'))} "
             f"({_n(figures, 'churned')} customers) against "
-            f"{_share(figures.get('overall'))} overall over {days} days; threshold: "
+            f"{percent(figures.get('overall'))} overall over {days} days; threshold: "
             f"{figures.get('ratio_percent', '?')}% of the overall rate"
         )
     return ""

@@ -304,9 +304,13 @@ def _surprise_halves(
     through: datetime | None = None,
 ) -> list[QuerySet[Any]]:
     """The surprising deals and churns as querysets with the s_ columns,
-    one row per outcome and current run that found it surprising."""
+    one row per outcome and current run that found it surprising, from
+    `since` to `through` (now by default: a deal dated ahead, a CRM's
+    slip, is not a surprise yet, as the kinds' weekly counts agree)."""
     if current is None:
         current = current_run_ids()
+    if through is None:
+        through = timezone.now()
     scored = "account__scores__"
     surprising = Q(**{f"{scored}run_id__in": current}) & (
         Q(status=DealState.WON, **{f"{scored}tier__in": ["C", "DQ"]})
@@ -322,7 +326,7 @@ def _surprise_halves(
     if statuses:
         # One filter() call, so the conditions and the columns below share
         # one join to the scores: a row per surprising deal and current run.
-        happened = Q(closed_at__gte=since) & (Q() if through is None else Q(closed_at__lte=through))
+        happened = Q(closed_at__gte=since, closed_at__lte=through)
         deals = (
             Deal.objects.filter(surprising & among & happened, status__in=statuses)
             .order_by()
@@ -349,9 +353,7 @@ def _surprise_halves(
         )
         halves.append(deals)
     if ReviewMark.Kind.CHURNED in kinds:
-        churned_since = Q(account__churned_at__gte=since) & (
-            Q() if through is None else Q(account__churned_at__lte=through)
-        )
+        churned_since = Q(account__churned_at__gte=since, account__churned_at__lte=through)
         churned = (
             AccountScore.objects.filter(churned_since, run_id__in=current, tier="A")
             .filter(among)
@@ -561,15 +563,6 @@ def _entries(
         entry.account_name, entry.external_id = item.account_name, item.external_id
         entry.add(item)
     return list(entries.values())
-
-
-def surprise_entry_get(
-    *, viewer: User, kind: str, account_id: int, since: datetime | None = None
-) -> SurpriseEntry | None:
-    """One account's entry of one kind, reviewed outcomes included."""
-    since = since or surprise_window_start()
-    [entry] = _entries(viewer, since, True, [(kind, account_id, timezone.now())])
-    return entry if entry.outcomes else None
 
 
 def surprise_outcomes_to_mark(

@@ -1,26 +1,15 @@
 """Filters of the reviews pages: what a drift check measured when it opened
-a check-in, and the reviews figures' old number filter names, kept for
-templates that still load them (each is the built-in number filter of the
-same rule, icpsite.numbers; new templates use `count`, `money`, `percent`
-and `ratio` without a load)."""
+a check-in. Numbers go through the built-in filters of icpsite.numbers
+(`count`, `money`, `percent`, `ratio`), which need no load."""
 
 from __future__ import annotations
 
 from django import template
 
-from icpsite import numbers
 from reviews.drift import signal_facts, signal_line
 from reviews.models import CheckIn
 
 register = template.Library()
-
-register.filter("pct", numbers.percent)
-register.filter("lift", numbers.ratio)
-
-
-@register.filter
-def money(amount: object, currency: str | None = "") -> str:
-    return numbers.money(amount, currency)
 
 
 @register.filter
