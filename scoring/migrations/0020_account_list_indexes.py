@@ -4,7 +4,10 @@ or domain (trigram indexes, pg_trgm) and the current runs' score indexes
 (scoring.score_tables.indexes_build, which later runs build once current).
 
 Not atomic: on PostgreSQL the trigram and score indexes are built
-CONCURRENTLY, so accounts and scores keep being written meanwhile.
+CONCURRENTLY, so accounts and scores keep being written meanwhile. The
+industry and country indexes are plain CREATE INDEX (Django's AddIndex,
+for every database): writes to the accounts wait for them, a few seconds
+at a million accounts.
 """
 
 from typing import Any
