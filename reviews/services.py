@@ -459,10 +459,14 @@ def review_mark_surprises(
         ReviewMark(user=actor, kind=kind, object_id=object_id, occurred_at=occurred_at)
         for object_id, occurred_at in outcomes
     ]
+    # Counted among these outcomes only, not all the person's marks of the kind.
+    among = ReviewMark.objects.filter(
+        user=actor, kind=kind, object_id__in=[object_id for object_id, _ in outcomes]
+    )
     with transaction.atomic():
-        before = ReviewMark.objects.filter(user=actor, kind=kind).count()
+        before = among.count()
         ReviewMark.objects.bulk_create(marks, ignore_conflicts=True)
-        return ReviewMark.objects.filter(user=actor, kind=kind).count() - before
+        return among.count() - before
 
 
 def review_unmark(
