@@ -98,8 +98,7 @@ def test_an_outcome_reads_alike_however_it_was_written_and_goes_with_its_deal(
         assert listed(writer, way) == OUTCOME, way
         assert detail(writer, way) == {name: OUTCOME[name] for name in DETAIL_FIELDS}, way
         assert page_row(reader, way) == (
-            "Outcome (the account's deal fields) New business — Won 48,000 "
-            "Mar 2, 2026 May 29, 2026"
+            "Outcome (the account's deal fields) New business — Won 48,000 Mar 2, 2026 May 29, 2026"
         ), way
 
     for way in ways:
