@@ -12,6 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from icpsite.numbers import count, money
 from profiles.models import Profile
 from reviews.suggestions.lift import AttributeLift, Lift, Outcomes, UnknownAttributeError, lift_for
 from reviews.suggestions.stats import Interval
@@ -39,17 +40,17 @@ def _with_interval(rate: float | None, interval: Interval | None) -> str:
 
 
 def _money(amount: Decimal | None) -> str:
-    return "-" if amount is None else f"{amount:,.0f}"
+    return "-" if amount is None else money(amount)
 
 
 def _cells(label: str, outcomes: Outcomes, lift: float | None, evidence: str) -> tuple[str, ...]:
     return (
         label,
-        f"{outcomes.closed:,}",
-        f"{outcomes.won:,}",
+        count(outcomes.closed),
+        count(outcomes.won),
         _with_interval(outcomes.win_rate, outcomes.win_interval),
         "-" if lift is None else f"{lift:.2f}",
-        f"{_pct(outcomes.churn_rate)} of {outcomes.customers:,}",
+        f"{_pct(outcomes.churn_rate)} of {count(outcomes.customers)}",
         _money(outcomes.avg_deal),
         f"+{outcomes.claimed_higher} / -{outcomes.claimed_lower}",
         evidence,
