@@ -36,7 +36,7 @@ from tests.webhooks import Receiver
 
 # The world every write is tried in (its `world` fixture): the permission
 # matrix and the hostile corpus share it.
-pytest_plugins = ["tests.write_endpoints"]
+pytest_plugins = ["tests.write_endpoints", "tests.suggesting"]
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
