@@ -1,5 +1,6 @@
 """The reviews API: overrides (the CRM logs them by account external id and
-rep email), check-ins, the caller's review queue and validation figures.
+rep email), check-ins, the caller's review queue and validation figures; a
+version's suggestions and their adoption (reviews.suggestions.api).
 
 Reads go through reviews.selectors, writes through reviews.services: the
 same calls and permissions as the pages.
@@ -41,6 +42,7 @@ from reviews.models import (
     OverrideStatus,
 )
 from reviews.selectors import checkin_list, override_list, queue_get
+from reviews.suggestions import api as suggestions_api
 from scoring.models import Account
 from scoring.selectors import current_run
 
@@ -483,6 +485,7 @@ router.register("reviews/checkins", CheckInViewSet, basename="checkin")
 
 urlpatterns = [
     *router.urls,
+    *suggestions_api.urlpatterns,
     path("reviews/queue/", QueueView.as_view(), name="review-queue"),
     re_path(
         rf"^reviews/validation/(?P<slug>{ANY_SEGMENT})/$",

@@ -122,7 +122,11 @@ def usual_suggestions(version: ProfileVersion) -> Suggestions:
     fintech = suggestion(
         "industry-fintech",
         EditKind.ADD_VALUE,
-        [Change(proposed(industry), proposed(industry, value=[*(industry.value or []), "Fintech"]))],
+        [
+            Change(
+                proposed(industry), proposed(industry, value=[*(industry.value or []), "Fintech"])
+            )
+        ],
         attribute="industry",
         change="Industry: add Fintech",
         sentence="Fintech accounts won 64% of 50 closed deals, against 40% overall.",
