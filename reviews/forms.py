@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 
 from profiles.forms import StoredTextFormMixin
-from profiles.models import Criterion, CriterionKind, Profile
+from profiles.models import Criterion, CriterionKind, Profile, Team
 from profiles.selectors import criterion_text
 from reviews.models import SURPRISE_KINDS, CheckInOutcome, ClaimedTier, OverrideReason
 from scoring.ingest.rows import EARLIEST_YEAR, LATEST_YEAR, MAX_BIGINT
@@ -104,3 +104,38 @@ class GroupMarkForm(QueueForm):
 
     def clean_through(self) -> Any:
         return _in_business_years(self.cleaned_data.get("through"))
+
+
+class _SuggestionKeys(forms.MultipleChoiceField):
+    """The keys of the ticked suggestions: the service checks them against
+    the suggestions it works out again, so any short key passes here."""
+
+    def valid_value(self, value: str) -> bool:
+        return bool(value) and len(value) <= 200
+
+
+class SuggestionAdoptForm(forms.Form):
+    keys = _SuggestionKeys(
+        error_messages={
+            "required": "Tick at least one suggestion to adopt.",
+            "invalid_choice": "Suggestions: %(value)s is not a suggestion's key.",
+        },
+        label="Suggestions",
+    )
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.none(),
+        to_field_name="slug",
+        label="Comment as",
+        error_messages={
+            "required": "Choose the team you speak for.",
+            "invalid_choice": "Team: choose one of your teams.",
+        },
+    )
+
+    def __init__(self, *args: Any, teams: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = teams  # type: ignore[attr-defined]
+
+    def error_text(self) -> str:
+        """Every message: each says which field and what to do."""
+        return " ".join(str(m) for messages in self.errors.values() for m in messages)

@@ -10,12 +10,25 @@
   eyes: a claim made in a rep's name is decided by someone else again).
 - A check-in is closed by the profile's approvers and the managers of the
   teams the profile requires.
+- Suggestions are adopted into an open version by whoever may edit it, or
+  for the live version into a new draft by whoever may start one, while no
+  other version is open; a superseded or withdrawn version takes none.
 """
 
 from __future__ import annotations
 
-from profiles.models import Profile, Team, User
-from profiles.policies import MANAGING_ROLES, YES, Verdict, can_write, is_approver, no, roles_of
+from profiles.models import Profile, ProfileVersion, Team, User, VersionStatus
+from profiles.policies import (
+    MANAGING_ROLES,
+    YES,
+    Verdict,
+    can_edit,
+    can_start_draft,
+    can_write,
+    is_approver,
+    no,
+    roles_of,
+)
 from reviews.models import Override
 
 LOG_FOR_ANYONE = "reviews.add_override"
@@ -77,3 +90,31 @@ def can_close_checkin(actor: User, profile: Profile) -> Verdict:
     return no(
         "Only the profile's approvers and the managers of the teams it requires close a check-in."
     )
+
+
+def adoption_target_problem(version: ProfileVersion, open_version: ProfileVersion | None) -> str:
+    """Why suggestions for `version` cannot be adopted now ("" when they
+    can): an open version takes them itself, the live one through a new
+    draft while no other version (`open_version`) is open."""
+    if version.is_open:
+        return ""
+    if version.status != VersionStatus.APPROVED:
+        return (
+            f"v{version.number} is {version.get_status_display().lower()}: suggestions are "
+            "adopted into the live version's next draft or an open version."
+        )
+    if open_version is not None:
+        return f"v{open_version.number} is open: adopt into it from its own page."
+    return ""
+
+
+def can_adopt_suggestions(
+    user: User, version: ProfileVersion, open_version: ProfileVersion | None
+) -> Verdict:
+    """Whether `user` may adopt suggestions for `version` (see the module's
+    docstring); `open_version` is the profile's other open version, if any."""
+    if problem := adoption_target_problem(version, open_version):
+        return no(problem)
+    if version.is_open:
+        return can_edit(user, version)
+    return can_start_draft(user, None)

@@ -323,6 +323,8 @@ def checkin_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "agenda": checkin_agenda(checkin=checkin),
             "form": form,
             "can_close": can_close_checkin(_user(request), checkin.profile),
+            # Suggestions for the live version, while the check-in can still act on them.
+            "live": live_version(checkin.profile) if checkin.is_open else None,
         },
         status=status,
     )

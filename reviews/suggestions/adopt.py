@@ -28,7 +28,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from profiles import policies, services
-from profiles.models import OPEN_STATUSES, Criterion, ProfileVersion, Team, User, VersionStatus
+from profiles.models import OPEN_STATUSES, Criterion, ProfileVersion, Team, User
+from reviews.policies import adoption_target_problem
 from reviews.suggestions import edits, suggest
 from reviews.suggestions.model import Change, EditKind, Suggestion, Suggestions
 from reviews.suggestions.model import Criterion as Proposed
@@ -48,22 +49,8 @@ def adoptable(suggestions: Suggestions, key: str) -> Suggestion | None:
     return found
 
 
-def adoption_target_problem(version: ProfileVersion, open_version: ProfileVersion | None) -> str:
-    """Why suggestions for `version` cannot be adopted now ("" when they
-    can): the one rule the pages, the API and the service share."""
-    if version.is_open:
-        return ""
-    if version.status != VersionStatus.APPROVED:
-        return (
-            f"v{version.number} is {version.get_status_display().lower()}: suggestions are "
-            "adopted into the live version's next draft or an open version."
-        )
-    if open_version is not None:
-        return f"v{open_version.number} is open: adopt into it from its own page."
-    return ""
-
-
-def _open_version(version: ProfileVersion) -> ProfileVersion | None:
+def open_version_besides(version: ProfileVersion) -> ProfileVersion | None:
+    """The profile's open version other than `version`, if any."""
     return (
         ProfileVersion.objects.filter(profile_id=version.profile_id, status__in=OPEN_STATUSES)
         .exclude(pk=version.pk)
@@ -84,7 +71,7 @@ def suggestions_adopt(
     with transaction.atomic():
         services.profile_lock(version.profile_id)
         version = ProfileVersion.objects.select_related("profile").get(pk=version.pk)
-        problem = adoption_target_problem(version, _open_version(version))
+        problem = adoption_target_problem(version, open_version_besides(version))
         if problem:
             raise ValidationError({"version": problem})
         suggestions = suggest.suggestions_for(version=version)

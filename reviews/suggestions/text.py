@@ -5,9 +5,11 @@ the command printed."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from icpsite.numbers import MISSING, count, counted, percent, ratio
 from reviews.suggestions.lift import ValueLift
-from reviews.suggestions.model import Backtest, Effect, Reweighting, Suggestion
+from reviews.suggestions.model import Backtest, Effect, Reweighting, Suggestion, TierRate
 from reviews.suggestions.stats import Interval
 
 TIERS = ("A", "B", "C", "DQ")
@@ -31,21 +33,31 @@ def value_line(value: ValueLift) -> str:
     )
 
 
-def _tiers(*backtests: Backtest) -> list[str]:
-    """The tiers any of the backtests holds, in tier order."""
-    seen = {t.tier for b in backtests for t in b.tiers} | {k for b in backtests for k in b.accounts}
-    return [t for t in TIERS if t in seen] + sorted(seen - set(TIERS))
+@dataclass(frozen=True)
+class TierPair:
+    """One tier's closed deals in two backtests (before and after an edit,
+    or the current and the fitted points)."""
+
+    tier: str
+    before: TierRate
+    after: TierRate
+
+
+def tier_pairs(before: Backtest, after: Backtest) -> list[TierPair]:
+    """Every tier either backtest holds, in tier order, with both figures."""
+    seen = {t.tier for b in (before, after) for t in b.tiers}
+    seen |= {k for b in (before, after) for k in b.accounts}
+    tiers = [t for t in TIERS if t in seen] + sorted(seen - set(TIERS))
+    return [TierPair(t, before.get(t), after.get(t)) for t in tiers]
 
 
 def backtest_line(before: Backtest, after: Backtest) -> str:
     """Win rate by tier, before -> after: "A 40% -> 52% (25 -> 31 deals); ..."."""
-    parts = []
-    for tier in _tiers(before, after):
-        old, new = before.get(tier), after.get(tier)
-        parts.append(
-            f"{tier} {percent(old.win_rate)} -> {percent(new.win_rate)} "
-            f"({count(old.closed)} -> {counted(new.closed, 'deal')})"
-        )
+    parts = [
+        f"{p.tier} {percent(p.before.win_rate)} -> {percent(p.after.win_rate)} "
+        f"({count(p.before.closed)} -> {counted(p.after.closed, 'deal')})"
+        for p in tier_pairs(before, after)
+    ]
     return "; ".join(parts) or "no closed deals"
 
 

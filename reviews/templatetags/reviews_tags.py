@@ -1,6 +1,7 @@
 """Filters of the reviews pages: what a drift check measured when it opened
-a check-in. Numbers go through the built-in filters of icpsite.numbers
-(`count`, `money`, `percent`, `ratio`), which need no load."""
+a check-in, and a suggestion's backtest tier by tier. Numbers go through
+the built-in filters of icpsite.numbers (`count`, `money`, `percent`,
+`ratio`), which need no load."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from django import template
 
 from reviews.drift import signal_facts, signal_line
 from reviews.models import CheckIn
+from reviews.suggestions.model import Backtest
+from reviews.suggestions.text import TierPair
+from reviews.suggestions.text import tier_pairs as pairs
 
 register = template.Library()
 
@@ -25,3 +29,10 @@ def trigger_line(checkin: CheckIn) -> str:
     if checkin.trigger_figures:
         return signal_line(checkin.trigger, checkin.trigger_figures) or checkin.trigger_reason
     return checkin.trigger_reason
+
+
+@register.filter
+def tier_pairs(before: Backtest, after: Backtest) -> list[TierPair]:
+    """`{% for p in effect.before|tier_pairs:effect.after %}`: each tier's
+    closed deals in both backtests."""
+    return pairs(before, after)

@@ -41,7 +41,7 @@ SCORES_FEED_QUERIES = 7
 ACCOUNT_SYNC_LIST_QUERIES = 5
 VERSION_PAGE_QUERIES = 25
 REVIEW_QUEUE_QUERIES = 15  # with a page of surprise entries, one more: their outcomes
-CHECKIN_PAGE_QUERIES = 26
+CHECKIN_PAGE_QUERIES = 27  # with the live version, whose suggestions an open one loads
 TRAIT_LIST_QUERIES = 3
 
 
