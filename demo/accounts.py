@@ -26,7 +26,9 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from profiles.attributes import AttrType, Operator
 from scoring import sql
+from scoring.engine import Rule, Ruleset, Tier, evaluate
 from scoring.models import Account, Deal, canonical_fields
 
 EXTERNAL_ID_PREFIX = "demo-"
@@ -94,24 +96,37 @@ class DemoAccounts:
     total: int
 
 
-def _fit(
-    employees: int | None, industry: str, crm: str, funding: str, revops: bool | None
-) -> float:
-    """A rough 0..1 fit, independent of any profile version, that drives outcomes."""
-    fit = 0.0
-    if employees is not None and 150 <= employees <= 2500:
-        fit += 0.3
-    if industry in ("SaaS", "Software", "Fintech"):
-        fit += 0.2
-    if crm in ("Salesforce", "HubSpot"):
-        fit += 0.25
-    if funding in ("Series B", "Series C", "Series D", "Public"):
-        fit += 0.15
-    if revops:
-        fit += 0.1
-    if industry in ("B2C retail", "Consumer"):
-        fit = 0.0
-    return fit
+def _hidden(
+    attribute: str, type: AttrType, operator: Operator, value: Any = None, points: int = 0
+) -> Rule:
+    return Rule(attribute, type, operator, value, points=points, disqualifier=not points)
+
+
+# What makes an account buy in the demo, unknown to every profile version:
+# a ruleset scored by the engine, its score / 100 the account's fit (0 when
+# disqualified), which drives its deals' outcomes. Tests pass others.
+HIDDEN_RULES = Ruleset(
+    (
+        _hidden("employees", AttrType.NUMBER, Operator.BETWEEN, [150, 2500], 30),
+        _hidden("industry", AttrType.CATEGORY, Operator.IN, ["SaaS", "Software", "Fintech"], 20),
+        _hidden("crm", AttrType.CATEGORY, Operator.IN, ["Salesforce", "HubSpot"], 25),
+        _hidden(
+            "funding_stage",
+            AttrType.CATEGORY,
+            Operator.IN,
+            ["Series B", "Series C", "Series D", "Public"],
+            15,
+        ),
+        _hidden("has_revops", AttrType.BOOLEAN, Operator.IS_TRUE, None, 10),
+        _hidden("industry", AttrType.CATEGORY, Operator.IN, ["B2C retail", "Consumer"]),
+    )
+)
+
+
+def _fit(rules: Ruleset, account: Mapping[str, Any]) -> float:
+    """The account's 0..1 fit under the hidden rules."""
+    result = evaluate(rules, account)
+    return 0.0 if result.tier == Tier.DQ else result.score / 100
 
 
 def _money(value: float) -> Decimal:
@@ -225,8 +240,10 @@ def _deals(
     return history.deals, stage, churned
 
 
-def _row(rng: random.Random, n: int, now: datetime) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Account n and its deals."""
+def _row(
+    rng: random.Random, n: int, now: datetime, rules: Ruleset
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Account n and its deals, its outcomes drawn from its fit under `rules`."""
     employees: int | None = max(1, int(rng.lognormvariate(math.log(260), 1.35)))
     if rng.random() < 0.08:
         employees = None
@@ -242,7 +259,18 @@ def _row(rng: random.Random, n: int, now: datetime) -> tuple[dict[str, Any], lis
     if crm:
         tools = sorted({*tools, crm.lower()})
     name = f"{rng.choice(NAME_HEADS)} {rng.choice(NAME_TAILS)} {n}"
-    fit = _fit(employees, industry, crm, funding, revops)
+    drawn: dict[str, Any] = {
+        "employees": employees,
+        "annual_revenue": revenue,
+        "industry": industry,
+        "country": country,
+        "funding_stage": funding,
+        "crm": crm,
+        "tech_stack": tools,
+        "has_revops": revops,
+        "traits": {},
+    }
+    fit = _fit(rules, drawn)
     external_id = f"{EXTERNAL_ID_PREFIX}{n:07d}"
     deals, stage, churned = _deals(rng, external_id, name, employees, fit, now)
     values: dict[str, Any] = {
@@ -271,24 +299,27 @@ def _row(rng: random.Random, n: int, now: datetime) -> tuple[dict[str, Any], lis
 
 
 def _rows(
-    seed: int, start: int, stop: int, now: datetime | None = None
+    seed: int, start: int, stop: int, now: datetime | None = None, rules: Ruleset = HIDDEN_RULES
 ) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
     now = now or timezone.now().replace(microsecond=0)
     for n in range(start, stop):
         # One generator per account keeps account n the same whatever the batch.
-        yield _row(random.Random(f"{seed}:{n}"), n, now)
+        yield _row(random.Random(f"{seed}:{n}"), n, now, rules)
 
 
-def seed_accounts(*, count: int, seed: int) -> DemoAccounts:
-    """Make sure demo accounts 1..count exist; earlier ones are left as they are."""
+def seed_accounts(
+    *, count: int, seed: int, rules: Ruleset = HIDDEN_RULES, now: datetime | None = None
+) -> DemoAccounts:
+    """Make sure demo accounts 1..count exist, their outcomes drawn from
+    `rules` as of `now`; earlier ones are left as they are."""
     existing = Account.objects.filter(external_id__startswith=EXTERNAL_ID_PREFIX).count()
     start = existing + 1
     if start <= count:
         with transaction.atomic():
             if connection.vendor == "postgresql":
-                _copy(seed, start, count + 1)
+                _copy(seed, start, count + 1, rules, now)
             else:
-                _bulk(_rows(seed, start, count + 1))
+                _bulk(_rows(seed, start, count + 1, now, rules))
     total = Account.objects.filter(external_id__startswith=EXTERNAL_ID_PREFIX).count()
     return DemoAccounts(created=max(0, count - existing), total=total)
 
@@ -315,14 +346,14 @@ def _model_defaults() -> dict[str, Any]:
     }
 
 
-def _copy_values(batch: tuple[int, int, int, datetime]) -> tuple[bytes, bytes]:
+def _copy_values(batch: tuple[int, int, int, datetime, Ruleset]) -> tuple[bytes, bytes]:
     """Accounts start..stop and their deals as COPY text (made in a helper
     process); each deal line starts with its account's external id."""
-    seed, start, stop, now = batch
+    seed, start, stop, now, rules = batch
     defaults = _model_defaults()
     accounts: list[str] = []
     deals: list[str] = []
-    for account, account_deals in _rows(seed, start, stop, now):
+    for account, account_deals in _rows(seed, start, stop, now, rules):
         account["tech_stack"] = json.dumps(account["tech_stack"])
         account["traits"] = json.dumps(account["traits"])
         account["traits_canonical"] = json.dumps(account["traits_canonical"])
@@ -342,12 +373,12 @@ def _copy_lines(lines: list[str]) -> bytes:
     return ("\n".join(lines) + "\n").encode() if lines else b""
 
 
-def _copy(seed: int, start: int, stop: int) -> None:
+def _copy(seed: int, start: int, stop: int, rules: Ruleset, now: datetime | None) -> None:
     """COPY accounts start..stop in, the rows made by helper processes while
     this one streams them in order; then their deals, staged by account
     external id and joined to the accounts' ids in one INSERT."""
-    now = timezone.now().replace(microsecond=0)
-    batches = [(seed, low, min(low + BATCH, stop), now) for low in range(start, stop, BATCH)]
+    now = (now or timezone.now()).replace(microsecond=0)
+    batches = [(seed, low, min(low + BATCH, stop), now, rules) for low in range(start, stop, BATCH)]
     deals: list[bytes] = []
     # Fork before COPY starts: the helpers never touch the connection.
     with multiprocessing.get_context("fork").Pool(HELPERS) as pool, connection.cursor() as cursor:

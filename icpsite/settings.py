@@ -382,6 +382,9 @@ REVIEWS_QUEUE_TOP_MOVES = env_int("REVIEWS_QUEUE_TOP_MOVES", 10)
 # default window reaches at the least.
 REVIEWS_LIFT_MIN_DEALS = env_int("REVIEWS_LIFT_MIN_DEALS", 30)
 REVIEWS_LIFT_MIN_WINDOW_DAYS = env_int("REVIEWS_LIFT_MIN_WINDOW_DAYS", 365)
+# Accepted overrides on accounts with one value that claim the same way
+# before they are a suggestion of their own (reviews.suggestions.suggest).
+REVIEWS_CLUSTER_MIN_OVERRIDES = env_int("REVIEWS_CLUSTER_MIN_OVERRIDES", 5)
 # The site's address as people reach it, for links in emails.
 SITE_URL = env_str("SITE_URL", "http://localhost:8000")
 CELERY_BEAT_SCHEDULE.update(

@@ -21,6 +21,7 @@ from django.db import connection
 from profiles.attributes import LIST_SEPARATOR
 from reviews.models import NOT_A_FIT_TIER, TIERS, ClaimedTier, Override, OverrideStatus
 from reviews.sql import churned_accounts, churned_inside, customer, per_account_deals
+from scoring.models import Deal, DealState
 from scoring.sql import Sql, integer, sql, table
 
 # A tier's rank: a claim ranking above the tier the score gave claims a higher tier.
@@ -225,3 +226,85 @@ def list_items(facts: Sql, column: Sql, key: str) -> Sql:
         facts=facts,
         column=column,
     )
+
+
+# --- Pattern rows of suggestions' backtests (patterns.py) ---------------------------
+
+
+def deals_per_account(start: Any, split: Any, end: Any) -> Sql:
+    """Per account with a deal closed in [start, end): deals won and lost
+    before `split` (w1, l1) and from it on (w2, l2)."""
+    won, lost = DealState.WON.value, DealState.LOST.value
+    return sql(
+        "SELECT d.account_id, "
+        "SUM(CASE WHEN d.status = {won} AND d.closed_at < {split} THEN 1 ELSE 0 END) AS w1, "
+        "SUM(CASE WHEN d.status = {lost} AND d.closed_at < {split} THEN 1 ELSE 0 END) AS l1, "
+        "SUM(CASE WHEN d.status = {won} AND d.closed_at >= {split} THEN 1 ELSE 0 END) AS w2, "
+        "SUM(CASE WHEN d.status = {lost} AND d.closed_at >= {split} THEN 1 ELSE 0 END) AS l2 "
+        "FROM {deals} d WHERE d.status IN ({won}, {lost}) "
+        "AND d.closed_at >= {start} AND d.closed_at < {end} GROUP BY d.account_id",
+        won=won,
+        lost=lost,
+        split=split,
+        start=start,
+        end=end,
+        deals=table(Deal),
+    )
+
+
+def with_deals(accounts: Sql, deals: Sql) -> Sql:
+    """The rows of `accounts` (a SELECT with an id column) that have deals,
+    with their deals' columns (deals_per_account)."""
+    return sql(
+        "SELECT r.*, d.w1, d.l1, d.w2, d.l2 FROM ({accounts}) r "
+        "JOIN ({deals}) d ON d.account_id = r.id",
+        accounts=accounts,
+        deals=deals,
+    )
+
+
+def pattern_counts(select: Sql, sums: Sequence[str], count: int) -> Sql:
+    """Per grouping set of `select`'s rows (its matched mask `m` alone, and
+    `m` with each group column g0..g{count-1}): the set's index (-1 for `m`
+    alone), the mask, the group as text, then `sums`. One scan on
+    PostgreSQL (GROUPING SETS); SQLite groups once per set."""
+    total = Sql(", ").join(Sql(s) for s in sums)
+    if connection.vendor == "postgresql" and count:
+        groups = Sql(", ").join(Sql(f"g{i}") for i in range(count))
+        sets = Sql(", ").join(Sql(f"(m, g{i})") for i in range(count))
+        which = Sql(" ").join(
+            sql(
+                "WHEN GROUPING({groups}) = {bits} THEN {i}",
+                groups=groups,
+                bits=Sql(str((1 << count) - 1 - (1 << (count - 1 - i)))),
+                i=Sql(str(i)),
+            )
+            for i in range(count)
+        )
+        group = (
+            Sql("COALESCE(")
+            + Sql(", ").join(Sql(f"CAST(g{i} AS TEXT)") for i in range(count))
+            + Sql(")")
+        )
+        return sql(
+            "SELECT CASE {which} ELSE -1 END, m, {group}, {total} FROM ({select}) f "
+            "GROUP BY GROUPING SETS ((m), {sets})",
+            which=which,
+            group=group,
+            total=total,
+            select=select,
+            sets=sets,
+        )
+    parts = [
+        sql("SELECT -1, m, NULL, {total} FROM ({select}) f GROUP BY m", total=total, select=select)
+    ]
+    parts += [
+        sql(
+            "SELECT {i}, m, CAST(g{i} AS TEXT), {total} FROM ({select}) f GROUP BY m, g{i}",
+            i=Sql(str(i)),
+            total=total,
+            select=select,
+        )
+        for i in range(count)
+    ]
+    return Sql(" UNION ALL ").join(parts)

@@ -1,0 +1,319 @@
+"""Backtests of edited criteria without scoring an account twice.
+
+An edit of one attribute's criteria changes an account's score only
+through the version's matched criteria (the matched mask the scoring
+engine stores, bit i for criterion i) and the account's value of that
+attribute. So the accounts are read once, in the database, into counts per
+(mask, group of the attribute's value) for every attribute an edit touches
+(a Probe says how its values group), over the whole base and over the
+accounts with deals closed in the window; any edit is then scored per
+group, in Python, by the engine itself (`scoring.engine.match` on a value
+standing for the group). At a million accounts that is one scan of the
+accounts and a few thousand rows, however many edits there are.
+
+A group stands for its values exactly when the edits' bounds fall on its
+edges: category values and list items are groups of their own, numbers are
+cut at every bound an edit or criterion uses (whole numbers: a criterion's
+"at most 499" is cut at 500; a fractional value between 499 and 500 is
+taken as 500 by an edit, never by the scores the version stores).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Case, CharField, IntegerField, TextField, Value, When
+from sklearn.metrics import roc_auc_score
+
+from profiles.attributes import Attribute, AttrType, Operator
+from reviews.figures import moment
+from reviews.suggestions import sql
+from reviews.suggestions.model import Backtest, Criterion, TierRate
+from scoring.engine import Outcome, Rule, Ruleset, Thresholds, Tier, match, tier_for
+from scoring.expressions import known, matched, matched_mask, operand_of
+from scoring.models import Account
+from scoring.sql import Sql, fetchall, of
+
+OTHER = "\x1fother"
+YES, NO = "true", "false"
+TIERS = (Tier.A.value, Tier.B.value, Tier.C.value, Tier.DQ.value)
+
+
+def _rule(attribute: Attribute, operator: Operator, value: Any = None) -> Rule:
+    return Rule(attribute.key, attribute.type, operator, value, is_trait=attribute.is_trait)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """How one attribute's values group: `values` (categories, list items)
+    or `edges` (numbers, ascending)."""
+
+    attribute: Attribute
+    values: tuple[str, ...] = ()
+    edges: tuple[Decimal, ...] = ()
+
+    def expression(self) -> Any:
+        attribute = self.attribute
+        if attribute.type == AttrType.CATEGORY:
+            rule = _rule(attribute, Operator.EQ, "")
+            listed = matched(_rule(attribute, Operator.IN, list(self.values)))
+            return Case(
+                When(listed, then=operand_of(rule)),
+                When(known(rule), then=Value(OTHER)),
+                default=Value(None),
+                output_field=TextField(),
+            )
+        if attribute.type == AttrType.NUMBER:
+            whens = [
+                When(matched(_rule(attribute, Operator.GTE, str(edge))), then=Value(i + 1))
+                for i, edge in reversed(list(enumerate(self.edges)))
+            ]
+            return Case(
+                *whens,
+                When(known(_rule(attribute, Operator.GTE, 0)), then=Value(0)),
+                default=Value(None),
+                output_field=IntegerField(),
+            )
+        if attribute.type == AttrType.LIST:
+            bits: Any = Value(0)
+            for i, item in enumerate(self.values):
+                bits = bits + Case(
+                    When(
+                        matched(_rule(attribute, Operator.CONTAINS_ANY, [item])), then=Value(1 << i)
+                    ),
+                    default=Value(0),
+                    output_field=IntegerField(),
+                )
+            return Case(
+                When(known(_rule(attribute, Operator.CONTAINS_ANY, [])), then=bits),
+                default=Value(None),
+                output_field=IntegerField(),
+            )
+        return Case(
+            When(matched(_rule(attribute, Operator.IS_TRUE)), then=Value(YES)),
+            When(matched(_rule(attribute, Operator.IS_FALSE)), then=Value(NO)),
+            default=Value(None),
+            output_field=CharField(),
+        )
+
+    def standing_for(self, group: Any) -> Any:
+        """A value of the attribute that every edit treats as it treats
+        each value of `group` (None: unknown)."""
+        if group is None:
+            return None
+        kind = self.attribute.type
+        if kind == AttrType.CATEGORY:
+            return "~other~" if group == OTHER else group
+        if kind == AttrType.NUMBER:
+            index = int(group)
+            if index == 0:
+                return self.edges[0] - 1 if self.edges else Decimal(0)
+            return self.edges[index - 1]
+        if kind == AttrType.LIST:
+            items = [item for i, item in enumerate(self.values) if int(group) & (1 << i)]
+            return items or ["~other~"]
+        return group == YES
+
+    def account(self, group: Any) -> dict[str, Any]:
+        value = self.standing_for(group)
+        if self.attribute.is_trait:
+            return {"traits": {self.attribute.key: value}}
+        return {self.attribute.key: value}
+
+
+@dataclass
+class Row:
+    """Accounts sharing a matched mask and a group: how many, and the deals
+    they won and lost in the fitting period and the held-out one."""
+
+    mask: int
+    group: Any
+    accounts: int = 0
+    won: int = 0
+    lost: int = 0
+    won_late: int = 0
+    lost_late: int = 0
+
+
+@dataclass
+class Patterns:
+    """Rows per probe (index into `probes`; None for the mask alone), over
+    the whole base (`base`) and over the accounts that closed deals in the
+    window (`deals`)."""
+
+    ruleset: Ruleset
+    probes: list[Probe]
+    base: dict[int | None, list[Row]] = field(default_factory=dict)
+    deals: dict[int | None, list[Row]] = field(default_factory=dict)
+
+    def probe_index(self, key: str) -> int | None:
+        return next((i for i, p in enumerate(self.probes) if p.attribute.key == key), None)
+
+
+def _group_value(probe: Probe, text: str | None) -> Any:
+    if text is None:
+        return None
+    if probe.attribute.type in (AttrType.NUMBER, AttrType.LIST):
+        return int(text)
+    return text
+
+
+def patterns_for(
+    ruleset: Ruleset,
+    probes: Sequence[Probe],
+    *,
+    start: datetime,
+    split: datetime,
+    end: datetime,
+    whole_base: bool = True,
+) -> Patterns:
+    """Read the accounts once (and once more, for those with deals closed
+    in [start, end)) into the pattern rows of `ruleset` and `probes`.
+    Deals closed before `split` count as won/lost, from it as won_late /
+    lost_late."""
+    columns = {"m": matched_mask(ruleset)}
+    columns.update({f"g{i}": probe.expression() for i, probe in enumerate(probes)})
+    accounts = Account.objects.order_by().annotate(**columns).values("id", *columns)
+    result = Patterns(ruleset, list(probes))
+    count = len(probes)
+
+    def read(statement: Sql, into: dict[int | None, list[Row]], with_deals: bool) -> None:
+        for which, mask, group, *sums in fetchall(statement):
+            index = None if which == -1 else int(which)
+            value = None if index is None else _group_value(probes[index], group)
+            numbers = [int(s or 0) for s in sums]
+            row = Row(int(mask), value, numbers[0])
+            if with_deals:
+                row.won, row.lost, row.won_late, row.lost_late = numbers[1:]
+            into.setdefault(index, []).append(row)
+
+    if whole_base:
+        read(sql.pattern_counts(of(accounts), ["COUNT(*)"], count), result.base, False)
+    deals = sql.deals_per_account(moment(start), moment(split), moment(end))
+    joined = sql.with_deals(of(accounts), deals)
+    read(
+        sql.pattern_counts(joined, ["COUNT(*)", "SUM(w1)", "SUM(l1)", "SUM(w2)", "SUM(l2)"], count),
+        result.deals,
+        True,
+    )
+    return result
+
+
+# --- Scoring pattern rows under a criteria list ------------------------------------
+
+
+Evaluator = Callable[[Row], tuple[int, str]]
+
+
+def evaluator(
+    patterns: Patterns, rules: Sequence[Rule], thresholds: Thresholds, probe: int | None
+) -> Evaluator:
+    """(score, tier) of a row of `probe`'s table under `rules`: a rule the
+    version has reads its bit of the mask, any other is matched by the
+    engine against the value standing for the row's group."""
+    version = {_condition(rule): i for i, rule in enumerate(patterns.ruleset.rules)}
+    plan: list[tuple[Rule, int | None]] = []
+    for rule in rules:
+        bit = version.get(_condition(rule))
+        if bit is None and (
+            probe is None or patterns.probes[probe].attribute.key != rule.attribute
+        ):
+            raise ValueError(f"No pattern tells whether {rule.attribute} {rule.operator} matches.")
+        plan.append((rule, bit))
+    standing: dict[Any, dict[int, bool]] = {}
+
+    def matches(j: int, rule: Rule, row: Row) -> bool:
+        assert probe is not None
+        cache = standing.setdefault(row.group, {})
+        if j not in cache:
+            account = patterns.probes[probe].account(row.group)
+            cache[j] = match(rule, account) == Outcome.MATCHED
+        return cache[j]
+
+    def evaluate(row: Row) -> tuple[int, str]:
+        score = 0
+        for j, (rule, bit) in enumerate(plan):
+            hit = bool(row.mask >> bit & 1) if bit is not None else matches(j, rule, row)
+            if not hit:
+                continue
+            if rule.disqualifier:
+                return -1, Tier.DQ.value
+            score += rule.points
+        score = min(100, score)
+        return score, tier_for(score, thresholds).value
+
+    return evaluate
+
+
+def _condition(rule: Rule) -> tuple[Any, ...]:
+    value = rule.value
+    frozen = tuple(value) if isinstance(value, list) else value
+    return (rule.attribute, rule.operator, frozen, rule.disqualifier)
+
+
+def deals_of(row: Row, period: str) -> tuple[int, int]:
+    """(won, lost) of a row in `period`: "early" (before the split),
+    "late" (from it) or "all"."""
+    if period == "early":
+        return row.won, row.lost
+    if period == "late":
+        return row.won_late, row.lost_late
+    return row.won + row.won_late, row.lost + row.lost_late
+
+
+def backtest(
+    rows: Iterable[Row], evaluate: Evaluator, *, period: str = "all", base: Iterable[Row] = ()
+) -> Backtest:
+    """Deal-level win rate by tier and the ordering (AUC: the chance a won
+    deal's account scores above a lost one's, ties half) of the rows'
+    deals in `period` (deals_of); the tier counts of the `base` rows."""
+    won: dict[str, int] = defaultdict(int)
+    lost: dict[str, int] = defaultdict(int)
+    scores, labels, weights = [], [], []
+    for row in rows:
+        row_won, row_lost = deals_of(row, period)
+        if not row_won and not row_lost:
+            continue
+        score, tier = evaluate(row)
+        won[tier] += row_won
+        lost[tier] += row_lost
+        for label, weight in ((1, row_won), (0, row_lost)):
+            if weight:
+                scores.append(score)
+                labels.append(label)
+                weights.append(weight)
+    auc = None
+    if 0 < sum(labels) < len(labels):
+        auc = float(roc_auc_score(labels, scores, sample_weight=weights))
+    accounts: dict[str, int] = defaultdict(int)
+    for row in base:
+        accounts[evaluate(row)[1]] += row.accounts
+    return Backtest([TierRate(tier, won[tier], lost[tier]) for tier in TIERS], auc, dict(accounts))
+
+
+def moved(rows: Iterable[Row], before: Evaluator, after: Evaluator) -> int:
+    """How many accounts of the rows change tier from `before` to `after`."""
+    return sum(row.accounts for row in rows if before(row)[1] != after(row)[1])
+
+
+def criteria_rules(criteria: Sequence[Criterion], registry: dict[str, Attribute]) -> list[Rule]:
+    rules = []
+    for criterion in criteria:
+        attribute = registry[criterion.attribute]
+        rules.append(
+            Rule(
+                attribute.key,
+                attribute.type,
+                Operator(criterion.operator),
+                criterion.value,
+                points=0 if criterion.disqualifier else criterion.points,
+                disqualifier=criterion.disqualifier,
+                is_trait=attribute.is_trait,
+            )
+        )
+    return rules
