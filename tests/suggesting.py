@@ -5,25 +5,26 @@
 - "drop-funding" (shown): remove the funding stage criterion;
 - "country-de" (shown): add "Country is one of DE", 10 points;
 - "crm-pipedrive" (not enough evidence yet): add Pipedrive to the CRMs;
-- the re-weighting (key "reweight"): employees 30 -> 40, CRM 25 -> 15.
+- the re-weighting (key "reweight", shown last): employees 30 -> 40, CRM
+  25 -> 15.
 
-The `engine` fixture has the engine answer them for any version (and
-adoption_changes chain the chosen suggestions' changes, refusing an unknown
-key naming it), so a test sees exactly what it built.
+The `engine` fixture has the engine answer them for any version (and fit
+the re-weighting's points again to what it says), so a test sees exactly
+what it built; adoption_changes is the engine's own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from profiles.models import Criterion, ProfileVersion
-from reviews.suggestions import edits, suggest
+from reviews.suggestions import suggest
 from reviews.suggestions.lift import Outcomes, ValueLift
 from reviews.suggestions.model import (
     Backtest,
@@ -188,7 +189,7 @@ def usual_suggestions(version: ProfileVersion) -> Suggestions:
         window=WINDOW,
         min_deals=30,
         base=BASE,
-        shown=[fintech, drop, germany],
+        shown=[fintech, drop, germany, reweight],
         not_enough=[pipedrive],
         reweighting=Reweighting(
             fitted_on=Window(WINDOW.start, half),
@@ -202,16 +203,17 @@ def usual_suggestions(version: ProfileVersion) -> Suggestions:
     )
 
 
-def chained_changes(suggestions: Suggestions, keys: Sequence[str]) -> list[Change]:
-    """The chosen suggestions' changes one after the other."""
-    everything = [*suggestions.shown, *suggestions.not_enough]
-    if suggestions.reweighting and suggestions.reweighting.suggestion:
-        everything.append(suggestions.reweighting.suggestion)
-    by_key = {s.key: s for s in everything}
-    unknown = [k for k in keys if k not in by_key]
-    if unknown:
-        raise ValidationError({"keys": f"No suggestion {', '.join(map(repr, unknown))}."})
-    return [change for key in keys for change in by_key[key].changes]
+def refit(suggestions: Suggestions) -> Callable[[list[Proposed]], list[Proposed]]:
+    """The re-weighting's points, as if fitted again."""
+    reweighting = suggestions.reweighting
+    suggestion = reweighting.suggestion if reweighting else None
+    changes = suggestion.changes if suggestion else ()
+    points = {c.after.lineage: c.after.points for c in changes if c.after is not None}
+
+    def refitted(criteria: list[Proposed]) -> list[Proposed]:
+        return [replace(c, points=points.get(c.lineage, c.points)) for c in criteria]
+
+    return refitted
 
 
 @pytest.fixture
@@ -225,5 +227,5 @@ def engine(monkeypatch: pytest.MonkeyPatch) -> list[ProfileVersion]:
         return usual_suggestions(version)
 
     monkeypatch.setattr(suggest, "suggestions_for", suggestions_for)
-    monkeypatch.setattr(edits, "adoption_changes", chained_changes)
+    monkeypatch.setattr(suggest, "refit", refit)
     return asked

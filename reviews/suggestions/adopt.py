@@ -38,17 +38,6 @@ from reviews.suggestions.text import adoption_comment
 MAX_COMMENT = 5000
 
 
-def adoptable(suggestions: Suggestions, key: str) -> Suggestion | None:
-    """The suggestion `key` names: a shown one, one without enough evidence
-    yet, or the re-weighting."""
-    found = suggestions.get(key)
-    if found is None and suggestions.reweighting is not None:
-        reweight = suggestions.reweighting.suggestion
-        if reweight is not None and reweight.key == key:
-            return reweight
-    return found
-
-
 def open_version_besides(version: ProfileVersion) -> ProfileVersion | None:
     """The profile's open version other than `version`, if any."""
     return (
@@ -75,8 +64,9 @@ def suggestions_adopt(
         if problem:
             raise ValidationError({"version": problem})
         suggestions = suggest.suggestions_for(version=version)
-        changes = edits.adoption_changes(suggestions, chosen)
-        adopted = [s for s in (adoptable(suggestions, key) for key in chosen) if s is not None]
+        changes, adopted = edits.adoption_changes(
+            suggestions, chosen, refit=suggest.refit(suggestions)
+        )
         draft = version
         if not version.is_open:
             draft = services.version_start_draft(

@@ -29,6 +29,7 @@ from reviews.forms import SuggestionAdoptForm
 from reviews.policies import can_adopt_suggestions
 from reviews.suggestions import suggest
 from reviews.suggestions.adopt import open_version_besides, suggestions_adopt
+from reviews.suggestions.model import EditKind
 
 
 def _user(request: HttpRequest) -> User:
@@ -52,9 +53,17 @@ def panel_context(user: User, version: ProfileVersion, back: str) -> dict[str, A
     """What the panel shows `user` for `version`; the adopt form sends the
     person back to `back` when it is refused."""
     open_version = open_version_besides(version)
+    suggestions = suggest.suggestions_for(version=version)
+    reweighting = suggestions.reweighting
+    reweight = reweighting.suggestion if reweighting else None
+    edits = [s for s in suggestions.shown if s.kind != EditKind.REWEIGHT]
     return {
         "version": version,
-        "suggestions": suggest.suggestions_for(version=version),
+        "suggestions": suggestions,
+        # The re-weighting has a section of its own, with its points table.
+        "edits": edits,
+        "tickable": bool(edits) or bool(reweight and reweight.shown),
+        "waiting": [s for s in suggestions.not_enough if s.kind != EditKind.REWEIGHT],
         "can_adopt": can_adopt_suggestions(user, version, open_version),
         "open_version": open_version,
         "teams": list(Team.objects.filter(pk__in=roles_of(user)).order_by("name")),

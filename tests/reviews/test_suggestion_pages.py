@@ -15,6 +15,7 @@ from tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db
 
+
 def panel(client: Client, version: ProfileVersion) -> str:
     url = reverse("version-suggestions", args=[version.profile.slug, version.number])
     response = client.get(url, headers={"HX-Request": "true"})

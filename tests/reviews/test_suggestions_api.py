@@ -33,7 +33,12 @@ def test_the_suggestions_read_as_plain_json(
     assert (data["profile"], data["version"], data["min_deals"]) == (approved.profile.slug, 1, 30)
     assert data["window"]["start"].endswith("Z")
     assert data["window"]["end"].endswith("Z")
-    assert [s["key"] for s in data["shown"]] == ["industry-fintech", "drop-funding", "country-de"]
+    assert [s["key"] for s in data["shown"]] == [
+        "industry-fintech",
+        "drop-funding",
+        "country-de",
+        "reweight",
+    ]
     assert [s["key"] for s in data["not_enough"]] == ["crm-pipedrive"]
     fintech = data["shown"][0]
     assert (fintech["kind"], fintech["kind_label"]) == ("add_value", "Add a value")
