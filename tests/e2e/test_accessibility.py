@@ -66,6 +66,7 @@ def world(v1: ProfileVersion, cast: dict[str, User]) -> dict[str, str]:
         "profiles": "/profiles/",
         "profile": f"/profiles/{slug}/",
         "live version": f"/profiles/{slug}/v{v1.number}/",
+        "suggestions": f"/profiles/{slug}/v{v1.number}/suggestions/",
         "draft": f"/profiles/{slug}/v{draft.number}/",
         "compare": f"/profiles/{slug}/compare/",
         "accounts": "/accounts/",
