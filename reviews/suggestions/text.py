@@ -9,10 +9,23 @@ from dataclasses import dataclass
 
 from icpsite.numbers import MISSING, count, counted, percent, ratio
 from reviews.suggestions.lift import ValueLift
-from reviews.suggestions.model import Backtest, Effect, Reweighting, Suggestion, TierRate
+from reviews.suggestions.model import (
+    Backtest,
+    EditKind,
+    Effect,
+    Reweighting,
+    Suggestion,
+    TierRate,
+)
 from reviews.suggestions.stats import Interval
 
 TIERS = ("A", "B", "C", "DQ")
+
+
+def one_by_one(suggestions: list[Suggestion]) -> list[Suggestion]:
+    """The suggestions listed one by one: all but the re-weighting, which
+    is shown on its own with its points table."""
+    return [s for s in suggestions if s.kind != EditKind.REWEIGHT]
 
 
 def interval_text(interval: Interval | None) -> str:
@@ -104,6 +117,6 @@ def adoption_comment(suggestion: Suggestion, reweighting: Reweighting | None = N
     """The comment that records why a suggestion was adopted: its evidence,
     or for the re-weighting its points table."""
     lines = suggestion_lines(suggestion)
-    if reweighting is not None and suggestion.kind == "reweight":
+    if reweighting is not None and suggestion.kind == EditKind.REWEIGHT:
         lines += ["", *points_lines(reweighting)]
     return "Adopted from the suggestions.\n" + "\n".join(lines)

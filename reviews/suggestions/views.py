@@ -29,7 +29,7 @@ from reviews.forms import SuggestionAdoptForm
 from reviews.policies import can_adopt_suggestions
 from reviews.suggestions import suggest
 from reviews.suggestions.adopt import open_version_besides, suggestions_adopt
-from reviews.suggestions.model import EditKind
+from reviews.suggestions.text import one_by_one
 
 
 def _user(request: HttpRequest) -> User:
@@ -56,14 +56,13 @@ def panel_context(user: User, version: ProfileVersion, back: str) -> dict[str, A
     suggestions = suggest.suggestions_for(version=version)
     reweighting = suggestions.reweighting
     reweight = reweighting.suggestion if reweighting else None
-    edits = [s for s in suggestions.shown if s.kind != EditKind.REWEIGHT]
+    edits = one_by_one(suggestions.shown)
     return {
         "version": version,
         "suggestions": suggestions,
-        # The re-weighting has a section of its own, with its points table.
         "edits": edits,
         "tickable": bool(edits) or bool(reweight and reweight.shown),
-        "waiting": [s for s in suggestions.not_enough if s.kind != EditKind.REWEIGHT],
+        "waiting": one_by_one(suggestions.not_enough),
         "can_adopt": can_adopt_suggestions(user, version, open_version),
         "open_version": open_version,
         "teams": list(Team.objects.filter(pk__in=roles_of(user)).order_by("name")),

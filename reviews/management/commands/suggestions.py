@@ -15,8 +15,8 @@ from icpsite.numbers import count, percent
 from profiles.models import Profile, ProfileVersion, VersionStatus
 from reviews.suggestions import suggest
 from reviews.suggestions.api import SuggestionsSerializer
-from reviews.suggestions.model import EditKind, Suggestions
-from reviews.suggestions.text import points_lines, suggestion_lines
+from reviews.suggestions.model import Suggestions
+from reviews.suggestions.text import one_by_one, points_lines, suggestion_lines
 
 
 def _version(slug: str, number: int | None) -> ProfileVersion:
@@ -84,7 +84,7 @@ class Command(BaseCommand):
             f"A suggestion needs {count(suggestions.min_deals)} closed deals and a win-rate "
             "interval clear of the base's."
         )
-        edits = [s for s in suggestions.shown if s.kind != EditKind.REWEIGHT]
+        edits = one_by_one(suggestions.shown)
         if not edits:
             self.stdout.write("")
             self.stdout.write("No edit clears the minimum evidence yet.")
@@ -94,7 +94,7 @@ class Command(BaseCommand):
             self.stdout.write(self.style.MIGRATE_HEADING(f"{rank}. {first}  [{suggestion.key}]"))
             for line in rest:
                 self.stdout.write(f"   {line}")
-        waiting = [s for s in suggestions.not_enough if s.kind != EditKind.REWEIGHT]
+        waiting = one_by_one(suggestions.not_enough)
         if waiting:
             self.stdout.write("")
             self.stdout.write(self.style.MIGRATE_HEADING("Not enough evidence yet"))
