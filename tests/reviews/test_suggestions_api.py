@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from demo.accounts import seed_accounts
 from profiles.models import Comment, ProfileVersion, User
 
 pytestmark = pytest.mark.django_db
@@ -172,3 +173,20 @@ def test_a_person_in_no_team_cannot_adopt(
 def test_signing_in_is_needed(client: Client, approved: ProfileVersion) -> None:
     assert client.get(url(approved)).status_code == 401
     assert adopt(client, approved, {"keys": ["x"], "team": "sales"}).status_code == 401
+
+
+def test_the_engines_own_suggestions_read_and_adopt_through_the_api(
+    client: Client, approved: ProfileVersion, rep: User
+) -> None:
+    """On a base whose outcomes follow the demo's hidden rules, without the
+    engine stood in for."""
+    seed_accounts(count=15_000, seed=7)
+    data = as_user(client, rep).get(url(approved)).json()
+    keys = [s["key"] for s in data["shown"] if s["kind"] != "reweight"]
+    assert len(keys) >= 2
+    assert all(0 <= v["outcomes"]["win_rate"] <= 1 for s in data["shown"] for v in s["values"])
+    response = adopt(client, approved, {"keys": keys[:2], "team": "sales"})
+    assert response.status_code == 201, response.content
+    draft = ProfileVersion.objects.get(profile=approved.profile, number=response.json()["number"])
+    assert sum(draft.criteria.filter(kind="fit").values_list("points", flat=True)) == 100
+    assert Comment.objects.filter(version=draft, author=rep).count() == 2
