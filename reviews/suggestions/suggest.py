@@ -80,6 +80,8 @@ NEVER_WINS = 0.5
 # The share of the window held out to test the re-fitted points.
 HELD_OUT = 0.25
 POSITIVE = {Operator.IN, Operator.EQ, Operator.CONTAINS_ANY}
+# Why an edit whose evidence clears is not shown.
+NO_BETTER = "not shown: alone, it orders the window's closed deals no better"
 # A list attribute's items an edit can name at once (a bit each in a group).
 MAX_LIST_ITEMS = 62
 
@@ -104,6 +106,12 @@ class _Candidate:
             return next((v.standing for v in self.values if not v.clears), Standing.CLEARS)
         inside, outside = _group_outcomes(self.values, base)
         return separation(inside, outside, min_deals)
+
+
+def _within_range(rate: float | None, others: Outcomes) -> bool:
+    """`rate` is no higher than the top of the others' win-rate interval."""
+    interval = others.win_interval
+    return rate is not None and interval is not None and rate <= interval.high
 
 
 def _group_outcomes(values: Sequence[ValueLift], base: Outcomes) -> tuple[Outcomes, Outcomes]:
@@ -196,12 +204,12 @@ class _Maker:
 
     def _wanted(self, value: ValueLift) -> str:
         """'add', 'remove' or ''."""
-        cluster = _cluster(value, self.min_overrides)
-        if _high(value) or cluster == "higher":
+        if _high(value):
             return "add"
-        if _low(value) or cluster == "lower":
+        if _low(value):
             return "remove"
-        return ""
+        # Overrides speak where the deals do not, never against them.
+        return {"higher": "add", "lower": "remove"}.get(_cluster(value, self.min_overrides), "")
 
     def _values(self, lift: AttributeLift) -> None:
         attribute = lift.attribute
@@ -622,8 +630,11 @@ class _Judge:
         standing = candidate.standing(self.lift.base, self.min_deals)
         overrides = self._overrides(candidate)
         by_overrides = bool(candidate.cluster) and len(overrides) >= self.min_overrides
-        shown = standing == Standing.CLEARS or by_overrides
+        evidence = standing == Standing.CLEARS or by_overrides
+        shown = evidence and effect.auc_gain > 0
         standing_text = Standing.CLEARS.label if shown else standing.label
+        if evidence and not shown:
+            standing_text = NO_BETTER
         agreeing = self._agreeing(candidate, overrides)
         return Suggestion(
             key=candidate.key,
@@ -659,15 +670,17 @@ class _Judge:
                     lost_out + row.lost + row.lost_late,
                 )
         inside, outside = Outcomes(won=won_in, lost=lost_in), Outcomes(won=won_out, lost=lost_out)
-        if separation(inside, outside, self.min_deals) == Standing.CLEARS:
-            return None  # it picks the accounts that win: nothing to suggest
-        a, b = inside.win_interval, outside.win_interval
-        if a is not None and b is not None and a.low > b.high:
-            return None
         enough = inside.closed >= self.min_deals and outside.closed >= self.min_deals
+        rate_in, rate_out = inside.win_rate, outside.win_rate
+        higher = rate_in is None or rate_out is None or rate_in > rate_out
+        if higher and not (enough and _within_range(rate_in, outside)):
+            return None  # as far as the deals tell, it picks accounts that win
+        shown = enough and effect.auc_gain > 0
+        standing = Standing.CLEARS.label if shown else Standing.TOO_FEW_DEALS.label
+        if enough and not shown:
+            standing = NO_BETTER
         criterion = self.criteria[index]
         text = _text(candidate.attribute, criterion)
-        rate_in, rate_out = inside.win_rate, outside.win_rate
         sentence = (
             f"Accounts where “{text}” win {percent(rate_in)} of {count(inside.closed)} closed "
             f"deals, those where it does not {percent(rate_out)} of {count(outside.closed)}: "
@@ -683,8 +696,8 @@ class _Judge:
             changes=changes,
             values=(),
             effect=effect,
-            shown=enough,
-            standing="clears the minimum" if enough else Standing.TOO_FEW_DEALS.label,
+            shown=shown,
+            standing=standing,
         )
 
     def _change_text(self, candidate: _Candidate, changes: tuple[Change, ...]) -> str:
