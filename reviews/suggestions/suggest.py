@@ -29,7 +29,7 @@ scaled so the version totals 100 (edits.rebalance).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -45,7 +45,7 @@ from profiles.selectors import attribute_registry
 from reviews.models import Override, OverrideStatus
 from reviews.suggestions import edits
 from reviews.suggestions.buckets import Bucket
-from reviews.suggestions.edits import Edit, criteria_of, edited, rebalance
+from reviews.suggestions.edits import Edit, criteria_of, edited, rebalance, rules_of
 from reviews.suggestions.fit import fitted_shares, points_from
 from reviews.suggestions.lift import AttributeLift, Lift, Outcomes, ValueLift, lift_for
 from reviews.suggestions.model import (
@@ -64,7 +64,6 @@ from reviews.suggestions.patterns import (
     Probe,
     Row,
     backtest,
-    criteria_rules,
     evaluator,
     moved,
     patterns_for,
@@ -264,7 +263,7 @@ class _Maker:
                     kind,
                     attribute,
                     f"{kind.value}:{criterion.lineage}:{value.value}",
-                    _set_condition(criterion.lineage, operator_after, after),
+                    edits.with_values(criterion.lineage, after, operator_after),
                     [value],
                     lineage=criterion.lineage,
                     cluster=_cluster(value, self.min_overrides),
@@ -340,7 +339,7 @@ class _Maker:
                     kind,
                     attribute,
                     f"{kind.value}:{criterion.lineage}:{value.label}",
-                    _set_condition(criterion.lineage, operator.value, stored),
+                    edits.with_values(criterion.lineage, stored, operator.value),
                     [value],
                     lineage=criterion.lineage,
                     cluster=_cluster(value, self.min_overrides),
@@ -417,18 +416,6 @@ def _items(value: Any) -> list[Any]:
     if isinstance(value, list | tuple):
         return list(value)
     return [] if value is None else [value]
-
-
-def _set_condition(lineage: UUID, operator: str, value: Any) -> Edit:
-    def edit(criteria: list[Criterion]) -> list[Criterion]:
-        from dataclasses import replace
-
-        return [
-            replace(c, operator=operator, value=value) if c.lineage == lineage else c
-            for c in criteria
-        ]
-
-    return edit
 
 
 def _bounds(criterion: Criterion) -> tuple[Decimal | None, Decimal | None]:
@@ -549,7 +536,7 @@ class _Judge:
         self.min_overrides = settings.REVIEWS_CLUSTER_MIN_OVERRIDES
 
     def evaluate(self, criteria: Sequence[Criterion], probe: int | None) -> Any:
-        rules = criteria_rules(criteria, self.registry)
+        rules = rules_of(criteria, self.registry)
         return evaluator(self.patterns, rules, self.thresholds, probe)
 
     def effect(self, criteria: Sequence[Criterion], probe: int | None) -> Effect:
@@ -581,7 +568,7 @@ class _Judge:
         rows: Iterable[Row],
         late: bool = False,
     ) -> list[float] | None:
-        rules = criteria_rules(criteria, self.registry)
+        rules = rules_of(criteria, self.registry)
         disqualifiers = [c for c in self.criteria if c.disqualifier]
         dq = self.evaluate(disqualifiers, probe) if disqualifiers else None
         version_bits = {_key(rule): i for i, rule in enumerate(self.patterns.ruleset.rules)}
@@ -991,8 +978,6 @@ def refit(suggestions: Suggestions) -> Callable[[list[Criterion]], list[Criterio
             return rebalance(criteria)
         points = points_from(shares)
         result = list(criteria)
-        from dataclasses import replace
-
         for i, p in zip(fit, points, strict=True):
             result[i] = replace(result[i], points=p)
         return result

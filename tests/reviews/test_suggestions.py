@@ -133,7 +133,7 @@ def test_pattern_backtests_equal_the_engine_account_by_account() -> None:
     start, end = NOW - timedelta(days=100), NOW
     split = NOW - timedelta(days=30)
     patterns = patterns_for(ruleset, probes, start=start, split=split, end=end)
-    lineages = [c.lineage for c in criteria]
+    lineages = [c.lineage for c in criteria if c.lineage is not None]
     edits = {
         0: [  # employees: widened, narrowed, a new criterion
             with_values(lineages[0], [60, 2500]),
@@ -169,11 +169,13 @@ def test_pattern_backtests_equal_the_engine_account_by_account() -> None:
                 tiers[tier] += 1
                 changed += tier != evaluate(ruleset, account.facts()).tier.value
                 for deal in account.deals.all():
-                    if not start <= deal.closed_at < end:
+                    closed = deal.closed_at
+                    assert closed is not None
+                    if not start <= closed < end:
                         continue
                     won[tier] += deal.status == DealState.WON
                     lost[tier] += deal.status == DealState.LOST
-                    late_won[tier] += deal.status == DealState.WON and deal.closed_at >= split
+                    late_won[tier] += deal.status == DealState.WON and closed >= split
             for t in (Tier.A, Tier.B, Tier.C, Tier.DQ):
                 assert got.get(t.value).won == won[t.value], (probe, t)
                 assert got.get(t.value).lost == lost[t.value], (probe, t)
