@@ -79,6 +79,9 @@ NEVER_WINS = 0.5
 # The share of the window held out to test the re-fitted points.
 HELD_OUT = 0.25
 POSITIVE = {Operator.IN, Operator.EQ, Operator.CONTAINS_ANY}
+# Overrides back a value on their own when its share of the accepted
+# overrides is at least this many times its share of the account base.
+CONCENTRATION = 2
 # Why an edit whose evidence clears is not shown.
 NO_BETTER = "not shown: alone, it orders the window's closed deals no better"
 # A list attribute's items an edit can name at once (a bit each in a group).
@@ -596,6 +599,10 @@ class _Judge:
         edit = candidate.edit
         if candidate.added is not None and not candidate.added.disqualifier:
             points = self.new_points(candidate, probe)
+            if points <= 0 and candidate.cluster == "higher":
+                # Overrides on accounts with few deals: the deals cannot
+                # weigh it, so it starts as light as the lightest criterion.
+                points = min((c.points for c in self.criteria if c.points), default=10)
             if points <= 0:
                 return None
             added = Criterion(
@@ -616,9 +623,17 @@ class _Judge:
             return self._removal(candidate, changes, effect)
         standing = candidate.standing(self.lift.base, self.min_deals)
         overrides = self._overrides(candidate)
-        by_overrides = bool(candidate.cluster) and len(overrides) >= self.min_overrides
+        by_overrides = (
+            bool(candidate.cluster)
+            and len(overrides) >= self.min_overrides
+            and self._concentrated(candidate, probe, len(overrides))
+        )
         evidence = standing == Standing.CLEARS or by_overrides
-        shown = evidence and effect.auc_gain > 0
+        # Overrides alone may back an edit the deals cannot test; it still
+        # must not order them worse.
+        overrides_only = standing != Standing.CLEARS and by_overrides
+        gain = effect.auc_gain
+        shown = evidence and (gain > 0 or (overrides_only and gain == 0))
         standing_text = Standing.CLEARS.label if shown else standing.label
         if evidence and not shown:
             standing_text = NO_BETTER
@@ -721,27 +736,25 @@ class _Judge:
         rate = sums.win_rate
         lift = rate / base if rate is not None and base else None
         who = f"Accounts with {attribute.label} {labels}"
-        if candidate.group:
-            inside, outside = _group_outcomes(candidate.values, self.lift.base)
-            return (
-                f"{who} won {percent(inside.win_rate)} of {count(inside.closed)} closed deals, "
-                f"the others {percent(outside.win_rate)} of {count(outside.closed)}; the version "
-                f"gives {attribute.label} no points."
-            )
         if candidate.kind == EditKind.ADD_DISQUALIFIER:
             text = (
                 f"{who} won {percent(rate)} of {count(sums.closed)} closed deals against "
-                f"{percent(base)} overall"
+                f"{percent(base)} overall; they essentially never win"
             )
-            return text + "; they essentially never win."
-        if lift is not None and sums.closed:
-            text = f"{who} win {ratio(lift)} as often as the base (n={count(sums.closed)})"
+        elif not sums.closed:
+            text = f"{who} have no closed deals in the window"
+        elif candidate.group:
+            inside, outside = _group_outcomes(candidate.values, self.lift.base)
+            text = (
+                f"{who} won {percent(inside.win_rate)} of {count(inside.closed)} closed deals, "
+                f"the others {percent(outside.win_rate)} of {count(outside.closed)}"
+            )
         else:
-            text = f"{who} have too few closed deals to compare"
+            text = f"{who} win {ratio(lift)} as often as the base (n={count(sums.closed)})"
         on = self._fit_on(attribute.key)
-        if candidate.kind in (EditKind.ADD_CRITERION,):
+        if candidate.kind == EditKind.ADD_CRITERION:
             text += f"; the version gives {attribute.label} no points"
-        elif on:
+        elif on and candidate.kind != EditKind.ADD_DISQUALIFIER:
             text += f"; the version has “{_text(attribute, on[0])}”"
         if candidate.cluster and overrides:
             verb = "a higher" if candidate.cluster == "higher" else "a lower"
@@ -751,6 +764,24 @@ class _Judge:
     def _fit_on(self, key: str) -> list[Criterion]:
         return [c for c in self.criteria if c.attribute == key and not c.disqualifier]
 
+    def _concentrated(self, candidate: _Candidate, probe: int | None, found: int) -> bool:
+        """The candidate's values hold a share of the accepted overrides at
+        least CONCENTRATION times their share of the account base: a value
+        most accounts have says nothing by being on overridden ones."""
+        if probe is None or not self.overrides:
+            return False
+        standing = self.patterns.probes[probe]
+        attribute = candidate.attribute
+        holding = total = 0
+        for row in self.patterns.base.get(probe, []):
+            total += row.accounts
+            raw = _value_of(attribute, standing.account(row.group))
+            if any(_holds(attribute, v, raw) for v in candidate.values):
+                holding += row.accounts
+        if not total:
+            return False
+        return found / len(self.overrides) >= CONCENTRATION * holding / total
+
     def _overrides(self, candidate: _Candidate) -> list[tuple[Override, dict[str, Any]]]:
         """The accepted overrides in the window on accounts holding one of
         the candidate's values."""
@@ -759,11 +790,7 @@ class _Judge:
         attribute = candidate.attribute
         found = []
         for override, account in self.overrides:
-            value = (
-                account.get("traits", {}).get(attribute.key)
-                if attribute.is_trait
-                else account.get(attribute.key)
-            )
+            value = _value_of(attribute, account)
             if any(_holds(attribute, v, value) for v in candidate.values):
                 found.append((override, account))
         return found
@@ -794,6 +821,12 @@ _RANKS = {"A": 4, "B": 3, "C": 2, "DQ": 1, "not_a_fit": 1}
 
 def _rank(tier: str) -> int:
     return _RANKS.get(tier, 0)
+
+
+def _value_of(attribute: Attribute, account: dict[str, Any]) -> Any:
+    if attribute.is_trait:
+        return (account.get("traits") or {}).get(attribute.key)
+    return account.get(attribute.key)
 
 
 def _holds(attribute: Attribute, value: ValueLift, raw: Any) -> bool:
