@@ -52,7 +52,7 @@ CLOSED = NOW - timedelta(days=100)
 def _accounts(count: int, won: int, **values: Any) -> list[Account]:
     accounts = []
     for i in range(count):
-        account = AccountFactory(**values)
+        account = AccountFactory.create(**values)
         DealFactory(
             account=account,
             status=DealState.WON if i < won else DealState.LOST,
@@ -77,12 +77,12 @@ def suggestions(settings: Settings) -> Suggestions:
     _accounts(20, 20, industry="Fintech", crm="HubSpot")
     _accounts(40, 4, industry="Media", crm="Zoho")
     _accounts(30, 0, industry="Consumer", crm="Zoho", churned_at=CLOSED)
-    rep, manager = UserFactory(), UserFactory()
-    team = TeamFactory()
+    rep, manager = UserFactory.create(), UserFactory.create()
+    team = TeamFactory.create()
     MembershipFactory(user=rep, team=team)
     for _ in range(3):
         Override.objects.create(
-            account=AccountFactory(industry="Education", crm="", country="NL"),
+            account=AccountFactory.create(industry="Education", crm="", country="NL"),
             profile=version.profile,
             version=version,
             rep=rep,
