@@ -187,9 +187,9 @@ class _Maker:
             else:
                 self._values(attribute_lift)
             self._disqualifier(attribute_lift)
+        registry = attribute_registry()
         for criterion in self.criteria:
             if not criterion.disqualifier and criterion.lineage is not None:
-                registry = attribute_registry()
                 self.out.append(
                     _Candidate(
                         EditKind.REMOVE_CRITERION,
@@ -652,6 +652,7 @@ class _Judge:
             standing=standing_text,
             overrides=tuple(_ref(o) for o, _ in overrides),
             overrides_agreeing=agreeing,
+            lineage=candidate.lineage,
         )
 
     def _removal(
@@ -700,6 +701,7 @@ class _Judge:
             effect=effect,
             shown=shown,
             standing=standing,
+            lineage=candidate.lineage,
         )
 
     def _change_text(self, candidate: _Candidate, changes: tuple[Change, ...]) -> str:
