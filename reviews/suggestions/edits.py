@@ -17,11 +17,9 @@ from uuid import UUID
 from django.core.exceptions import ValidationError
 
 from profiles.attributes import Attribute, Operator
-from profiles.models import CriterionKind, ProfileVersion
-from profiles.selectors import attribute_registry
+from profiles.models import ProfileVersion
 from reviews.suggestions.model import Change, Criterion, EditKind, Suggestion, Suggestions
 from scoring.engine import Rule, Ruleset, Thresholds
-from scoring.rulesets import ruleset_for
 
 TOTAL_POINTS = 100
 
@@ -35,11 +33,9 @@ def criteria_of(version: ProfileVersion) -> list[Criterion]:
     ]
 
 
-def ruleset_of(
-    criteria: Sequence[Criterion], thresholds: Thresholds, registry: dict[str, Attribute]
-) -> Ruleset:
-    """The engine's ruleset for a criteria list (as scoring.rulesets does
-    for a stored version)."""
+def rules_of(criteria: Sequence[Criterion], registry: dict[str, Attribute]) -> list[Rule]:
+    """The engine's rules for a criteria list, as scoring.rulesets makes
+    them for a stored version."""
     rules = []
     for criterion in criteria:
         attribute = registry[criterion.attribute]
@@ -54,11 +50,13 @@ def ruleset_of(
                 is_trait=attribute.is_trait,
             )
         )
-    return Ruleset(tuple(rules), thresholds)
+    return rules
 
 
-def version_ruleset(version: ProfileVersion) -> Ruleset:
-    return ruleset_for(version)
+def ruleset_of(
+    criteria: Sequence[Criterion], thresholds: Thresholds, registry: dict[str, Attribute]
+) -> Ruleset:
+    return Ruleset(tuple(rules_of(criteria, registry)), thresholds)
 
 
 def whole_points(shares: Sequence[float], total: int = TOTAL_POINTS) -> list[int]:
@@ -123,11 +121,14 @@ def _points_of(criteria: Sequence[Criterion], lineage: UUID | None) -> int | Non
     return next((c.points for c in criteria if c.lineage == lineage), None)
 
 
-def with_values(lineage: UUID, values: Any) -> Edit:
-    """Set the value of the criterion `lineage`."""
+def with_values(lineage: UUID, values: Any, operator: str | None = None) -> Edit:
+    """Set the value (and the operator, when given) of the criterion `lineage`."""
 
     def edit(criteria: list[Criterion]) -> list[Criterion]:
-        return [replace(c, value=values) if c.lineage == lineage else c for c in criteria]
+        return [
+            replace(c, value=values, operator=operator or c.operator) if c.lineage == lineage else c
+            for c in criteria
+        ]
 
     return edit
 
@@ -206,11 +207,3 @@ def adoption_changes(
     reweight = any(s.kind == EditKind.REWEIGHT for s in adopted)
     after = refit(after) if reweight and refit is not None else rebalance(after, fixed=new)
     return list(changes_between(before, after)), adopted
-
-
-def fit_kind() -> str:
-    return CriterionKind.FIT.value
-
-
-def registry() -> dict[str, Attribute]:
-    return attribute_registry()

@@ -153,14 +153,14 @@ class Suggestion:
     standing: str
     overrides: tuple[OverrideRef, ...] = ()
     overrides_agreeing: int = 0
+    # The lineage of the criterion the edit changes or removes (None when it
+    # adds one, or re-weights them all).
+    lineage: UUID | None = None
 
     @property
-    def lineage(self) -> UUID | None:
-        """The criterion the edit is about (None: a new one)."""
-        first = self.changes[0] if self.changes else None
-        if first is None:
-            return None
-        return first.before.lineage if first.before is not None else None
+    def added(self) -> Criterion | None:
+        """The criterion the edit adds, if it adds one."""
+        return next((c.after for c in self.changes if c.before is None), None)
 
 
 @dataclass(frozen=True)

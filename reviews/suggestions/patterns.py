@@ -33,7 +33,7 @@ from sklearn.metrics import roc_auc_score
 from profiles.attributes import Attribute, AttrType, Operator
 from reviews.figures import moment
 from reviews.suggestions import sql
-from reviews.suggestions.model import Backtest, Criterion, TierRate
+from reviews.suggestions.model import Backtest, TierRate
 from scoring.engine import Outcome, Rule, Ruleset, Thresholds, Tier, match, tier_for
 from scoring.expressions import known, matched, matched_mask, operand_of
 from scoring.models import Account
@@ -299,21 +299,3 @@ def backtest(
 def moved(rows: Iterable[Row], before: Evaluator, after: Evaluator) -> int:
     """How many accounts of the rows change tier from `before` to `after`."""
     return sum(row.accounts for row in rows if before(row)[1] != after(row)[1])
-
-
-def criteria_rules(criteria: Sequence[Criterion], registry: dict[str, Attribute]) -> list[Rule]:
-    rules = []
-    for criterion in criteria:
-        attribute = registry[criterion.attribute]
-        rules.append(
-            Rule(
-                attribute.key,
-                attribute.type,
-                Operator(criterion.operator),
-                criterion.value,
-                points=0 if criterion.disqualifier else criterion.points,
-                disqualifier=criterion.disqualifier,
-                is_trait=attribute.is_trait,
-            )
-        )
-    return rules

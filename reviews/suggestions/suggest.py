@@ -29,7 +29,7 @@ scaled so the version totals 100 (edits.rebalance).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -45,7 +45,7 @@ from profiles.selectors import attribute_registry
 from reviews.models import Override, OverrideStatus
 from reviews.suggestions import edits
 from reviews.suggestions.buckets import Bucket
-from reviews.suggestions.edits import Edit, criteria_of, edited, rebalance
+from reviews.suggestions.edits import Edit, criteria_of, edited, rebalance, rules_of
 from reviews.suggestions.fit import fitted_shares, points_from
 from reviews.suggestions.lift import AttributeLift, Lift, Outcomes, ValueLift, lift_for
 from reviews.suggestions.model import (
@@ -64,7 +64,6 @@ from reviews.suggestions.patterns import (
     Probe,
     Row,
     backtest,
-    criteria_rules,
     evaluator,
     moved,
     patterns_for,
@@ -80,6 +79,11 @@ NEVER_WINS = 0.5
 # The share of the window held out to test the re-fitted points.
 HELD_OUT = 0.25
 POSITIVE = {Operator.IN, Operator.EQ, Operator.CONTAINS_ANY}
+# Overrides back a value on their own when its share of the accepted
+# overrides is at least this many times its share of the account base.
+CONCENTRATION = 2
+# Why an edit whose evidence clears is not shown.
+NO_BETTER = "not shown: alone, it orders the window's closed deals no better"
 # A list attribute's items an edit can name at once (a bit each in a group).
 MAX_LIST_ITEMS = 62
 
@@ -104,6 +108,12 @@ class _Candidate:
             return next((v.standing for v in self.values if not v.clears), Standing.CLEARS)
         inside, outside = _group_outcomes(self.values, base)
         return separation(inside, outside, min_deals)
+
+
+def _within_range(rate: float | None, others: Outcomes) -> bool:
+    """`rate` is no higher than the top of the others' win-rate interval."""
+    interval = others.win_interval
+    return rate is not None and interval is not None and rate <= interval.high
 
 
 def _group_outcomes(values: Sequence[ValueLift], base: Outcomes) -> tuple[Outcomes, Outcomes]:
@@ -177,9 +187,9 @@ class _Maker:
             else:
                 self._values(attribute_lift)
             self._disqualifier(attribute_lift)
+        registry = attribute_registry()
         for criterion in self.criteria:
             if not criterion.disqualifier and criterion.lineage is not None:
-                registry = attribute_registry()
                 self.out.append(
                     _Candidate(
                         EditKind.REMOVE_CRITERION,
@@ -196,12 +206,12 @@ class _Maker:
 
     def _wanted(self, value: ValueLift) -> str:
         """'add', 'remove' or ''."""
-        cluster = _cluster(value, self.min_overrides)
-        if _high(value) or cluster == "higher":
+        if _high(value):
             return "add"
-        if _low(value) or cluster == "lower":
+        if _low(value):
             return "remove"
-        return ""
+        # Overrides speak where the deals do not, never against them.
+        return {"higher": "add", "lower": "remove"}.get(_cluster(value, self.min_overrides), "")
 
     def _values(self, lift: AttributeLift) -> None:
         attribute = lift.attribute
@@ -256,7 +266,7 @@ class _Maker:
                     kind,
                     attribute,
                     f"{kind.value}:{criterion.lineage}:{value.value}",
-                    _set_condition(criterion.lineage, operator_after, after),
+                    edits.with_values(criterion.lineage, after, operator_after),
                     [value],
                     lineage=criterion.lineage,
                     cluster=_cluster(value, self.min_overrides),
@@ -332,7 +342,7 @@ class _Maker:
                     kind,
                     attribute,
                     f"{kind.value}:{criterion.lineage}:{value.label}",
-                    _set_condition(criterion.lineage, operator.value, stored),
+                    edits.with_values(criterion.lineage, stored, operator.value),
                     [value],
                     lineage=criterion.lineage,
                     cluster=_cluster(value, self.min_overrides),
@@ -409,18 +419,6 @@ def _items(value: Any) -> list[Any]:
     if isinstance(value, list | tuple):
         return list(value)
     return [] if value is None else [value]
-
-
-def _set_condition(lineage: UUID, operator: str, value: Any) -> Edit:
-    def edit(criteria: list[Criterion]) -> list[Criterion]:
-        from dataclasses import replace
-
-        return [
-            replace(c, operator=operator, value=value) if c.lineage == lineage else c
-            for c in criteria
-        ]
-
-    return edit
 
 
 def _bounds(criterion: Criterion) -> tuple[Decimal | None, Decimal | None]:
@@ -541,7 +539,7 @@ class _Judge:
         self.min_overrides = settings.REVIEWS_CLUSTER_MIN_OVERRIDES
 
     def evaluate(self, criteria: Sequence[Criterion], probe: int | None) -> Any:
-        rules = criteria_rules(criteria, self.registry)
+        rules = rules_of(criteria, self.registry)
         return evaluator(self.patterns, rules, self.thresholds, probe)
 
     def effect(self, criteria: Sequence[Criterion], probe: int | None) -> Effect:
@@ -573,7 +571,7 @@ class _Judge:
         rows: Iterable[Row],
         late: bool = False,
     ) -> list[float] | None:
-        rules = criteria_rules(criteria, self.registry)
+        rules = rules_of(criteria, self.registry)
         disqualifiers = [c for c in self.criteria if c.disqualifier]
         dq = self.evaluate(disqualifiers, probe) if disqualifiers else None
         version_bits = {_key(rule): i for i, rule in enumerate(self.patterns.ruleset.rules)}
@@ -601,6 +599,10 @@ class _Judge:
         edit = candidate.edit
         if candidate.added is not None and not candidate.added.disqualifier:
             points = self.new_points(candidate, probe)
+            if points <= 0 and candidate.cluster == "higher":
+                # Overrides on accounts with few deals: the deals cannot
+                # weigh it, so it starts as light as the lightest criterion.
+                points = min((c.points for c in self.criteria if c.points), default=10)
             if points <= 0:
                 return None
             added = Criterion(
@@ -621,9 +623,20 @@ class _Judge:
             return self._removal(candidate, changes, effect)
         standing = candidate.standing(self.lift.base, self.min_deals)
         overrides = self._overrides(candidate)
-        by_overrides = bool(candidate.cluster) and len(overrides) >= self.min_overrides
-        shown = standing == Standing.CLEARS or by_overrides
+        by_overrides = (
+            bool(candidate.cluster)
+            and len(overrides) >= self.min_overrides
+            and self._concentrated(candidate, probe, len(overrides))
+        )
+        evidence = standing == Standing.CLEARS or by_overrides
+        # Overrides alone may back an edit the deals cannot test; it still
+        # must not order them worse.
+        overrides_only = standing != Standing.CLEARS and by_overrides
+        gain = effect.auc_gain
+        shown = evidence and (gain > 0 or (overrides_only and gain == 0))
         standing_text = Standing.CLEARS.label if shown else standing.label
+        if evidence and not shown:
+            standing_text = NO_BETTER
         agreeing = self._agreeing(candidate, overrides)
         return Suggestion(
             key=candidate.key,
@@ -639,6 +652,7 @@ class _Judge:
             standing=standing_text,
             overrides=tuple(_ref(o) for o, _ in overrides),
             overrides_agreeing=agreeing,
+            lineage=candidate.lineage,
         )
 
     def _removal(
@@ -659,15 +673,17 @@ class _Judge:
                     lost_out + row.lost + row.lost_late,
                 )
         inside, outside = Outcomes(won=won_in, lost=lost_in), Outcomes(won=won_out, lost=lost_out)
-        if separation(inside, outside, self.min_deals) == Standing.CLEARS:
-            return None  # it picks the accounts that win: nothing to suggest
-        a, b = inside.win_interval, outside.win_interval
-        if a is not None and b is not None and a.low > b.high:
-            return None
         enough = inside.closed >= self.min_deals and outside.closed >= self.min_deals
+        rate_in, rate_out = inside.win_rate, outside.win_rate
+        higher = rate_in is None or rate_out is None or rate_in > rate_out
+        if higher and not (enough and _within_range(rate_in, outside)):
+            return None  # as far as the deals tell, it picks accounts that win
+        shown = enough and effect.auc_gain > 0
+        standing = Standing.CLEARS.label if shown else Standing.TOO_FEW_DEALS.label
+        if enough and not shown:
+            standing = NO_BETTER
         criterion = self.criteria[index]
         text = _text(candidate.attribute, criterion)
-        rate_in, rate_out = inside.win_rate, outside.win_rate
         sentence = (
             f"Accounts where “{text}” win {percent(rate_in)} of {count(inside.closed)} closed "
             f"deals, those where it does not {percent(rate_out)} of {count(outside.closed)}: "
@@ -683,8 +699,9 @@ class _Judge:
             changes=changes,
             values=(),
             effect=effect,
-            shown=enough,
-            standing="clears the minimum" if enough else Standing.TOO_FEW_DEALS.label,
+            shown=shown,
+            standing=standing,
+            lineage=candidate.lineage,
         )
 
     def _change_text(self, candidate: _Candidate, changes: tuple[Change, ...]) -> str:
@@ -721,27 +738,25 @@ class _Judge:
         rate = sums.win_rate
         lift = rate / base if rate is not None and base else None
         who = f"Accounts with {attribute.label} {labels}"
-        if candidate.group:
-            inside, outside = _group_outcomes(candidate.values, self.lift.base)
-            return (
-                f"{who} won {percent(inside.win_rate)} of {count(inside.closed)} closed deals, "
-                f"the others {percent(outside.win_rate)} of {count(outside.closed)}; the version "
-                f"gives {attribute.label} no points."
-            )
         if candidate.kind == EditKind.ADD_DISQUALIFIER:
             text = (
                 f"{who} won {percent(rate)} of {count(sums.closed)} closed deals against "
-                f"{percent(base)} overall"
+                f"{percent(base)} overall; they essentially never win"
             )
-            return text + "; they essentially never win."
-        if lift is not None and sums.closed:
-            text = f"{who} win {ratio(lift)} as often as the base (n={count(sums.closed)})"
+        elif not sums.closed:
+            text = f"{who} have no closed deals in the window"
+        elif candidate.group:
+            inside, outside = _group_outcomes(candidate.values, self.lift.base)
+            text = (
+                f"{who} won {percent(inside.win_rate)} of {count(inside.closed)} closed deals, "
+                f"the others {percent(outside.win_rate)} of {count(outside.closed)}"
+            )
         else:
-            text = f"{who} have too few closed deals to compare"
+            text = f"{who} win {ratio(lift)} as often as the base (n={count(sums.closed)})"
         on = self._fit_on(attribute.key)
-        if candidate.kind in (EditKind.ADD_CRITERION,):
+        if candidate.kind == EditKind.ADD_CRITERION:
             text += f"; the version gives {attribute.label} no points"
-        elif on:
+        elif on and candidate.kind != EditKind.ADD_DISQUALIFIER:
             text += f"; the version has “{_text(attribute, on[0])}”"
         if candidate.cluster and overrides:
             verb = "a higher" if candidate.cluster == "higher" else "a lower"
@@ -751,6 +766,24 @@ class _Judge:
     def _fit_on(self, key: str) -> list[Criterion]:
         return [c for c in self.criteria if c.attribute == key and not c.disqualifier]
 
+    def _concentrated(self, candidate: _Candidate, probe: int | None, found: int) -> bool:
+        """The candidate's values hold a share of the accepted overrides at
+        least CONCENTRATION times their share of the account base: a value
+        most accounts have says nothing by being on overridden ones."""
+        if probe is None or not self.overrides:
+            return False
+        standing = self.patterns.probes[probe]
+        attribute = candidate.attribute
+        holding = total = 0
+        for row in self.patterns.base.get(probe, []):
+            total += row.accounts
+            raw = _value_of(attribute, standing.account(row.group))
+            if any(_holds(attribute, v, raw) for v in candidate.values):
+                holding += row.accounts
+        if not total:
+            return False
+        return found / len(self.overrides) >= CONCENTRATION * holding / total
+
     def _overrides(self, candidate: _Candidate) -> list[tuple[Override, dict[str, Any]]]:
         """The accepted overrides in the window on accounts holding one of
         the candidate's values."""
@@ -759,11 +792,7 @@ class _Judge:
         attribute = candidate.attribute
         found = []
         for override, account in self.overrides:
-            value = (
-                account.get("traits", {}).get(attribute.key)
-                if attribute.is_trait
-                else account.get(attribute.key)
-            )
+            value = _value_of(attribute, account)
             if any(_holds(attribute, v, value) for v in candidate.values):
                 found.append((override, account))
         return found
@@ -794,6 +823,12 @@ _RANKS = {"A": 4, "B": 3, "C": 2, "DQ": 1, "not_a_fit": 1}
 
 def _rank(tier: str) -> int:
     return _RANKS.get(tier, 0)
+
+
+def _value_of(attribute: Attribute, account: dict[str, Any]) -> Any:
+    if attribute.is_trait:
+        return (account.get("traits") or {}).get(attribute.key)
+    return account.get(attribute.key)
 
 
 def _holds(attribute: Attribute, value: ValueLift, raw: Any) -> bool:
@@ -978,8 +1013,6 @@ def refit(suggestions: Suggestions) -> Callable[[list[Criterion]], list[Criterio
             return rebalance(criteria)
         points = points_from(shares)
         result = list(criteria)
-        from dataclasses import replace
-
         for i, p in zip(fit, points, strict=True):
             result[i] = replace(result[i], points=p)
         return result
