@@ -94,6 +94,7 @@ def suggestion(
     moved: int = 12,
     overrides: Sequence[OverrideRef] = (),
     agreeing: int = 0,
+    about: Criterion | None = None,
 ) -> Suggestion:
     return Suggestion(
         key=key,
@@ -109,6 +110,7 @@ def suggestion(
         standing="" if shown else Standing.TOO_FEW_DEALS.label,
         overrides=tuple(overrides),
         overrides_agreeing=agreeing,
+        lineage=about.lineage if about else None,
     )
 
 
@@ -134,6 +136,7 @@ def usual_suggestions(version: ProfileVersion) -> Suggestions:
         values=[value("Fintech", 32, 18)],
         overrides=[override_ref(1, "Ledgerly"), override_ref(2, "Paywise")],
         agreeing=2,
+        about=industry,
     )
     drop = suggestion(
         "drop-funding",
@@ -144,6 +147,7 @@ def usual_suggestions(version: ProfileVersion) -> Suggestions:
         sentence="Accounts at Series B-D won no more often than the others.",
         values=[value("Series B", 14, 21)],
         moved=40,
+        about=funding,
     )
     germany = suggestion(
         "country-de",
@@ -163,6 +167,7 @@ def usual_suggestions(version: ProfileVersion) -> Suggestions:
         sentence="Pipedrive accounts won 5 of 6 closed deals.",
         values=[value("Pipedrive", 5, 1, Standing.TOO_FEW_DEALS)],
         shown=False,
+        about=crm,
     )
     reweight = suggestion(
         "reweight",

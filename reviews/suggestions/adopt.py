@@ -167,12 +167,12 @@ class _Adoption:
             return None
         if suggestion.lineage is not None:
             return self.draft.criteria.filter(lineage=suggestion.lineage).first()
-        wanted = [c.after for c in suggestion.changes if c.before is None and c.after is not None]
-        for after, criterion in self.added:
-            if after in wanted:
-                return criterion
-        attributes = {a.attribute for a in wanted}
-        return next((c for a, c in self.added if a.attribute in attributes), None)
+        wanted = suggestion.added
+        if wanted is None:
+            return None
+        exact = (c for after, c in self.added if after == wanted)
+        alike = (c for after, c in self.added if after.attribute == wanted.attribute)
+        return next(exact, None) or next(alike, None)
 
     def _comment(self, suggestion: Suggestion, criterion: Criterion | None) -> None:
         reweighting = self.suggestions.reweighting
