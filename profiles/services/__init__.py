@@ -21,6 +21,7 @@ from profiles.services.versions import (
     criterion_update,
     profile_create,
     profile_lock,
+    version_lock,
     version_start_draft,
     version_update,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "signoff_give",
     "team_create",
     "version_approve",
+    "version_lock",
     "version_start_draft",
     "version_submit",
     "version_update",

@@ -16,7 +16,9 @@ The rules:
   criterion the suggestion is about (posted before a removal, so the thread
   keeps it with the criterion's words); the re-weighting's points table is
   a comment on the version.
-All of it in one transaction, queued behind the profile's other writers.
+All of it in one transaction, queued behind the profile's other writers,
+and with an open version's row locked from the moment its suggestions are
+worked out, so an edit by hand waits and then finds the revision moved on.
 """
 
 from __future__ import annotations
@@ -63,6 +65,10 @@ def suggestions_adopt(
         problem = adoption_target_problem(version, open_version_besides(version))
         if problem:
             raise ValidationError({"version": problem})
+        if version.is_open:
+            # No edit lands between the suggestions worked out here and
+            # their changes: the version stays as they saw it.
+            version = services.version_lock(version)
         suggestions = suggest.suggestions_for(version=version)
         changes, adopted = edits.adoption_changes(
             suggestions, chosen, refit=suggest.refit(suggestions)

@@ -2,16 +2,23 @@
 services, with their evidence in the criteria's threads (tests/suggesting.py
 says what the engine answers)."""
 
+import time
 from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 
 from profiles import services
 from profiles.models import Comment, ProfileVersion, Team, User, VersionEvent
 from profiles.selectors import signoff_states
+from reviews.suggestions import suggest
 from reviews.suggestions.adopt import suggestions_adopt
+from reviews.suggestions.model import Suggestions
+from reviews.suggestions.window import Window
 from tests.drafting import sign_for
+from tests.profiles.test_version_races import Attempt
+from tests.suggesting import refit, usual_suggestions
 
 Verb = VersionEvent.Verb
 
@@ -208,3 +215,45 @@ def test_a_team_the_person_is_not_in_is_refused_naming_the_team(
         "team": ["You are not a member of Sales, so you cannot speak for it."]
     }
     nothing_changed(approved, before, approved.revision)
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs concurrent transactions: PostgreSQL"
+)
+@pytest.mark.django_db(transaction=True)
+def test_an_edit_by_hand_while_suggestions_are_adopted_waits_and_finds_the_revision_moved_on(
+    draft: ProfileVersion,
+    rep: User,
+    marketer: User,
+    sales: Team,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    crm = draft.criteria.get(attribute="crm")
+    seen = draft.revision
+    edit = Attempt(
+        lambda: services.criterion_update(
+            actor=marketer,
+            criterion=crm,
+            revision=seen,
+            attribute="crm",
+            operator="in",
+            value=["Salesforce"],
+            points=25,
+            kind="fit",
+        )
+    )
+
+    def suggestions_for(*, version: ProfileVersion, window: Window | None = None) -> Suggestions:
+        edit.start()
+        time.sleep(0.5)
+        assert edit.is_alive(), edit.error  # waiting for the adoption to end
+        return usual_suggestions(version)
+
+    monkeypatch.setattr(suggest, "suggestions_for", suggestions_for)
+    monkeypatch.setattr(suggest, "refit", refit)
+    suggestions_adopt(actor=rep, version=draft, keys=["industry-fintech"], team=sales)
+    edit.join(10)
+    assert isinstance(edit.error, services.StaleRevisionError)
+    crm.refresh_from_db()
+    assert crm.value == ["Salesforce", "HubSpot"]
+    assert draft.criteria.get(attribute="industry").value == ["SaaS", "Software", "Fintech"]
