@@ -3,7 +3,8 @@
 `usual_suggestions(version)` holds, for a version with FIT_100's criteria:
 - "industry-fintech" (shown): add Fintech to the industries;
 - "drop-funding" (shown): remove the funding stage criterion;
-- "country-de" (shown): add "Country is one of DE", 10 points;
+- "country-de" (shown): add "Country is one of DE", 10 points, the others
+  scaled down to make room (points only);
 - "crm-pipedrive" (not enough evidence yet): add Pipedrive to the CRMs;
 - the re-weighting (key "reweight", shown last): employees 30 -> 40, CRM
   25 -> 15.
@@ -149,10 +150,12 @@ def usual_suggestions(version: ProfileVersion) -> Suggestions:
         moved=40,
         about=funding,
     )
+    # As the engine makes it: the other fit criteria scaled to make room.
+    room = [Change(proposed(c), proposed(c, points=c.points * 9 // 10)) for c in criteria.values()]
     germany = suggestion(
         "country-de",
         EditKind.ADD_CRITERION,
-        [Change(None, Proposed("country", "in", ["DE"], 10))],
+        [*room, Change(None, Proposed("country", "in", ["DE"], 10))],
         attribute="country",
         change="Add Country is one of DE (10 points)",
         sentence="German accounts won 70% of 40 closed deals.",

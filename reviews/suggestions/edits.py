@@ -154,6 +154,10 @@ def with_points(points: dict[UUID | None, int]) -> Edit:
     return edit
 
 
+def _condition(criterion: Criterion | None) -> tuple[str, Any] | None:
+    return None if criterion is None else (criterion.operator, criterion.value)
+
+
 def _apply_one(criteria: list[Criterion], suggestion: Suggestion) -> list[Criterion]:
     """The suggestion's own changes on `criteria`, points left as they are."""
     result = list(criteria)
@@ -167,10 +171,13 @@ def _apply_one(criteria: list[Criterion], suggestion: Suggestion) -> list[Criter
             continue
         if change.after is None:
             del result[index]
-        elif suggestion.kind != EditKind.REWEIGHT:
+        elif suggestion.kind != EditKind.REWEIGHT and _condition(change.after) != _condition(
+            change.before
+        ):
             after = change.after
             # Another adopted edit may have changed the same criterion: a
-            # value edit keeps its points, a points change keeps its value.
+            # value edit keeps its points, a points change (a criterion
+            # scaled to make room) keeps its value.
             result[index] = replace(result[index], value=after.value, operator=after.operator)
     return result
 
