@@ -65,11 +65,13 @@ def tier_pairs(before: Backtest, after: Backtest) -> list[TierPair]:
 
 
 def backtest_line(before: Backtest, after: Backtest) -> str:
-    """Win rate by tier, before -> after: "A 40% -> 52% (25 -> 31 deals); ..."."""
+    """Win rate by tier, before -> after: "A 40% -> 52% (25 -> 31 deals); ...",
+    leaving out a tier with no closed deal in either."""
     parts = [
         f"{p.tier} {percent(p.before.win_rate)} -> {percent(p.after.win_rate)} "
         f"({count(p.before.closed)} -> {counted(p.after.closed, 'deal')})"
         for p in tier_pairs(before, after)
+        if p.before.closed or p.after.closed
     ]
     return "; ".join(parts) or "no closed deals"
 
@@ -89,12 +91,16 @@ def effect_lines(effect: Effect) -> list[str]:
 
 
 def suggestion_lines(suggestion: Suggestion) -> list[str]:
-    """The suggestion with its evidence and backtest, a line each."""
-    lines = [f"{suggestion.kind.label}: {suggestion.change}", suggestion.sentence, "Evidence:"]
-    lines += [f"- {value_line(v)}" for v in suggestion.values] or ["- no closed deals"]
-    lines.append(overrides_line(suggestion))
-    lines += effect_lines(suggestion.effect)
-    return lines
+    """The suggestion with its evidence and backtest, a line each (the
+    re-weighting's backtest is its points table's, see points_lines)."""
+    lines = [f"{suggestion.kind.label}: {suggestion.change}", suggestion.sentence]
+    if suggestion.values:
+        lines += ["Evidence:", *(f"- {value_line(v)}" for v in suggestion.values)]
+    if suggestion.overrides:
+        lines.append(overrides_line(suggestion))
+    if suggestion.kind == EditKind.REWEIGHT:
+        return [*lines, f"Accounts moving tier: {count(suggestion.effect.moved)}"]
+    return lines + effect_lines(suggestion.effect)
 
 
 def points_lines(reweighting: Reweighting) -> list[str]:

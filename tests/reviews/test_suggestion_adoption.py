@@ -101,6 +101,7 @@ def test_each_adopted_suggestion_posts_its_evidence_in_its_criterions_thread(
     assert "Accepted overrides agreeing: 2 of 2" in fintech
     assert comments["country"].criterion == draft.criteria.get(attribute="country")
     assert "German accounts won 70% of 40 closed deals." in comments["country"].body
+    assert "overrides" not in comments["country"].body
 
 
 def test_adopting_into_a_version_in_review_makes_its_sign_offs_stale(
@@ -152,6 +153,9 @@ def test_the_reweighting_changes_the_points_and_posts_its_table_on_the_version(
     assert "- employees between: 30 -> 40\n" in comment.body
     assert "- crm in: 25 -> 15\n" in comment.body
     assert "current -> fitted: A 50% -> 60% (20 -> 20 deals)" in comment.body
+    assert "Accounts moving tier: 12\n" in comment.body
+    assert "Evidence:" not in comment.body
+    assert "before -> after" not in comment.body
 
 
 def test_an_unknown_key_is_refused_naming_it_and_nothing_changes(
