@@ -57,21 +57,19 @@ class TierPair:
 
 
 def tier_pairs(before: Backtest, after: Backtest) -> list[TierPair]:
-    """Every tier either backtest holds, in tier order, with both figures."""
-    seen = {t.tier for b in (before, after) for t in b.tiers}
-    seen |= {k for b in (before, after) for k in b.accounts}
+    """Every tier with a closed deal in either backtest, in tier order,
+    with both figures."""
+    seen = {t.tier for b in (before, after) for t in b.tiers if t.closed}
     tiers = [t for t in TIERS if t in seen] + sorted(seen - set(TIERS))
     return [TierPair(t, before.get(t), after.get(t)) for t in tiers]
 
 
 def backtest_line(before: Backtest, after: Backtest) -> str:
-    """Win rate by tier, before -> after: "A 40% -> 52% (25 -> 31 deals); ...",
-    leaving out a tier with no closed deal in either."""
+    """Win rate by tier, before -> after: "A 40% -> 52% (25 -> 31 deals); ..."."""
     parts = [
         f"{p.tier} {percent(p.before.win_rate)} -> {percent(p.after.win_rate)} "
         f"({count(p.before.closed)} -> {counted(p.after.closed, 'deal')})"
         for p in tier_pairs(before, after)
-        if p.before.closed or p.after.closed
     ]
     return "; ".join(parts) or "no closed deals"
 

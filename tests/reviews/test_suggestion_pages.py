@@ -49,6 +49,9 @@ def test_the_panel_shows_each_suggestion_with_its_evidence_and_backtest(
     assert '<td class="num">50%</td><td class="num">67%</td><td class="num">40</td>' in html
     assert "Accounts moving tier: 12." in html
     assert "Accounts moving tier: 40." in html
+    # Only the suggestion with overrides speaks of them; no tier without deals.
+    assert html.count('data-testid="overrides-agreeing"') == 1
+    assert "tier-DQ" not in html
     assert 'value="industry-fintech"' in html
     assert 'value="reweight"' in html
     assert "Start a draft from these suggestions" in html
