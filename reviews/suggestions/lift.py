@@ -234,7 +234,7 @@ def lifted(
         facts = sql.among(of(facts_of(attributes, extra)), sql.outcome_accounts(outcomes))
         with scratch(facts) as facts_table:
             grouping = _Grouping(outcomes, facts_table, base, min_deals)
-            results = [grouping.lift(i, attribute) for i, attribute in enumerate(attributes)]
+            results = grouping.lift_all(attributes)
             lift = Lift(profile, window, min_deals, base, results)
             yield lift, Tables(outcomes, facts_table, attributes)
 
@@ -321,21 +321,39 @@ class _Grouping:
     def __init__(self, outcomes: Sql, facts: Sql, base: Outcomes, min_deals: int) -> None:
         self.outcomes, self.facts, self.base, self.min_deals = outcomes, facts, base, min_deals
 
-    def lift(self, i: int, attribute: Attribute) -> AttributeLift:
-        column = name(facts_column(i))
-        if attribute.type == AttrType.NUMBER:
-            return self._numbers(attribute, column)
-        if attribute.type == AttrType.CATEGORY:
-            return self._categories(attribute, column, name(_spelled(i)))
-        if attribute.type == AttrType.LIST:
-            return self._items(attribute, column)
-        return self._yes_no(attribute, column)
-
-    def _sums(self, keyed: Sql) -> dict[Any, Outcomes]:
-        return {
-            row[0]: Outcomes.from_row(row[1:])
-            for row in fetchall(sql.value_outcomes(self.outcomes, keyed))
-        }
+    def lift_all(self, attributes: Sequence[Attribute]) -> list[AttributeLift]:
+        """Every attribute's values with their outcomes: one statement
+        sums the outcomes per value of every attribute at once (a number's
+        buckets are cut first)."""
+        keyed: list[tuple[int, Sql]] = []
+        ranges: dict[int, list[Bucket]] = {}
+        for i, attribute in enumerate(attributes):
+            column = name(facts_column(i))
+            if attribute.type == AttrType.NUMBER:
+                ranges[i] = self._ranges(column)
+                edges = [(b.index, b.low) for b in ranges[i] if b.low is not None]
+                keyed.append((i, sql.bucketed(self.facts, column, edges)))
+            elif attribute.type == AttrType.LIST:
+                keyed.append((i, sql.list_items(self.facts, column, attribute.key)))
+            else:
+                keyed.append((i, sql.facts_column(self.facts, column)))
+        sums: dict[int, dict[Any, Outcomes]] = {i: {} for i in range(len(attributes))}
+        for i, value, *row in fetchall(sql.values_outcomes(self.outcomes, keyed)):
+            number = attributes[i].type == AttrType.NUMBER and value is not None
+            sums[i][int(value) if number else value] = Outcomes.from_row(row)
+        results = []
+        for i, attribute in enumerate(attributes):
+            if attribute.type == AttrType.NUMBER:
+                results.append(self._numbers(attribute, sums[i], ranges[i]))
+            elif attribute.type == AttrType.CATEGORY:
+                column, spelled = name(facts_column(i)), name(_spelled(i))
+                labels = dict(fetchall(sql.spellings(self.facts, column, spelled)))
+                results.append(AttributeLift(attribute, self._by_deals(sums[i], labels)))
+            elif attribute.type == AttrType.LIST:
+                results.append(AttributeLift(attribute, self._by_deals(sums[i])))
+            else:
+                results.append(self._yes_no(attribute, sums[i]))
+        return results
 
     def _value(
         self, value: str | None, label: str, outcomes: Outcomes, bucket: Bucket | None = None
@@ -365,30 +383,22 @@ class _Grouping:
         values = [self._value(key, labels.get(key, key), sums[key]) for key in known_values]
         return values + self._unknown(sums)
 
-    def _categories(self, attribute: Attribute, column: Sql, spelled: Sql) -> AttributeLift:
-        sums = self._sums(sql.facts_column(self.facts, column))
-        labels: dict[Any, str] = dict(fetchall(sql.spellings(self.facts, column, spelled)))
-        return AttributeLift(attribute, self._by_deals(sums, labels))
-
-    def _items(self, attribute: Attribute, column: Sql) -> AttributeLift:
-        keyed = sql.list_items(self.facts, column, attribute.key)
-        return AttributeLift(attribute, self._by_deals(self._sums(keyed)))
-
-    def _yes_no(self, attribute: Attribute, column: Sql) -> AttributeLift:
-        sums = self._sums(sql.facts_column(self.facts, column))
+    def _yes_no(self, attribute: Attribute, sums: dict[Any, Outcomes]) -> AttributeLift:
         values = [
             self._value(key, label, sums.get(key, Outcomes()))
             for key, label in ((YES, "yes"), (NO, "no"))
         ]
         return AttributeLift(attribute, values + self._unknown(sums))
 
-    def _numbers(self, attribute: Attribute, column: Sql) -> AttributeLift:
+    def _ranges(self, column: Sql) -> list[Bucket]:
         """Readable buckets (buckets.py) cut from the values of the accounts
         that closed a deal in the window."""
         cuts = fetchall(sql.quantile_cuts(self.outcomes, self.facts, column, QUANTILES))
         least = [Decimal(str(low)) for _tile, low in cuts]
-        ranges = buckets(bucket_edges(least[1:], least[0]) if least else [])
-        edges = [(b.index, b.low) for b in ranges if b.low is not None]
-        sums = self._sums(sql.bucketed(self.facts, column, edges))
+        return buckets(bucket_edges(least[1:], least[0]) if least else [])
+
+    def _numbers(
+        self, attribute: Attribute, sums: dict[Any, Outcomes], ranges: list[Bucket]
+    ) -> AttributeLift:
         values = [self._value(b.label, b.label, sums.get(b.index, Outcomes()), b) for b in ranges]
         return AttributeLift(attribute, values + self._unknown(sums), ranges)

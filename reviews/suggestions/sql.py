@@ -1,13 +1,17 @@
-"""Every hand-written SQL statement of attribute lift, composed with
-scoring.sql's `sql()` under its rules (names and integers in the text,
-every other value a parameter).
+"""Every hand-written SQL statement of attribute lift and of the
+suggestions' pattern rows, composed with scoring.sql's `sql()` under its
+rules (names and integers in the text, every other value a parameter).
 
-The work is three steps. `account_outcomes` reads the deals, churn and
+Lift is three steps. `account_outcomes` reads the deals, churn and
 accepted overrides once, into one row per account that has any of them (a
 scratch table, `o` below). Those accounts' grouping values, a column per
-attribute, go into a second (the "facts" table, see lift._facts). Each
-attribute is then one GROUP BY of the outcomes by a value from the facts
-("keyed": a SELECT of id, value).
+attribute, go into a second (the "facts" table, see lift.facts_of). One
+GROUP BY then sums the outcomes per value of every attribute ("keyed": a
+SELECT of id, value per attribute).
+
+Pattern rows (patterns.py) group facts rows by their matched mask and a
+group per probed attribute (category_group, number_group, list_group), in
+two steps (pattern_counts).
 """
 
 from __future__ import annotations
@@ -113,15 +117,24 @@ def base_outcomes(outcomes: Sql) -> Sql:
     return sql("SELECT {sums} FROM {o} o", sums=_SUMS, o=outcomes)
 
 
-def value_outcomes(outcomes: Sql, keyed: Sql) -> Sql:
-    """Per value of `keyed` (a SELECT of id, value; an account may have
-    several values, or a NULL one): the sums over its accounts' outcomes."""
+def values_outcomes(outcomes: Sql, keyed: Sequence[tuple[int, Sql]]) -> Sql:
+    """Per (index, value as text) of each (index, keyed), keyed a SELECT of
+    id, value (an account may have several values, or a NULL one): the
+    sums over its accounts' outcomes. One statement for every attribute."""
+    union = Sql(" UNION ALL ").join(
+        sql(
+            "SELECT {i} AS a, k.id, CAST(k.value AS TEXT) AS value FROM ({keyed}) k",
+            i=integer(i),
+            keyed=select,
+        )
+        for i, select in keyed
+    )
     return sql(
-        "SELECT k.value, {sums} FROM {o} o JOIN ({keyed}) k ON k.id = o.account_id "
-        "GROUP BY k.value",
+        "SELECT k.a, k.value, {sums} FROM {o} o JOIN ({union}) k ON k.id = o.account_id "
+        "GROUP BY k.a, k.value",
         sums=_SUMS,
         o=outcomes,
-        keyed=keyed,
+        union=union,
     )
 
 
