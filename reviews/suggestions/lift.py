@@ -25,7 +25,7 @@ through those.
 
 All of it in the database: one statement gathers the outcomes of each
 account that has any into a scratch table, a second reads those accounts
-once for every attribute's grouping value into another (`_facts`), and each
+once for every attribute's grouping value into another (`facts_of`), and each
 attribute is then one GROUP BY over the two (plus one statement for a
 number's bucket edges or a category's spellings). Nothing is read account
 by account, and the work grows with the deals, not with the account base.
@@ -33,7 +33,8 @@ by account, and the work grows with the deals, not with the account base.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
@@ -193,6 +194,36 @@ def lift_for(
 ) -> Lift:
     """Attribute lift for `profile` over `window` (its default window when
     None), for the attributes `keys` names (all when None)."""
+    with lifted(profile=profile, window=window, keys=keys) as (lift, _tables):
+        return lift
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The scratch tables a lift was counted from, for the length of the
+    `lifted` block: `outcomes` (sql.account_outcomes) and `facts` (_facts:
+    per account with outcomes, column facts_column(attribute) per attribute
+    and the `extra` columns)."""
+
+    outcomes: Sql
+    facts: Sql
+    attributes: list[Attribute]
+
+    def column(self, key: str) -> str:
+        return next(facts_column(i) for i, a in enumerate(self.attributes) if a.key == key)
+
+
+@contextmanager
+def lifted(
+    *,
+    profile: Profile,
+    window: Window | None = None,
+    keys: Iterable[str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Iterator[tuple[Lift, Tables]]:
+    """Attribute lift (as lift_for), and the scratch tables it was counted
+    from while the block runs; `extra` adds columns (expressions over an
+    account) to the facts table."""
     window = window or window_for(profile=profile)
     attributes = _attributes(keys)
     min_deals = settings.REVIEWS_LIFT_MIN_DEALS
@@ -200,11 +231,12 @@ def lift_for(
     with scratch(sql.account_outcomes(profile.pk, start, end)) as outcomes:
         base = Outcomes.from_row(fetchone(sql.base_outcomes(outcomes)) or [None] * 9)
         # The accounts are read once, for every attribute at a time.
-        facts = sql.among(of(_facts(attributes)), sql.outcome_accounts(outcomes))
+        facts = sql.among(of(facts_of(attributes, extra)), sql.outcome_accounts(outcomes))
         with scratch(facts) as facts_table:
             grouping = _Grouping(outcomes, facts_table, base, min_deals)
-            results = [grouping.lift(i, attribute) for i, attribute in enumerate(attributes)]
-    return Lift(profile, window, min_deals, base, results)
+            results = grouping.lift_all(attributes)
+            lift = Lift(profile, window, min_deals, base, results)
+            yield lift, Tables(outcomes, facts_table, attributes)
 
 
 def _attributes(keys: Iterable[str] | None) -> list[Attribute]:
@@ -230,7 +262,7 @@ def _spelling(attribute: Attribute) -> Any:
     return KT(f"traits__{attribute.key}") if attribute.is_trait else F(attribute.key)
 
 
-def _column(i: int) -> str:
+def facts_column(i: int) -> str:
     """The facts table's column of the i-th attribute."""
     return f"a{i}"
 
@@ -240,7 +272,9 @@ def _spelled(i: int) -> str:
     return f"s{i}"
 
 
-def _facts(attributes: Sequence[Attribute]) -> QuerySet[Any, Any]:
+def facts_of(
+    attributes: Sequence[Attribute], extra: dict[str, Any] | None = None
+) -> QuerySet[Any, Any]:
     """Per account, a column per attribute holding what its values are
     grouped by: a category's canonical value, "true" or "false", a number's
     value as criteria compare it (NULL when unknown), or whether a list
@@ -248,7 +282,7 @@ def _facts(attributes: Sequence[Attribute]) -> QuerySet[Any, Any]:
     category's spelling."""
     columns: dict[str, Any] = {}
     for i, attribute in enumerate(attributes):
-        column = _column(i)
+        column = facts_column(i)
         if attribute.type == AttrType.NUMBER:
             rule = _rule(attribute, Operator.GTE, 0)
             columns[column] = Case(
@@ -274,6 +308,7 @@ def _facts(attributes: Sequence[Attribute]) -> QuerySet[Any, Any]:
                 default=Value(None),
                 output_field=CharField(),
             )
+    columns.update(extra or {})
     lists = any(a.type == AttrType.LIST for a in attributes)
     fields = ["id", *(["list_index"] if lists else []), *columns]
     return Account.objects.order_by().annotate(**columns).values(*fields)
@@ -281,26 +316,44 @@ def _facts(attributes: Sequence[Attribute]) -> QuerySet[Any, Any]:
 
 class _Grouping:
     """Groups the outcomes table's accounts by each attribute's values,
-    read from the facts table (see _facts)."""
+    read from the facts table (see facts_of)."""
 
     def __init__(self, outcomes: Sql, facts: Sql, base: Outcomes, min_deals: int) -> None:
         self.outcomes, self.facts, self.base, self.min_deals = outcomes, facts, base, min_deals
 
-    def lift(self, i: int, attribute: Attribute) -> AttributeLift:
-        column = name(_column(i))
-        if attribute.type == AttrType.NUMBER:
-            return self._numbers(attribute, column)
-        if attribute.type == AttrType.CATEGORY:
-            return self._categories(attribute, column, name(_spelled(i)))
-        if attribute.type == AttrType.LIST:
-            return self._items(attribute, column)
-        return self._yes_no(attribute, column)
-
-    def _sums(self, keyed: Sql) -> dict[Any, Outcomes]:
-        return {
-            row[0]: Outcomes.from_row(row[1:])
-            for row in fetchall(sql.value_outcomes(self.outcomes, keyed))
-        }
+    def lift_all(self, attributes: Sequence[Attribute]) -> list[AttributeLift]:
+        """Every attribute's values with their outcomes: one statement
+        sums the outcomes per value of every attribute at once (a number's
+        buckets are cut first)."""
+        keyed: list[tuple[int, Sql]] = []
+        ranges: dict[int, list[Bucket]] = {}
+        for i, attribute in enumerate(attributes):
+            column = name(facts_column(i))
+            if attribute.type == AttrType.NUMBER:
+                ranges[i] = self._ranges(column)
+                edges = [(b.index, b.low) for b in ranges[i] if b.low is not None]
+                keyed.append((i, sql.bucketed(self.facts, column, edges)))
+            elif attribute.type == AttrType.LIST:
+                keyed.append((i, sql.list_items(self.facts, column, attribute.key)))
+            else:
+                keyed.append((i, sql.facts_column(self.facts, column)))
+        sums: dict[int, dict[Any, Outcomes]] = {i: {} for i in range(len(attributes))}
+        for i, value, *row in fetchall(sql.values_outcomes(self.outcomes, keyed)):
+            number = attributes[i].type == AttrType.NUMBER and value is not None
+            sums[i][int(value) if number else value] = Outcomes.from_row(row)
+        results = []
+        for i, attribute in enumerate(attributes):
+            if attribute.type == AttrType.NUMBER:
+                results.append(self._numbers(attribute, sums[i], ranges[i]))
+            elif attribute.type == AttrType.CATEGORY:
+                column, spelled = name(facts_column(i)), name(_spelled(i))
+                labels = dict(fetchall(sql.spellings(self.facts, column, spelled)))
+                results.append(AttributeLift(attribute, self._by_deals(sums[i], labels)))
+            elif attribute.type == AttrType.LIST:
+                results.append(AttributeLift(attribute, self._by_deals(sums[i])))
+            else:
+                results.append(self._yes_no(attribute, sums[i]))
+        return results
 
     def _value(
         self, value: str | None, label: str, outcomes: Outcomes, bucket: Bucket | None = None
@@ -330,30 +383,22 @@ class _Grouping:
         values = [self._value(key, labels.get(key, key), sums[key]) for key in known_values]
         return values + self._unknown(sums)
 
-    def _categories(self, attribute: Attribute, column: Sql, spelled: Sql) -> AttributeLift:
-        sums = self._sums(sql.facts_column(self.facts, column))
-        labels: dict[Any, str] = dict(fetchall(sql.spellings(self.facts, column, spelled)))
-        return AttributeLift(attribute, self._by_deals(sums, labels))
-
-    def _items(self, attribute: Attribute, column: Sql) -> AttributeLift:
-        keyed = sql.list_items(self.facts, column, attribute.key)
-        return AttributeLift(attribute, self._by_deals(self._sums(keyed)))
-
-    def _yes_no(self, attribute: Attribute, column: Sql) -> AttributeLift:
-        sums = self._sums(sql.facts_column(self.facts, column))
+    def _yes_no(self, attribute: Attribute, sums: dict[Any, Outcomes]) -> AttributeLift:
         values = [
             self._value(key, label, sums.get(key, Outcomes()))
             for key, label in ((YES, "yes"), (NO, "no"))
         ]
         return AttributeLift(attribute, values + self._unknown(sums))
 
-    def _numbers(self, attribute: Attribute, column: Sql) -> AttributeLift:
+    def _ranges(self, column: Sql) -> list[Bucket]:
         """Readable buckets (buckets.py) cut from the values of the accounts
         that closed a deal in the window."""
         cuts = fetchall(sql.quantile_cuts(self.outcomes, self.facts, column, QUANTILES))
         least = [Decimal(str(low)) for _tile, low in cuts]
-        ranges = buckets(bucket_edges(least[1:], least[0]) if least else [])
-        edges = [(b.index, b.low) for b in ranges if b.low is not None]
-        sums = self._sums(sql.bucketed(self.facts, column, edges))
+        return buckets(bucket_edges(least[1:], least[0]) if least else [])
+
+    def _numbers(
+        self, attribute: Attribute, sums: dict[Any, Outcomes], ranges: list[Bucket]
+    ) -> AttributeLift:
         values = [self._value(b.label, b.label, sums.get(b.index, Outcomes()), b) for b in ranges]
         return AttributeLift(attribute, values + self._unknown(sums), ranges)

@@ -27,17 +27,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, CharField, IntegerField, TextField, Value, When
 from sklearn.metrics import roc_auc_score
 
 from profiles.attributes import Attribute, AttrType, Operator
 from reviews.figures import moment
 from reviews.suggestions import sql
+from reviews.suggestions.lift import Tables, facts_column, facts_of
 from reviews.suggestions.model import Backtest, TierRate
 from scoring.engine import Outcome, Rule, Ruleset, Thresholds, Tier, match, tier_for
-from scoring.expressions import known, matched, matched_mask, operand_of
-from scoring.models import Account
-from scoring.sql import Sql, fetchall, of
+from scoring.expressions import matched_mask
+from scoring.sql import Sql, fetchall, name, of
 
 OTHER = "\x1fother"
 YES, NO = "true", "false"
@@ -57,49 +56,19 @@ class Probe:
     values: tuple[str, ...] = ()
     edges: tuple[Decimal, ...] = ()
 
-    def expression(self) -> Any:
-        attribute = self.attribute
-        if attribute.type == AttrType.CATEGORY:
-            rule = _rule(attribute, Operator.EQ, "")
-            listed = matched(_rule(attribute, Operator.IN, list(self.values)))
-            return Case(
-                When(listed, then=operand_of(rule)),
-                When(known(rule), then=Value(OTHER)),
-                default=Value(None),
-                output_field=TextField(),
-            )
-        if attribute.type == AttrType.NUMBER:
-            whens = [
-                When(matched(_rule(attribute, Operator.GTE, str(edge))), then=Value(i + 1))
-                for i, edge in reversed(list(enumerate(self.edges)))
-            ]
-            return Case(
-                *whens,
-                When(known(_rule(attribute, Operator.GTE, 0)), then=Value(0)),
-                default=Value(None),
-                output_field=IntegerField(),
-            )
-        if attribute.type == AttrType.LIST:
-            bits: Any = Value(0)
-            for i, item in enumerate(self.values):
-                bits = bits + Case(
-                    When(
-                        matched(_rule(attribute, Operator.CONTAINS_ANY, [item])), then=Value(1 << i)
-                    ),
-                    default=Value(0),
-                    output_field=IntegerField(),
-                )
-            return Case(
-                When(known(_rule(attribute, Operator.CONTAINS_ANY, [])), then=bits),
-                default=Value(None),
-                output_field=IntegerField(),
-            )
-        return Case(
-            When(matched(_rule(attribute, Operator.IS_TRUE)), then=Value(YES)),
-            When(matched(_rule(attribute, Operator.IS_FALSE)), then=Value(NO)),
-            default=Value(None),
-            output_field=CharField(),
-        )
+    def grouping(self, column: Sql) -> Sql:
+        """The group of an account, from its facts column (lift.facts_of:
+        a category's canonical value, a number as criteria compare it,
+        "true"/"false", or whether a list has items) and, for a list, the
+        list index. NULL when the account has no value."""
+        kind = self.attribute.type
+        if kind == AttrType.CATEGORY:
+            return sql.category_group(column, self.values, OTHER)
+        if kind == AttrType.NUMBER:
+            return sql.number_group(column, self.edges)
+        if kind == AttrType.LIST:
+            return sql.list_group(column, self.attribute.key, self.values)
+        return column
 
     def standing_for(self, group: Any) -> Any:
         """A value of the attribute that every edit treats as it treats
@@ -170,38 +139,57 @@ def patterns_for(
     start: datetime,
     split: datetime,
     end: datetime,
+    deal_facts: Tables | None = None,
     whole_base: bool = True,
 ) -> Patterns:
-    """Read the accounts once (and once more, for those with deals closed
-    in [start, end)) into the pattern rows of `ruleset` and `probes`.
-    Deals closed before `split` count as won/lost, from it as won_late /
-    lost_late."""
-    columns = {"m": matched_mask(ruleset)}
-    columns.update({f"g{i}": probe.expression() for i, probe in enumerate(probes)})
-    accounts = Account.objects.order_by().annotate(**columns).values("id", *columns)
+    """The pattern rows of `ruleset` and `probes`: over the whole base (one
+    read of the accounts) and over the accounts with deals closed in
+    [start, end) (deals before `split` count as won/lost, from it as
+    won_late/lost_late). The latter come from `deal_facts`, a lift's
+    tables whose facts carry the ruleset's mask as column "m", when given
+    (no second read of the accounts); else from the accounts."""
     result = Patterns(ruleset, list(probes))
-    count = len(probes)
-
-    def read(statement: Sql, into: dict[int | None, list[Row]], with_deals: bool) -> None:
-        for which, mask, group, *sums in fetchall(statement):
-            index = None if which == -1 else int(which)
-            value = None if index is None else _group_value(probes[index], group)
-            numbers = [int(s or 0) for s in sums]
-            row = Row(int(mask), value, numbers[0])
-            if with_deals:
-                row.won, row.lost, row.won_late, row.lost_late = numbers[1:]
-            into.setdefault(index, []).append(row)
-
-    if whole_base:
-        read(sql.pattern_counts(of(accounts), ["COUNT(*)"], count), result.base, False)
     deals = sql.deals_per_account(moment(start), moment(split), moment(end))
-    joined = sql.with_deals(of(accounts), deals)
-    read(
-        sql.pattern_counts(joined, ["COUNT(*)", "SUM(w1)", "SUM(l1)", "SUM(w2)", "SUM(l2)"], count),
-        result.deals,
-        True,
-    )
+    if deal_facts is not None:
+        groups = [p.grouping(_column(deal_facts.column(p.attribute.key))) for p in probes]
+        rows = sql.with_groups(deal_facts.facts, groups)
+    else:
+        rows = _groups_of(ruleset, probes, among=sql.deal_accounts(deals))
+    sums = ["COUNT(*)", "SUM(d.w1)", "SUM(d.l1)", "SUM(d.w2)", "SUM(d.l2)"]
+    _read(sql.pattern_counts(sql.with_deals(rows, deals), sums, len(probes)), result.deals, probes)
+    if whole_base:
+        counted = sql.pattern_counts(
+            sql.rows_of(_groups_of(ruleset, probes)), ["COUNT(*)"], len(probes)
+        )
+        _read(counted, result.base, probes)
     return result
+
+
+def _groups_of(ruleset: Ruleset, probes: Sequence[Probe], among: Sql | None = None) -> Sql:
+    """(id, m, g0, g1, ...) of every account (or of those `among` selects):
+    its mask under `ruleset` and its group under each probe."""
+    attributes = [p.attribute for p in probes]
+    facts = of(facts_of(attributes, {"m": matched_mask(ruleset)}))
+    if among is not None:
+        facts = sql.among(facts, among)
+    groups = [p.grouping(_column(facts_column(i))) for i, p in enumerate(probes)]
+    return sql.with_groups(Sql("(") + facts + Sql(")"), groups)
+
+
+def _column(column: str) -> Sql:
+    """A facts row's column, as with_groups names it."""
+    return Sql("r.") + name(column)
+
+
+def _read(statement: Sql, into: dict[int | None, list[Row]], probes: Sequence[Probe]) -> None:
+    for which, mask, group, *sums in fetchall(statement):
+        index = None if which == -1 else int(which)
+        value = None if index is None else _group_value(probes[index], group)
+        numbers = [int(s or 0) for s in sums]
+        row = Row(int(mask), value, numbers[0])
+        if len(numbers) > 1:
+            row.won, row.lost, row.won_late, row.lost_late = numbers[1:]
+        into.setdefault(index, []).append(row)
 
 
 # --- Scoring pattern rows under a criteria list ------------------------------------

@@ -1,13 +1,17 @@
-"""Every hand-written SQL statement of attribute lift, composed with
-scoring.sql's `sql()` under its rules (names and integers in the text,
-every other value a parameter).
+"""Every hand-written SQL statement of attribute lift and of the
+suggestions' pattern rows, composed with scoring.sql's `sql()` under its
+rules (names and integers in the text, every other value a parameter).
 
-The work is three steps. `account_outcomes` reads the deals, churn and
+Lift is three steps. `account_outcomes` reads the deals, churn and
 accepted overrides once, into one row per account that has any of them (a
 scratch table, `o` below). Those accounts' grouping values, a column per
-attribute, go into a second (the "facts" table, see lift._facts). Each
-attribute is then one GROUP BY of the outcomes by a value from the facts
-("keyed": a SELECT of id, value).
+attribute, go into a second (the "facts" table, see lift.facts_of). One
+GROUP BY then sums the outcomes per value of every attribute ("keyed": a
+SELECT of id, value per attribute).
+
+Pattern rows (patterns.py) group facts rows by their matched mask and a
+group per probed attribute (category_group, number_group, list_group), in
+two steps (pattern_counts).
 """
 
 from __future__ import annotations
@@ -113,15 +117,24 @@ def base_outcomes(outcomes: Sql) -> Sql:
     return sql("SELECT {sums} FROM {o} o", sums=_SUMS, o=outcomes)
 
 
-def value_outcomes(outcomes: Sql, keyed: Sql) -> Sql:
-    """Per value of `keyed` (a SELECT of id, value; an account may have
-    several values, or a NULL one): the sums over its accounts' outcomes."""
+def values_outcomes(outcomes: Sql, keyed: Sequence[tuple[int, Sql]]) -> Sql:
+    """Per (index, value as text) of each (index, keyed), keyed a SELECT of
+    id, value (an account may have several values, or a NULL one): the
+    sums over its accounts' outcomes. One statement for every attribute."""
+    union = Sql(" UNION ALL ").join(
+        sql(
+            "SELECT {i} AS a, k.id, CAST(k.value AS TEXT) AS value FROM ({keyed}) k",
+            i=integer(i),
+            keyed=select,
+        )
+        for i, select in keyed
+    )
     return sql(
-        "SELECT k.value, {sums} FROM {o} o JOIN ({keyed}) k ON k.id = o.account_id "
-        "GROUP BY k.value",
+        "SELECT k.a, k.value, {sums} FROM {o} o JOIN ({union}) k ON k.id = o.account_id "
+        "GROUP BY k.a, k.value",
         sums=_SUMS,
         o=outcomes,
-        keyed=keyed,
+        union=union,
     )
 
 
@@ -252,59 +265,127 @@ def deals_per_account(start: Any, split: Any, end: Any) -> Sql:
     )
 
 
-def with_deals(accounts: Sql, deals: Sql) -> Sql:
-    """The rows of `accounts` (a SELECT with an id column) that have deals,
-    with their deals' columns (deals_per_account)."""
+def deal_accounts(deals: Sql) -> Sql:
+    """The ids of the accounts deals_per_account has a row for."""
+    return sql("SELECT account_id FROM ({deals}) a", deals=deals)
+
+
+def with_deals(rows: Sql, deals: Sql) -> Sql:
+    """A FROM clause: the rows (a SELECT of id, m, g0, ...) of the accounts
+    with deals as f, their deals' columns (deals_per_account) as d."""
+    return sql("({rows}) f JOIN ({deals}) d ON d.account_id = f.id", rows=rows, deals=deals)
+
+
+def rows_of(rows: Sql) -> Sql:
+    """A FROM clause: the rows (a SELECT of id, m, g0, ...) as f."""
+    return sql("({rows}) f", rows=rows)
+
+
+def with_groups(source: Sql, groups: Sequence[Sql]) -> Sql:
+    """id, m and g0, g1, ... (the `groups` expressions over a facts row,
+    whose columns they name as r.<column>) of each row of `source` (a
+    table, or a SELECT in parentheses, with id and m columns)."""
+    columns = Sql("").join(
+        sql(", {g} AS {name}", g=g, name=Sql(f"g{i}")) for i, g in enumerate(groups)
+    )
+    return sql("SELECT r.id, r.m{columns} FROM {source} r", columns=columns, source=source)
+
+
+def category_group(column: Sql, values: Sequence[str], other: str) -> Sql:
+    """The canonical value in `column` when it is one of `values`, `other`
+    for any other value, NULL for none."""
+    listed = (
+        sql(
+            "WHEN {c} IN ({values}) THEN {c} ",
+            c=column,
+            values=Sql(", ").join(sql("{v}", v=v) for v in values),
+        )
+        if values
+        else Sql("")
+    )
     return sql(
-        "SELECT r.*, d.w1, d.l1, d.w2, d.l2 FROM ({accounts}) r "
-        "JOIN ({deals}) d ON d.account_id = r.id",
-        accounts=accounts,
-        deals=deals,
+        "CASE {listed}WHEN {c} IS NOT NULL THEN {other} END", listed=listed, c=column, other=other
     )
 
 
-def pattern_counts(select: Sql, sums: Sequence[str], count: int) -> Sql:
-    """Per grouping set of `select`'s rows (its matched mask `m` alone, and
-    `m` with each group column g0..g{count-1}): the set's index (-1 for `m`
-    alone), the mask, the group as text, then `sums`. One scan on
-    PostgreSQL (GROUPING SETS); SQLite groups once per set."""
-    total = Sql(", ").join(Sql(s) for s in sums)
+def number_group(column: Sql, edges: Sequence[Decimal]) -> Sql:
+    """1 + the index of the highest of `edges` (ascending) the number in
+    `column` is at least, 0 below them all, NULL when unknown; "at least"
+    as the engine's `gte` compares, as decimals."""
+    whens = Sql("").join(
+        sql(
+            "WHEN {c} >= CAST({low} AS NUMERIC) THEN {i} ", c=column, low=str(low), i=integer(i + 1)
+        )
+        for i, low in reversed(list(enumerate(edges)))
+    )
+    return sql("CASE {whens}WHEN {c} IS NOT NULL THEN 0 END", whens=whens, c=column)
+
+
+def list_group(column: Sql, key: str, items: Sequence[str]) -> Sql:
+    """A bit per item of `items` the account's list (attribute `key`) holds,
+    as the list index holds it ("|key:item|"); NULL when the list is empty
+    (`column` is 0)."""
+    function = "strpos" if connection.vendor == "postgresql" else "instr"
+    find = function + "(r.list_index, {needle}) > 0"
+    bits = Sql(" + ").join(
+        sql(
+            "CASE WHEN " + find + " THEN {bit} ELSE 0 END",
+            needle=f"{LIST_SEPARATOR}{key}:{item}{LIST_SEPARATOR}",
+            bit=integer(1 << i),
+        )
+        for i, item in enumerate(items)
+    )
+    return sql("CASE WHEN {c} = 1 THEN {bits} END", c=column, bits=bits if items else Sql("0"))
+
+
+def pattern_counts(source: Sql, sums: Sequence[str], count: int) -> Sql:
+    """Per grouping set of the rows of `source` (a FROM clause whose rows f
+    have the matched mask f.m and group columns f.g0..f.g{count-1}): the
+    set's index (-1 for the mask alone), the mask, the group as text, then
+    the aggregates `sums`.
+
+    Two steps: the rows are first counted per combination of the mask and
+    every group (one hash aggregate over the accounts, which PostgreSQL can
+    run in parallel), a few thousand rows; the sets are then summed from
+    those (GROUPING SETS on PostgreSQL, one GROUP BY per set on SQLite)."""
+    groups = [Sql(f"g{i}") for i in range(count)]
+    keys = Sql(", ").join(Sql(f"f.{k} AS {k}") for k in ["m", *(f"g{i}" for i in range(count))])
+    inner = sql(
+        "SELECT {keys}, {sums} FROM {source} GROUP BY {by}",
+        keys=keys,
+        sums=Sql(", ").join(Sql(f"{s} AS s{i}") for i, s in enumerate(sums)),
+        source=source,
+        by=Sql(", ").join(Sql(f"f.{k}") for k in ["m", *(f"g{i}" for i in range(count))]),
+    )
+    total = Sql(", ").join(Sql(f"SUM(s{i})") for i in range(len(sums)))
     if connection.vendor == "postgresql" and count:
-        groups = Sql(", ").join(Sql(f"g{i}") for i in range(count))
-        sets = Sql(", ").join(Sql(f"(m, g{i})") for i in range(count))
+        grouped = Sql(", ").join(groups)
         which = Sql(" ").join(
             sql(
-                "WHEN GROUPING({groups}) = {bits} THEN {i}",
-                groups=groups,
+                "WHEN GROUPING({grouped}) = {bits} THEN {i}",
+                grouped=grouped,
                 bits=Sql(str((1 << count) - 1 - (1 << (count - 1 - i)))),
                 i=Sql(str(i)),
             )
             for i in range(count)
         )
-        group = (
-            Sql("COALESCE(")
-            + Sql(", ").join(Sql(f"CAST(g{i} AS TEXT)") for i in range(count))
-            + Sql(")")
-        )
+        group = Sql("COALESCE(") + Sql(", ").join(Sql(f"CAST(g{i} AS TEXT)") for i in range(count))
         return sql(
-            "SELECT CASE {which} ELSE -1 END, m, {group}, {total} FROM ({select}) f "
+            "SELECT CASE {which} ELSE -1 END, m, {group}), {total} FROM ({inner}) c "
             "GROUP BY GROUPING SETS ((m), {sets})",
             which=which,
             group=group,
             total=total,
-            select=select,
-            sets=sets,
+            inner=inner,
+            sets=Sql(", ").join(Sql(f"(m, g{i})") for i in range(count)),
         )
-    parts = [
-        sql("SELECT -1, m, NULL, {total} FROM ({select}) f GROUP BY m", total=total, select=select)
-    ]
+    parts = [sql("SELECT -1, m, NULL, {total} FROM c GROUP BY m", total=total)]
     parts += [
         sql(
-            "SELECT {i}, m, CAST(g{i} AS TEXT), {total} FROM ({select}) f GROUP BY m, g{i}",
+            "SELECT {i}, m, CAST(g{i} AS TEXT), {total} FROM c GROUP BY m, g{i}",
             i=Sql(str(i)),
             total=total,
-            select=select,
         )
         for i in range(count)
     ]
-    return Sql(" UNION ALL ").join(parts)
+    return sql("WITH c AS ({inner}) ", inner=inner) + Sql(" UNION ALL ").join(parts)

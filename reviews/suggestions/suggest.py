@@ -47,7 +47,7 @@ from reviews.suggestions import edits
 from reviews.suggestions.buckets import Bucket
 from reviews.suggestions.edits import Edit, criteria_of, edited, rebalance, rules_of
 from reviews.suggestions.fit import fitted_shares, points_from
-from reviews.suggestions.lift import AttributeLift, Lift, Outcomes, ValueLift, lift_for
+from reviews.suggestions.lift import AttributeLift, Lift, Outcomes, ValueLift, lifted
 from reviews.suggestions.model import (
     Change,
     Criterion,
@@ -71,6 +71,7 @@ from reviews.suggestions.patterns import (
 from reviews.suggestions.stats import Standing
 from reviews.suggestions.window import Window, window_for
 from scoring.engine import Outcome, Rule, Thresholds, match
+from scoring.expressions import matched_mask
 
 FIT, DISQUALIFIER = CriterionKind.FIT.value, CriterionKind.DISQUALIFIER.value
 # A value "essentially never wins" when its win rate's interval ends below
@@ -958,14 +959,19 @@ def suggestions_for(
     registry = attribute_registry()
     criteria = criteria_of(version)
     criteria = [c for c in criteria if c.attribute in registry]
-    lift = lift_for(profile=profile, window=window)
-    maker = _Maker(criteria, lift, settings.REVIEWS_CLUSTER_MIN_OVERRIDES)
-    candidates = maker.make()
-    probes = _probes(candidates, criteria, lift)
     thresholds = Thresholds(a=version.threshold_a, b=version.threshold_b)
     ruleset = edits.ruleset_of(criteria, thresholds, registry)
     split = _split(window)
-    patterns = patterns_for(ruleset, probes, start=window.start, split=split, end=window.end)
+    # The lift's facts carry the version's matched mask, so the deals'
+    # pattern rows are read from them, not from the accounts again.
+    extra = {"m": matched_mask(ruleset)}
+    with lifted(profile=profile, window=window, extra=extra) as (lift, tables):
+        maker = _Maker(criteria, lift, settings.REVIEWS_CLUSTER_MIN_OVERRIDES)
+        candidates = maker.make()
+        probes = _probes(candidates, criteria, lift)
+        patterns = patterns_for(
+            ruleset, probes, start=window.start, split=split, end=window.end, deal_facts=tables
+        )
     judge = _Judge(version, criteria, lift, patterns, registry, _accepted(version, window))
     made = [judge.candidate(c) for c in candidates]
     suggestions = [s for s in made if s is not None]

@@ -22,11 +22,13 @@ from reviews.suggestions.edits import (
     whole_points,
     with_values,
 )
+from reviews.suggestions.lift import lifted
 from reviews.suggestions.model import Criterion
 from reviews.suggestions.patterns import Probe, backtest, evaluator, moved, patterns_for
 from reviews.suggestions.suggest import suggestions_for
 from reviews.suggestions.window import Window
 from scoring.engine import Thresholds, Tier, evaluate
+from scoring.expressions import matched_mask
 from scoring.models import Account, DealState
 from tests.factories import AccountFactory, CriterionFactory, DealFactory, VersionFactory
 
@@ -133,6 +135,15 @@ def test_pattern_backtests_equal_the_engine_account_by_account() -> None:
     start, end = NOW - timedelta(days=100), NOW
     split = NOW - timedelta(days=30)
     patterns = patterns_for(ruleset, probes, start=start, split=split, end=end)
+    # Read from a lift's facts instead of the accounts, the deals' rows are the same.
+    with lifted(
+        profile=version.profile, window=Window(start, end), extra={"m": matched_mask(ruleset)}
+    ) as (_lift, tables):
+        from_facts = patterns_for(
+            ruleset, probes, start=start, split=split, end=end, deal_facts=tables, whole_base=False
+        )
+    for probe_index, rows in patterns.deals.items():
+        assert sorted(map(repr, rows)) == sorted(map(repr, from_facts.deals[probe_index]))
     lineages = [c.lineage for c in criteria if c.lineage is not None]
     edits = {
         0: [  # employees: widened, narrowed, a new criterion
