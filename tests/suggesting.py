@@ -119,8 +119,33 @@ def override_ref(pk: int, name: str) -> OverrideRef:
     return OverrideRef(pk, pk, name, "C", "A", "Strategic account", NOW - timedelta(days=3))
 
 
+def germany_for(version: ProfileVersion) -> Suggestion:
+    """Add "Country is one of DE", 10 points, the other fit criteria scaled
+    to make room (points only), as the engine makes it."""
+    room = [
+        Change(proposed(c), proposed(c, points=c.points * 9 // 10))
+        for c in version.criteria.all()
+        if c.kind == "fit"
+    ]
+    return suggestion(
+        "country-de",
+        EditKind.ADD_CRITERION,
+        [*room, Change(None, Proposed("country", "in", ["DE"], 10))],
+        attribute="country",
+        change="Add Country is one of DE (10 points)",
+        sentence="German accounts won 70% of 40 closed deals.",
+        values=[value("DE", 28, 12)],
+    )
+
+
 def usual_suggestions(version: ProfileVersion) -> Suggestions:
+    """The suggestions the module's docstring lists; for a version without
+    FIT_100's criteria, "country-de" alone."""
     criteria = {c.attribute: c for c in version.criteria.all()}
+    if not {"industry", "funding_stage", "crm", "employees"} <= set(criteria):
+        return Suggestions(
+            version, WINDOW, 30, BASE, [germany_for(version)], [], None, computed_at=NOW
+        )
     industry, funding = criteria["industry"], criteria["funding_stage"]
     crm, employees = criteria["crm"], criteria["employees"]
     fintech = suggestion(
@@ -150,17 +175,7 @@ def usual_suggestions(version: ProfileVersion) -> Suggestions:
         moved=40,
         about=funding,
     )
-    # As the engine makes it: the other fit criteria scaled to make room.
-    room = [Change(proposed(c), proposed(c, points=c.points * 9 // 10)) for c in criteria.values()]
-    germany = suggestion(
-        "country-de",
-        EditKind.ADD_CRITERION,
-        [*room, Change(None, Proposed("country", "in", ["DE"], 10))],
-        attribute="country",
-        change="Add Country is one of DE (10 points)",
-        sentence="German accounts won 70% of 40 closed deals.",
-        values=[value("DE", 28, 12)],
-    )
+    germany = germany_for(version)
     pipedrive = suggestion(
         "crm-pipedrive",
         EditKind.ADD_VALUE,

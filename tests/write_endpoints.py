@@ -309,6 +309,14 @@ UI_CASES = [
         },
     ),
     ui("submit a draft", lambda w: v(w.draft.profile, w.draft, "submit/"), TEAM_MEMBERS),
+    # The engine answers "country-de" (tests/suggesting.py); the comments are
+    # written as Sales.
+    ui(
+        "adopt suggestions",
+        lambda w: v(w.icp, w.review, "suggestions/adopt/"),
+        SALES,
+        lambda w: {"keys": ["country-de"], "team": "sales"},
+    ),
     ui(
         "withdraw a version",
         lambda w: v(w.icp, w.review, "withdraw/"),
@@ -416,6 +424,13 @@ API_CASES = [
         lambda w: {"team": "sales", "note": "Lower the floor.", "revision": w.review.revision},
     ),
     api("submit", "post", lambda w: av(w.draft.profile, w.draft, "submit/"), TEAM_MEMBERS),
+    api(
+        "adopt suggestions",
+        "post",
+        lambda w: av(w.icp, w.review, "suggestions/adopt/"),
+        SALES,
+        lambda w: {"keys": ["country-de"], "team": "sales"},
+    ),
     api(
         "withdraw",
         "post",

@@ -12,7 +12,8 @@ The rules:
 - Every change goes through the criterion services, each claiming the next
   revision, so sign-offs go stale, events are logged and concurrent edits
   are refused exactly as when a person edits by hand.
-- The evidence is a comment as the team the person speaks for, on the
+- The evidence is a comment as the team the person speaks for (one of
+  their own, or the adoption is refused as such a comment would be), on the
   criterion the suggestion is about (posted before a removal, so the thread
   keeps it with the criterion's words); the re-weighting's points table is
   a comment on the version.
@@ -26,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from profiles import policies, services
@@ -58,7 +59,9 @@ def suggestions_adopt(
     if not chosen:
         raise ValidationError({"keys": "Choose at least one suggestion to adopt."})
     if not (may_comment := policies.can_comment(actor, team)):
-        raise ValidationError({"team": may_comment.reason})
+        # Who is asking, not what they sent: refused as a comment as that
+        # team would be, with the reason naming the team.
+        raise PermissionDenied(may_comment.reason)
     with transaction.atomic():
         services.profile_lock(version.profile_id)
         version = ProfileVersion.objects.select_related("profile").get(pk=version.pk)
@@ -130,7 +133,9 @@ class _Adoption:
     def _change(self, change: Change, adopted: list[Suggestion]) -> None:
         before, after = change.before, change.after
         if before is None and after is not None:
-            origin = next((s for s in adopted if any(c.after == after for c in s.changes)), None)
+            origin = next((s for s in adopted if s.added == after), None) or next(
+                (s for s in adopted if s.added and s.added.attribute == after.attribute), None
+            )
             criterion = services.criterion_add(
                 actor=self.actor,
                 version=self.draft,

@@ -291,10 +291,11 @@ class SuggestionsAdoptView(_VersionView):
         description="Works the suggestions out again and applies the ones `keys` names "
         "together: into this version when it is open (a draft or in review), else into a new "
         "draft started from this live version. Refused (400, naming the field) for an unknown "
-        "key, a team the caller is not in, a version that is neither open nor live, or a live "
-        "version while another is open. Each edit takes a revision as an edit by hand does "
-        "(sign-offs go stale); each adopted suggestion's evidence is posted as the team in "
-        "the thread of the criterion it changes. Answers the draft.",
+        "key, a version that is neither open nor live, or a live version while another is "
+        "open; 403 with the reason for a team the caller is not in. Each edit takes a "
+        "revision as an edit by hand does (sign-offs go stale); each adopted suggestion's "
+        "evidence is posted as the team in the thread of the criterion it changes. Answers "
+        "the draft.",
         parameters=PATH,
         request=AdoptSerializer,
         responses=answers(

@@ -35,7 +35,8 @@ from tests.write_endpoints import (
     v,
 )
 
-pytestmark = pytest.mark.django_db
+# The suggestion engine answers what tests/suggesting.py builds.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("engine")]
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.surface}: {c.name}")
@@ -79,6 +80,7 @@ READ_ONLY_PAGES = {
     "run-progress",
     "version-impact",
     "version-evidence",
+    "version-suggestions",
     "dashboard",
     "profile-detail",
     "version-compare",
@@ -167,6 +169,7 @@ def test_a_post_to_a_reading_page_changes_nothing(world: World, name: str) -> No
         "run-progress": "/profiles/mid-market-saas/scoring/progress/",
         "version-impact": v(world.icp, world.review, "impact/"),
         "version-evidence": v(world.icp, world.review, "evidence/"),
+        "version-suggestions": v(world.icp, world.review, "suggestions/"),
         "dashboard": "/",
         "profile-detail": "/profiles/mid-market-saas/",
         "version-compare": "/profiles/mid-market-saas/compare/",

@@ -130,7 +130,6 @@ def test_adopting_answers_201_with_the_new_draft(
         ({"keys": [3], "team": "sales"}, "keys", "Not a valid string."),
         ({"keys": ["industry-fintech"]}, "team", "This field is required."),
         ({"keys": ["industry-fintech"], "team": "nobody"}, "team", "does not exist"),
-        ({"keys": ["industry-fintech"], "team": "marketing"}, "team", "not a member of Marketing"),
         ({"keys": ["industry-fintech"], "team": "sales", "edits": []}, "edits", "Unknown field"),
     ],
 )
@@ -161,15 +160,25 @@ def test_adopting_for_the_live_version_while_a_draft_is_open_answers_400_naming_
     assert again.json() == {"version": ["v2 is open: adopt into it from its own page."]}
 
 
-def test_a_person_in_no_team_cannot_adopt(
-    client: Client, approved: ProfileVersion, outsider: User, engine: list[ProfileVersion]
+@pytest.mark.parametrize("who", ["marketer", "outsider"])
+def test_speaking_for_a_team_one_is_not_in_answers_403_with_the_reason(
+    client: Client,
+    approved: ProfileVersion,
+    marketer: User,
+    outsider: User,
+    engine: list[ProfileVersion],
+    who: str,
 ) -> None:
+    person = {"marketer": marketer, "outsider": outsider}[who]
     response = adopt(
-        as_user(client, outsider), approved, {"keys": ["industry-fintech"], "team": "sales"}
+        as_user(client, person), approved, {"keys": ["industry-fintech"], "team": "sales"}
     )
-    assert response.status_code == 400
-    assert "not a member of Sales" in response.json()["team"][0]
+    assert response.status_code == 403
+    assert response.json() == {
+        "detail": "You are not a member of Sales, so you cannot speak for it."
+    }
     assert ProfileVersion.objects.count() == 1
+    assert not Comment.objects.exists()
 
 
 def test_signing_in_is_needed(client: Client, approved: ProfileVersion) -> None:
