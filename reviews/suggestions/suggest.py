@@ -38,6 +38,7 @@ from uuid import UUID
 from django.conf import settings
 from django.utils import timezone
 
+from icpsite.cached import cache_get, cache_set
 from icpsite.numbers import count, percent, ratio
 from profiles.attributes import Attribute, AttrType, Operator, canonical, describe
 from profiles.models import CriterionKind, ProfileVersion
@@ -989,6 +990,20 @@ def suggestions_for(
         reweighting=reweighting,
         computed_at=timezone.now(),
     )
+
+
+def current_suggestions(*, version: ProfileVersion) -> Suggestions:
+    """The suggestions against `version` over its default window, as worked
+    out at most REVIEWS_SUGGESTIONS_CACHE_SECONDS ago for the revision it is
+    at: what the pages, the API and adoption read, so a person adopts what
+    they were shown and nobody's reload reads a million accounts again."""
+    key = f"suggestions:{version.pk}:{version.revision}"
+    found = cache_get(key)
+    if isinstance(found, Suggestions) and found.version.revision == version.revision:
+        return found
+    suggestions = suggestions_for(version=version)
+    cache_set(key, suggestions, settings.REVIEWS_SUGGESTIONS_CACHE_SECONDS)
+    return suggestions
 
 
 def refit(suggestions: Suggestions) -> Callable[[list[Criterion]], list[Criterion]]:
