@@ -219,7 +219,7 @@ def test_a_number_probe_stands_for_each_bucket_by_its_low_edge() -> None:
 
 @pytest.mark.django_db
 def test_current_suggestions_are_kept_for_the_revision_and_worked_out_again_after_an_edit(
-    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from django.core.cache import cache
 
@@ -235,15 +235,12 @@ def test_current_suggestions_are_kept_for_the_revision_and_worked_out_again_afte
         calls.append(kwargs)
         return real(**kwargs)
 
-    suggest.suggestions_for = counted  # type: ignore[assignment]
-    try:
-        first = suggest.current_suggestions(version=version)
-        again = suggest.current_suggestions(version=version)
-        assert len(calls) == 1
-        assert again.computed_at == first.computed_at
-        version.revision += 1
-        version.save(update_fields=["revision"])
-        suggest.current_suggestions(version=version)
-        assert len(calls) == 2
-    finally:
-        suggest.suggestions_for = real  # type: ignore[assignment]
+    monkeypatch.setattr(suggest, "suggestions_for", counted)
+    first = suggest.current_suggestions(version=version)
+    again = suggest.current_suggestions(version=version)
+    assert len(calls) == 1
+    assert again.computed_at == first.computed_at
+    version.revision += 1
+    version.save(update_fields=["revision"])
+    suggest.current_suggestions(version=version)
+    assert len(calls) == 2
