@@ -498,14 +498,14 @@ def _probe(
                 low, high = _bounds(c)
                 edges |= {e for e in (low, None if high is None else high + 1) if e is not None}
         return Probe(attribute, edges=tuple(sorted(edges)))
-    if attribute.type == AttrType.CATEGORY:
-        values = {str(v.value) for v in lift.get(key).values if v.value is not None}
-        return Probe(attribute, values=tuple(sorted(values | _criteria_items(criteria, key))))
-    if attribute.type == AttrType.LIST:
-        # A list's group is a bit per item: the items an edit or criterion names.
+    if attribute.type in (AttrType.CATEGORY, AttrType.LIST):
+        # A group of its own for every value an edit or criterion names;
+        # every other value behaves alike under each of them.
         named = {str(v.value) for c in candidates if c.attribute.key == key for v in c.values}
-        items = sorted(named | _criteria_items(criteria, key))
-        return Probe(attribute, values=tuple(items[:MAX_LIST_ITEMS]))
+        values = sorted(named | _criteria_items(criteria, key))
+        if attribute.type == AttrType.LIST:
+            values = values[:MAX_LIST_ITEMS]
+        return Probe(attribute, values=tuple(values))
     return Probe(attribute)
 
 
