@@ -216,12 +216,14 @@ def _read(statement: Sql, into: dict[int | None, list[Row]], probes: Sequence[Pr
 Evaluator = Callable[[Row], tuple[int, str]]
 
 
-def evaluator(
-    patterns: Patterns, rules: Sequence[Rule], thresholds: Thresholds, probe: int | None
-) -> Evaluator:
-    """(score, tier) of a row of `probe`'s table under `rules`: a rule the
-    version has reads its bit of the mask, any other is matched by the
-    engine against the value standing for the row's group."""
+Hits = Callable[[Row], list[bool]]
+
+
+def hits_of(patterns: Patterns, rules: Sequence[Rule], probe: int | None) -> Hits:
+    """Whether each of `rules` matches the accounts of a row of `probe`'s
+    table: a rule the version has reads its bit of the mask, any other is
+    matched by the engine against the value standing for the row's group
+    (the rules of one attribute only: the probe's)."""
     version = {_condition(rule): i for i, rule in enumerate(patterns.ruleset.rules)}
     plan: list[tuple[Rule, int | None]] = []
     for rule in rules:
@@ -231,26 +233,40 @@ def evaluator(
         ):
             raise ValueError(f"No pattern tells whether {rule.attribute} {rule.operator} matches.")
         plan.append((rule, bit))
-    standing: dict[Any, dict[int, bool]] = {}
+    standing: dict[Any, list[bool]] = {}
 
-    def matches(j: int, rule: Rule, row: Row) -> bool:
-        assert probe is not None
-        cache = standing.setdefault(row.group, {})
-        if j not in cache:
-            account = patterns.probes[probe].account(row.group)
-            cache[j] = match(rule, account) == Outcome.MATCHED
-        return cache[j]
+    def engine(group: Any) -> list[bool]:
+        if group not in standing:
+            assert probe is not None
+            account = patterns.probes[probe].account(group)
+            standing[group] = [
+                bit is None and match(rule, account) == Outcome.MATCHED for rule, bit in plan
+            ]
+        return standing[group]
+
+    def hits(row: Row) -> list[bool]:
+        matched = engine(row.group) if probe is not None else [False] * len(plan)
+        return [
+            bool(row.mask >> bit & 1) if bit is not None else matched[j]
+            for j, (_rule, bit) in enumerate(plan)
+        ]
+
+    return hits
+
+
+def evaluator(
+    patterns: Patterns, rules: Sequence[Rule], thresholds: Thresholds, probe: int | None
+) -> Evaluator:
+    """(score, tier) of a row of `probe`'s table under `rules`, as the
+    engine's `evaluate` scores an account (hits_of says which match); -1
+    for a disqualified one, below every score."""
+    hits = hits_of(patterns, rules, probe)
 
     def evaluate(row: Row) -> tuple[int, str]:
-        score = 0
-        for j, (rule, bit) in enumerate(plan):
-            hit = bool(row.mask >> bit & 1) if bit is not None else matches(j, rule, row)
-            if not hit:
-                continue
-            if rule.disqualifier:
-                return -1, Tier.DQ.value
-            score += rule.points
-        score = min(100, score)
+        matched = hits(row)
+        if any(hit and rule.disqualifier for hit, rule in zip(matched, rules, strict=True)):
+            return -1, Tier.DQ.value
+        score = min(100, sum(rule.points for hit, rule in zip(matched, rules, strict=True) if hit))
         return score, tier_for(score, thresholds).value
 
     return evaluate
