@@ -385,6 +385,8 @@ REVIEWS_LIFT_MIN_WINDOW_DAYS = env_int("REVIEWS_LIFT_MIN_WINDOW_DAYS", 365)
 # Accepted overrides on accounts with one value that claim the same way
 # before they are a suggestion of their own (reviews.suggestions.suggest).
 REVIEWS_CLUSTER_MIN_OVERRIDES = env_int("REVIEWS_CLUSTER_MIN_OVERRIDES", 5)
+# How long worked-out suggestions of a version's revision are kept.
+REVIEWS_SUGGESTIONS_CACHE_SECONDS = env_int("REVIEWS_SUGGESTIONS_CACHE_SECONDS", 600)
 # The site's address as people reach it, for links in emails.
 SITE_URL = env_str("SITE_URL", "http://localhost:8000")
 CELERY_BEAT_SCHEDULE.update(

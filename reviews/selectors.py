@@ -6,7 +6,6 @@ the same few queries whatever its size.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -15,7 +14,6 @@ from functools import cached_property
 from typing import Any, overload
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import (
     Case,
     CharField,
@@ -32,6 +30,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from icpsite.cached import cache_get, cache_set
 from icpsite.numbers import average, count, counted
 from profiles.models import Membership, Profile, ProfileVersion, SignOffDecision, Team, User
 from profiles.policies import MANAGING_ROLES
@@ -47,8 +46,6 @@ from reviews.models import (
 from reviews.policies import managed_team_ids
 from scoring.models import AccountScore, Deal, DealState, ScoringRun
 from scoring.sql import fetchall
-
-logger = logging.getLogger(__name__)
 
 
 def override_list(
@@ -720,23 +717,6 @@ def _moves(run_id: int, previous_id: int, limit: int) -> list[tuple[Any, ...]]:
     return fetchall(sql.largest_moves(run_id, previous_id, limit))
 
 
-def _cache_get(key: str) -> Any:
-    """The cached value, or None when absent or the cache does not answer:
-    worked-out figures are then worked out again, and the page still shows."""
-    try:
-        return cache.get(key)
-    except Exception as exc:  # a cache outage must not take the page down
-        logger.warning("Cache not read (%s: %s); working the figures out", type(exc).__name__, exc)
-        return None
-
-
-def _cache_set(key: str, value: Any, seconds: int) -> None:
-    try:
-        cache.set(key, value, seconds)
-    except Exception as exc:  # a cache outage must not take the page down
-        logger.warning("Cache not written (%s: %s)", type(exc).__name__, exc)
-
-
 def largest_moves(*, limit: int | None = None) -> list[Move]:
     """The accounts whose tier moved most in each profile's last rescoring
     (its current run against the run before it)."""
@@ -759,10 +739,10 @@ def largest_moves(*, limit: int | None = None) -> list[Move]:
         # out once per run, not on every look at the queue.
         finished = run.finished_at.timestamp() if run.finished_at else 0
         key = f"reviews:moves:{run.pk}:{finished}:{previous}:{limit}"
-        rows = _cache_get(key)
+        rows = cache_get(key)
         if rows is None:
             rows = _moves(run.pk, previous, limit)
-            _cache_set(key, rows, MOVES_CACHE_SECONDS)
+            cache_set(key, rows, MOVES_CACHE_SECONDS)
         moves.extend(Move(run.profile, run, *row) for row in rows)
     return moves
 

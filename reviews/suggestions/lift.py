@@ -25,10 +25,12 @@ through those.
 
 All of it in the database: one statement gathers the outcomes of each
 account that has any into a scratch table, a second reads those accounts
-once for every attribute's grouping value into another (`facts_of`), and each
-attribute is then one GROUP BY over the two (plus one statement for a
-number's bucket edges or a category's spellings). Nothing is read account
-by account, and the work grows with the deals, not with the account base.
+once for every attribute's grouping value into another (`facts_of`), and
+one GROUP BY over the two sums every attribute's values (plus a statement
+for each number's bucket edges and each category's spellings). Nothing is
+read account by account, and the work grows with the deals, not with the
+account base. `lifted` keeps the two tables for the block that asked
+(suggestions read their deals' pattern rows from the facts).
 """
 
 from __future__ import annotations

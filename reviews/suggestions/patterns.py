@@ -63,12 +63,25 @@ class Probe:
         list index. NULL when the account has no value."""
         kind = self.attribute.type
         if kind == AttrType.CATEGORY:
-            return sql.category_group(column, self.values, OTHER)
+            return sql.category_group(column, self.values)
         if kind == AttrType.NUMBER:
             return sql.number_group(column, self.edges)
         if kind == AttrType.LIST:
             return sql.list_group(column, self.attribute.key, self.values)
-        return column
+        return sql.yes_no_group(column, YES, NO)
+
+    def group(self, code: int) -> Any:
+        """The group a whole-number code of `grouping` stands for (None:
+        no value): a category's canonical value or OTHER, YES or NO, a
+        number's bucket or a list's bits as they are."""
+        if code < 0:
+            return None
+        kind = self.attribute.type
+        if kind == AttrType.CATEGORY:
+            return self.values[code] if code < len(self.values) else OTHER
+        if kind == AttrType.BOOLEAN:
+            return YES if code else NO
+        return code
 
     def standing_for(self, group: Any) -> Any:
         """A value of the attribute that every edit treats as it treats
@@ -124,14 +137,6 @@ class Patterns:
         return next((i for i, p in enumerate(self.probes) if p.attribute.key == key), None)
 
 
-def _group_value(probe: Probe, text: str | None) -> Any:
-    if text is None:
-        return None
-    if probe.attribute.type in (AttrType.NUMBER, AttrType.LIST):
-        return int(text)
-    return text
-
-
 def patterns_for(
     ruleset: Ruleset,
     probes: Sequence[Probe],
@@ -182,14 +187,27 @@ def _column(column: str) -> Sql:
 
 
 def _read(statement: Sql, into: dict[int | None, list[Row]], probes: Sequence[Probe]) -> None:
-    for which, mask, group, *sums in fetchall(statement):
-        index = None if which == -1 else int(which)
-        value = None if index is None else _group_value(probes[index], group)
+    """Sum the combinations `statement` counts (sql.pattern_counts) into
+    rows per mask alone (None) and per mask and each probe's group."""
+    tables: dict[int | None, dict[tuple[int, Any], Row]] = defaultdict(dict)
+    for key, *sums in fetchall(statement):
+        mask, *codes = (int(part) for part in key.split(","))
         numbers = [int(s or 0) for s in sums]
-        row = Row(int(mask), value, numbers[0])
-        if len(numbers) > 1:
-            row.won, row.lost, row.won_late, row.lost_late = numbers[1:]
-        into.setdefault(index, []).append(row)
+        for index, group in [
+            (None, None),
+            *((i, p.group(c)) for i, (p, c) in enumerate(zip(probes, codes, strict=True))),
+        ]:
+            row = tables[index].get((mask, group))
+            if row is None:
+                row = tables[index][(mask, group)] = Row(mask, group)
+            row.accounts += numbers[0]
+            if len(numbers) > 1:
+                row.won += numbers[1]
+                row.lost += numbers[2]
+                row.won_late += numbers[3]
+                row.lost_late += numbers[4]
+    for index, rows in tables.items():
+        into[index] = list(rows.values())
 
 
 # --- Scoring pattern rows under a criteria list ------------------------------------
@@ -198,12 +216,14 @@ def _read(statement: Sql, into: dict[int | None, list[Row]], probes: Sequence[Pr
 Evaluator = Callable[[Row], tuple[int, str]]
 
 
-def evaluator(
-    patterns: Patterns, rules: Sequence[Rule], thresholds: Thresholds, probe: int | None
-) -> Evaluator:
-    """(score, tier) of a row of `probe`'s table under `rules`: a rule the
-    version has reads its bit of the mask, any other is matched by the
-    engine against the value standing for the row's group."""
+Hits = Callable[[Row], list[bool]]
+
+
+def hits_of(patterns: Patterns, rules: Sequence[Rule], probe: int | None) -> Hits:
+    """Whether each of `rules` matches the accounts of a row of `probe`'s
+    table: a rule the version has reads its bit of the mask, any other is
+    matched by the engine against the value standing for the row's group
+    (the rules of one attribute only: the probe's)."""
     version = {_condition(rule): i for i, rule in enumerate(patterns.ruleset.rules)}
     plan: list[tuple[Rule, int | None]] = []
     for rule in rules:
@@ -213,26 +233,40 @@ def evaluator(
         ):
             raise ValueError(f"No pattern tells whether {rule.attribute} {rule.operator} matches.")
         plan.append((rule, bit))
-    standing: dict[Any, dict[int, bool]] = {}
+    standing: dict[Any, list[bool]] = {}
 
-    def matches(j: int, rule: Rule, row: Row) -> bool:
-        assert probe is not None
-        cache = standing.setdefault(row.group, {})
-        if j not in cache:
-            account = patterns.probes[probe].account(row.group)
-            cache[j] = match(rule, account) == Outcome.MATCHED
-        return cache[j]
+    def engine(group: Any) -> list[bool]:
+        if group not in standing:
+            assert probe is not None
+            account = patterns.probes[probe].account(group)
+            standing[group] = [
+                bit is None and match(rule, account) == Outcome.MATCHED for rule, bit in plan
+            ]
+        return standing[group]
+
+    def hits(row: Row) -> list[bool]:
+        matched = engine(row.group) if probe is not None else [False] * len(plan)
+        return [
+            bool(row.mask >> bit & 1) if bit is not None else matched[j]
+            for j, (_rule, bit) in enumerate(plan)
+        ]
+
+    return hits
+
+
+def evaluator(
+    patterns: Patterns, rules: Sequence[Rule], thresholds: Thresholds, probe: int | None
+) -> Evaluator:
+    """(score, tier) of a row of `probe`'s table under `rules`, as the
+    engine's `evaluate` scores an account (hits_of says which match); -1
+    for a disqualified one, below every score."""
+    hits = hits_of(patterns, rules, probe)
 
     def evaluate(row: Row) -> tuple[int, str]:
-        score = 0
-        for j, (rule, bit) in enumerate(plan):
-            hit = bool(row.mask >> bit & 1) if bit is not None else matches(j, rule, row)
-            if not hit:
-                continue
-            if rule.disqualifier:
-                return -1, Tier.DQ.value
-            score += rule.points
-        score = min(100, score)
+        matched = hits(row)
+        if any(hit and rule.disqualifier for hit, rule in zip(matched, rules, strict=True)):
+            return -1, Tier.DQ.value
+        score = min(100, sum(rule.points for hit, rule in zip(matched, rules, strict=True) if hit))
         return score, tier_for(score, thresholds).value
 
     return evaluate

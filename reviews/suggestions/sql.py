@@ -291,21 +291,23 @@ def with_groups(source: Sql, groups: Sequence[Sql]) -> Sql:
     return sql("SELECT r.id, r.m{columns} FROM {source} r", columns=columns, source=source)
 
 
-def category_group(column: Sql, values: Sequence[str], other: str) -> Sql:
-    """The canonical value in `column` when it is one of `values`, `other`
+def category_group(column: Sql, values: Sequence[str]) -> Sql:
+    """The index in `values` of the canonical value in `column`, len(values)
     for any other value, NULL for none."""
-    listed = (
-        sql(
-            "WHEN {c} IN ({values}) THEN {c} ",
-            c=column,
-            values=Sql(", ").join(sql("{v}", v=v) for v in values),
-        )
-        if values
-        else Sql("")
+    whens = Sql("").join(
+        sql("WHEN {c} = {v} THEN {i} ", c=column, v=v, i=integer(i)) for i, v in enumerate(values)
     )
     return sql(
-        "CASE {listed}WHEN {c} IS NOT NULL THEN {other} END", listed=listed, c=column, other=other
+        "CASE {whens}WHEN {c} IS NOT NULL THEN {other} END",
+        whens=whens,
+        c=column,
+        other=integer(len(values)),
     )
+
+
+def yes_no_group(column: Sql, yes: str, no: str) -> Sql:
+    """1 for `yes`, 0 for `no` in `column`, NULL for neither."""
+    return sql("CASE WHEN {c} = {yes} THEN 1 WHEN {c} = {no} THEN 0 END", c=column, yes=yes, no=no)
 
 
 def number_group(column: Sql, edges: Sequence[Decimal]) -> Sql:
@@ -339,53 +341,19 @@ def list_group(column: Sql, key: str, items: Sequence[str]) -> Sql:
 
 
 def pattern_counts(source: Sql, sums: Sequence[str], count: int) -> Sql:
-    """Per grouping set of the rows of `source` (a FROM clause whose rows f
-    have the matched mask f.m and group columns f.g0..f.g{count-1}): the
-    set's index (-1 for the mask alone), the mask, the group as text, then
-    the aggregates `sums`.
-
-    Two steps: the rows are first counted per combination of the mask and
-    every group (one hash aggregate over the accounts, which PostgreSQL can
-    run in parallel), a few thousand rows; the sets are then summed from
-    those (GROUPING SETS on PostgreSQL, one GROUP BY per set on SQLite)."""
-    groups = [Sql(f"g{i}") for i in range(count)]
-    keys = Sql(", ").join(Sql(f"f.{k} AS {k}") for k in ["m", *(f"g{i}" for i in range(count))])
-    inner = sql(
-        "SELECT {keys}, {sums} FROM {source} GROUP BY {by}",
-        keys=keys,
-        sums=Sql(", ").join(Sql(f"{s} AS s{i}") for i, s in enumerate(sums)),
-        source=source,
-        by=Sql(", ").join(Sql(f"f.{k}") for k in ["m", *(f"g{i}" for i in range(count))]),
-    )
-    total = Sql(", ").join(Sql(f"SUM(s{i})") for i in range(len(sums)))
-    if connection.vendor == "postgresql" and count:
-        grouped = Sql(", ").join(groups)
-        which = Sql(" ").join(
-            sql(
-                "WHEN GROUPING({grouped}) = {bits} THEN {i}",
-                grouped=grouped,
-                bits=Sql(str((1 << count) - 1 - (1 << (count - 1 - i)))),
-                i=Sql(str(i)),
-            )
-            for i in range(count)
-        )
-        group = Sql("COALESCE(") + Sql(", ").join(Sql(f"CAST(g{i} AS TEXT)") for i in range(count))
-        return sql(
-            "SELECT CASE {which} ELSE -1 END, m, {group}), {total} FROM ({inner}) c "
-            "GROUP BY GROUPING SETS ((m), {sets})",
-            which=which,
-            group=group,
-            total=total,
-            inner=inner,
-            sets=Sql(", ").join(Sql(f"(m, g{i})") for i in range(count)),
-        )
-    parts = [sql("SELECT -1, m, NULL, {total} FROM c GROUP BY m", total=total)]
-    parts += [
-        sql(
-            "SELECT {i}, m, CAST(g{i} AS TEXT), {total} FROM c GROUP BY m, g{i}",
-            i=Sql(str(i)),
-            total=total,
-        )
-        for i in range(count)
+    """Per combination of the matched mask f.m and the groups f.g0 ..
+    f.g{count-1} (whole numbers, or NULL) of the rows of `source` (a FROM
+    clause): the combination as text ("m,g0,g1", -1 for a NULL group),
+    then the aggregates `sums`. Grouped by one text key, which PostgreSQL
+    hashes in each parallel worker; the few thousand combinations are then
+    summed per probe in Python (patterns.py)."""
+    parts = [Sql("CAST(f.m AS TEXT)")] + [
+        Sql(f"COALESCE(CAST(f.g{i} AS TEXT), '-1')") for i in range(count)
     ]
-    return sql("WITH c AS ({inner}) ", inner=inner) + Sql(" UNION ALL ").join(parts)
+    key = Sql(" || ',' || ").join(parts)
+    return sql(
+        "SELECT {key} AS k, {sums} FROM {source} GROUP BY {key}",
+        key=key,
+        sums=Sql(", ").join(Sql(s) for s in sums),
+        source=source,
+    )

@@ -1,27 +1,22 @@
-"""Suggestions against a version: concrete edits of its criteria, from the
-attribute lift of the window (lift.py) and the accepted overrides, each
-backtested alone (patterns.py), ranked by how much better it orders the
-window's closed deals, and a re-weighting fitted to the outcomes (fit.py).
+"""Suggestions against a version: the candidate edits of its criteria
+(candidates.py, from the attribute lift of the window and the accepted
+overrides), each judged by the minimum evidence and backtested alone
+(patterns.py), ranked by how much better it orders the window's closed
+deals, and a re-weighting fitted to the outcomes (fit.py).
 
-Which edits are made (docs/suggestions.md says it for people); "high" and
-"low" are values whose win rate clears the minimum evidence above or below
-the base, a "cluster" at least REVIEWS_CLUSTER_MIN_OVERRIDES accepted
-overrides on accounts with the value claiming a higher (or lower) tier:
-- a category value, list item or yes/no: a high value (or a higher-claim
-  cluster) a fit criterion on the attribute leaves out is added to it, or,
-  without such a criterion, the high values become a new one; a low value
-  (or a lower-claim cluster) a criterion includes is removed from it;
-- a number: a criterion's range is widened over the high bucket just
-  outside it, or narrowed off the low bucket just inside; without a
-  criterion, the longest run of high buckets becomes one;
-- a value that essentially never wins (its win rate's interval ends below
-  half the base's) and churns at least as often as the base becomes a
-  disqualifier;
-- a fit criterion whose accounts do not win more often than the others
-  (both sides with the minimum deals, intervals overlapping or lower) is
-  removed;
-- the points, re-fitted (fit.py) on the earlier three quarters of the
-  window and tested on the last quarter.
+Which edits are made, docs/suggestions.md says for people:
+- a category value, list item or yes/no that wins clearly more often (or
+  that accepted overrides cluster on) is added to the attribute's fit
+  criterion, or becomes a new one; one that wins clearly less often is
+  removed from it;
+- a number's range is widened over a high bucket just outside it, or
+  narrowed off a low bucket just inside; without a criterion, the longest
+  run of high buckets becomes one;
+- a value that essentially never wins, and churns, becomes a disqualifier;
+- a fit criterion whose accounts win no more often than the others'
+  range is removed;
+- the points are re-fitted on the earlier three quarters of the window and
+  tested on the last quarter.
 A new criterion's points are its fitted share; the other fit criteria are
 scaled so the version totals 100 (edits.rebalance).
 """
@@ -29,25 +24,33 @@ scaled so the version totals 100 (edits.rebalance).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
 
 from django.conf import settings
 from django.utils import timezone
 
+from icpsite.cached import cache_get, cache_set
 from icpsite.numbers import count, percent, ratio
-from profiles.attributes import Attribute, AttrType, Operator, canonical, describe
-from profiles.models import CriterionKind, ProfileVersion
+from profiles.attributes import Attribute, AttrType, canonical
+from profiles.models import ProfileVersion
 from profiles.selectors import attribute_registry
-from reviews.models import Override, OverrideStatus
+from reviews.models import NOT_A_FIT_TIER, ClaimedTier, Override, OverrideStatus
 from reviews.suggestions import edits
-from reviews.suggestions.buckets import Bucket
-from reviews.suggestions.edits import Edit, criteria_of, edited, rebalance, rules_of
+from reviews.suggestions.candidates import (
+    FIT,
+    Candidate,
+    candidates_for,
+    criterion_words,
+    group_outcomes,
+    probes_for,
+    within_range,
+)
+from reviews.suggestions.edits import criteria_of, edited, rebalance, rules_of
 from reviews.suggestions.fit import fitted_shares, points_from
-from reviews.suggestions.lift import AttributeLift, Lift, Outcomes, ValueLift, lifted
+from reviews.suggestions.lift import Lift, Outcomes, ValueLift, lifted
 from reviews.suggestions.model import (
     Change,
     Criterion,
@@ -61,451 +64,26 @@ from reviews.suggestions.model import (
 )
 from reviews.suggestions.patterns import (
     Patterns,
-    Probe,
     Row,
     backtest,
     evaluator,
+    hits_of,
     moved,
     patterns_for,
 )
+from reviews.suggestions.sql import TIER_RANK
 from reviews.suggestions.stats import Standing
 from reviews.suggestions.window import Window, window_for
-from scoring.engine import Outcome, Rule, Thresholds, match
+from scoring.engine import Thresholds
 from scoring.expressions import matched_mask
 
-FIT, DISQUALIFIER = CriterionKind.FIT.value, CriterionKind.DISQUALIFIER.value
-# A value "essentially never wins" when its win rate's interval ends below
-# this share of the base rate's lower end.
-NEVER_WINS = 0.5
 # The share of the window held out to test the re-fitted points.
 HELD_OUT = 0.25
-POSITIVE = {Operator.IN, Operator.EQ, Operator.CONTAINS_ANY}
 # Overrides back a value on their own when its share of the accepted
 # overrides is at least this many times its share of the account base.
 CONCENTRATION = 2
 # Why an edit whose evidence clears is not shown.
 NO_BETTER = "not shown: alone, it orders the window's closed deals no better"
-# A list attribute's items an edit can name at once (a bit each in a group).
-MAX_LIST_ITEMS = 62
-
-
-@dataclass
-class _Candidate:
-    kind: EditKind
-    attribute: Attribute
-    key: str
-    edit: Edit
-    values: list[ValueLift] = field(default_factory=list)
-    lineage: UUID | None = None
-    added: Criterion | None = None
-    cluster: str = ""  # "higher" or "lower" when overrides drive it
-    # A new criterion is judged as a group: its values against the rest.
-    group: bool = False
-
-    def standing(self, base: Outcomes, min_deals: int) -> Standing:
-        if not self.values:
-            return Standing.TOO_FEW_DEALS
-        if not self.group:
-            return next((v.standing for v in self.values if not v.clears), Standing.CLEARS)
-        inside, outside = _group_outcomes(self.values, base)
-        return separation(inside, outside, min_deals)
-
-
-def _within_range(rate: float | None, others: Outcomes) -> bool:
-    """`rate` is no higher than the top of the others' win-rate interval."""
-    interval = others.win_interval
-    return rate is not None and interval is not None and rate <= interval.high
-
-
-def _group_outcomes(values: Sequence[ValueLift], base: Outcomes) -> tuple[Outcomes, Outcomes]:
-    won = sum(v.outcomes.won for v in values)
-    lost = sum(v.outcomes.lost for v in values)
-    return Outcomes(won=won, lost=lost), Outcomes(won=base.won - won, lost=base.lost - lost)
-
-
-def separation(inside: Outcomes, outside: Outcomes, min_deals: int) -> Standing:
-    """The minimum evidence for a whole criterion: the accounts it matches
-    (`inside`) win more often than the others, both with at least
-    `min_deals` closed deals and win-rate intervals that do not overlap."""
-    if inside.closed < min_deals or outside.closed < min_deals:
-        return Standing.TOO_FEW_DEALS
-    a, b = inside.win_interval, outside.win_interval
-    if a is None or b is None or a.overlaps(b):
-        return Standing.OVERLAPS_BASE
-    return Standing.CLEARS
-
-
-def _text(attribute: Attribute, criterion: Criterion) -> str:
-    try:
-        return describe(attribute, Operator(criterion.operator), criterion.value)
-    except ValueError:
-        return f"{attribute.label} {criterion.operator} {criterion.value}"
-
-
-def _high(value: ValueLift) -> bool:
-    return value.clears and (value.lift or 0) > 1
-
-
-def _low(value: ValueLift) -> bool:
-    return value.clears and (value.lift or 0) < 1
-
-
-def _never_wins(value: ValueLift, base: Outcomes) -> bool:
-    interval, base_interval = value.outcomes.win_interval, base.win_interval
-    if not value.clears or interval is None or base_interval is None:
-        return False
-    churns = value.outcomes.churn_rate
-    base_churn = base.churn_rate
-    churn_ok = churns is None or base_churn is None or churns >= base_churn
-    return interval.high < NEVER_WINS * base_interval.low and churn_ok
-
-
-def _cluster(value: ValueLift, min_overrides: int) -> str:
-    higher, lower = value.outcomes.claimed_higher, value.outcomes.claimed_lower
-    if higher >= min_overrides and higher > 2 * lower:
-        return "higher"
-    if lower >= min_overrides and lower > 2 * higher:
-        return "lower"
-    return ""
-
-
-def _number(value: Decimal) -> int | str:
-    return int(value) if value == value.to_integral_value() else str(value)
-
-
-class _Maker:
-    """The candidate edits of one version from one lift."""
-
-    def __init__(self, criteria: list[Criterion], lift: Lift, min_overrides: int) -> None:
-        self.criteria, self.lift, self.min_overrides = criteria, lift, min_overrides
-        self.out: list[_Candidate] = []
-
-    def make(self) -> list[_Candidate]:
-        for attribute_lift in self.lift.attributes:
-            kind = attribute_lift.attribute.type
-            if kind == AttrType.NUMBER:
-                self._numbers(attribute_lift)
-            else:
-                self._values(attribute_lift)
-            self._disqualifier(attribute_lift)
-        registry = attribute_registry()
-        for criterion in self.criteria:
-            if not criterion.disqualifier and criterion.lineage is not None:
-                self.out.append(
-                    _Candidate(
-                        EditKind.REMOVE_CRITERION,
-                        registry[criterion.attribute],
-                        f"remove:{criterion.lineage}",
-                        edits.without(criterion.lineage),
-                        lineage=criterion.lineage,
-                    )
-                )
-        return self.out
-
-    def _fit_on(self, key: str) -> list[Criterion]:
-        return [c for c in self.criteria if c.attribute == key and not c.disqualifier]
-
-    def _wanted(self, value: ValueLift) -> str:
-        """'add', 'remove' or ''."""
-        if _high(value):
-            return "add"
-        if _low(value):
-            return "remove"
-        # Overrides speak where the deals do not, never against them.
-        return {"higher": "add", "lower": "remove"}.get(_cluster(value, self.min_overrides), "")
-
-    def _values(self, lift: AttributeLift) -> None:
-        attribute = lift.attribute
-        known = [v for v in lift.values if v.value is not None]
-        if attribute.type == AttrType.BOOLEAN:
-            self._yes_no(lift, known)
-            return
-        positive = [c for c in self._fit_on(attribute.key) if Operator(c.operator) in POSITIVE]
-        operator = Operator.CONTAINS_ANY if attribute.type == AttrType.LIST else Operator.IN
-        adds = [v for v in known if self._wanted(v) == "add"]
-        if not positive:
-            # A list's values overlap (an account has several), so only a
-            # category's are judged together.
-            group = attribute.type == AttrType.CATEGORY
-            adds = (self._above_base(known) if group else []) or adds
-            if adds:
-                values = sorted(v.label for v in adds)
-                added = Criterion(attribute.key, operator.value, values, 0, FIT)
-                self.out.append(
-                    _Candidate(
-                        EditKind.ADD_CRITERION,
-                        attribute,
-                        f"add:{attribute.key}:{'|'.join(sorted(str(v.value) for v in adds))}",
-                        edits.adding(added),
-                        adds,
-                        added=added,
-                        cluster=_common_cluster(adds, self.min_overrides),
-                        group=group,
-                    )
-                )
-            return
-        criterion = positive[0]
-        assert criterion.lineage is not None
-        current = _items(criterion.value)
-        held = {canonical(str(item)) for item in current}
-        for value in known:
-            wanted = self._wanted(value)
-            inside = str(value.value) in held
-            if wanted == "add" and not inside:
-                after = [*current, value.label]
-                kind = EditKind.ADD_VALUE
-            elif wanted == "remove" and inside and len(current) > 1:
-                after = [i for i in current if canonical(str(i)) != value.value]
-                kind = EditKind.REMOVE_VALUE
-            else:
-                continue
-            operator_after = criterion.operator
-            if Operator(criterion.operator) == Operator.EQ:
-                operator_after = Operator.IN.value
-            self.out.append(
-                _Candidate(
-                    kind,
-                    attribute,
-                    f"{kind.value}:{criterion.lineage}:{value.value}",
-                    edits.with_values(criterion.lineage, after, operator_after),
-                    [value],
-                    lineage=criterion.lineage,
-                    cluster=_cluster(value, self.min_overrides),
-                )
-            )
-
-    def _above_base(self, values: Sequence[ValueLift]) -> list[ValueLift]:
-        """The values with the minimum deals that win more often than the base."""
-        base = self.lift.base.win_rate or 0
-        return [
-            v
-            for v in values
-            if v.outcomes.closed >= self.lift.min_deals and (v.outcomes.win_rate or 0) > base
-        ]
-
-    def _yes_no(self, lift: AttributeLift, known: list[ValueLift]) -> None:
-        attribute = lift.attribute
-        if self._fit_on(attribute.key):
-            return
-        for value in known:
-            if self._wanted(value) != "add":
-                continue
-            operator = Operator.IS_TRUE if value.value == "true" else Operator.IS_FALSE
-            added = Criterion(attribute.key, operator.value, None, 0, FIT)
-            self.out.append(
-                _Candidate(
-                    EditKind.ADD_CRITERION,
-                    attribute,
-                    f"add:{attribute.key}:{value.value}",
-                    edits.adding(added),
-                    [value],
-                    added=added,
-                    cluster=_cluster(value, self.min_overrides),
-                )
-            )
-
-    def _numbers(self, lift: AttributeLift) -> None:
-        attribute = lift.attribute
-        values = [v for v in lift.values if v.bucket is not None]
-        if not values:
-            return
-        ranged = [
-            c
-            for c in self._fit_on(attribute.key)
-            if Operator(c.operator) in (Operator.GTE, Operator.LTE, Operator.BETWEEN)
-        ]
-        if not ranged:
-            self._number_criterion(lift, values)
-            return
-        criterion = ranged[0]
-        assert criterion.lineage is not None
-        low, high = _bounds(criterion)
-        inside = [v for v in values if _within(v.bucket, low, high)]
-        below = [v for v in values if _entirely_below(v.bucket, low)]
-        above = [v for v in values if _entirely_above(v.bucket, high)]
-        moves: list[tuple[EditKind, ValueLift, Decimal | None, Decimal | None]] = []
-        if below and self._wanted(below[-1]) == "add" and below[-1].bucket is not None:
-            moves.append((EditKind.WIDEN, below[-1], below[-1].bucket.low, high))
-        if above and self._wanted(above[0]) == "add" and above[0].bucket is not None:
-            moves.append((EditKind.WIDEN, above[0], low, _top(above[0].bucket)))
-        if len(inside) > 1:
-            first, last = inside[0], inside[-1]
-            if self._wanted(first) == "remove" and first.bucket and first.bucket.high is not None:
-                moves.append((EditKind.NARROW, first, first.bucket.high, high))
-            if self._wanted(last) == "remove" and last.bucket and last.bucket.low is not None:
-                moves.append((EditKind.NARROW, last, low, last.bucket.low - 1))
-        for kind, value, new_low, new_high in moves:
-            operator, stored = _range(new_low, new_high)
-            if operator is None:
-                continue
-            self.out.append(
-                _Candidate(
-                    kind,
-                    attribute,
-                    f"{kind.value}:{criterion.lineage}:{value.label}",
-                    edits.with_values(criterion.lineage, stored, operator.value),
-                    [value],
-                    lineage=criterion.lineage,
-                    cluster=_cluster(value, self.min_overrides),
-                )
-            )
-
-    def _number_criterion(self, lift: AttributeLift, values: list[ValueLift]) -> None:
-        """The longest run of high buckets, as a new criterion."""
-        best: list[ValueLift] = []
-        run: list[ValueLift] = []
-        above = self._above_base(values)
-        for value in values:
-            run = [*run, value] if value in above else []
-            if len(run) > len(best):
-                best = run
-        if not best or best[0].bucket is None or best[-1].bucket is None:
-            return
-        operator, stored = _range(best[0].bucket.low, _top(best[-1].bucket))
-        if operator is None:
-            return
-        added = Criterion(lift.attribute.key, operator.value, stored, 0, FIT)
-        self.out.append(
-            _Candidate(
-                EditKind.ADD_CRITERION,
-                lift.attribute,
-                f"add:{lift.attribute.key}:{best[0].label}..{best[-1].label}",
-                edits.adding(added),
-                best,
-                added=added,
-                cluster=_common_cluster(best, self.min_overrides),
-                group=True,
-            )
-        )
-
-    def _disqualifier(self, lift: AttributeLift) -> None:
-        attribute = lift.attribute
-        if attribute.type not in (AttrType.CATEGORY, AttrType.LIST):
-            return
-        disqualified = set()
-        for c in self.criteria:
-            if c.attribute == attribute.key and c.disqualifier:
-                disqualified |= {canonical(str(i)) for i in _items(c.value)}
-        never = [
-            v
-            for v in lift.values
-            if v.value is not None
-            and str(v.value) not in disqualified
-            and _never_wins(v, self.lift.base)
-        ]
-        if not never:
-            return
-        operator = Operator.CONTAINS_ANY if attribute.type == AttrType.LIST else Operator.IN
-        added = Criterion(
-            attribute.key, operator.value, sorted(v.label for v in never), 0, DISQUALIFIER
-        )
-        self.out.append(
-            _Candidate(
-                EditKind.ADD_DISQUALIFIER,
-                attribute,
-                f"disqualify:{attribute.key}:{'|'.join(sorted(str(v.value) for v in never))}",
-                edits.adding(added),
-                never,
-                added=added,
-            )
-        )
-
-
-def _common_cluster(values: Sequence[ValueLift], min_overrides: int) -> str:
-    kinds = {_cluster(v, min_overrides) for v in values}
-    return kinds.pop() if len(kinds) == 1 else ""
-
-
-def _items(value: Any) -> list[Any]:
-    if isinstance(value, list | tuple):
-        return list(value)
-    return [] if value is None else [value]
-
-
-def _bounds(criterion: Criterion) -> tuple[Decimal | None, Decimal | None]:
-    """low <= value <= high of a numeric criterion (None: unbounded)."""
-    operator = Operator(criterion.operator)
-    if operator == Operator.BETWEEN:
-        return Decimal(str(criterion.value[0])), Decimal(str(criterion.value[1]))
-    if operator == Operator.GTE:
-        return Decimal(str(criterion.value)), None
-    return None, Decimal(str(criterion.value))
-
-
-def _top(bucket: Bucket) -> Decimal | None:
-    """The highest whole value a bucket holds (None: no upper bound)."""
-    return None if bucket.high is None else bucket.high - 1
-
-
-def _within(bucket: Bucket | None, low: Decimal | None, high: Decimal | None) -> bool:
-    if bucket is None:
-        return False
-    above = low is None or (bucket.low is not None and bucket.low >= low)
-    below = high is None or (bucket.high is not None and bucket.high - 1 <= high)
-    return above and below
-
-
-def _entirely_below(bucket: Bucket | None, low: Decimal | None) -> bool:
-    return bucket is not None and low is not None and bucket.high is not None and bucket.high <= low
-
-
-def _entirely_above(bucket: Bucket | None, high: Decimal | None) -> bool:
-    return bucket is not None and high is not None and bucket.low is not None and bucket.low > high
-
-
-def _range(low: Decimal | None, high: Decimal | None) -> tuple[Operator | None, Any]:
-    if low is not None and high is not None:
-        if low > high:
-            return None, None
-        return Operator.BETWEEN, [_number(low), _number(high)]
-    if low is not None:
-        return Operator.GTE, _number(low)
-    if high is not None:
-        return Operator.LTE, _number(high)
-    return None, None
-
-
-# --- Probes: how each touched attribute's values group -----------------------------
-
-
-def _probes(
-    candidates: Sequence[_Candidate], criteria: Sequence[Criterion], lift: Lift
-) -> list[Probe]:
-    """A probe for every attribute an edit other than a removal touches."""
-    touched: dict[str, Attribute] = {}
-    for candidate in candidates:
-        if candidate.kind != EditKind.REMOVE_CRITERION:
-            touched[candidate.attribute.key] = candidate.attribute
-    return [_probe(attribute, candidates, criteria, lift) for attribute in touched.values()]
-
-
-def _criteria_items(criteria: Sequence[Criterion], key: str) -> set[str]:
-    return {canonical(str(i)) for c in criteria if c.attribute == key for i in _items(c.value)}
-
-
-def _probe(
-    attribute: Attribute,
-    candidates: Sequence[_Candidate],
-    criteria: Sequence[Criterion],
-    lift: Lift,
-) -> Probe:
-    key = attribute.key
-    if attribute.type == AttrType.NUMBER:
-        edges = {b.low for b in lift.get(key).buckets if b.low is not None}
-        for c in criteria:
-            if c.attribute == key:
-                low, high = _bounds(c)
-                edges |= {e for e in (low, None if high is None else high + 1) if e is not None}
-        return Probe(attribute, edges=tuple(sorted(edges)))
-    if attribute.type == AttrType.CATEGORY:
-        values = {str(v.value) for v in lift.get(key).values if v.value is not None}
-        return Probe(attribute, values=tuple(sorted(values | _criteria_items(criteria, key))))
-    if attribute.type == AttrType.LIST:
-        # A list's group is a bit per item: the items an edit or criterion names.
-        named = {str(v.value) for c in candidates if c.attribute.key == key for v in c.values}
-        items = sorted(named | _criteria_items(criteria, key))
-        return Probe(attribute, values=tuple(items[:MAX_LIST_ITEMS]))
-    return Probe(attribute)
 
 
 # --- Putting it together --------------------------------------------------------------
@@ -554,7 +132,7 @@ class _Judge:
             moved(base, before, after),
         )
 
-    def new_points(self, candidate: _Candidate, probe: int | None) -> int:
+    def new_points(self, candidate: Candidate, probe: int | None) -> int:
         """A new fit criterion's fitted share of 100 points."""
         assert candidate.added is not None
         rows = self.patterns.deals.get(probe, [])
@@ -572,28 +150,18 @@ class _Judge:
         rows: Iterable[Row],
         late: bool = False,
     ) -> list[float] | None:
-        rules = rules_of(criteria, self.registry)
-        disqualifiers = [c for c in self.criteria if c.disqualifier]
-        dq = self.evaluate(disqualifiers, probe) if disqualifiers else None
-        version_bits = {_key(rule): i for i, rule in enumerate(self.patterns.ruleset.rules)}
-        probe_obj = None if probe is None else self.patterns.probes[probe]
+        """The fitted coefficient of each of `criteria` over `rows`, the
+        accounts the version disqualifies left out."""
+        features = hits_of(self.patterns, rules_of(criteria, self.registry), probe)
+        disqualifiers = rules_of([c for c in self.criteria if c.disqualifier], self.registry)
+        disqualified = hits_of(self.patterns, disqualifiers, probe)
 
         def matches(row: Row) -> list[bool] | None:
-            if dq is not None and dq(row)[1] == "DQ":
-                return None
-            hits = []
-            for rule in rules:
-                bit = version_bits.get(_key(rule))
-                if bit is not None:
-                    hits.append(bool(row.mask >> bit & 1))
-                    continue
-                assert probe_obj is not None
-                hits.append(match(rule, probe_obj.account(row.group)) == Outcome.MATCHED)
-            return hits
+            return None if any(disqualified(row)) else features(row)
 
         return fitted_shares(rows, matches, late=late)
 
-    def candidate(self, candidate: _Candidate) -> Suggestion | None:
+    def candidate(self, candidate: Candidate) -> Suggestion | None:
         probe = self.patterns.probe_index(candidate.attribute.key)
         if candidate.kind == EditKind.REMOVE_CRITERION:
             probe = None
@@ -644,7 +212,7 @@ class _Judge:
             kind=candidate.kind,
             attribute=candidate.attribute.key,
             attribute_label=candidate.attribute.label,
-            change=self._change_text(candidate, changes),
+            change=self._changecriterion_words(candidate, changes),
             sentence=self._sentence(candidate, overrides),
             changes=changes,
             values=tuple(candidate.values),
@@ -657,7 +225,7 @@ class _Judge:
         )
 
     def _removal(
-        self, candidate: _Candidate, changes: tuple[Change, ...], effect: Effect
+        self, candidate: Candidate, changes: tuple[Change, ...], effect: Effect
     ) -> Suggestion | None:
         index = next(i for i, c in enumerate(self.criteria) if c.lineage == candidate.lineage)
         inside, outside = Outcomes(), Outcomes()
@@ -677,14 +245,14 @@ class _Judge:
         enough = inside.closed >= self.min_deals and outside.closed >= self.min_deals
         rate_in, rate_out = inside.win_rate, outside.win_rate
         higher = rate_in is None or rate_out is None or rate_in > rate_out
-        if higher and not (enough and _within_range(rate_in, outside)):
+        if higher and not (enough and within_range(rate_in, outside)):
             return None  # as far as the deals tell, it picks accounts that win
         shown = enough and effect.auc_gain > 0
         standing = Standing.CLEARS.label if shown else Standing.TOO_FEW_DEALS.label
         if enough and not shown:
             standing = NO_BETTER
         criterion = self.criteria[index]
-        text = _text(candidate.attribute, criterion)
+        text = criterion_words(candidate.attribute, criterion)
         sentence = (
             f"Accounts where “{text}” win {percent(rate_in)} of {count(inside.closed)} closed "
             f"deals, those where it does not {percent(rate_out)} of {count(outside.closed)}: "
@@ -705,7 +273,7 @@ class _Judge:
             lineage=candidate.lineage,
         )
 
-    def _change_text(self, candidate: _Candidate, changes: tuple[Change, ...]) -> str:
+    def _changecriterion_words(self, candidate: Candidate, changes: tuple[Change, ...]) -> str:
         attribute = candidate.attribute
         main = next(
             (
@@ -717,21 +285,24 @@ class _Judge:
             changes[0],
         )
         if main.before is None and main.after is not None:
-            after = _text(attribute, main.after)
+            after = criterion_words(attribute, main.after)
             if main.after.disqualifier:
                 return f"Add disqualifier “{after}”"
             return f"Add “{after}” ({count(main.after.points)} points)"
         assert main.before is not None
         assert main.after is not None
         labels = ", ".join(v.label for v in candidate.values)
-        before, after = _text(attribute, main.before), _text(attribute, main.after)
+        before, after = (
+            criterion_words(attribute, main.before),
+            criterion_words(attribute, main.after),
+        )
         if candidate.kind == EditKind.ADD_VALUE:
             return f"Add {labels} to “{before}”"
         if candidate.kind == EditKind.REMOVE_VALUE:
             return f"Remove {labels} from “{before}”"
         return f"“{before}” becomes “{after}”"
 
-    def _sentence(self, candidate: _Candidate, overrides: list[Any]) -> str:
+    def _sentence(self, candidate: Candidate, overrides: list[Any]) -> str:
         attribute = candidate.attribute
         sums = _sums(candidate.values)
         labels = " or ".join(v.label for v in candidate.values)
@@ -747,7 +318,7 @@ class _Judge:
         elif not sums.closed:
             text = f"{who} have no closed deals in the window"
         elif candidate.group:
-            inside, outside = _group_outcomes(candidate.values, self.lift.base)
+            inside, outside = group_outcomes(candidate.values, self.lift.base)
             text = (
                 f"{who} won {percent(inside.win_rate)} of {count(inside.closed)} closed deals, "
                 f"the others {percent(outside.win_rate)} of {count(outside.closed)}"
@@ -758,7 +329,7 @@ class _Judge:
         if candidate.kind == EditKind.ADD_CRITERION:
             text += f"; the version gives {attribute.label} no points"
         elif on and candidate.kind != EditKind.ADD_DISQUALIFIER:
-            text += f"; the version has “{_text(attribute, on[0])}”"
+            text += f"; the version has “{criterion_words(attribute, on[0])}”"
         if candidate.cluster and overrides:
             verb = "a higher" if candidate.cluster == "higher" else "a lower"
             text += f"; {count(len(overrides))} accepted overrides claim {verb} tier for them"
@@ -767,7 +338,7 @@ class _Judge:
     def _fit_on(self, key: str) -> list[Criterion]:
         return [c for c in self.criteria if c.attribute == key and not c.disqualifier]
 
-    def _concentrated(self, candidate: _Candidate, probe: int | None, found: int) -> bool:
+    def _concentrated(self, candidate: Candidate, probe: int | None, found: int) -> bool:
         """The candidate's values hold a share of the accepted overrides at
         least CONCENTRATION times their share of the account base: a value
         most accounts have says nothing by being on overridden ones."""
@@ -785,7 +356,7 @@ class _Judge:
             return False
         return found / len(self.overrides) >= CONCENTRATION * holding / total
 
-    def _overrides(self, candidate: _Candidate) -> list[tuple[Override, dict[str, Any]]]:
+    def _overrides(self, candidate: Candidate) -> list[tuple[Override, dict[str, Any]]]:
         """The accepted overrides in the window on accounts holding one of
         the candidate's values."""
         if not candidate.values:
@@ -798,7 +369,7 @@ class _Judge:
                 found.append((override, account))
         return found
 
-    def _agreeing(self, candidate: _Candidate, overrides: list[tuple[Override, Any]]) -> int:
+    def _agreeing(self, candidate: Candidate, overrides: list[tuple[Override, Any]]) -> int:
         """Overrides whose claim points the way the edit moves their accounts."""
         up = candidate.kind in (EditKind.ADD_VALUE, EditKind.ADD_CRITERION, EditKind.WIDEN)
         agree = 0
@@ -809,21 +380,9 @@ class _Judge:
         return agree
 
 
-def _key(rule: Rule) -> tuple[Any, ...]:
-    value = rule.value
-    return (
-        rule.attribute,
-        rule.operator,
-        tuple(value) if isinstance(value, list) else value,
-        rule.disqualifier,
-    )
-
-
-_RANKS = {"A": 4, "B": 3, "C": 2, "DQ": 1, "not_a_fit": 1}
-
-
 def _rank(tier: str) -> int:
-    return _RANKS.get(tier, 0)
+    """A tier's rank, a claim of "not a fit" as DQ; 0 for no tier."""
+    return TIER_RANK.get(NOT_A_FIT_TIER if tier == ClaimedTier.NOT_A_FIT else tier, 0)
 
 
 def _value_of(attribute: Attribute, account: dict[str, Any]) -> Any:
@@ -905,7 +464,10 @@ def _reweighting(judge: _Judge, window: Window, split: datetime) -> Reweighting 
     registry = judge.registry
     table = [
         PointsRow(
-            c.lineage, _text(registry[c.attribute], c), c.points, by_lineage.get(c.lineage, 0)
+            c.lineage,
+            criterion_words(registry[c.attribute], c),
+            c.points,
+            by_lineage.get(c.lineage, 0),
         )
         for c in criteria
         if not c.disqualifier
@@ -966,9 +528,8 @@ def suggestions_for(
     # pattern rows are read from them, not from the accounts again.
     extra = {"m": matched_mask(ruleset)}
     with lifted(profile=profile, window=window, extra=extra) as (lift, tables):
-        maker = _Maker(criteria, lift, settings.REVIEWS_CLUSTER_MIN_OVERRIDES)
-        candidates = maker.make()
-        probes = _probes(candidates, criteria, lift)
+        candidates = candidates_for(criteria, lift, settings.REVIEWS_CLUSTER_MIN_OVERRIDES)
+        probes = probes_for(candidates, criteria, lift)
         patterns = patterns_for(
             ruleset, probes, start=window.start, split=split, end=window.end, deal_facts=tables
         )
@@ -989,6 +550,20 @@ def suggestions_for(
         reweighting=reweighting,
         computed_at=timezone.now(),
     )
+
+
+def current_suggestions(*, version: ProfileVersion) -> Suggestions:
+    """The suggestions against `version` over its default window, as worked
+    out at most REVIEWS_SUGGESTIONS_CACHE_SECONDS ago for the revision it is
+    at: what the pages, the API and adoption read, so a person adopts what
+    they were shown and nobody's reload reads a million accounts again."""
+    key = f"suggestions:{version.pk}:{version.revision}"
+    found = cache_get(key)
+    if isinstance(found, Suggestions) and found.version.revision == version.revision:
+        return found
+    suggestions = suggestions_for(version=version)
+    cache_set(key, suggestions, settings.REVIEWS_SUGGESTIONS_CACHE_SECONDS)
+    return suggestions
 
 
 def refit(suggestions: Suggestions) -> Callable[[list[Criterion]], list[Criterion]]:

@@ -215,3 +215,32 @@ def test_a_number_probe_stands_for_each_bucket_by_its_low_edge() -> None:
     assert probe.standing_for(0) == Decimal(99)
     assert probe.standing_for(2) == Decimal(500)
     assert probe.standing_for(None) is None
+
+
+@pytest.mark.django_db
+def test_current_suggestions_are_kept_for_the_revision_and_worked_out_again_after_an_edit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from django.core.cache import cache
+
+    from reviews.suggestions import suggest
+
+    cache.clear()
+    version = VersionFactory.create(status="draft")
+    CriterionFactory(version=version, points=100)
+    calls = []
+    real = suggest.suggestions_for
+
+    def counted(**kwargs: Any) -> Any:
+        calls.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(suggest, "suggestions_for", counted)
+    first = suggest.current_suggestions(version=version)
+    again = suggest.current_suggestions(version=version)
+    assert len(calls) == 1
+    assert again.computed_at == first.computed_at
+    version.revision += 1
+    version.save(update_fields=["revision"])
+    suggest.current_suggestions(version=version)
+    assert len(calls) == 2
