@@ -250,5 +250,6 @@ def engine(monkeypatch: pytest.MonkeyPatch) -> list[ProfileVersion]:
         return usual_suggestions(version)
 
     monkeypatch.setattr(suggest, "suggestions_for", suggestions_for)
+    monkeypatch.setattr(suggest, "current_suggestions", suggestions_for)
     monkeypatch.setattr(suggest, "refit", refit)
     return asked

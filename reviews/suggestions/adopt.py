@@ -2,9 +2,10 @@
 evidence posted in the thread of the criterion it changes.
 
 The rules:
-- The edits are worked out again here, from the version as it stands
-  (suggest.suggestions_for, edits.adoption_changes); what a client sends is
-  only the suggestions' keys, never an edit.
+- The edits are read again here, for the version as it stands
+  (suggest.current_suggestions: those of its current revision, the ones the
+  person was shown; edits.adoption_changes); what a client sends is only
+  the suggestions' keys, never an edit.
 - An open version (draft, in review) takes them itself. The live version
   never changes: a draft is started from it, unless another version is
   already open, which the person adopts into from its own page. A
@@ -72,7 +73,7 @@ def suggestions_adopt(
             # No edit lands between the suggestions worked out here and
             # their changes: the version stays as they saw it.
             version = services.version_lock(version)
-        suggestions = suggest.suggestions_for(version=version)
+        suggestions = suggest.current_suggestions(version=version)
         changes, adopted = edits.adoption_changes(
             suggestions, chosen, refit=suggest.refit(suggestions)
         )

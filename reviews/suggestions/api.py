@@ -3,10 +3,10 @@
 - GET  /api/v1/profiles/{slug}/versions/{number}/suggestions/
 - POST /api/v1/profiles/{slug}/versions/{number}/suggestions/adopt/
 
-The read is suggest.suggestions_for in plain JSON (numbers as numbers,
+The read is suggest.current_suggestions in plain JSON (numbers as numbers,
 rates from 0 to 1, intervals as {low, high}); the write is
-adopt.suggestions_adopt, which works the edits out again from the keys, as
-the page's form does. Included by reviews.api.
+adopt.suggestions_adopt, which reads the edits again on the server from the
+keys, as the page's form does. Included by reviews.api.
 """
 
 from __future__ import annotations
@@ -272,13 +272,14 @@ class SuggestionsView(_VersionView):
         "overrides that back it) and its backtest (win rate by tier before and after, accounts "
         "that would move tier). `shown` clear the minimum evidence, ranked; `not_enough` do "
         "not yet, `standing` says why. `reweighting` fits the points on the earlier deals and "
-        "backtests both sets on the later ones. Worked out at the request, which may take a "
-        "few seconds on a large base.",
+        "backtests both sets on the later ones. Worked out for the version's revision at the "
+        "first request, which may take a few seconds on a large base, and kept a while "
+        "(REVIEWS_SUGGESTIONS_CACHE_SECONDS).",
         parameters=PATH,
         responses=answers(SuggestionsSerializer, 404),
     )
     def get(self, request: Request, slug: str, number: str) -> Response:
-        suggestions = suggest.suggestions_for(version=self.version(slug, number))
+        suggestions = suggest.current_suggestions(version=self.version(slug, number))
         return Response(SuggestionsSerializer(suggestions).data)
 
 
@@ -288,7 +289,8 @@ class SuggestionsAdoptView(_VersionView):
     @extend_schema(
         tags=["reviews"],
         summary="Adopt suggestions",
-        description="Works the suggestions out again and applies the ones `keys` names "
+        description="Reads the suggestions again for the version's current revision (as "
+        "the GET answers them) and applies the ones `keys` names "
         "together: into this version when it is open (a draft or in review), else into a new "
         "draft started from this live version. Refused (400, naming the field) for an unknown "
         "key, a version that is neither open nor live, or a live version while another is "

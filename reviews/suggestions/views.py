@@ -53,7 +53,7 @@ def panel_context(user: User, version: ProfileVersion, back: str) -> dict[str, A
     """What the panel shows `user` for `version`; the adopt form sends the
     person back to `back` when it is refused."""
     open_version = open_version_besides(version)
-    suggestions = suggest.suggestions_for(version=version)
+    suggestions = suggest.current_suggestions(version=version)
     reweighting = suggestions.reweighting
     reweight = reweighting.suggestion if reweighting else None
     edits = one_by_one(suggestions.shown)

@@ -254,7 +254,7 @@ def test_an_edit_by_hand_while_suggestions_are_adopted_waits_and_finds_the_revis
         assert edit.is_alive(), edit.error  # waiting for the adoption to end
         return usual_suggestions(version)
 
-    monkeypatch.setattr(suggest, "suggestions_for", suggestions_for)
+    monkeypatch.setattr(suggest, "current_suggestions", suggestions_for)
     monkeypatch.setattr(suggest, "refit", refit)
     suggestions_adopt(actor=rep, version=draft, keys=["industry-fintech"], team=sales)
     edit.join(10)

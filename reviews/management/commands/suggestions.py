@@ -67,7 +67,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         version = _version(options["profile"], options["number"])
-        suggestions = suggest.suggestions_for(version=version)
+        suggestions = suggest.current_suggestions(version=version)
         if options["json"]:
             data = SuggestionsSerializer(suggestions).data
             self.stdout.write(json.dumps(data, cls=JSONEncoder, indent=2))
