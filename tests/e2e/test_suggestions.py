@@ -52,6 +52,9 @@ def test_two_ticked_suggestions_start_a_draft_with_their_evidence_in_its_threads
         expect(thread).to_contain_text("Marketing")
     for team in ("sales", "marketing", "revops"):
         expect(mia.get_by_test_id(f"signoff-{team}")).to_contain_text("Waiting for sign-off")
+    # The draft's own panels finish loading before the test's data goes.
+    expect(mia.get_by_test_id("suggestions")).to_be_visible(timeout=30_000)
+    mia.wait_for_load_state("networkidle")
 
 
 def test_the_panel_fits_a_phone_and_passes_axe(
@@ -72,3 +75,4 @@ def test_the_panel_fits_a_phone_and_passes_axe(
             if v["impact"] in BLOCKING
         ]
         assert violations == [], url
+    page.wait_for_load_state("networkidle")
