@@ -89,6 +89,16 @@ class ScoreBandFilter(django_filters.FilterSet):
         data = self.form.cleaned_data
         return any(data.get(name) not in (None, "", []) for name in self.SCORED_ONLY)
 
+    def accounts(self) -> QuerySet[Account]:
+        """The accounts, scored or not, whose own columns the category
+        filters allow (a score row's copies bear the account's column names)."""
+        accounts = Account.objects.all()
+        for category in self.CATEGORIES:
+            value = self.form.cleaned_data.get(category)
+            if value:
+                accounts = self.same_value(accounts, self.filters[category].field_name, value)
+        return accounts
+
     def same_value(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
         """The rows whose canonical column `name` holds `value`, ignoring case
         and spacing (profiles.attributes.canonical)."""

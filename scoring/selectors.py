@@ -184,12 +184,14 @@ class ScoreBand:
     `exact`: every filter of the page is one a score row answers, so the
     rows are the page's scored matches themselves, and the run's indexes
     give them in score order. `scored_only`: the filters leave unscored
-    accounts out (a tier or a score range).
+    accounts out (a tier or a score range). `accounts`: the accounts,
+    scored or not, that the band's industry and country allow.
     """
 
     rows: QuerySet[AccountScore]
     exact: bool = False
     scored_only: bool = False
+    accounts: QuerySet[Account] | None = None
 
     def best(self, *, descending: bool) -> QuerySet[AccountScore]:
         """The rows' account ids, best (or worst) first, as the run's
@@ -200,13 +202,16 @@ class ScoreBand:
 
 def account_count(accounts: QuerySet[Account], *, band: ScoreBand | None, cap: int) -> int:
     """How many of `accounts` (account_list's, filtered) there are, counted
-    up to `cap` + 1. From the run's rows alone when `band` holds exactly
-    the matches and no unscored account can match: on its index (a
-    category, a tier, a score range) instead of joining each account to
-    the run."""
+    up to `cap` + 1, on one index instead of joining each account to the
+    run and its overrides, when `band` holds exactly the filters: from the
+    run's rows when no unscored account can match (a tier, a score range,
+    with or without a category), else from the accounts' own columns (a
+    category alone)."""
     counted: QuerySet[Any] = accounts
     if band is not None and band.exact and band.scored_only:
         counted = band.rows
+    elif band is not None and band.exact and band.accounts is not None:
+        counted = band.accounts
     return int(counted.order_by()[: cap + 1].count())
 
 

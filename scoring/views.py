@@ -134,7 +134,12 @@ def account_index(request: HttpRequest) -> HttpResponse:
     if run is not None:
         thresholds = thresholds_for(run.version)
         scores = ScoreBandFilter(request.GET, queryset=run_scores(run=run), thresholds=thresholds)
-        band = ScoreBand(scores.qs, exact=not filters.narrowing, scored_only=scores.scored_only)
+        band = ScoreBand(
+            scores.qs,
+            exact=not filters.narrowing,
+            scored_only=scores.scored_only,
+            accounts=scores.accounts(),
+        )
     paginator = CappedPaginator(filtered, PAGE_SIZE, run=run, sort=sort[0], band=band)
     page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()

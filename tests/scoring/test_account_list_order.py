@@ -291,7 +291,8 @@ def test_the_current_run_gets_its_list_indexes_when_pruned_and_a_new_run_writes_
 ) -> None:
     table = score_tables.table(mixed.pk)
     listed = set(sql.partition_index_names(mixed.pk))
-    assert listed == {f"{table}_score", f"{table}_tier_score"}
+    suffixes = ["score", "tier_score", "industry_score", "country_score"]
+    assert listed == {f"{table}_{suffix}" for suffix in suffixes}
     assert not indexes_of(table) & listed  # the flip builds none
     services.runs_prune(profile_id=icp.pk)
     assert listed <= indexes_of(table)
