@@ -96,7 +96,7 @@ class ScoreBandFilter(django_filters.FilterSet):
         for category in self.CATEGORIES:
             value = self.form.cleaned_data.get(category)
             if value:
-                accounts = self.same_value(accounts, self.filters[category].field_name, value)
+                accounts = self.same_value(accounts, CANONICAL_COLUMNS[category], value)
         return accounts
 
     def same_value(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:

@@ -193,7 +193,7 @@ class ScoreBand:
     scored_only: bool = False
     accounts: QuerySet[Account] | None = None
 
-    def best(self, *, descending: bool) -> QuerySet[AccountScore]:
+    def best(self, *, descending: bool) -> QuerySet[AccountScore, Any]:
         """The rows' account ids, best (or worst) first, as the run's
         indexes order them: by score, then account."""
         order = (F(c).desc() if descending else F(c).asc() for c in ("score", "account_id"))
