@@ -138,8 +138,10 @@ def drop(run_id: int) -> None:
 
 def analyze(run_id: int) -> None:
     """Let PostgreSQL's planner see a run's rows now rather than when
-    autovacuum gets to them; pages filter and join on them."""
+    autovacuum gets to them, tiers and scores together
+    (sql.partition_statistics_create); pages filter and join on them."""
     if sql.partitioned():
+        sql.execute(sql.partition_statistics_create(run_id))
         sql.execute(sql.partition_analyze(run_id))
 
 

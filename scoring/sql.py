@@ -279,6 +279,23 @@ def partition_analyze(run_id: int) -> Sql:
     return sql("ANALYZE {t}", t=scores(run_id))
 
 
+def partition_statistics_name(run_id: int) -> str:
+    return f"{scores_table_name(run_id)}_tier_score_mcv"
+
+
+def partition_statistics_create(run_id: int) -> Sql:
+    """Statistics of the run's (tier, score) pairs together: a tier holds a
+    band of scores, and the planner, which takes columns for independent,
+    otherwise guessed a tier with a score range at a seventh of its rows
+    (a disqualified tier at score 0: 13,000 of 97,000) and read it instead
+    of a category's index."""
+    return sql(
+        "CREATE STATISTICS IF NOT EXISTS {stats} (mcv) ON tier, score FROM {t}",
+        stats=name(partition_statistics_name(run_id)),
+        t=scores(run_id),
+    )
+
+
 def _primary_key(run_id: int) -> Sql:
     return name(f"{scores_table_name(run_id)}_pkey")
 

@@ -302,6 +302,17 @@ def test_the_current_run_gets_its_list_indexes_when_pruned_and_a_new_run_writes_
 
 
 @postgres_only
+def test_the_current_run_gets_statistics_of_tiers_and_scores_together_when_pruned(
+    mixed: ScoringRun, icp: Profile
+) -> None:
+    named = sql.partition_statistics_name(mixed.pk)
+    kept = sql.sql("SELECT stxkind FROM pg_statistic_ext WHERE stxname = {name}", name=named)
+    assert sql.fetchall(kept) == []
+    services.runs_prune(profile_id=icp.pk)
+    assert sql.fetchall(kept) == [(["m"],)]
+
+
+@postgres_only
 def test_the_search_has_trigram_indexes() -> None:
     assert {"account_name_trgm", "account_domain_trgm"} <= indexes_of("scoring_account")
 
