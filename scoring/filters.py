@@ -89,16 +89,6 @@ class ScoreBandFilter(django_filters.FilterSet):
         data = self.form.cleaned_data
         return any(data.get(name) not in (None, "", []) for name in self.SCORED_ONLY)
 
-    def accounts(self) -> QuerySet[Account]:
-        """The accounts, scored or not, whose own columns the category
-        filters allow (a score row's copies bear the account's column names)."""
-        accounts = Account.objects.all()
-        for category in self.CATEGORIES:
-            value = self.form.cleaned_data.get(category)
-            if value:
-                accounts = self.same_value(accounts, CANONICAL_COLUMNS[category], value)
-        return accounts
-
     def same_value(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
         """The rows whose canonical column `name` holds `value`, ignoring case
         and spacing (profiles.attributes.canonical)."""
@@ -156,11 +146,31 @@ class AccountFilter(ScoreBandFilter):
     # answer from their copies, through the run's indexes on them.)
     NARROWING = ("q", "crm", "effective_tier")
 
+    # The filters on the accounts' own columns alone.
+    OWN = ("q", "industry", "country", "crm")
+
     @property
     def narrowing(self) -> bool:
         """Whether any of NARROWING is set (after the form is validated)."""
+        return self._any_set(self.NARROWING)
+
+    def own_accounts(self) -> QuerySet[Account] | None:
+        """The accounts, scored or not, that the filters allow when all of
+        them read the accounts' own columns (OWN), else None: such a list
+        is counted without joining each account to the run."""
+        reading_run = tuple(name for name in self.filters if name not in (*self.OWN, "sort"))
+        if self._any_set(reading_run):
+            return None
+        accounts = Account.objects.all()
+        for name in self.OWN:
+            value = self.form.cleaned_data.get(name)
+            if value not in (None, "", []):
+                accounts = self.filters[name].filter(accounts, value)
+        return accounts
+
+    def _any_set(self, names: tuple[str, ...]) -> bool:
         data = self.form.cleaned_data
-        return any(data.get(name) not in (None, "", []) for name in self.NARROWING)
+        return any(data.get(name) not in (None, "", []) for name in names)
 
     def search(self, queryset: QuerySet[Account], _name: str, value: Any) -> QuerySet[Account]:
         value = str(value).strip()

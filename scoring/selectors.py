@@ -185,7 +185,8 @@ class ScoreBand:
     rows are the page's scored matches themselves, and the run's indexes
     give them in score order. `scored_only`: the filters leave unscored
     accounts out (a tier or a score range). `accounts`: the accounts,
-    scored or not, that the band's industry and country allow.
+    scored or not, that the page's filters allow when none of them reads
+    the run's rows or overrides (AccountFilter.own_accounts), else None.
     """
 
     rows: QuerySet[AccountScore]
@@ -202,15 +203,15 @@ class ScoreBand:
 
 def account_count(accounts: QuerySet[Account], *, band: ScoreBand | None, cap: int) -> int:
     """How many of `accounts` (account_list's, filtered) there are, counted
-    up to `cap` + 1, on one index instead of joining each account to the
-    run and its overrides, when `band` holds exactly the filters: from the
-    run's rows when no unscored account can match (a tier, a score range,
-    with or without a category), else from the accounts' own columns (a
-    category alone)."""
+    up to `cap` + 1 without joining each account to the run and its
+    overrides where `band` allows: from the run's rows alone when they
+    hold exactly the matches and no unscored account can match (a tier, a
+    score range, with or without a category); from the accounts alone
+    when no filter reads the run (a category, a search, a CRM)."""
     counted: QuerySet[Any] = accounts
     if band is not None and band.exact and band.scored_only:
         counted = band.rows
-    elif band is not None and band.exact and band.accounts is not None:
+    elif band is not None and band.accounts is not None:
         counted = band.accounts
     return int(counted.order_by()[: cap + 1].count())
 

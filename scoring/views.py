@@ -138,7 +138,7 @@ def account_index(request: HttpRequest) -> HttpResponse:
             scores.qs,
             exact=not filters.narrowing,
             scored_only=scores.scored_only,
-            accounts=scores.accounts(),
+            accounts=filters.own_accounts(),
         )
     paginator = CappedPaginator(filtered, PAGE_SIZE, run=run, sort=sort[0], band=band)
     page = paginator.get_page(request.GET.get("page"))

@@ -154,8 +154,10 @@ def as_filters(params: dict[str, str]) -> dict[str, Any]:
     """The page's query string as filters on account_list's own columns."""
     filters: dict[str, Any] = {}
     for name, value in params.items():
-        if name in ("industry", "country"):
+        if name in ("industry", "country", "crm"):
             filters[f"{name}_canonical"] = canonical(value)
+        elif name == "q":  # no domain holds the words searched here
+            filters["name__icontains"] = value
         elif name == "tier":
             filters["tier__in"] = [value]
         else:
@@ -189,6 +191,9 @@ def every_page(client: Client, params: dict[str, str]) -> tuple[list[int], int]:
         {"country": "US", "tier": "B", "score_min": "40", "score_max": "60"},
         {"industry": "logistics", "country": "de"},
         {"country": "FR", "score_min": "0", "score_max": "40"},
+        {"industry": "media", "q": "firm 1"},
+        {"crm": "hubspot", "country": "us"},
+        {"q": "late", "country": "DE"},
     ],
 )
 @pytest.mark.parametrize("sort", ["", "score", "name", "-name"])
