@@ -171,6 +171,19 @@ def tier_for(score: int, thresholds: Thresholds) -> Tier:
     return Tier.C
 
 
+def tier_scores(tier: Tier, thresholds: Thresholds) -> tuple[int, int]:
+    """The lowest and highest score an account of `tier` can have (tier_for;
+    a disqualified account scores 0). Empty (low above high) for tier C
+    when threshold B is 0."""
+    if tier == Tier.A:
+        return thresholds.a, 100
+    if tier == Tier.B:
+        return thresholds.b, thresholds.a - 1
+    if tier == Tier.C:
+        return 0, thresholds.b - 1
+    return 0, 0
+
+
 def evaluate(ruleset: Ruleset, account: Mapping[str, Any]) -> Result:
     """Score one account. `account` maps built-in attribute keys to values and
     "traits" to the dict of declared traits."""

@@ -50,7 +50,7 @@ from django.db.models.lookups import (
 from profiles.attributes import LIST_SEPARATOR, AttrType, Operator
 from scoring import sql
 from scoring.engine import Rule, Ruleset
-from scoring.models import CANONICAL_COLUMNS
+from scoring.models import CANONICAL_COLUMNS, SCORE_ROW_COPIES
 from scoring.sql import Sql
 
 _DECIMAL: DecimalField[Decimal, Decimal] = DecimalField(max_digits=38, decimal_places=10)
@@ -168,12 +168,14 @@ def matched_mask(ruleset: Ruleset) -> Expression:
 
 
 def scores_select(queryset: QuerySet[Any], ruleset: Ruleset) -> Sql:
-    """SELECT account_id, score, tier, matched for the accounts in `queryset`,
-    computed in the database; the caller wraps it (INSERT ... SELECT,
-    aggregates). Unpacks as (sql, params).
+    """SELECT account_id, score, tier, matched and the copies of the
+    account's columns a score row carries (SCORE_ROW_COPIES) for the
+    accounts in `queryset`, computed in the database; the caller wraps it
+    (INSERT ... SELECT, aggregates). Unpacks as (sql, params).
 
     The rules are evaluated once per account, by the ORM, into the matched
     mask; scoring.sql reads the points, score and tier from the mask.
     """
-    matches = queryset.annotate(matched=matched_mask(ruleset)).order_by().values("id", "matched")
+    matched = queryset.annotate(matched=matched_mask(ruleset)).order_by()
+    matches = matched.values("id", "matched", *SCORE_ROW_COPIES)
     return sql.scores_select(sql.of(matches), ruleset)

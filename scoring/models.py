@@ -228,6 +228,8 @@ CANONICAL_COLUMNS: dict[str, str] = {
     if attribute.type == AttrType.CATEGORY
 }
 
+# The account's columns each of its score rows carries a copy of (AccountScore).
+SCORE_ROW_COPIES = (CANONICAL_COLUMNS["industry"], CANONICAL_COLUMNS["country"])
 
 # The account's columns derived from its values by canonical_fields: kept
 # in step by Account.reindex, never sent or compared on their own.
@@ -373,6 +375,13 @@ class AccountScore(models.Model):
     and `finished_at`, drawn at its flip. A run's chunks carry the values of
     the previous run's row over when nothing changed, so a flip publishes a
     million rows' change numbers by writing one number on the run.
+
+    `industry_canonical` and `country_canonical` are copies of the
+    account's (SCORE_ROW_COPIES), written with the score by every statement
+    that writes one and brought in step whenever the account is scored
+    again (scoring.services.accounts_score): the accounts list filtered by
+    an industry or a country and sorted by score reads a run's index on
+    (category, score, account) instead of joining every match to the run.
     """
 
     pk = models.CompositePrimaryKey("run", "account")
@@ -395,6 +404,8 @@ class AccountScore(models.Model):
     matched = models.BigIntegerField(default=0)
     changed_seq = models.BigIntegerField(null=True, blank=True)
     changed_at = models.DateTimeField(null=True, blank=True)
+    industry_canonical = models.TextField(default="", blank=True, editable=False)
+    country_canonical = models.TextField(default="", blank=True, editable=False)
 
     class Meta:
         constraints = [

@@ -33,4 +33,8 @@ def ruleset_for(version: ProfileVersion, registry: dict[str, Attribute] | None =
                 criterion_id=criterion.pk,
             )
         )
-    return Ruleset(tuple(rules), Thresholds(a=version.threshold_a, b=version.threshold_b))
+    return Ruleset(tuple(rules), thresholds_for(version))
+
+
+def thresholds_for(version: ProfileVersion) -> Thresholds:
+    return Thresholds(a=version.threshold_a, b=version.threshold_b)

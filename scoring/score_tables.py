@@ -17,6 +17,7 @@ the functions here then only name that table or delete rows.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, Literal
 
 from django.db import connection, transaction
@@ -81,10 +82,11 @@ def key_drop(run_id: int) -> None:
             sql.execute(sql.index_drop(index))
 
 
-def indexes_build(run_id: int) -> None:
-    """Build the run's indexes for the accounts list (sql.PARTITION_INDEXES)
-    where missing: a page sorted by score, or of one tier, reads its rows
-    through them instead of sorting the whole run.
+def indexes_build(run_id: int, suffixes: Collection[str] = tuple(sql.PARTITION_INDEXES)) -> None:
+    """Build the run's indexes for the accounts list (sql.PARTITION_INDEXES,
+    or those of them named by `suffixes`) where missing: a page sorted by
+    score, or of one tier or one category, reads its rows through them
+    instead of sorting the whole run.
 
     Built once the run is current (the pruning task), not by the chunks or
     the flip: like the primary key they would slow the writing, and they
@@ -98,7 +100,7 @@ def indexes_build(run_id: int) -> None:
     for (invalid,) in sql.fetchall(sql.indexes_invalid(sql.partition_index_names(run_id))):
         sql.execute(sql.index_drop(invalid))
     how: Literal["", "CONCURRENTLY"] = "" if connection.in_atomic_block else "CONCURRENTLY"
-    for suffix in sql.PARTITION_INDEXES:
+    for suffix in suffixes:
         sql.execute(sql.partition_index_build(run_id, suffix, how))
 
 
@@ -136,8 +138,10 @@ def drop(run_id: int) -> None:
 
 def analyze(run_id: int) -> None:
     """Let PostgreSQL's planner see a run's rows now rather than when
-    autovacuum gets to them; pages filter and join on them."""
+    autovacuum gets to them, tiers and scores together
+    (sql.partition_statistics_create); pages filter and join on them."""
     if sql.partitioned():
+        sql.execute(sql.partition_statistics_create(run_id))
         sql.execute(sql.partition_analyze(run_id))
 
 

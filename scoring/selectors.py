@@ -9,14 +9,12 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import (
-    BooleanField,
     CharField,
     Count,
     DateTimeField,
     Exists,
     F,
     FilteredRelation,
-    Func,
     IntegerField,
     OrderBy,
     OuterRef,
@@ -170,36 +168,52 @@ def account_list(*, run: ScoringRun | None) -> QuerySet[Account]:
 
 
 # A page sorted by score and narrowed by the accounts' own columns looks for
-# its rows among this many of the run's best (or worst) scores, times the
-# rows up to the page's end, before it reads every match (account_rows).
+# its rows among this many of the best (or worst) rows of its band of the
+# run's scores, times the rows up to the page's end, before it reads every
+# match (account_rows).
 HEAD_ROWS = 5000
 HEAD_FACTOR = 20
 
 
-class RowAtLeast(Func):
-    """(a, b) >= (c, d), or <= when not `descending`: one row comparison,
-    which PostgreSQL reads as a range of a btree index on (a, b)."""
+@dataclass(frozen=True)
+class ScoreBand:
+    """The run's score rows a page's filters allow (`rows`, through
+    scoring.filters.ScoreBandFilter: tier, score range, and industry and
+    country from the rows' copies of the account's).
 
-    output_field = BooleanField()
-    conditional = True
+    `exact`: every filter of the page is one a score row answers, so the
+    rows are the page's scored matches themselves, and the run's indexes
+    give them in score order. `scored_only`: the filters leave unscored
+    accounts out (a tier or a score range). `accounts`: the accounts,
+    scored or not, that the page's filters allow when none of them reads
+    the run's rows or overrides (AccountFilter.own_accounts), else None.
+    """
 
-    def __init__(self, a: Any, b: Any, c: Any, d: Any, *, descending: bool) -> None:
-        super().__init__(a, b, c, d)
-        self.operator = ">=" if descending else "<="
+    rows: QuerySet[AccountScore]
+    exact: bool = False
+    scored_only: bool = False
+    accounts: QuerySet[Account] | None = None
 
-    def as_sql(  # type: ignore[override]
-        self,
-        compiler: Any,
-        connection: Any,  # noqa: ARG002
-        **extra_context: Any,
-    ) -> Any:
-        texts, params = [], []
-        for expression in self.get_source_expressions():
-            text, more = compiler.compile(expression)
-            texts.append(text)
-            params.extend(more)
-        a, b, c, d = texts
-        return f"({a}, {b}) {self.operator} ({c}, {d})", params
+    def best(self, *, descending: bool) -> QuerySet[AccountScore, Any]:
+        """The rows' account ids, best (or worst) first, as the run's
+        indexes order them: by score, then account."""
+        order = (F(c).desc() if descending else F(c).asc() for c in ("score", "account_id"))
+        return self.rows.order_by(*order).values("account_id")
+
+
+def account_count(accounts: QuerySet[Account], *, band: ScoreBand | None, cap: int) -> int:
+    """How many of `accounts` (account_list's, filtered) there are, counted
+    up to `cap` + 1 without joining each account to the run and its
+    overrides where `band` allows: from the run's rows alone when they
+    hold exactly the matches and no unscored account can match (a tier, a
+    score range, with or without a category); from the accounts alone
+    when no filter reads the run (a category, a search, a CRM)."""
+    counted: QuerySet[Any] = accounts
+    if band is not None and band.exact and band.scored_only:
+        counted = band.rows
+    elif band is not None and band.accounts is not None:
+        counted = band.accounts
+    return int(counted.order_by()[: cap + 1].count())
 
 
 def account_rows(
@@ -210,13 +224,12 @@ def account_rows(
     start: int,
     stop: int,
     few: bool = False,
-    band: QuerySet[AccountScore] | None = None,
+    band: ScoreBand | None = None,
 ) -> list[Account]:
     """Rows `start` to `stop` of `accounts` (account_list's for `run`,
     filtered) in the order of account_order(`sort`), in one query. `few`:
     the filters match few accounts (at most the list's count cap). `band`:
-    when the filters narrow the accounts by their own columns (a search, an
-    industry), the run's score rows their tier and score filters allow.
+    the run's score rows the filters allow (ScoreBand).
 
     Few matches are read whole and sorted, whatever the sort: walking an
     index in the sort's order, as the planner would to stop early, meets
@@ -230,22 +243,36 @@ def account_rows(
     The unscored part, which needs every filtered account checked against
     the run, is only read when the scored ones run out before `stop`:
     `NOT EXISTS` on the stop-th scored row, which PostgreSQL evaluates once
-    before the part and skips it on.
+    before the part and skips it on; never when the band leaves unscored
+    accounts out.
 
-    Narrowed, the scored part is read in two ways, one of which runs: among
-    the best HEAD_ROWS (or HEAD_FACTOR times `stop`) rows of `band`, through
-    the index, when they hold `stop` matches; else every match, sorted. The
-    planner assumes matches are spread evenly along the scores, and they are
-    not: a disqualified industry or country sits at the very end, and
-    walking the index down to it took seconds (the whole run probed).
+    A band that holds exactly the matches gives the page's scored accounts
+    itself: its first `stop` account ids, read from the run's index on the
+    band's columns (an industry: (industry, score, account)), whether the
+    matches are few or many. The accounts' own columns cannot lead the
+    planner there: it joined every match of an industry to the run (100-400
+    ms for 50,000-100,000 accounts).
+
+    Narrowed further (a search, a CRM, an effective tier), the scored part
+    is read in two ways, one of which runs: among the band's best HEAD_ROWS
+    (or HEAD_FACTOR times `stop`) rows, when they hold `stop` matches; else
+    every match, sorted. The planner assumes matches are spread evenly
+    along the scores, and they are not: a disqualified industry or country
+    sits at the very end, and walking the index down to it took seconds
+    (the whole run probed).
 
     Elsewhere (other sorts, SQLite, which cannot slice the parts of a UNION)
     the one ordered query serves.
     """
-    if few:
+    by_score = (sort or BEST_FIRST).removeprefix("-") == "score"
+    banded = band is not None and band.exact and by_score
+    if few and not banded:
+        if band is not None and band.exact and band.scored_only:
+            # The matches are the band's accounts: found on the run's index
+            # rather than through the accounts' column and each joined to the run.
+            accounts = accounts.filter(pk__in=Subquery(band.rows.values("account_id")))
         return list(accounts.order_by(*account_order(sort, indexed=False))[start:stop])
     order = account_order(sort)
-    by_score = (sort or BEST_FIRST).removeprefix("-") == "score"
     if (
         run is None
         or not by_score
@@ -259,19 +286,14 @@ def account_rows(
     parts = accounts.alias(scored_account=F("current__account_id"))
     scored = parts.filter(scored_account__isnull=False)
     ranked: list[QuerySet[Any]] = [scored.order_by(in_index_order, tie)]
-    if band is not None:
-        best = band.order_by(
-            *(F(c).desc() if descending else F(c).asc() for c in ("score", "account_id"))
-        )[max(HEAD_ROWS, HEAD_FACTOR * stop) - 1 :][:1]
-        head = scored.filter(
-            RowAtLeast(
-                F("score"),
-                F("scored_account"),
-                Subquery(best.values("score")),
-                Subquery(best.values("account_id")),
-                descending=descending,
-            )
-        )
+    enough: QuerySet[Any] = scored.order_by()[stop - 1 : stop]
+    if band is not None and band.exact:
+        best = band.best(descending=descending)
+        ranked = [scored.filter(pk__in=Subquery(best[:stop])).order_by(in_index_order, tie)]
+        enough = band.rows.order_by()[stop - 1 : stop]
+    elif band is not None:
+        best = band.best(descending=descending)[: max(HEAD_ROWS, HEAD_FACTOR * stop)]
+        head = scored.filter(pk__in=Subquery(best))
         # Whether the head holds `stop` rows: its stop-th row, read in the
         # index's order (an EXISTS would drop the order, and the planner
         # then walked the accounts' key instead).
@@ -287,10 +309,14 @@ def account_rows(
             head.alias(head_last=Subquery(last)).filter(head_holds).order_by(in_index_order, tie),
             scored.filter(pk__in=Subquery(tail.values("pk")[:stop])).order_by(in_index_order, tie),
         ]
-    enough = scored.order_by()[stop - 1 : stop]
-    unscored = parts.filter(~Exists(enough), scored_account__isnull=True).order_by(tie)
-    first, *others = [part.annotate(unscored=Value(0))[:stop] for part in ranked]
-    combined = first.union(*others, unscored.annotate(unscored=Value(1))[:stop], all=True)
+    if band is not None and band.scored_only and len(ranked) == 1:
+        return list(ranked[0][start:stop])
+    labelled = [part.annotate(unscored=Value(0)) for part in ranked]
+    if band is None or not band.scored_only:
+        unscored = parts.filter(~Exists(enough), scored_account__isnull=True).order_by(tie)
+        labelled.append(unscored.annotate(unscored=Value(1)))
+    first, *others = [part[:stop] for part in labelled]
+    combined = first.union(*others, all=True)
     return list(combined.order_by("unscored", in_index_order, tie)[start:stop])
 
 

@@ -551,10 +551,14 @@ def _rescore_in_progress(
 
 def _rescore_current(run: ScoringRun, account_ids: list[int], seq: int) -> int:
     """Score the accounts into the current run; rows whose score, tier or
-    matched criteria change (or are new) get change number `seq`. Returns
-    how many did."""
-    select = scores_select(Account.objects.filter(id__in=account_ids), ruleset_for(run.version))
-    return sql.execute(sql.scores_upsert(run.pk, select, seq, timezone.now()))
+    matched criteria change (or are new) get change number `seq`, and every
+    row its copies of the account's columns (AccountScore). Returns how
+    many rows changed score, tier or matched criteria."""
+    accounts = Account.objects.filter(id__in=account_ids)
+    select = scores_select(accounts, ruleset_for(run.version))
+    written = sql.execute(sql.scores_upsert(run.pk, select, seq, timezone.now()))
+    sql.execute(sql.scores_copies_refresh(run.pk, sql.of(accounts.values("id"))))
+    return written
 
 
 # --- Effective tiers ----------------------------------------------------------

@@ -31,7 +31,14 @@ from django.db.models import Model, QuerySet
 
 from profiles.models import Trait
 from scoring.engine import Ruleset, Tier
-from scoring.models import Account, AccountScore, ChangeClock, Deal, ScoringRun
+from scoring.models import (
+    SCORE_ROW_COPIES,
+    Account,
+    AccountScore,
+    ChangeClock,
+    Deal,
+    ScoringRun,
+)
 
 # --- Composing statements -----------------------------------------------------
 
@@ -272,6 +279,23 @@ def partition_analyze(run_id: int) -> Sql:
     return sql("ANALYZE {t}", t=scores(run_id))
 
 
+def partition_statistics_name(run_id: int) -> str:
+    return f"{scores_table_name(run_id)}_tier_score_mcv"
+
+
+def partition_statistics_create(run_id: int) -> Sql:
+    """Statistics of the run's (tier, score) pairs together: a tier holds a
+    band of scores, and the planner, which takes columns for independent,
+    otherwise guessed a tier with a score range at a seventh of its rows
+    (a disqualified tier at score 0: 13,000 of 97,000) and read it instead
+    of a category's index."""
+    return sql(
+        "CREATE STATISTICS IF NOT EXISTS {stats} (mcv) ON tier, score FROM {t}",
+        stats=name(partition_statistics_name(run_id)),
+        t=scores(run_id),
+    )
+
+
 def _primary_key(run_id: int) -> Sql:
     return name(f"{scores_table_name(run_id)}_pkey")
 
@@ -326,10 +350,14 @@ def index_drop(index: str) -> Sql:
 
 # A run's indexes for the accounts list, beside its primary key: by score
 # (and account, so a page sorted by score reads its rows in order, ties
-# included) and by tier then score (a page of one tier). Name -> columns.
+# included), by tier then score (a page of one tier) and by the account's
+# industry or country then score (a page of one, from the rows' copies,
+# AccountScore). Name -> columns.
 PARTITION_INDEXES = {
     "score": "score, account_id",
     "tier_score": "tier, score, account_id",
+    "industry_score": "industry_canonical, score, account_id",
+    "country_score": "country_canonical, score, account_id",
 }
 
 
@@ -419,23 +447,32 @@ def _fenced(select: Sql) -> Sql:
     return select + Sql(" OFFSET 0")
 
 
+def _copies(alias: str) -> Sql:
+    """The score rows' copies of the account's columns (SCORE_ROW_COPIES),
+    read from `alias`, each as its own name."""
+    return Sql(", ").join(sql("{a}.{c} AS {c}", a=Sql(alias), c=name(c)) for c in SCORE_ROW_COPIES)
+
+
 def scores_select(matches: Sql, ruleset: Ruleset) -> Sql:
-    """SELECT account_id, score, tier, matched from `matches`, a SELECT of
-    each account's id and matched mask.
+    """SELECT account_id, score, tier, matched and the copies of the
+    account's columns (SCORE_ROW_COPIES) from `matches`, a SELECT of each
+    account's id, matched mask and those columns.
 
     Layered, each layer fenced: the raw points read from the mask's bits,
     then score and tier from the raw points.
     """
     with_raw = sql(
-        "SELECT m.id, m.matched, {raw} AS raw FROM ({matches}) m",
+        "SELECT m.id, m.matched, {copies}, {raw} AS raw FROM ({matches}) m",
+        copies=_copies("m"),
         raw=_raw(Sql("m.matched"), ruleset),
         matches=_fenced(matches),
     )
     return sql(
-        "SELECT s.id AS account_id, {score} AS score, {tier} AS tier, s.matched AS matched "
-        "FROM ({with_raw}) s",
+        "SELECT s.id AS account_id, {score} AS score, {tier} AS tier, s.matched AS matched, "
+        "{copies} FROM ({with_raw}) s",
         score=_score(Sql("s.raw")),
         tier=_tier(Sql("s.raw"), ruleset),
+        copies=_copies("s"),
         with_raw=_fenced(with_raw),
     )
 
@@ -461,7 +498,8 @@ def clock_share(profile_id: int) -> Sql:
 
 
 _SAME = Sql("p.score = n.score AND p.tier = n.tier AND p.matched = n.matched")
-_COLUMNS = Sql("run_id, account_id, score, tier, matched, changed_seq, changed_at")
+_COPIES = Sql(", ").join(name(c) for c in SCORE_ROW_COPIES)
+_COLUMNS = Sql("run_id, account_id, score, tier, matched, changed_seq, changed_at, ") + _COPIES
 
 
 def _up_to(column: str, high: int | None) -> Sql:
@@ -475,12 +513,13 @@ def _compared(select: Sql, previous: ScoringRun | None, low: int, high: int | No
     return sql(
         "SELECT n.account_id, n.score, n.tier, n.matched, p.tier AS previous_tier, "
         "CASE WHEN {same} THEN COALESCE(p.changed_seq, {seq}) END AS changed_seq, "
-        "CASE WHEN {same} THEN COALESCE(p.changed_at, {at}) END AS changed_at "
+        "CASE WHEN {same} THEN COALESCE(p.changed_at, {at}) END AS changed_at, {copies} "
         "FROM ({select}) n LEFT JOIN {earlier} p ON p.run_id = {previous} "
         # The id range again, on the previous run's rows: PostgreSQL does not
         # carry it through the subquery and would read that whole run.
         "AND p.account_id = n.account_id AND p.account_id >= {low}{up_to}",
         same=_SAME,
+        copies=_copies("n"),
         seq=previous.feed_seq if previous else None,
         at=previous.finished_at if previous else None,
         select=select,
@@ -494,10 +533,12 @@ def _compared(select: Sql, previous: ScoringRun | None, low: int, high: int | No
 def _insert_scored(run_id: int) -> Sql:
     return sql(
         "INSERT INTO {t} ({columns}) "
-        "SELECT {run}, account_id, score, tier, matched, changed_seq, changed_at FROM scored",
+        "SELECT {run}, account_id, score, tier, matched, changed_seq, changed_at, {copies} "
+        "FROM scored",
         t=scores(run_id),
         columns=_COLUMNS,
         run=run_id,
+        copies=_COPIES,
     )
 
 
@@ -557,14 +598,15 @@ def scores_mark_changed_by_run(run_id: int, account_ids: Iterable[int]) -> list[
 def scores_upsert(run_id: int, select: Sql, seq: int, at: datetime) -> Sql:
     """Write the scores from `select` into the run; a row already there is
     replaced only where score, tier or matched criteria differ. Written rows
-    get change number `seq` and time `at`."""
+    get change number `seq` and time `at`. (A row whose copies of the
+    account's columns alone differ is scores_copies_refresh's.)"""
     t = scores(run_id)
-    changing = ("score", "tier", "matched", "changed_seq", "changed_at")
+    changing = ("score", "tier", "matched", "changed_seq", "changed_at", *SCORE_ROW_COPIES)
     # A run's own table is keyed by account_id alone (see partition_key_build).
     key = Sql("account_id" if partitioned() else "run_id, account_id")
     return sql(
         "INSERT INTO {t} ({columns}) "
-        "SELECT {run}, account_id, score, tier, matched, {seq}, {at} "
+        "SELECT {run}, account_id, score, tier, matched, {seq}, {at}, {copies} "
         "FROM ({select}) scored WHERE 1 = 1 "  # WHERE: SQLite's upsert grammar
         "ON CONFLICT ({key}) DO UPDATE SET {assign} WHERE {differs}",
         t=t,
@@ -572,12 +614,32 @@ def scores_upsert(run_id: int, select: Sql, seq: int, at: datetime) -> Sql:
         run=run_id,
         seq=seq,
         at=at,
+        copies=_COPIES,
         select=select,
         key=key,
         assign=Sql(", ").join(sql("{c} = excluded.{c}", c=Sql(c)) for c in changing),
         differs=Sql(" OR ").join(
             sql("{t}.{c} <> excluded.{c}", t=t, c=Sql(c)) for c in ("score", "tier", "matched")
         ),
+    )
+
+
+def scores_copies_refresh(run_id: int, ids: Sql | None = None) -> Sql:
+    """Bring the run's rows' copies of the account's columns
+    (SCORE_ROW_COPIES) in step with the accounts, where they differ, for
+    the accounts whose ids `ids` selects (every account without it). Score,
+    tier and change number stay: the copies are not what a row says."""
+    t = scores(run_id)
+    only = EMPTY if ids is None else sql(" AND a.id IN ({ids})", ids=ids)
+    return sql(
+        "UPDATE {t} SET {assign} FROM {accounts} a "
+        "WHERE {t}.run_id = {run} AND {t}.account_id = a.id{only} AND ({differs})",
+        t=t,
+        assign=Sql(", ").join(sql("{c} = a.{c}", c=name(c)) for c in SCORE_ROW_COPIES),
+        accounts=accounts(),
+        run=run_id,
+        only=only,
+        differs=Sql(" OR ").join(sql("{t}.{c} <> a.{c}", t=t, c=name(c)) for c in SCORE_ROW_COPIES),
     )
 
 

@@ -38,9 +38,12 @@ from scoring.ingest.jobs import (
 from scoring.ingest.mapping import SKIP, mapping_problems, mapping_propose
 from scoring.ingest.mapping import targets as mapping_targets
 from scoring.ingest.rows import declared_traits
-from scoring.models import Account, AccountScore, ImportJob, ImportKind, ScoringRun
+from scoring.models import Account, ImportJob, ImportKind, ScoringRun
 from scoring.policies import IMPORT_REFUSED, can_import_accounts
+from scoring.rulesets import thresholds_for
 from scoring.selectors import (
+    ScoreBand,
+    account_count,
     account_deals,
     account_explanations,
     account_history,
@@ -60,8 +63,9 @@ COUNT_CAP = 10_000
 
 
 class CappedPaginator(Paginator):
-    """The filtered accounts counted up to the cap, each page read by
-    account_rows in the order of `sort` (through the run's score index)."""
+    """The filtered accounts counted up to the cap (account_count), each
+    page read by account_rows in the order of `sort` (through the run's
+    score indexes)."""
 
     def __init__(
         self,
@@ -70,14 +74,14 @@ class CappedPaginator(Paginator):
         *,
         run: ScoringRun | None,
         sort: str,
-        band: QuerySet[AccountScore] | None = None,
+        band: ScoreBand | None = None,
     ) -> None:
         super().__init__(accounts, per_page)
         self.accounts, self.run, self.sort, self.band = accounts, run, sort, band
 
     @cached_property
     def count(self) -> int:
-        return int(self.accounts.order_by()[: COUNT_CAP + 1].count())
+        return account_count(self.accounts, band=self.band, cap=COUNT_CAP)
 
     def page(self, number: int | str) -> Page[Account]:
         number = self.validate_number(number)
@@ -127,8 +131,15 @@ def account_index(request: HttpRequest) -> HttpResponse:
     filtered = filters.qs  # validates the form
     sort = filters.form.cleaned_data.get("sort") or [""]
     band = None
-    if run is not None and filters.narrowing:
-        band = ScoreBandFilter(request.GET, queryset=run_scores(run=run)).qs
+    if run is not None:
+        thresholds = thresholds_for(run.version)
+        scores = ScoreBandFilter(request.GET, queryset=run_scores(run=run), thresholds=thresholds)
+        band = ScoreBand(
+            scores.qs,
+            exact=not filters.narrowing,
+            scored_only=scores.scored_only,
+            accounts=filters.own_accounts(),
+        )
     paginator = CappedPaginator(filtered, PAGE_SIZE, run=run, sort=sort[0], band=band)
     page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()

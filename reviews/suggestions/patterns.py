@@ -27,6 +27,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection, transaction
 from sklearn.metrics import roc_auc_score
 
 from profiles.attributes import Attribute, AttrType, Operator
@@ -36,7 +37,7 @@ from reviews.suggestions.lift import Tables, facts_column, facts_of
 from reviews.suggestions.model import Backtest, TierRate
 from scoring.engine import Outcome, Rule, Ruleset, Thresholds, Tier, match, tier_for
 from scoring.expressions import matched_mask
-from scoring.sql import Sql, fetchall, name, of
+from scoring.sql import Sql, execute, fetchall, name, of
 
 OTHER = "\x1fother"
 YES, NO = "true", "false"
@@ -166,7 +167,11 @@ def patterns_for(
         counted = sql.pattern_counts(
             sql.rows_of(_groups_of(ruleset, probes)), ["COUNT(*)"], len(probes)
         )
-        _read(counted, result.base, probes)
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                for statement in sql.hash_in_parallel():
+                    execute(statement)
+            _read(counted, result.base, probes)
     return result
 
 

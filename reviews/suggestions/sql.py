@@ -357,3 +357,12 @@ def pattern_counts(source: Sql, sums: Sequence[str], count: int) -> Sql:
         sums=Sql(", ").join(Sql(s) for s in sums),
         source=source,
     )
+
+
+def hash_in_parallel() -> list[Sql]:
+    """For the rest of the transaction (PostgreSQL): group by hashing the
+    rows the parallel workers pass up, rather than sorting them. The
+    planner cannot tell a pattern key has a few thousand values, not a
+    million, and sorts a million rows otherwise (0.4 s of 1.6 s at a
+    million accounts)."""
+    return [Sql("SET LOCAL parallel_tuple_cost = 0"), Sql("SET LOCAL enable_sort = off")]

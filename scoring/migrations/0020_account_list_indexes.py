@@ -36,7 +36,8 @@ def search_indexes_build(apps: Any, schema_editor: Any) -> None:
         schema_editor.execute(*sql.account_search_index_build(index))
     current = apps.get_model("scoring", "ScoringRun").objects.filter(is_current=True)
     for run_id in current.values_list("pk", flat=True):
-        score_tables.indexes_build(run_id)
+        # Those of its time: the later ones read columns added since (0021).
+        score_tables.indexes_build(run_id, suffixes=("score", "tier_score"))
 
 
 def search_indexes_drop(apps: Any, schema_editor: Any) -> None:

@@ -16,7 +16,7 @@ from django.urls import reverse
 from profiles.models import Profile, User
 from scoring import score_tables, selectors, services, sql, views
 from scoring.models import Account, AccountScore, ScoringRun
-from scoring.selectors import account_list, account_order, account_rows
+from scoring.selectors import ScoreBand, account_list, account_order, account_rows
 from tests.drafting import approved_version
 from tests.factories import AccountFactory
 from tests.runs import run_all
@@ -85,15 +85,18 @@ def scores(rows: list[Account]) -> list[int | None]:
 
 # How a page is read: through the indexes; every match sorted (few
 # matches); narrowed, through the head of the run's scores (here it holds
-# them all) or through the tail (a head of one row rarely holds a page).
+# them all) or through the tail (a head of one row rarely holds a page);
+# from a band of the run's scores that holds exactly the matches.
 READS = ["indexed", "few", "narrowed, head", "narrowed, tail"]
+EXACT_READS = ["band", "band, few"]
 
 
 def read(
     reading: str, accounts: Any, run: ScoringRun, monkeypatch: pytest.MonkeyPatch
 ) -> Callable[..., list[Account]]:
     """account_rows as `reading` reads a page."""
-    band = AccountScore.objects.filter(run=run)
+    band = ScoreBand(AccountScore.objects.filter(run=run))
+    exact = ScoreBand(AccountScore.objects.filter(run=run), exact=True)
     if reading == "narrowed, tail":
         monkeypatch.setattr(selectors, "HEAD_ROWS", 1)
         monkeypatch.setattr(selectors, "HEAD_FACTOR", 1)
@@ -102,6 +105,8 @@ def read(
         "few": {"few": True},
         "narrowed, head": {"band": band},
         "narrowed, tail": {"band": band},
+        "band": {"band": exact},
+        "band, few": {"band": exact, "few": True},
     }
     options = readings[reading]
 
@@ -111,7 +116,7 @@ def read(
     return rows
 
 
-@pytest.mark.parametrize("reading", READS)
+@pytest.mark.parametrize("reading", READS + EXACT_READS)
 @pytest.mark.parametrize("sort", SORTS)
 def test_every_page_of_every_sort_holds_the_rows_of_the_one_ordered_query(
     mixed: ScoringRun, sort: str, reading: str, monkeypatch: pytest.MonkeyPatch
@@ -182,7 +187,7 @@ def test_a_narrowed_page_looks_among_the_band_of_scores_its_filters_allow(
     monkeypatch.setattr(selectors, "HEAD_ROWS", 2)
     monkeypatch.setattr(selectors, "HEAD_FACTOR", 1)
     accounts = account_list(run=mixed).filter(Q(tier__in=["B"]), name__startswith="Twin")
-    band = AccountScore.objects.filter(run=mixed, tier="B")
+    band = ScoreBand(AccountScore.objects.filter(run=mixed, tier="B"), scored_only=True)
     rows = account_rows(accounts, run=mixed, sort="", start=0, stop=2, band=band)
     assert ids(rows) == expected(mixed, "", tier__in=["B"])[:2]
 
@@ -191,9 +196,14 @@ def test_a_page_is_one_query_whether_it_holds_scored_or_unscored_accounts(
     mixed: ScoringRun,
 ) -> None:
     accounts = account_list(run=mixed)
-    band = AccountScore.objects.filter(run=mixed)
+    rows = AccountScore.objects.filter(run=mixed)
     for start, stop in [(0, 2), (8, 11), (11, 13), (20, 22)]:
-        readings: list[dict[str, Any]] = [{}, {"few": True}, {"band": band}]
+        readings: list[dict[str, Any]] = [
+            {},
+            {"few": True},
+            {"band": ScoreBand(rows)},
+            {"band": ScoreBand(rows, exact=True)},
+        ]
         for options in readings:
             with CaptureQueriesContext(connection) as queries:
                 account_rows(accounts, run=mixed, sort="", start=start, stop=stop, **options)
@@ -281,13 +291,25 @@ def test_the_current_run_gets_its_list_indexes_when_pruned_and_a_new_run_writes_
 ) -> None:
     table = score_tables.table(mixed.pk)
     listed = set(sql.partition_index_names(mixed.pk))
-    assert listed == {f"{table}_score", f"{table}_tier_score"}
+    suffixes = ["score", "tier_score", "industry_score", "country_score"]
+    assert listed == {f"{table}_{suffix}" for suffix in suffixes}
     assert not indexes_of(table) & listed  # the flip builds none
     services.runs_prune(profile_id=icp.pk)
     assert listed <= indexes_of(table)
     services.runs_prune(profile_id=icp.pk)  # again: nothing to do
     score_tables.key_drop(mixed.pk)  # as a table left behind is readied for chunks
     assert not indexes_of(table) & listed
+
+
+@postgres_only
+def test_the_current_run_gets_statistics_of_tiers_and_scores_together_when_pruned(
+    mixed: ScoringRun, icp: Profile
+) -> None:
+    named = sql.partition_statistics_name(mixed.pk)
+    kept = sql.sql("SELECT stxkind FROM pg_statistic_ext WHERE stxname = {name}", name=named)
+    assert sql.fetchall(kept) == []
+    services.runs_prune(profile_id=icp.pk)
+    assert sql.fetchall(kept) == [(["m"],)]
 
 
 @postgres_only

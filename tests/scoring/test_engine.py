@@ -5,7 +5,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from profiles.attributes import AttrType, Operator
-from scoring.engine import Outcome, Rule, Ruleset, Thresholds, Tier, evaluate, tier_for
+from scoring.engine import (
+    Outcome,
+    Rule,
+    Ruleset,
+    Thresholds,
+    Tier,
+    evaluate,
+    tier_for,
+    tier_scores,
+)
 from tests.scoring.strategies import accounts, respellings, rulesets
 
 MID_MARKET = Ruleset(
@@ -155,6 +164,25 @@ def test_a_trait_of_the_wrong_type_is_unknown() -> None:
 )
 def test_tiers_start_at_their_thresholds(score: int, tier: Tier) -> None:
     assert tier_for(score, Thresholds(a=70, b=40)) == tier
+
+
+@given(rulesets(), accounts())
+def test_a_tier_s_scores_hold_the_score_of_every_account_of_that_tier(
+    ruleset: Ruleset, account: dict[str, Any]
+) -> None:
+    result = evaluate(ruleset, account)
+    low, high = tier_scores(result.tier, ruleset.thresholds)
+    assert low <= result.score <= high
+
+
+@given(st.integers(0, 100), st.integers(1, 100), st.data())
+def test_the_tiers_scores_cover_zero_to_a_hundred_without_overlap(
+    score: int, a: int, data: st.DataObject
+) -> None:
+    thresholds = Thresholds(a=a, b=data.draw(st.integers(0, a - 1)))
+    holding = [t for t in (Tier.A, Tier.B, Tier.C) if tier_scores(t, thresholds)[0] <= score]
+    holding = [t for t in holding if score <= tier_scores(t, thresholds)[1]]
+    assert holding == [tier_for(score, thresholds)]
 
 
 def test_unordered_thresholds_are_refused() -> None:
