@@ -31,6 +31,7 @@ from scoring.engine import Thresholds, Tier, evaluate
 from scoring.expressions import matched_mask
 from scoring.models import Account, DealState
 from tests.factories import AccountFactory, CriterionFactory, DealFactory, VersionFactory
+from tests.suggesting import with_criteria
 
 NOW = timezone.now()
 
@@ -101,24 +102,16 @@ def _base(rng: random.Random) -> None:
 def test_pattern_backtests_equal_the_engine_account_by_account() -> None:
     _base(random.Random(5))
     version = VersionFactory.create(status="approved", approved_at=NOW - timedelta(days=200))
-    for position, (attribute, operator, value, points, kind) in enumerate(
+    with_criteria(
+        version,
         [
             ("employees", "between", [150, 2500], 40, "fit"),
             ("industry", "in", ["SaaS"], 30, "fit"),
             ("tech_stack", "contains_any", ["slack"], 20, "fit"),
             ("has_revops", "is_true", None, 10, "fit"),
             ("industry", "in", ["Consumer"], 0, "disqualifier"),
-        ]
-    ):
-        CriterionFactory(
-            version=version,
-            attribute=attribute,
-            operator=operator,
-            value=value,
-            points=points,
-            kind=kind,
-            position=position,
-        )
+        ],
+    )
     registry = attribute_registry()
     thresholds = Thresholds(a=version.threshold_a, b=version.threshold_b)
     criteria = criteria_of(version)

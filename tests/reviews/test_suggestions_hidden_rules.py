@@ -25,7 +25,8 @@ from reviews.suggestions.suggest import refit, suggestions_for
 from reviews.suggestions.window import Window
 from scoring.engine import Ruleset, Thresholds, Tier, evaluate
 from scoring.models import Account, Deal, DealState
-from tests.factories import CriterionFactory, VersionFactory
+from tests.factories import VersionFactory
+from tests.suggesting import with_criteria
 
 pytestmark = [
     pytest.mark.django_db,
@@ -84,16 +85,7 @@ def test_suggestions_name_the_missing_and_the_false_criterion_and_win_back_the_o
 ) -> None:
     now = base
     version = VersionFactory.create(status="approved", approved_at=now - timedelta(days=400))
-    for position, (attribute, operator, value, points, kind) in enumerate(WRONG):
-        CriterionFactory(
-            version=version,
-            attribute=attribute,
-            operator=operator,
-            value=value,
-            points=points,
-            kind=kind,
-            position=position,
-        )
+    with_criteria(version, WRONG)
     end = now - HELD_OUT
     suggestions = suggestions_for(version=version, window=Window(end - timedelta(days=365), end))
 
