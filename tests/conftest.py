@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -39,9 +40,27 @@ from tests.webhooks import Receiver
 pytest_plugins = ["tests.write_endpoints", "tests.suggesting"]
 
 ROOT = Path(__file__).resolve().parent.parent
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def redis_url_here(variable: str, default: str) -> str:
+    """The Redis database named by the environment `variable` (else
+    `default`) for this test process. Under pytest-xdist each worker after
+    the first (gw1, gw2, ...) takes the database four below the previous
+    one's, so workers never flush or consume each other's queues."""
+    url = os.environ.get(variable, default)
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    if not worker:
+        return url
+    parts = urlsplit(url)
+    database = int(parts.path.strip("/") or 0) - 4 * worker
+    if database < 0:
+        raise RuntimeError(f"{variable}: no Redis database left for xdist worker gw{worker}")
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+TEST_REDIS_URL = redis_url_here("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 # A broker of its own, for a worker a test starts (and may stop) itself.
-OUTAGE_REDIS_URL = os.environ.get("TEST_OUTAGE_REDIS_URL", "redis://127.0.0.1:6379/12")
+OUTAGE_REDIS_URL = redis_url_here("TEST_OUTAGE_REDIS_URL", "redis://127.0.0.1:6379/12")
 
 
 @pytest.fixture(autouse=True)
@@ -213,7 +232,7 @@ def point_celery_at(broker: str, backend: str, *, eager: bool) -> CeleryTarget:
 
 
 # A Redis cache for tests that need one shared between processes.
-CACHE_REDIS_URL = os.environ.get("TEST_CACHE_REDIS_URL", "redis://127.0.0.1:6379/14")
+CACHE_REDIS_URL = redis_url_here("TEST_CACHE_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
 def redis_cache(url: str) -> dict[str, Any]:

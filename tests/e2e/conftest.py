@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,49 @@ def tasks_in_process() -> Iterator[None]:
     previous = point_celery_at(str(conf.broker_url), str(conf.result_backend), eager=True)
     yield
     point_celery_at(*previous[:2], eager=previous[2])
+
+
+class _InFlight:
+    """The live server's WSGI application, counting the requests it is still
+    answering. A page can go on loading panels after a test's last step; those
+    requests must finish before the database is emptied for the next test, or
+    the flush and the request trip over each other."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.count = 0
+        self.changed = threading.Condition()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        with self.changed:
+            self.count += 1
+        try:
+            return self.app(environ, start_response)
+        finally:
+            with self.changed:
+                self.count -= 1
+                self.changed.notify_all()
+
+    def wait_until_idle(self, timeout: float) -> bool:
+        with self.changed:
+            return self.changed.wait_for(lambda: self.count == 0, timeout)
+
+
+SETTLE_SECONDS = 60
+
+
+@pytest.fixture(autouse=True)
+def settled_server(live_server: LiveServer, transactional_db: None) -> Iterator[None]:
+    """After each browser test (its pages closed first), wait for the live
+    server to finish what it was answering before the database is flushed."""
+    httpd = live_server.thread.httpd
+    app = httpd.get_app()
+    if not isinstance(app, _InFlight):
+        app = _InFlight(app)
+        httpd.set_app(app)
+    yield
+    if not app.wait_until_idle(SETTLE_SECONDS):
+        pytest.fail(f"the live server was still answering {app.count} request(s) after the test")
 
 
 def _is_csp_violation(text: str) -> bool:

@@ -19,6 +19,7 @@ from scoring.rulesets import ruleset_for
 from scoring.tasks import rescue_stalled_runs_task
 from tests.conftest import (
     point_celery_at,
+    redis_url_here,
     require_redis,
     start_worker,
     stop_worker,
@@ -30,7 +31,7 @@ from tests.factories import AccountFactory
 pytestmark = [pytest.mark.integration]
 
 # A broker of its own, so the suite's shared worker cannot pick up this run.
-KILL_REDIS_URL = os.environ.get("TEST_KILL_REDIS_URL", "redis://127.0.0.1:6379/14")
+KILL_REDIS_URL = redis_url_here("TEST_KILL_REDIS_URL", "redis://127.0.0.1:6379/14")
 # Small chunks make the run long enough to kill in the middle; a short
 # visibility timeout, checked every second, hands the killed worker's tasks
 # to the next worker within seconds.
