@@ -64,6 +64,21 @@ OUTAGE_REDIS_URL = redis_url_here("TEST_OUTAGE_REDIS_URL", "redis://127.0.0.1:63
 
 
 @pytest.fixture(autouse=True)
+def _tasks_run_in_this_process() -> Iterator[None]:
+    """Each test starts with Celery running tasks eagerly, in this process
+    (where its mail outbox is), whatever the environment or an earlier test
+    left it pointed at. A test that wants a real worker asks for
+    celery_worker_process, or points Celery at its own (point_celery_at)."""
+    conf = celery_app.conf
+    if conf.task_always_eager:
+        yield
+        return
+    previous = point_celery_at(str(conf.broker_url), str(conf.result_backend), eager=True)
+    yield
+    point_celery_at(*previous[:2], eager=previous[2])
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Settings) -> None:
     """Tests sign people in and seed the demo company; strong hashes would
     only spend CPU (PBKDF2 takes a good part of a second per password)."""
@@ -361,31 +376,47 @@ def require_redis(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def celery_worker_process(
+def _celery_worker_started(
     django_db_setup: None,
     django_db_blocker: DjangoDbBlocker,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """A real `celery worker` process on Redis and the test database.
-
-    Tests that use it must also use `transactional_db`, so that what they
-    write is committed and visible to the worker.
-    """
+    """A real `celery worker` process on Redis and the test database, started
+    once for the test process (celery_worker_process points a test at it)."""
     require_redis(TEST_REDIS_URL)
     database_url = worker_database_url(django_db_blocker)
     redis.Redis.from_url(TEST_REDIS_URL).flushdb()
     log_path = tmp_path_factory.mktemp("celery") / "worker.log"
-    broker, backend, eager = point_celery_at(TEST_REDIS_URL, TEST_REDIS_URL, eager=False)
-    worker = None
+    # Pointed at the worker's broker while it starts: start_worker pings it.
+    previous = point_celery_at(TEST_REDIS_URL, TEST_REDIS_URL, eager=False)
     try:
         worker = start_worker(
             redis_url=TEST_REDIS_URL, database_url=database_url, log_path=log_path
         )
+    finally:
+        point_celery_at(*previous[:2], eager=previous[2])
+    try:
         yield worker
     finally:
-        point_celery_at(broker, backend, eager=eager)
-        if worker is not None:
-            stop_worker(worker)
+        stop_worker(worker)
+
+
+@pytest.fixture
+def celery_worker_process(
+    _celery_worker_started: subprocess.Popen[bytes],
+) -> Iterator[subprocess.Popen[bytes]]:
+    """The real worker process, with this process's Celery sending it tasks
+    through Redis for the length of the test; later tests send none there
+    (they run their tasks eagerly, as the settings say).
+
+    Tests that use it must also use `transactional_db`, so that what they
+    write is committed and visible to the worker.
+    """
+    previous = point_celery_at(TEST_REDIS_URL, TEST_REDIS_URL, eager=False)
+    try:
+        yield _celery_worker_started
+    finally:
+        point_celery_at(*previous[:2], eager=previous[2])
 
 
 def _wait_for_worker(worker: subprocess.Popen[bytes], log_path: Path, timeout: float = 60) -> None:

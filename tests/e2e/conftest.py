@@ -13,10 +13,8 @@ from django.test import Client
 from playwright.sync_api import Browser, BrowserContext, Page
 from pytest_django.live_server_helper import LiveServer
 
-from icpsite.celery import app as celery_app
 from profiles import services
 from profiles.models import Profile, ProfileVersion, User
-from tests.conftest import point_celery_at
 from tests.drafting import fill, sign_for
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -41,17 +39,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.e2e)
             if not Path(CHROMIUM).exists() and not os.environ.get("CI"):
                 item.add_marker(pytest.mark.skip(reason=f"no Chromium at {CHROMIUM}"))
-
-
-@pytest.fixture(autouse=True)
-def tasks_in_process() -> Iterator[None]:
-    """The live server runs its tasks in its own process (eager), where the
-    mail a browser test checks is sent, whatever an earlier test's worker
-    left the Celery app pointed at."""
-    conf = celery_app.conf
-    previous = point_celery_at(str(conf.broker_url), str(conf.result_backend), eager=True)
-    yield
-    point_celery_at(*previous[:2], eager=previous[2])
 
 
 class _InFlight:
