@@ -1,5 +1,6 @@
 """Helpers for tests that need a version filled, signed off or approved."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.utils import timezone
@@ -87,4 +88,23 @@ def approved_version(
         points=0,
         kind="disqualifier",
     )
+    return version
+
+
+CriterionRow = tuple[str, str, Any, int, str]
+
+
+def with_criteria(version: ProfileVersion, rows: Sequence[CriterionRow]) -> ProfileVersion:
+    """The version with criteria (attribute, operator, value, points, kind)
+    in that order."""
+    for position, (attribute, operator, value, points, kind) in enumerate(rows):
+        CriterionFactory(
+            version=version,
+            attribute=attribute,
+            operator=operator,
+            value=value,
+            points=points,
+            kind=kind,
+            position=position,
+        )
     return version

@@ -42,7 +42,6 @@ from reviews.suggestions.model import (
 from reviews.suggestions.model import Criterion as Proposed
 from reviews.suggestions.stats import Standing
 from reviews.suggestions.window import Window
-from tests.factories import CriterionFactory
 
 NOW = timezone.now()
 WINDOW = Window(NOW - timedelta(days=365), NOW)
@@ -254,22 +253,3 @@ def engine(monkeypatch: pytest.MonkeyPatch) -> list[ProfileVersion]:
     monkeypatch.setattr(suggest, "current_suggestions", suggestions_for)
     monkeypatch.setattr(suggest, "refit", refit)
     return asked
-
-
-CriterionRow = tuple[str, str, Any, int, str]
-
-
-def with_criteria(version: ProfileVersion, rows: Sequence[CriterionRow]) -> ProfileVersion:
-    """The version with criteria (attribute, operator, value, points, kind)
-    in that order."""
-    for position, (attribute, operator, value, points, kind) in enumerate(rows):
-        CriterionFactory(
-            version=version,
-            attribute=attribute,
-            operator=operator,
-            value=value,
-            points=points,
-            kind=kind,
-            position=position,
-        )
-    return version

@@ -30,8 +30,8 @@ from reviews.suggestions.window import Window
 from scoring.engine import Thresholds, Tier, evaluate
 from scoring.expressions import matched_mask
 from scoring.models import Account, DealState
+from tests.drafting import with_criteria
 from tests.factories import AccountFactory, CriterionFactory, DealFactory, VersionFactory
-from tests.suggesting import with_criteria
 
 NOW = timezone.now()
 

@@ -25,8 +25,8 @@ from reviews.suggestions.suggest import refit, suggestions_for
 from reviews.suggestions.window import Window
 from scoring.engine import Ruleset, Thresholds, Tier, evaluate
 from scoring.models import Account, Deal, DealState
+from tests.drafting import with_criteria
 from tests.factories import VersionFactory
-from tests.suggesting import with_criteria
 
 pytestmark = [
     pytest.mark.django_db,

@@ -25,8 +25,8 @@ from scoring.ingest.jobs import file_import, import_job_run
 from scoring.models import Account, AccountScore, ScoringRun
 from scoring.policies import IMPORT_PERMISSION
 from scoring.preview import impact_preview
-from tests.drafting import fill
-from tests.factories import AccountFactory, CriterionFactory, UserFactory, VersionFactory
+from tests.drafting import fill, with_criteria
+from tests.factories import AccountFactory, UserFactory, VersionFactory
 from tests.importing import queued
 from tests.runs import run_all
 
@@ -66,16 +66,7 @@ def version_with(
         status=status,
         approved_at=timezone.now() if status == "approved" else None,
     )
-    for attribute, operator, value, points, kind in criteria:
-        CriterionFactory.create(
-            version=version,
-            attribute=attribute,
-            operator=operator,
-            value=value,
-            points=points,
-            kind=kind,
-        )
-    return version
+    return with_criteria(version, criteria)
 
 
 def tiers(run: ScoringRun) -> dict[str, str]:
