@@ -43,11 +43,11 @@ from scoring.policies import IMPORT_REFUSED, can_import_accounts
 from scoring.rulesets import thresholds_for
 from scoring.selectors import (
     ScoreBand,
-    account_count,
     account_deals,
     account_explanations,
     account_history,
     account_list,
+    account_matches,
     account_rows,
     current_run,
     run_scores,
@@ -63,7 +63,7 @@ COUNT_CAP = 10_000
 
 
 class CappedPaginator(Paginator):
-    """The filtered accounts counted up to the cap (account_count), each
+    """The filtered accounts counted up to the cap (account_matches), each
     page read by account_rows in the order of `sort` (through the run's
     score indexes)."""
 
@@ -80,8 +80,12 @@ class CappedPaginator(Paginator):
         self.accounts, self.run, self.sort, self.band = accounts, run, sort, band
 
     @cached_property
+    def matched(self) -> tuple[int, list[int] | None]:
+        return account_matches(self.accounts, band=self.band, cap=COUNT_CAP)
+
+    @cached_property
     def count(self) -> int:
-        return account_count(self.accounts, band=self.band, cap=COUNT_CAP)
+        return self.matched[0]
 
     def page(self, number: int | str) -> Page[Account]:
         number = self.validate_number(number)
@@ -95,6 +99,7 @@ class CappedPaginator(Paginator):
             stop=top,
             few=not self.capped,
             band=self.band,
+            matches=self.matched[1],
         )
         return Page(rows, number, self)
 

@@ -84,10 +84,11 @@ def scores(rows: list[Account]) -> list[int | None]:
 
 
 # How a page is read: through the indexes; every match sorted (few
-# matches); narrowed, through the head of the run's scores (here it holds
-# them all) or through the tail (a head of one row rarely holds a page);
-# from a band of the run's scores that holds exactly the matches.
-READS = ["indexed", "few", "narrowed, head", "narrowed, tail"]
+# matches), or their ids known from the count; narrowed, through the head
+# of the run's scores (here it holds them all) or through the tail (a head
+# of one row rarely holds a page); from a band of the run's scores that
+# holds exactly the matches.
+READS = ["indexed", "few", "few, by their ids", "narrowed, head", "narrowed, tail"]
 EXACT_READS = ["band", "band, few"]
 
 
@@ -103,6 +104,7 @@ def read(
     readings: dict[str, dict[str, Any]] = {
         "indexed": {},
         "few": {"few": True},
+        "few, by their ids": {"few": True, "matches": list(accounts.values_list("pk", flat=True))},
         "narrowed, head": {"band": band},
         "narrowed, tail": {"band": band},
         "band": {"band": exact},
@@ -221,6 +223,24 @@ def test_the_page_walks_every_account_once_across_pages(
             response = client.get(reverse("account-list"), {"sort": sort, "page": str(number)})
             seen += [a.pk for a in response.context["page"]]
         assert seen == expected(mixed, sort), sort
+
+
+def test_a_searched_page_walks_its_matches_once_in_every_sort(
+    client: Client, rep: User, mixed: ScoringRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search counts its matches and reads each page by their ids
+    (account_matches): scored and unscored ones, in the sort's order."""
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    client.force_login(rep)
+    for sort in SORTS:
+        seen = []
+        for number in range(1, 5):
+            response = client.get(
+                reverse("account-list"), {"q": "twin 1", "sort": sort, "page": str(number)}
+            )
+            seen += [a.pk for a in response.context["page"]]
+        assert response.context["page"].paginator.count == 5
+        assert seen[:5] == expected(mixed, sort, name="Twin 1"), sort
 
 
 def test_the_export_lists_the_accounts_in_the_pages_order(
