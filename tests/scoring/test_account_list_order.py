@@ -84,11 +84,20 @@ def scores(rows: list[Account]) -> list[int | None]:
 
 
 # How a page is read: through the indexes; every match sorted (few
-# matches), or their ids known from the count; narrowed, through the head
-# of the run's scores (here it holds them all) or through the tail (a head
-# of one row rarely holds a page); from a band of the run's scores that
-# holds exactly the matches.
-READS = ["indexed", "few", "few, by their ids", "narrowed, head", "narrowed, tail"]
+# matches), or their ids known from the count (found in the head of the
+# run's scores, or each id's score read); narrowed, through the head of the
+# run's scores (here it holds them all) or through the tail (a head of one
+# row rarely holds a page); from a band of the run's scores that holds
+# exactly the matches.
+READS = [
+    "indexed",
+    "few",
+    "few, by their ids",
+    "few, by their ids, head",
+    "few, by their ids, tail",
+    "narrowed, head",
+    "narrowed, tail",
+]
 EXACT_READS = ["band", "band, few"]
 
 
@@ -98,13 +107,16 @@ def read(
     """account_rows as `reading` reads a page."""
     band = ScoreBand(AccountScore.objects.filter(run=run))
     exact = ScoreBand(AccountScore.objects.filter(run=run), exact=True)
-    if reading == "narrowed, tail":
+    matches = list(accounts.values_list("pk", flat=True))
+    if reading.endswith("tail"):
         monkeypatch.setattr(selectors, "HEAD_ROWS", 1)
         monkeypatch.setattr(selectors, "HEAD_FACTOR", 1)
     readings: dict[str, dict[str, Any]] = {
         "indexed": {},
         "few": {"few": True},
-        "few, by their ids": {"few": True, "matches": list(accounts.values_list("pk", flat=True))},
+        "few, by their ids": {"few": True, "matches": matches},
+        "few, by their ids, head": {"few": True, "matches": matches, "band": band},
+        "few, by their ids, tail": {"few": True, "matches": matches, "band": band},
         "narrowed, head": {"band": band},
         "narrowed, tail": {"band": band},
         "band": {"band": exact},
