@@ -343,17 +343,24 @@ def partition_key_build(run_id: int) -> Sql:
 
 # The accounts list's search (name or domain `icontains`, which PostgreSQL
 # runs as UPPER(column) LIKE UPPER('%...%')) reads these trigram indexes
-# instead of the base. Index name -> column.
-ACCOUNT_SEARCH_INDEXES = {"account_name_trgm": "name", "account_domain_trgm": "domain"}
+# instead of the base. Each is led by the canonical industry and country
+# (btree_gin), so a word searched within an industry or a country is one
+# scan of one index: an industry's own index gave a bitmap of its every
+# account (220,000 at a million) to intersect with the word's. A search
+# alone reads the trigrams only, as GIN reads any of an index's columns.
+# Index name -> column.
+ACCOUNT_SEARCH_INDEXES = {"account_name_search": "name", "account_domain_search": "domain"}
+ACCOUNT_SEARCH_LEADING = ("industry_canonical", "country_canonical")
 
 
 def account_search_index_build(index: str) -> Sql:
     """Built CONCURRENTLY: accounts keep being written meanwhile."""
     return sql(
         "CREATE INDEX CONCURRENTLY IF NOT EXISTS {index} ON {t} "
-        "USING gin ((UPPER({column}::text)) gin_trgm_ops)",
+        "USING gin ({leading}, (UPPER({column}::text)) gin_trgm_ops)",
         index=name(index),
         t=accounts(),
+        leading=Sql(", ").join(name(c) for c in ACCOUNT_SEARCH_LEADING),
         column=name(ACCOUNT_SEARCH_INDEXES[index]),
     )
 

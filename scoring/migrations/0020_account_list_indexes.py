@@ -27,13 +27,25 @@ class PostgresTrigramExtension(TrigramExtension):
             super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
+# The search's trigram indexes of this migration's time (0022 replaced them).
+SEARCH_INDEXES = {"account_name_trgm": "name", "account_domain_trgm": "domain"}
+
+
+def search_index_build(schema_editor: Any, index: str) -> None:
+    """Built CONCURRENTLY: accounts keep being written meanwhile."""
+    schema_editor.execute(
+        f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{index}" ON "scoring_account" '
+        f'USING gin ((UPPER("{SEARCH_INDEXES[index]}"::text)) gin_trgm_ops)'
+    )
+
+
 def search_indexes_build(apps: Any, schema_editor: Any) -> None:
-    from scoring import score_tables, sql
+    from scoring import score_tables
 
     if schema_editor.connection.vendor != "postgresql":
         return
-    for index in sql.ACCOUNT_SEARCH_INDEXES:
-        schema_editor.execute(*sql.account_search_index_build(index))
+    for index in SEARCH_INDEXES:
+        search_index_build(schema_editor, index)
     current = apps.get_model("scoring", "ScoringRun").objects.filter(is_current=True)
     for run_id in current.values_list("pk", flat=True):
         # Those of its time: the later ones read columns added since (0021).
@@ -45,7 +57,7 @@ def search_indexes_drop(apps: Any, schema_editor: Any) -> None:
 
     if schema_editor.connection.vendor != "postgresql":
         return
-    for index in sql.ACCOUNT_SEARCH_INDEXES:
+    for index in SEARCH_INDEXES:
         schema_editor.execute(*sql.index_drop(index))
 
 

@@ -345,8 +345,15 @@ def test_the_current_run_gets_statistics_of_tiers_and_scores_together_when_prune
 
 
 @postgres_only
-def test_the_search_has_trigram_indexes() -> None:
-    assert {"account_name_trgm", "account_domain_trgm"} <= indexes_of("scoring_account")
+def test_the_search_has_trigram_indexes_led_by_industry_and_country() -> None:
+    assert set(sql.ACCOUNT_SEARCH_INDEXES) <= indexes_of("scoring_account")
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, "scoring_account")
+    assert constraints["account_name_search"]["columns"][:2] == [
+        "industry_canonical",
+        "country_canonical",
+    ]
+    assert not {"account_name_trgm", "account_domain_trgm"} & indexes_of("scoring_account")
 
 
 def test_the_filters_by_industry_and_country_have_indexes() -> None:
@@ -361,7 +368,7 @@ def test_the_filters_by_industry_and_country_have_indexes() -> None:
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_adds_the_list_indexes_and_takes_them_back() -> None:
     executor = MigrationExecutor(connection)
-    searched = {"account_name_trgm", "account_domain_trgm"} if sql.partitioned() else set()
+    searched = set(sql.ACCOUNT_SEARCH_INDEXES) if sql.partitioned() else set()
     filtered = {"account_industry", "account_country"}
 
     def present() -> set[str]:
@@ -376,3 +383,17 @@ def test_the_migration_adds_the_list_indexes_and_takes_them_back() -> None:
         executor.loader.build_graph()
         executor.migrate(executor.loader.graph.leaf_nodes())
     assert present() == searched | filtered
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_the_search_indexes_led_by_category_replace_those_of_the_column_alone() -> None:
+    executor = MigrationExecutor(connection)
+    old, new = {"account_name_trgm", "account_domain_trgm"}, set(sql.ACCOUNT_SEARCH_INDEXES)
+    try:
+        executor.migrate([("scoring", "0021_score_row_copies")])
+        assert indexes_of("scoring_account") & (old | new) == old
+    finally:
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    assert indexes_of("scoring_account") & (old | new) == new

@@ -1,0 +1,64 @@
+"""The accounts list's search indexes led by the canonical industry and
+country (btree_gin): a word searched within an industry or a country is
+then one scan of one index (scoring.sql.ACCOUNT_SEARCH_INDEXES). They
+replace 0020's trigram indexes of the column alone.
+
+Not atomic: on PostgreSQL the new indexes are built CONCURRENTLY before
+the old ones are dropped, so the search keeps an index and accounts keep
+being written meanwhile. Elsewhere nothing happens.
+"""
+
+from importlib import import_module
+from typing import Any
+
+from django.contrib.postgres.operations import BtreeGinExtension
+from django.db import migrations
+
+# 0020's indexes of the column alone, as it built them.
+column_only = import_module("scoring.migrations.0020_account_list_indexes")
+
+
+class PostgresBtreeGinExtension(BtreeGinExtension):
+    """BtreeGinExtension, whose reverse asks pg_extension on any database:
+    elsewhere than PostgreSQL both ways do nothing."""
+
+    def database_backwards(
+        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
+    ) -> None:
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
+def category_led_build(apps: Any, schema_editor: Any) -> None:
+    from scoring import sql
+
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for index in sql.ACCOUNT_SEARCH_INDEXES:
+        schema_editor.execute(*sql.account_search_index_build(index))
+    for index in column_only.SEARCH_INDEXES:
+        schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{index}"')
+
+
+def column_only_build(apps: Any, schema_editor: Any) -> None:
+    from scoring import sql
+
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for index in column_only.SEARCH_INDEXES:
+        column_only.search_index_build(schema_editor, index)
+    for index in sql.ACCOUNT_SEARCH_INDEXES:
+        schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{index}"')
+
+
+class Migration(migrations.Migration):
+    atomic = False
+
+    dependencies = [
+        ("scoring", "0021_score_row_copies"),
+    ]
+
+    operations = [
+        PostgresBtreeGinExtension(),
+        migrations.RunPython(category_led_build, column_only_build),
+    ]
