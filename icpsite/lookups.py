@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
+from django.db import connection
 from django.db.models import CharField, IntegerField, Lookup
 
 
@@ -31,6 +32,16 @@ class AnyOf(Lookup):
         if connection.vendor == "postgresql":
             return f"{lhs} = ANY(%s)", [*lhs_params, values]
         return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*lhs_params, *values]
+
+
+def any_of_takes(count: int) -> bool:
+    """Whether the database takes `count` values in one `__any` lookup: any
+    number as PostgreSQL's one array; elsewhere as many as it takes
+    parameters in a statement (SQLite before 3.32: 999)."""
+    if connection.vendor == "postgresql":
+        return True
+    limit = connection.features.max_query_params
+    return limit is None or count <= limit
 
 
 def register() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 from django.db.models import (
@@ -25,6 +25,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from icpsite.lookups import any_of_takes
 from profiles.models import Profile
 from scoring.engine import Result, evaluate
 from scoring.models import (
@@ -169,10 +170,15 @@ def account_list(*, run: ScoringRun | None) -> QuerySet[Account]:
 
 # A page sorted by score and narrowed by the accounts' own columns looks for
 # its rows among this many of the best (or worst) rows of its band of the
-# run's scores, times the rows up to the page's end, before it reads every
-# match (account_rows).
+# run's scores, or this many times the rows up to the page's end, before it
+# reads every match (ScoreBand.head).
 HEAD_ROWS = 5000
 HEAD_FACTOR = 20
+
+
+def head_rows(stop: int) -> int:
+    """How many of its band's rows a page ending at `stop` looks among."""
+    return max(HEAD_ROWS, HEAD_FACTOR * stop)
 
 
 @dataclass(frozen=True)
@@ -200,10 +206,32 @@ class ScoreBand:
         order = (F(c).desc() if descending else F(c).asc() for c in ("score", "account_id"))
         return self.rows.order_by(*order).values("account_id")
 
+    def head(self, *, descending: bool, stop: int) -> QuerySet[AccountScore, Any]:
+        """The first head_rows(`stop`) of best()'s rows."""
+        return self.best(descending=descending)[: head_rows(stop)]
+
+    def ordered_by(self, sort: str) -> bool:
+        """Whether the rows give the page `sort` asks for themselves: they
+        are exactly the matches and the sort is by score (account_rows)."""
+        return self.exact and by_score(sort)
+
+
+def by_score(sort: str) -> bool:
+    """Whether `sort` (account_order's) is by score, either way."""
+    return (sort or BEST_FIRST).removeprefix("-") == "score"
+
+
+class Matches(NamedTuple):
+    """How many accounts match, counted up to a cap and one; and their ids,
+    when account_matches read them, else None."""
+
+    total: int
+    ids: list[int] | None
+
 
 def account_matches(
-    accounts: QuerySet[Account], *, band: ScoreBand | None, cap: int
-) -> tuple[int, list[int] | None]:
+    accounts: QuerySet[Account], *, band: ScoreBand | None, sort: str, cap: int
+) -> Matches:
     """How many of `accounts` (account_list's, filtered) there are, counted
     up to `cap` + 1 without joining each account to the run and its
     overrides where `band` allows: from the run's rows alone when they
@@ -212,10 +240,13 @@ def account_matches(
     when no filter reads the run (a category, a search, a CRM).
 
     Counted from the run's rows, or from the accounts with a search or a
-    CRM among the filters, the matches' ids come with the count (else
-    None): that one read of the matches (a searched word's trigram index
-    and each match's row to check) then serves the page too (account_rows'
-    `matches`), instead of a second read of them all joined to the run."""
+    CRM among the filters, the matches' ids come with the count, unless
+    the band gives the page in `sort`'s order itself (ScoreBand.ordered_by)
+    or the database takes too few values in one list (icpsite.lookups): that
+    one read of the matches (a searched word's trigram index and each
+    match's row to check) then serves a page of few matches too
+    (account_rows' `matches`), instead of a second read of them all joined
+    to the run. When they are more than `cap`, the page does not use them."""
     counted: QuerySet[Any] = accounts
     key = None
     if band is not None and band.exact and band.scored_only:
@@ -223,10 +254,10 @@ def account_matches(
     elif band is not None and band.accounts is not None:
         counted = band.accounts
         key = None if band.exact else "pk"
-    if key is None:
-        return int(counted.order_by()[: cap + 1].count()), None
+    if key is None or (band is not None and band.ordered_by(sort)):
+        return Matches(int(counted.order_by()[: cap + 1].count()), None)
     ids = list(counted.order_by().values_list(key, flat=True)[: cap + 1])
-    return len(ids), ids
+    return Matches(len(ids), ids if any_of_takes(len(ids)) else None)
 
 
 def account_rows(
@@ -241,8 +272,8 @@ def account_rows(
     matches: Sequence[int] | None = None,
 ) -> list[Account]:
     """Rows `start` to `stop` of `accounts` (account_list's for `run`,
-    filtered) in the order of account_order(`sort`), in one query (two
-    with `matches`). `few`: the filters match few accounts (at most the
+    filtered) in the order of account_order(`sort`), in one query (up to
+    three with `matches`). `few`: the filters match few accounts (at most the
     list's count cap). `band`: the run's score rows the filters allow
     (ScoreBand). `matches`: the ids of every match, when few and known
     (account_matches).
@@ -286,13 +317,12 @@ def account_rows(
     Elsewhere (other sorts, SQLite, which cannot slice the parts of a UNION)
     the one ordered query serves.
     """
-    by_score = (sort or BEST_FIRST).removeprefix("-") == "score"
-    banded = band is not None and band.exact and by_score
+    banded = band is not None and band.ordered_by(sort)
     if few and not banded and matches is not None and run is not None:
         # The page's ids, sorted among the matches alone, then its rows.
         among = account_order(sort, indexed=False)
-        if by_score:
-            descending = sort != "score"
+        if by_score(sort):
+            descending = bool(among[0].descending)
             page = _best(matches, run=run, descending=descending, stop=stop, band=band)[start:]
         else:
             ordered = Account.objects.filter(pk__any=list(matches)).order_by(*among)
@@ -307,7 +337,7 @@ def account_rows(
     order = account_order(sort)
     if (
         run is None
-        or not by_score
+        or not by_score(sort)
         or not connection.features.supports_slicing_ordering_in_compound
         or stop <= start
     ):
@@ -324,8 +354,7 @@ def account_rows(
         ranked = [scored.filter(pk__in=Subquery(best[:stop])).order_by(in_index_order, tie)]
         enough = band.rows.order_by()[stop - 1 : stop]
     elif band is not None:
-        best = band.best(descending=descending)[: max(HEAD_ROWS, HEAD_FACTOR * stop)]
-        head = scored.filter(pk__in=Subquery(best))
+        head = scored.filter(pk__in=Subquery(band.head(descending=descending, stop=stop)))
         # Whether the head holds `stop` rows: its stop-th row, read in the
         # index's order (an EXISTS would drop the order, and the planner
         # then walked the accounts' key instead).
@@ -356,26 +385,36 @@ def _best(
     ids: Sequence[int], *, run: ScoringRun, descending: bool, stop: int, band: ScoreBand | None
 ) -> list[int]:
     """The first `stop` of `ids` in the order of account_order("-score")
-    (or "score"), the unscored last, by id.
+    (or "score"): by score, then id, the unscored last, by id.
 
-    First among the band's best HEAD_ROWS (or HEAD_FACTOR times `stop`)
-    rows, read from its index alone: the band holds every scored match, in
-    that order, so when its head holds `stop` of the ids they are the
-    page's (an industry and a common word: about 1,300 rows for 50
-    matches). Else every id's score, read by account (the run's key) and
-    sorted here; sorting whole numbers needs no collation, and the planner,
-    asked to join thousands of ids to the run, read all of it (120 ms at a
+    First among the head of the band's rows (ScoreBand.head), read from its
+    index alone: the band holds every scored match, in that order (its
+    industry and country are the rows' copies of the accounts', which
+    every write of an account's category refreshes with its score,
+    sql.scores_copies_refresh), so the first `stop` of the ids met there
+    are the page's (an industry and a common word: about 1,300 rows for
+    50 matches), and a head shorter than its limit holds every scored id.
+    Else every id's score, read by account (the run's key) and sorted
+    here: sorting whole numbers needs no collation, and the planner, asked
+    to join thousands of ids to the run, read all of it (120 ms at a
     million)."""
+    if not ids or stop <= 0:
+        return []
+    sign = -1 if descending else 1
     if band is not None:
         wanted = set(ids)
-        head = band.best(descending=descending)[: max(HEAD_ROWS, HEAD_FACTOR * stop)]
-        found = [pk for pk in head.values_list("account_id", flat=True) if pk in wanted]
+        head = list(
+            band.head(descending=descending, stop=stop).values_list("account_id", flat=True)
+        )
+        found = [pk for pk in head if pk in wanted]
         if len(found) >= stop:
             return found[:stop]
+        if len(head) < head_rows(stop):
+            unscored = sorted(wanted.difference(head), key=lambda pk: sign * pk)
+            return (found + unscored)[:stop]
     scores = dict(
         run_scores(run=run).filter(account__id__any=list(ids)).values_list("account_id", "score")
     )
-    sign = -1 if descending else 1
 
     def key(pk: int) -> tuple[bool, int, int]:
         score = scores.get(pk)

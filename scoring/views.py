@@ -42,6 +42,7 @@ from scoring.models import Account, ImportJob, ImportKind, ScoringRun
 from scoring.policies import IMPORT_REFUSED, can_import_accounts
 from scoring.rulesets import thresholds_for
 from scoring.selectors import (
+    Matches,
     ScoreBand,
     account_deals,
     account_explanations,
@@ -80,12 +81,12 @@ class CappedPaginator(Paginator):
         self.accounts, self.run, self.sort, self.band = accounts, run, sort, band
 
     @cached_property
-    def matched(self) -> tuple[int, list[int] | None]:
-        return account_matches(self.accounts, band=self.band, cap=COUNT_CAP)
+    def matched(self) -> Matches:
+        return account_matches(self.accounts, band=self.band, sort=self.sort, cap=COUNT_CAP)
 
     @cached_property
     def count(self) -> int:
-        return self.matched[0]
+        return self.matched.total
 
     def page(self, number: int | str) -> Page[Account]:
         number = self.validate_number(number)
@@ -99,7 +100,7 @@ class CappedPaginator(Paginator):
             stop=top,
             few=not self.capped,
             band=self.band,
-            matches=self.matched[1],
+            matches=self.matched.ids,
         )
         return Page(rows, number, self)
 

@@ -14,8 +14,9 @@ from typing import Any
 from django.contrib.postgres.operations import BtreeGinExtension
 from django.db import migrations
 
-# 0020's indexes of the column alone, as it built them.
-column_only = import_module("scoring.migrations.0020_account_list_indexes")
+# 0020, which built the indexes of the column alone (its SEARCH_INDEXES,
+# search_index_build).
+search_0020 = import_module("scoring.migrations.0020_account_list_indexes")
 
 
 class PostgresBtreeGinExtension(BtreeGinExtension):
@@ -29,15 +30,32 @@ class PostgresBtreeGinExtension(BtreeGinExtension):
             super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
+def replace(schema_editor: Any, built: list[str], build: Any, dropped: list[str]) -> None:
+    """Build the `built` indexes (`build(index)`), then drop the `dropped`.
+    A build an earlier attempt left unfinished (an invalid index, which IF
+    NOT EXISTS would take for built) is dropped first: the search never
+    loses its last valid index."""
+    from scoring import sql
+
+    for (invalid,) in sql.fetchall(sql.indexes_invalid(built)):
+        schema_editor.execute(*sql.index_drop(invalid, "CONCURRENTLY"))
+    for index in built:
+        build(index)
+    for index in dropped:
+        schema_editor.execute(*sql.index_drop(index, "CONCURRENTLY"))
+
+
 def category_led_build(apps: Any, schema_editor: Any) -> None:
     from scoring import sql
 
     if schema_editor.connection.vendor != "postgresql":
         return
-    for index in sql.ACCOUNT_SEARCH_INDEXES:
-        schema_editor.execute(*sql.account_search_index_build(index))
-    for index in column_only.SEARCH_INDEXES:
-        schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{index}"')
+    replace(
+        schema_editor,
+        list(sql.ACCOUNT_SEARCH_INDEXES),
+        lambda index: schema_editor.execute(*sql.account_search_index_build(index)),
+        list(search_0020.SEARCH_INDEXES),
+    )
 
 
 def column_only_build(apps: Any, schema_editor: Any) -> None:
@@ -45,10 +63,12 @@ def column_only_build(apps: Any, schema_editor: Any) -> None:
 
     if schema_editor.connection.vendor != "postgresql":
         return
-    for index in column_only.SEARCH_INDEXES:
-        column_only.search_index_build(schema_editor, index)
-    for index in sql.ACCOUNT_SEARCH_INDEXES:
-        schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{index}"')
+    replace(
+        schema_editor,
+        list(search_0020.SEARCH_INDEXES),
+        lambda index: search_0020.search_index_build(schema_editor, index),
+        list(sql.ACCOUNT_SEARCH_INDEXES),
+    )
 
 
 class Migration(migrations.Migration):

@@ -45,3 +45,36 @@ def test_a_value_for_no_field_is_refused() -> None:
 
 def test_braces_written_twice_stay_in_the_text() -> None:
     assert sql("'{{}}' = {x}", x=1) == Sql("'{}' = %s", (1,))
+
+
+def _tables_like(prefix: str) -> set[str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        return {t for t in connection.introspection.table_names(cursor) if t.startswith(prefix)}
+
+
+@pytest.mark.django_db
+def test_a_scratch_table_holds_its_rows_for_the_block_only() -> None:
+    from django.db import connection
+
+    from scoring.sql import fetchall, scratch
+
+    with scratch(sql("SELECT 1 AS n UNION ALL SELECT 2")) as table:
+        assert sorted(fetchall(sql("SELECT n FROM {t}", t=table))) == [(1,), (2,)]
+        if connection.vendor == "postgresql":
+            # Unlogged, so parallel workers may read it (a temporary table is the connection's).
+            kind = sql(
+                "SELECT relpersistence FROM pg_class WHERE relname = {n}", n=table.text[1:-1]
+            )
+            assert fetchall(kind) == [("u",)]
+    assert _tables_like("scratch_") == set()
+
+
+@pytest.mark.django_db
+def test_a_scratch_table_is_gone_when_its_block_fails() -> None:
+    from scoring.sql import scratch
+
+    with pytest.raises(RuntimeError), scratch(sql("SELECT 1 AS n")):
+        raise RuntimeError("the block failed")
+    assert _tables_like("scratch_") == set()
