@@ -27,6 +27,7 @@ from django.db.models.functions import Coalesce
 
 from icpsite.lookups import any_of_takes
 from profiles.models import Profile
+from scoring import sql
 from scoring.engine import Result, evaluate
 from scoring.models import (
     Account,
@@ -222,11 +223,13 @@ def by_score(sort: str) -> bool:
 
 
 class Matches(NamedTuple):
-    """How many accounts match, counted up to a cap and one; and their ids,
-    when account_matches read them, else None."""
+    """How many accounts match, counted up to a cap and one; their ids, when
+    account_matches read them, else None; and whether the ids are in the
+    order of the page's sort."""
 
     total: int
     ids: list[int] | None
+    in_order: bool = False
 
 
 def account_matches(
@@ -256,8 +259,22 @@ def account_matches(
         key = None if band.exact else "pk"
     if key is None or (band is not None and band.ordered_by(sort)):
         return Matches(int(counted.order_by()[: cap + 1].count()), None)
-    ids = list(counted.order_by().values_list(key, flat=True)[: cap + 1])
-    return Matches(len(ids), ids if any_of_takes(len(ids)) else None)
+    in_order = key == "pk" and not by_score(sort)
+    if in_order:
+        # The sort's value is the accounts' own: the matches come sorted
+        # by it from the same read (the few thousand read are sorted, not
+        # every match: the LIMIT stays inside).
+        value, tie = account_order(sort, indexed=False)
+        read = counted.order_by().annotate(sort_value=value.expression)
+        keys = [
+            ("sort_value", value.descending, bool(value.nulls_last)),
+            ("pk", tie.descending, False),
+        ]
+        statement = sql.ordered(sql.of(read.values("pk", "sort_value")[: cap + 1]), keys)
+        ids = [row[0] for row in sql.fetchall(statement)]
+    else:
+        ids = list(counted.order_by().values_list(key, flat=True)[: cap + 1])
+    return Matches(len(ids), ids if any_of_takes(len(ids)) else None, in_order)
 
 
 def account_rows(
@@ -269,7 +286,7 @@ def account_rows(
     stop: int,
     few: bool = False,
     band: ScoreBand | None = None,
-    matches: Sequence[int] | None = None,
+    matches: Matches | None = None,
 ) -> list[Account]:
     """Rows `start` to `stop` of `accounts` (account_list's for `run`,
     filtered) in the order of account_order(`sort`), in one query (up to
@@ -318,14 +335,17 @@ def account_rows(
     the one ordered query serves.
     """
     banded = band is not None and band.ordered_by(sort)
-    if few and not banded and matches is not None and run is not None:
+    if few and not banded and matches is not None and matches.ids is not None and run is not None:
         # The page's ids, sorted among the matches alone, then its rows.
         among = account_order(sort, indexed=False)
-        if by_score(sort):
+        ids = matches.ids
+        if matches.in_order:
+            page = ids[start:stop]
+        elif by_score(sort):
             descending = bool(among[0].descending)
-            page = _best(matches, run=run, descending=descending, stop=stop, band=band)[start:]
+            page = _best(ids, run=run, descending=descending, stop=stop, band=band)[start:]
         else:
-            ordered = Account.objects.filter(pk__any=list(matches)).order_by(*among)
+            ordered = Account.objects.filter(pk__any=ids).order_by(*among)
             page = list(ordered.values_list("pk", flat=True)[start:stop])
         return list(accounts.filter(pk__any=page).order_by(*among)) if page else []
     if few and not banded:

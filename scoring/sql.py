@@ -127,6 +127,19 @@ def of(queryset: QuerySet[Any]) -> Sql:
     return Sql(text, tuple(params))
 
 
+def ordered(rows: Sql, order: Sequence[tuple[str, bool, bool]]) -> Sql:
+    """The first column of `rows` (a SELECT), in the order of `order`: per
+    key, one of its columns, descending, nulls last."""
+    keys = Sql(", ").join(
+        sql(
+            "m.{column}" + (" DESC" if descending else " ASC") + (" NULLS LAST" if last else ""),
+            column=name(column),
+        )
+        for column, descending, last in order
+    )
+    return sql("SELECT * FROM ({rows}) m ORDER BY {keys}", rows=rows, keys=keys)
+
+
 # --- Running statements --------------------------------------------------------
 
 

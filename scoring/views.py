@@ -100,7 +100,7 @@ class CappedPaginator(Paginator):
             stop=top,
             few=not self.capped,
             band=self.band,
-            matches=self.matched.ids,
+            matches=self.matched,
         )
         return Page(rows, number, self)
 

@@ -16,7 +16,7 @@ from django.urls import reverse
 from profiles.models import Profile, User
 from scoring import score_tables, selectors, services, sql, views
 from scoring.models import Account, AccountScore, ScoringRun
-from scoring.selectors import ScoreBand, account_list, account_order, account_rows
+from scoring.selectors import Matches, ScoreBand, account_list, account_order, account_rows
 from tests.drafting import approved_version
 from tests.factories import AccountFactory
 from tests.runs import run_all
@@ -107,7 +107,8 @@ def read(
     """account_rows as `reading` reads a page."""
     band = ScoreBand(AccountScore.objects.filter(run=run))
     exact = ScoreBand(AccountScore.objects.filter(run=run), exact=True)
-    matches = list(accounts.values_list("pk", flat=True))
+    ids = list(accounts.values_list("pk", flat=True))
+    matches = Matches(len(ids), ids)
     if reading.endswith("tail"):
         monkeypatch.setattr(selectors, "HEAD_ROWS", 1)
         monkeypatch.setattr(selectors, "HEAD_FACTOR", 1)
@@ -268,6 +269,8 @@ def test_a_searched_page_walks_its_matches_once_in_every_sort(
             )
             paginator = response.context["page"].paginator
             assert paginator.matched.ids is not None
+            # Sorted by the accounts' own column, the count's read sorts them.
+            assert paginator.matched.in_order == (sort.removeprefix("-") not in ("", "score"))
             seen += [a.pk for a in response.context["page"]]
         assert paginator.count == len(whole)
         assert seen == expected(mixed, sort, **filters), sort
