@@ -299,9 +299,10 @@ def account_rows(
     index in the sort's order, as the planner would to stop early, meets
     them late or never when they sit at its end (a disqualified country at
     the bottom of the scores, a name searched late in the alphabet). With
-    their ids known, the page's ids are sorted among them alone (by score:
-    their scores read by account and sorted here; else on the accounts'
-    column, not joined to the run) and only the page's rows read whole:
+    their ids known, the page's ids are sorted among them alone (already in
+    order when the count sorted them; by score: _best; else on the
+    accounts' column, not joined to the run) and only the page's rows read
+    whole:
     an industry and a searched word (8,000 matches) took 100-150 ms
     joined to the run and sorted whole, 40-60 ms so, after the count's
     read of the same matches.
