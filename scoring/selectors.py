@@ -292,8 +292,8 @@ def account_rows(
     filtered) in the order of account_order(`sort`), in one query (up to
     three with `matches`). `few`: the filters match few accounts (at most the
     list's count cap). `band`: the run's score rows the filters allow
-    (ScoreBand). `matches`: the ids of every match, when few and known
-    (account_matches).
+    (ScoreBand). `matches`: account_matches' count, with the ids of every
+    match when it read them.
 
     Few matches are read whole and sorted, whatever the sort: walking an
     index in the sort's order, as the planner would to stop early, meets
@@ -301,11 +301,10 @@ def account_rows(
     the bottom of the scores, a name searched late in the alphabet). With
     their ids known, the page's ids are sorted among them alone (already in
     order when the count sorted them; by score: _best; else on the
-    accounts' column, not joined to the run) and only the page's rows read
-    whole:
-    an industry and a searched word (8,000 matches) took 100-150 ms
-    joined to the run and sorted whole, 40-60 ms so, after the count's
-    read of the same matches.
+    accounts' column, not joined to the run) and only the page's rows are
+    read whole: an industry and a searched word (8,000 matches) took
+    100-150 ms joined to the run and sorted whole, 10-60 ms so, after the
+    count's read of the same matches.
 
     Sorted by score on PostgreSQL, the scored accounts are read through the
     run's score index and the unscored ones after them: over the LEFT JOIN
