@@ -128,8 +128,9 @@ def of(queryset: QuerySet[Any]) -> Sql:
 
 
 def ordered(rows: Sql, order: Sequence[tuple[str, bool, bool]]) -> Sql:
-    """The first column of `rows` (a SELECT), in the order of `order`: per
-    key, one of its columns, descending, nulls last."""
+    """The rows `rows` (a SELECT, a LIMIT inside it kept there) selects, in
+    the order of `order`: per key, one of its columns, descending, nulls
+    last."""
     keys = Sql(", ").join(
         sql(
             "m.{column}" + (" DESC" if descending else " ASC") + (" NULLS LAST" if last else ""),

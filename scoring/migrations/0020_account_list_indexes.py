@@ -16,15 +16,21 @@ from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations, models
 
 
-class PostgresTrigramExtension(TrigramExtension):
-    """TrigramExtension, whose reverse asks pg_extension on any database:
-    elsewhere than PostgreSQL both ways do nothing."""
+class PostgresOnlyReverse:
+    """For a CreateExtension, whose reverse asks pg_extension on any
+    database: elsewhere than PostgreSQL both ways then do nothing."""
 
     def database_backwards(
         self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
     ) -> None:
         if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
+            super().database_backwards(  # type: ignore[misc]
+                app_label, schema_editor, from_state, to_state
+            )
+
+
+class PostgresTrigramExtension(PostgresOnlyReverse, TrigramExtension):
+    pass
 
 
 # The search's trigram indexes of this migration's time (0022 replaced them).

@@ -19,56 +19,38 @@ from django.db import migrations
 search_0020 = import_module("scoring.migrations.0020_account_list_indexes")
 
 
-class PostgresBtreeGinExtension(BtreeGinExtension):
-    """BtreeGinExtension, whose reverse asks pg_extension on any database:
-    elsewhere than PostgreSQL both ways do nothing."""
-
-    def database_backwards(
-        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
-    ) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
+class PostgresBtreeGinExtension(search_0020.PostgresOnlyReverse, BtreeGinExtension):
+    pass
 
 
-def replace(schema_editor: Any, built: list[str], build: Any, dropped: list[str]) -> None:
-    """Build the `built` indexes (`build(index)`), then drop the `dropped`.
-    A build an earlier attempt left unfinished (an invalid index, which IF
-    NOT EXISTS would take for built) is dropped first: the search never
-    loses its last valid index."""
+def replace(schema_editor: Any, *, led_by_category: bool) -> None:
+    """Build the search indexes led by category (else 0020's, of the column
+    alone), then drop the others. A build an earlier attempt left
+    unfinished (an invalid index, which IF NOT EXISTS would take for
+    built) is dropped first: the search never loses its last valid index."""
     from scoring import sql
 
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    led, alone = list(sql.ACCOUNT_SEARCH_INDEXES), list(search_0020.SEARCH_INDEXES)
+    built, dropped = (led, alone) if led_by_category else (alone, led)
     for (invalid,) in sql.fetchall(sql.indexes_invalid(built)):
         schema_editor.execute(*sql.index_drop(invalid, "CONCURRENTLY"))
     for index in built:
-        build(index)
+        if led_by_category:
+            schema_editor.execute(*sql.account_search_index_build(index))
+        else:
+            search_0020.search_index_build(schema_editor, index)
     for index in dropped:
         schema_editor.execute(*sql.index_drop(index, "CONCURRENTLY"))
 
 
 def category_led_build(apps: Any, schema_editor: Any) -> None:
-    from scoring import sql
-
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    replace(
-        schema_editor,
-        list(sql.ACCOUNT_SEARCH_INDEXES),
-        lambda index: schema_editor.execute(*sql.account_search_index_build(index)),
-        list(search_0020.SEARCH_INDEXES),
-    )
+    replace(schema_editor, led_by_category=True)
 
 
 def column_only_build(apps: Any, schema_editor: Any) -> None:
-    from scoring import sql
-
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    replace(
-        schema_editor,
-        list(search_0020.SEARCH_INDEXES),
-        lambda index: search_0020.search_index_build(schema_editor, index),
-        list(sql.ACCOUNT_SEARCH_INDEXES),
-    )
+    replace(schema_editor, led_by_category=False)
 
 
 class Migration(migrations.Migration):
